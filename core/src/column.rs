@@ -1,0 +1,420 @@
+//! Decoding a column's pages, with every consistency rule between the directory entry, the
+//! skip list and the page headers in one place. The lazy reader and `verify` both walk columns
+//! through here: the reader stops at the first error finding, `verify` reports them all.
+
+use crate::error::{Error, ErrorKind, Finding, Place, Result, Table};
+use crate::format::codec::ZstdBackend;
+use crate::format::encoding::{decode_values, decode_wide, encoding_name, RAW};
+use crate::format::footer::{ColumnDir, PageSpan};
+use crate::format::page::{decode_payload, locate_page, PageHeader, KIND_DATA, PAGE_HEADER_LEN};
+use crate::format::Limits;
+use crate::records::Values;
+use crate::schema;
+use alloc::format;
+use alloc::vec::Vec;
+
+/// What page decoding needs to know about the file.
+#[derive(Debug, Clone, Copy)]
+pub struct DecodeCtx {
+    /// Allocation limits.
+    pub limits: Limits,
+    /// Length of the file (the limits scale with it).
+    pub file_len: u64,
+    /// zstd implementation.
+    pub zstd: ZstdBackend,
+}
+
+/// A decoded page.
+#[derive(Debug, Clone)]
+pub struct DecodedPage {
+    /// Where it sits and which rows it holds.
+    pub span: PageSpan,
+    /// Its header.
+    pub header: PageHeader,
+    /// Its values.
+    pub values: Values,
+}
+
+/// The absolute byte range `(offset, len)` holding every page of the column, as the directory
+/// describes it: the skip list's page lengths, or one header plus `total_compressed`.
+pub fn column_range(dir: &ColumnDir) -> Result<(u64, u64)> {
+    let len = if dir.pages.is_empty() {
+        dir.byte_len()
+    } else {
+        dir.pages
+            .iter()
+            .try_fold(0u64, |acc, p| acc.checked_add(p.byte_len))
+    };
+    match len.and_then(|l| dir.first_page_offset.checked_add(l).map(|_| l)) {
+        Some(l) => Ok((dir.first_page_offset, l)),
+        None => {
+            Err(Error::corrupt("the column's page lengths overflow 64 bits").at(dir.entry_offset))
+        }
+    }
+}
+
+fn place(table: Table, dir: &ColumnDir, page: Option<u32>) -> Place {
+    Place::Column {
+        table,
+        column: dir.column_id,
+        page,
+    }
+}
+
+/// Structural checks of a directory entry that need no page bytes. Returns false when the
+/// column cannot be decoded at all.
+pub fn check_dir(
+    table: Table,
+    dir: &ColumnDir,
+    expected_rows: Option<u64>,
+    out: &mut Vec<Finding>,
+) -> bool {
+    let pl = place(table, dir, None);
+    let at = dir.entry_offset;
+    let mut ok = true;
+    if dir.num_pages == 0 {
+        out.push(Finding::error(
+            Error::corrupt("directory entry has zero pages")
+                .within(pl)
+                .at(at),
+        ));
+        ok = false;
+    }
+    if !matches!(dir.width, 1 | 2 | 4 | 8 | 16) {
+        out.push(Finding::error(
+            Error::corrupt(format!("width {} is not 1, 2, 4, 8 or 16", dir.width))
+                .within(pl)
+                .at(at),
+        ));
+        ok = false;
+    }
+    if let Some(spec) = schema::spec(table, dir.column_id) {
+        if spec.width != dir.width {
+            out.push(Finding::error(
+                Error::corrupt(format!(
+                    "column {} ({}) must be {} bytes wide, the directory says {}",
+                    dir.column_id, spec.name, spec.width, dir.width
+                ))
+                .within(pl)
+                .at(at),
+            ));
+            ok = false;
+        }
+    }
+    if let Some(rows) = expected_rows {
+        if dir.num_values != rows {
+            out.push(Finding::error(
+                Error::corrupt(format!(
+                    "directory says {} values, the header says {rows} rows",
+                    dir.num_values
+                ))
+                .within(pl)
+                .at(at),
+            ));
+            ok = false;
+        }
+    }
+    let raw = dir.num_values.checked_mul(u64::from(dir.width));
+    if raw != Some(dir.total_uncompressed) {
+        out.push(Finding::warning(
+            Error::corrupt(format!(
+                "total_uncompressed is {}, expected values × width = {}",
+                dir.total_uncompressed,
+                raw.map_or_else(|| "overflow".into(), |v| format!("{v}"))
+            ))
+            .within(pl)
+            .at(at),
+        ));
+    }
+    if dir.uncompressed_size != dir.total_uncompressed {
+        out.push(Finding::warning(
+            Error::corrupt("the duplicate uncompressed_size field differs from total_uncompressed")
+                .within(pl)
+                .at(at),
+        ));
+    }
+    if !dir.pages.is_empty() {
+        let mut row = 0u64;
+        let mut payload = 0u64;
+        for (i, p) in dir.pages.iter().enumerate() {
+            let ppl = place(table, dir, Some(i as u32));
+            if p.first_row != row {
+                out.push(Finding::error(
+                    Error::corrupt(format!(
+                        "skip list says the page starts at row {}, the pages before it end at row {row}",
+                        p.first_row
+                    ))
+                    .within(ppl)
+                    .at(at),
+                ));
+                ok = false;
+            }
+            if p.byte_len < PAGE_HEADER_LEN as u64 {
+                out.push(Finding::error(
+                    Error::corrupt(format!(
+                        "skip list gives the page {} bytes, less than a page header",
+                        p.byte_len
+                    ))
+                    .within(ppl)
+                    .at(at),
+                ));
+                ok = false;
+            }
+            row = row.saturating_add(p.num_values);
+            payload = payload.saturating_add(p.byte_len.saturating_sub(PAGE_HEADER_LEN as u64));
+        }
+        if row != dir.num_values {
+            out.push(Finding::error(
+                Error::corrupt(format!(
+                    "skip list pages hold {row} rows, the directory says {}",
+                    dir.num_values
+                ))
+                .within(pl)
+                .at(at),
+            ));
+            ok = false;
+        }
+        if payload != dir.total_compressed {
+            out.push(Finding::warning(
+                Error::corrupt(format!(
+                    "total_compressed is {}, the skip list's payloads add up to {payload}",
+                    dir.total_compressed
+                ))
+                .within(pl)
+                .at(at),
+            ));
+        }
+    }
+    ok
+}
+
+fn zone_finding(
+    table: Table,
+    dir: &ColumnDir,
+    page: Option<u32>,
+    zone: (u64, u64),
+    vals: &[u64],
+    at: u64,
+) -> Option<Finding> {
+    let (min, max) = (vals.iter().min()?, vals.iter().max()?);
+    let pl = place(table, dir, page);
+    if zone.0 > *min || zone.1 < *max {
+        Some(Finding::error(
+            Error::corrupt(format!(
+                "zone map [{}, {}] does not contain the values' range [{min}, {max}]: pruning by it would skip rows",
+                zone.0, zone.1
+            ))
+            .within(pl)
+            .at(at),
+        ))
+    } else if zone != (*min, *max) {
+        Some(Finding::warning(
+            Error::corrupt(format!(
+                "zone map [{}, {}] is wider than the values' range [{min}, {max}]",
+                zone.0, zone.1
+            ))
+            .within(pl)
+            .at(at),
+        ))
+    } else {
+        None
+    }
+}
+
+/// Decodes the pages `spans` of a column from `bytes`, which start at absolute offset `base`
+/// (the first span's offset). Problems go to `out`; a page that fails yields `None`.
+pub fn decode_pages(
+    table: Table,
+    dir: &ColumnDir,
+    spans: &[PageSpan],
+    bytes: &[u8],
+    base: u64,
+    ctx: &DecodeCtx,
+    out: &mut Vec<Finding>,
+) -> Vec<Option<DecodedPage>> {
+    let budget = ctx.limits.budget(ctx.file_len);
+    let multi = !dir.pages.is_empty();
+    let mut pages = Vec::with_capacity(spans.len());
+    for s in spans {
+        let pl = place(table, dir, multi.then_some(s.index));
+        let res = (|| -> Result<DecodedPage> {
+            let rel = (s.offset - base) as usize;
+            let end = (rel as u64)
+                .saturating_add(s.byte_len)
+                .min(bytes.len() as u64) as usize;
+            let page = locate_page(&bytes[rel..end], s.offset)?;
+            let h = page.header;
+            if h.byte_len() != s.byte_len {
+                let says = if multi {
+                    "skip list"
+                } else {
+                    "directory (32 + total_compressed)"
+                };
+                return Err(Error::corrupt(format!(
+                    "page is {} bytes but the {says} says {}",
+                    h.byte_len(),
+                    s.byte_len
+                ))
+                .at(s.offset + 12));
+            }
+            if u64::from(h.num_values) != s.num_values {
+                return Err(Error::corrupt(format!(
+                    "page header says {} values, the directory says {}",
+                    h.num_values, s.num_values
+                ))
+                .at(s.offset + 4));
+            }
+            if u64::from(h.num_values) * 8 > budget {
+                return Err(Error::new(
+                    ErrorKind::Limit,
+                    format!("page of {} values is over the decode limit", h.num_values),
+                )
+                .at(s.offset + 4));
+            }
+            if multi && dir.pages[s.index as usize].encoding != h.encoding {
+                return Err(Error::corrupt(format!(
+                    "page is {} but the skip list says {}",
+                    encoding_name(h.encoding),
+                    encoding_name(dir.pages[s.index as usize].encoding)
+                ))
+                .at(s.offset + 1));
+            }
+            if u64::from(h.first_row) != s.first_row & 0xffff_ffff {
+                out.push(Finding::warning(
+                    Error::corrupt(format!(
+                        "page header's first_row is {}, the page starts at row {}",
+                        h.first_row, s.first_row
+                    ))
+                    .within(pl)
+                    .at(s.offset + 16),
+                ));
+            }
+            if h.kind != KIND_DATA {
+                out.push(Finding::warning(
+                    Error::corrupt(format!(
+                        "column page has kind {}, expected 0 (data)",
+                        h.kind
+                    ))
+                    .within(pl)
+                    .at(s.offset),
+                ));
+            }
+            let payload = decode_payload(&page, &ctx.limits, ctx.file_len, ctx.zstd)?;
+            let n = h.num_values as usize;
+            let values = if dir.width == 16 {
+                if h.encoding != RAW {
+                    return Err(Error::corrupt(format!(
+                        "16-byte values can only be RAW, the page is {}",
+                        encoding_name(h.encoding)
+                    ))
+                    .at(s.offset + 1));
+                }
+                let mut v = Vec::new();
+                decode_wide(&payload, n, &mut v)
+                    .map_err(|e| e.at_if_unset(page.payload_offset()))?;
+                Values::Wide(v)
+            } else {
+                let mut v = Vec::new();
+                decode_values(h.encoding, &payload, n, h.base, dir.width as usize, &mut v)
+                    .map_err(|e| e.at_if_unset(page.payload_offset()))?;
+                Values::Int(v)
+            };
+            if multi {
+                if let (Some(zone), Values::Int(v)) = (dir.pages[s.index as usize].zone(), &values)
+                {
+                    out.extend(zone_finding(
+                        table,
+                        dir,
+                        Some(s.index),
+                        zone,
+                        v,
+                        dir.entry_offset,
+                    ));
+                }
+            }
+            Ok(DecodedPage {
+                span: *s,
+                header: h,
+                values,
+            })
+        })();
+        match res {
+            Ok(p) => pages.push(Some(p)),
+            Err(e) => {
+                out.push(Finding::error(e.within(pl).at_if_unset(s.offset)));
+                pages.push(None);
+            }
+        }
+    }
+    pages
+}
+
+/// Decodes a whole column from `bytes` (exactly the range [`column_range`] gives), checking the
+/// column CRC, every page, the row counts and the zone map. Returns `None` if any page failed.
+pub fn decode_column(
+    table: Table,
+    dir: &ColumnDir,
+    bytes: &[u8],
+    expected_rows: Option<u64>,
+    ctx: &DecodeCtx,
+    out: &mut Vec<Finding>,
+) -> Option<Values> {
+    if !check_dir(table, dir, expected_rows, out) {
+        return None;
+    }
+    let pl = place(table, dir, None);
+    let crc = crate::crc::crc32c(bytes);
+    if crc != dir.column_crc {
+        out.push(Finding::error(
+            Error::new(
+                ErrorKind::Checksum,
+                format!(
+                    "column CRC32C is 0x{:08x} but its {} page bytes give 0x{crc:08x}",
+                    dir.column_crc,
+                    bytes.len()
+                ),
+            )
+            .within(pl)
+            .at(dir.first_page_offset),
+        ));
+    }
+    let spans = dir.page_spans();
+    let pages = decode_pages(table, dir, &spans, bytes, dir.first_page_offset, ctx, out);
+    let mut first_encoding = None;
+    let mut values: Option<Values> = None;
+    let mut failed = false;
+    for p in pages {
+        let Some(p) = p else {
+            failed = true;
+            continue;
+        };
+        first_encoding.get_or_insert(p.header.encoding);
+        match (&mut values, p.values) {
+            (None, v) => values = Some(v),
+            (Some(Values::Int(acc)), Values::Int(v)) => acc.extend_from_slice(&v),
+            (Some(Values::Wide(acc)), Values::Wide(v)) => acc.extend_from_slice(&v),
+            _ => failed = true,
+        }
+    }
+    if failed {
+        return None;
+    }
+    let values = values?;
+    if let Some(enc) = first_encoding {
+        if enc != dir.encoding {
+            out.push(Finding::warning(
+                Error::corrupt(format!(
+                    "directory names {} as the column's encoding, its first page is {}",
+                    encoding_name(dir.encoding),
+                    encoding_name(enc)
+                ))
+                .within(pl)
+                .at(dir.entry_offset),
+            ));
+        }
+    }
+    if let (Some(zone), Values::Int(v)) = (dir.zone(), &values) {
+        out.extend(zone_finding(table, dir, None, zone, v, dir.entry_offset));
+    }
+    Some(values)
+}

@@ -1,0 +1,532 @@
+//! The footer: a stream of `uvarint tag ‖ uvarint body_len ‖ body` sections between the last
+//! region and the trailer.
+//!
+//! Sections we know: 1 REGIONS, 2 URL_COLUMNS, 3 HOST_COLUMNS, 7 STATS, 8 KEY_VALUE_META (tags 4,
+//! 5, 6 are reserved and never written). Unknown tags are skipped by length. Where the reference
+//! swallows a truncated section body (reading zeros), we refuse it: no writer produces one, and
+//! zeros invented by a reader are worse than an error. A later duplicate of a known section
+//! replaces the earlier one, as in the reference, and `verify` warns about it.
+
+use crate::bytes::{put_uvarint, Cursor};
+use crate::error::{Error, Place, Result, Table};
+use alloc::format;
+use alloc::vec::Vec;
+
+/// Footer section tag: region directory.
+pub const TAG_REGIONS: u64 = 1;
+/// Footer section tag: URL column directory.
+pub const TAG_URL_COLUMNS: u64 = 2;
+/// Footer section tag: host column directory.
+pub const TAG_HOST_COLUMNS: u64 = 3;
+/// Footer section tag: partition statistics.
+pub const TAG_STATS: u64 = 7;
+/// Footer section tag: key-value metadata.
+pub const TAG_META: u64 = 8;
+
+/// Name of a footer section tag, if it is one the format defines.
+pub fn section_name(tag: u64) -> Option<&'static str> {
+    Some(match tag {
+        1 => "regions",
+        2 => "url columns",
+        3 => "host columns",
+        4 => "schedule (reserved)",
+        5 => "seenset (reserved)",
+        6 => "blob (reserved)",
+        7 => "stats",
+        8 => "metadata",
+        _ => return None,
+    })
+}
+
+/// One entry of the region directory (22 bytes on disk).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct RegionDesc {
+    /// Region id (0..=4 defined).
+    pub id: u8,
+    /// Absolute offset of the region's first byte.
+    pub offset: u64,
+    /// Region length in bytes.
+    pub length: u64,
+    /// CRC32C of the region's bytes.
+    pub crc: u32,
+    /// Flags (always 0; ignored).
+    pub flags: u8,
+}
+
+/// Size of a region descriptor on disk.
+pub const REGION_DESC_LEN: usize = 22;
+
+/// One page's entry in a multi-page column's skip list (42 bytes on disk).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct SkipEntry {
+    /// Row index of the page's first value within the column.
+    pub first_row: u64,
+    /// Rows in the page.
+    pub num_values: u64,
+    /// Full on-disk page length (32-byte page header plus payload).
+    pub byte_len: u64,
+    /// Encoding of this page.
+    pub encoding: u8,
+    /// Bit 0: the page has a zone map.
+    pub flags: u8,
+    /// Smallest value in the page (when flagged).
+    pub zone_min: u64,
+    /// Largest value in the page (when flagged).
+    pub zone_max: u64,
+}
+
+impl SkipEntry {
+    /// The page's zone map, if it has one.
+    pub fn zone(&self) -> Option<(u64, u64)> {
+        (self.flags & 1 != 0).then_some((self.zone_min, self.zone_max))
+    }
+}
+
+/// Size of a skip-list entry on disk.
+pub const SKIP_ENTRY_LEN: usize = 42;
+/// Smallest possible column directory entry (single page, one-byte varints).
+pub const MIN_COLUMN_DIR_LEN: usize = 67;
+
+/// One column's directory entry.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ColumnDir {
+    /// Schema column id.
+    pub column_id: u64,
+    /// Absolute offset of the first page.
+    pub first_page_offset: u64,
+    /// Sum of the pages' compressed payload sizes (page headers excluded).
+    pub total_compressed: u64,
+    /// Rows × width: the logical raw size.
+    pub total_uncompressed: u64,
+    /// Rows in the column.
+    pub num_values: u64,
+    /// Pages in the column (at least 1 in valid files).
+    pub num_pages: u64,
+    /// Bytes per value: 1, 2, 4, 8 or 16.
+    pub width: u8,
+    /// Encoding of the first page.
+    pub encoding: u8,
+    /// The partition's requested codec (pages carry the codec actually used).
+    pub codec: u8,
+    /// Duplicate of `total_uncompressed`.
+    pub uncompressed_size: u64,
+    /// CRC32C over all page bytes (headers and payloads) of the column.
+    pub column_crc: u32,
+    /// Bit 0: the column has a zone map.
+    pub flags: u8,
+    /// Smallest value (when flagged).
+    pub zone_min: u64,
+    /// Largest value (when flagged).
+    pub zone_max: u64,
+    /// Skip list, one entry per page, when `num_pages > 1`; empty otherwise.
+    pub pages: Vec<SkipEntry>,
+    /// Absolute offset of this entry in the footer (for error locations).
+    pub entry_offset: u64,
+}
+
+impl ColumnDir {
+    /// The column's zone map, if it has one.
+    pub fn zone(&self) -> Option<(u64, u64)> {
+        (self.flags & 1 != 0).then_some((self.zone_min, self.zone_max))
+    }
+
+    /// Total on-disk bytes of the column's pages: payloads plus one 32-byte header per page.
+    pub fn byte_len(&self) -> Option<u64> {
+        self.num_pages
+            .checked_mul(super::page::PAGE_HEADER_LEN as u64)?
+            .checked_add(self.total_compressed)
+    }
+
+    /// Offsets, first rows and row counts of each page, derived from the skip list (or the
+    /// single page). `None` for page offsets that overflow.
+    pub fn page_spans(&self) -> Vec<PageSpan> {
+        if self.pages.is_empty() {
+            return alloc::vec![PageSpan {
+                index: 0,
+                offset: self.first_page_offset,
+                byte_len: self.byte_len().unwrap_or(u64::MAX),
+                first_row: 0,
+                num_values: self.num_values,
+            }];
+        }
+        let mut out = Vec::with_capacity(self.pages.len());
+        let mut off = self.first_page_offset;
+        for (i, p) in self.pages.iter().enumerate() {
+            out.push(PageSpan {
+                index: i as u32,
+                offset: off,
+                byte_len: p.byte_len,
+                first_row: p.first_row,
+                num_values: p.num_values,
+            });
+            off = off.saturating_add(p.byte_len);
+        }
+        out
+    }
+
+    fn parse(c: &mut Cursor<'_>) -> Result<ColumnDir> {
+        let entry_offset = c.offset();
+        let column_id = c.uvarint("column id")?;
+        let first_page_offset = c.u64("first page offset")?;
+        let total_compressed = c.u64("total compressed size")?;
+        let total_uncompressed = c.u64("total uncompressed size")?;
+        let num_values = c.uvarint("value count")?;
+        let num_pages = c.uvarint("page count")?;
+        let width = c.u8("width")?;
+        let encoding = c.u8("encoding")?;
+        let codec = c.u8("codec")?;
+        let uncompressed_size = c.u64("uncompressed size")?;
+        let column_crc = c.u32("column CRC")?;
+        let flags = c.u8("flags")?;
+        let zone_min = c.u64("zone min")?;
+        let zone_max = c.u64("zone max")?;
+        let mut pages = Vec::new();
+        if num_pages <= 1 {
+            c.u64("page index placeholder")?;
+        } else {
+            let at = c.offset();
+            let need = num_pages.checked_mul(SKIP_ENTRY_LEN as u64);
+            if need.is_none_or(|n| n > c.remaining() as u64) {
+                return Err(Error::corrupt(format!(
+                    "column {column_id} claims {num_pages} pages, but the {} bytes left hold at most {} skip-list entries",
+                    c.remaining(),
+                    c.remaining() / SKIP_ENTRY_LEN
+                ))
+                .at(at));
+            }
+            pages.reserve_exact(num_pages as usize);
+            for _ in 0..num_pages {
+                pages.push(SkipEntry {
+                    first_row: c.u64("skip first row")?,
+                    num_values: c.u64("skip value count")?,
+                    byte_len: c.u64("skip byte length")?,
+                    encoding: c.u8("skip encoding")?,
+                    flags: c.u8("skip flags")?,
+                    zone_min: c.u64("skip zone min")?,
+                    zone_max: c.u64("skip zone max")?,
+                });
+            }
+        }
+        Ok(ColumnDir {
+            column_id,
+            first_page_offset,
+            total_compressed,
+            total_uncompressed,
+            num_values,
+            num_pages,
+            width,
+            encoding,
+            codec,
+            uncompressed_size,
+            column_crc,
+            flags,
+            zone_min,
+            zone_max,
+            pages,
+            entry_offset,
+        })
+    }
+
+    /// Appends the on-disk form of this entry. A single-page column writes the placeholder u64
+    /// 0 instead of a skip list.
+    pub fn encode(&self, out: &mut Vec<u8>) {
+        put_uvarint(out, self.column_id);
+        out.extend_from_slice(&self.first_page_offset.to_le_bytes());
+        out.extend_from_slice(&self.total_compressed.to_le_bytes());
+        out.extend_from_slice(&self.total_uncompressed.to_le_bytes());
+        put_uvarint(out, self.num_values);
+        put_uvarint(out, self.num_pages);
+        out.extend_from_slice(&[self.width, self.encoding, self.codec]);
+        out.extend_from_slice(&self.uncompressed_size.to_le_bytes());
+        out.extend_from_slice(&self.column_crc.to_le_bytes());
+        out.push(self.flags);
+        out.extend_from_slice(&self.zone_min.to_le_bytes());
+        out.extend_from_slice(&self.zone_max.to_le_bytes());
+        if self.num_pages <= 1 {
+            out.extend_from_slice(&0u64.to_le_bytes());
+        } else {
+            for p in &self.pages {
+                out.extend_from_slice(&p.first_row.to_le_bytes());
+                out.extend_from_slice(&p.num_values.to_le_bytes());
+                out.extend_from_slice(&p.byte_len.to_le_bytes());
+                out.extend_from_slice(&[p.encoding, p.flags]);
+                out.extend_from_slice(&p.zone_min.to_le_bytes());
+                out.extend_from_slice(&p.zone_max.to_le_bytes());
+            }
+        }
+    }
+}
+
+/// Where one page of a column sits and which rows it holds.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct PageSpan {
+    /// Page index within the column.
+    pub index: u32,
+    /// Absolute offset of the page header.
+    pub offset: u64,
+    /// On-disk length (header + payload).
+    pub byte_len: u64,
+    /// First row index.
+    pub first_row: u64,
+    /// Rows in the page.
+    pub num_values: u64,
+}
+
+/// The STATS section (68 bytes).
+#[derive(Debug, Clone, Copy, PartialEq, Default)]
+pub struct Stats {
+    /// URL rows.
+    pub url_count: u64,
+    /// Host rows.
+    pub host_count: u64,
+    /// Host-key range low.
+    pub hostkey_lo: u64,
+    /// Host-key range high.
+    pub hostkey_hi: u64,
+    /// Scheduled rows (the reference always writes 0).
+    pub scheduled_count: u64,
+    /// Smallest nonzero `next_due` (0 if none).
+    pub due_min: u32,
+    /// Largest `next_due` (0 if none is nonzero).
+    pub due_max: u32,
+    /// Sum of the column directories' `total_compressed`.
+    pub total_compressed: u64,
+    /// Sum of rows × width over both tables.
+    pub total_uncompressed: u64,
+    /// `footer_offset / url_count` computed in f32 (0 with no URLs).
+    pub bytes_per_url: f32,
+}
+
+/// Length of the STATS body.
+pub const STATS_LEN: usize = 68;
+
+impl Stats {
+    fn parse(c: &mut Cursor<'_>) -> Result<Stats> {
+        Ok(Stats {
+            url_count: c.u64("stats url count")?,
+            host_count: c.u64("stats host count")?,
+            hostkey_lo: c.u64("stats host-key low")?,
+            hostkey_hi: c.u64("stats host-key high")?,
+            scheduled_count: c.u64("stats scheduled count")?,
+            due_min: c.u32("stats due min")?,
+            due_max: c.u32("stats due max")?,
+            total_compressed: c.u64("stats total compressed")?,
+            total_uncompressed: c.u64("stats total uncompressed")?,
+            bytes_per_url: c.f32("stats bytes per url")?,
+        })
+    }
+
+    /// Appends the 68-byte body.
+    pub fn encode(&self, out: &mut Vec<u8>) {
+        for v in [
+            self.url_count,
+            self.host_count,
+            self.hostkey_lo,
+            self.hostkey_hi,
+            self.scheduled_count,
+        ] {
+            out.extend_from_slice(&v.to_le_bytes());
+        }
+        out.extend_from_slice(&self.due_min.to_le_bytes());
+        out.extend_from_slice(&self.due_max.to_le_bytes());
+        out.extend_from_slice(&self.total_compressed.to_le_bytes());
+        out.extend_from_slice(&self.total_uncompressed.to_le_bytes());
+        out.extend_from_slice(&self.bytes_per_url.to_bits().to_le_bytes());
+    }
+}
+
+/// Where a section sits in the file.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct SectionSpan {
+    /// Section tag.
+    pub tag: u64,
+    /// Absolute offset of the tag varint.
+    pub offset: u64,
+    /// Absolute offset of the body.
+    pub body_offset: u64,
+    /// Body length.
+    pub body_len: u64,
+}
+
+/// The parsed footer.
+#[derive(Debug, Clone, Default)]
+pub struct Footer {
+    /// Region directory, in stored order.
+    pub regions: Vec<RegionDesc>,
+    /// URL column directory, in stored order.
+    pub url_columns: Vec<ColumnDir>,
+    /// Host column directory, in stored order.
+    pub host_columns: Vec<ColumnDir>,
+    /// STATS, if the section is present.
+    pub stats: Option<Stats>,
+    /// Key-value metadata, if the section is present, in stored order.
+    pub meta: Option<Vec<(Vec<u8>, Vec<u8>)>>,
+    /// Every section in stored order, known or not.
+    pub sections: Vec<SectionSpan>,
+    /// Sections whose bodies did not parse. A strict reader refuses a footer with any.
+    pub errors: Vec<Error>,
+    /// Legal but suspicious findings (duplicate sections, bytes left in a body).
+    pub warnings: Vec<Error>,
+}
+
+impl Footer {
+    /// Parses the section stream `bytes`, which starts at absolute offset `base`. Framing errors
+    /// (a section running past the end) fail the whole parse; a bad section body is recorded in
+    /// [`Footer::errors`] and parsing goes on with the next section.
+    pub fn parse(bytes: &[u8], base: u64) -> Result<Footer> {
+        let mut f = Footer::default();
+        let mut c = Cursor::new(bytes, base);
+        while !c.is_empty() {
+            let offset = c.offset();
+            let tag = c
+                .uvarint("section tag")
+                .map_err(|e| e.within(Place::Footer))?;
+            let len_at = c.offset();
+            let body_len = c
+                .uvarint("section length")
+                .map_err(|e| e.within(Place::Footer))?;
+            if body_len > c.remaining() as u64 {
+                return Err(Error::corrupt(format!(
+                    "section {tag} says its body is {body_len} bytes, but only {} footer bytes remain",
+                    c.remaining()
+                ))
+                .within(Place::Section(tag))
+                .at(len_at));
+            }
+            let body_offset = c.offset();
+            let body = c.take(body_len as usize, "section body")?;
+            f.sections.push(SectionSpan {
+                tag,
+                offset,
+                body_offset,
+                body_len,
+            });
+            let known = matches!(
+                tag,
+                TAG_REGIONS | TAG_URL_COLUMNS | TAG_HOST_COLUMNS | TAG_STATS | TAG_META
+            );
+            if known && f.sections.iter().filter(|s| s.tag == tag).count() > 1 {
+                f.warnings.push(
+                    Error::corrupt("section appears more than once; the last copy is used")
+                        .within(Place::Section(tag))
+                        .at(offset),
+                );
+            }
+            let mut bc = Cursor::new(body, body_offset);
+            let parsed = match tag {
+                TAG_REGIONS => parse_regions(&mut bc).map(|r| f.regions = r),
+                TAG_URL_COLUMNS => parse_columns(&mut bc).map(|d| f.url_columns = d),
+                TAG_HOST_COLUMNS => parse_columns(&mut bc).map(|d| f.host_columns = d),
+                TAG_STATS => Stats::parse(&mut bc).map(|s| f.stats = Some(s)),
+                TAG_META => parse_meta(&mut bc).map(|m| f.meta = Some(m)),
+                _ => {
+                    bc = Cursor::new(&[], body_offset + body_len);
+                    Ok(())
+                }
+            };
+            match parsed {
+                Err(e) => f.errors.push(e.within(Place::Section(tag))),
+                Ok(()) if !bc.is_empty() => f.warnings.push(
+                    Error::corrupt(format!(
+                        "{} unused bytes at the end of the section body",
+                        bc.remaining()
+                    ))
+                    .within(Place::Section(tag))
+                    .at(bc.offset()),
+                ),
+                Ok(()) => {}
+            }
+        }
+        Ok(f)
+    }
+
+    /// The first section error, for strict readers.
+    pub fn first_error(&self) -> Option<&Error> {
+        self.errors.first()
+    }
+
+    /// Directory of one table.
+    pub fn columns(&self, table: Table) -> &[ColumnDir] {
+        match table {
+            Table::Url => &self.url_columns,
+            Table::Host => &self.host_columns,
+        }
+    }
+
+    /// The last directory entry with `id` (later duplicates win, as in the reference).
+    pub fn column(&self, table: Table, id: u64) -> Option<&ColumnDir> {
+        self.columns(table).iter().rev().find(|d| d.column_id == id)
+    }
+
+    /// The region descriptor with `id` (the last one if repeated).
+    pub fn region(&self, id: u8) -> Option<&RegionDesc> {
+        self.regions.iter().rev().find(|r| r.id == id)
+    }
+}
+
+fn parse_regions(c: &mut Cursor<'_>) -> Result<Vec<RegionDesc>> {
+    let n = c.count("region count", REGION_DESC_LEN)?;
+    let mut out = Vec::with_capacity(n);
+    for _ in 0..n {
+        out.push(RegionDesc {
+            id: c.u8("region id")?,
+            offset: c.u64("region offset")?,
+            length: c.u64("region length")?,
+            crc: c.u32("region CRC")?,
+            flags: c.u8("region flags")?,
+        });
+    }
+    Ok(out)
+}
+
+fn parse_columns(c: &mut Cursor<'_>) -> Result<Vec<ColumnDir>> {
+    let n = c.count("column count", MIN_COLUMN_DIR_LEN)?;
+    let mut out = Vec::with_capacity(n);
+    for _ in 0..n {
+        out.push(ColumnDir::parse(c)?);
+    }
+    Ok(out)
+}
+
+fn parse_meta(c: &mut Cursor<'_>) -> Result<Vec<(Vec<u8>, Vec<u8>)>> {
+    let n = c.count("metadata pair count", 2)?;
+    let mut out = Vec::with_capacity(n);
+    for _ in 0..n {
+        let kl = c.count("metadata key length", 1)?;
+        let k = c.take(kl, "metadata key")?.to_vec();
+        let vl = c.count("metadata value length", 1)?;
+        let v = c.take(vl, "metadata value")?.to_vec();
+        out.push((k, v));
+    }
+    Ok(out)
+}
+
+/// Appends one framed section.
+pub fn encode_section(out: &mut Vec<u8>, tag: u64, body: &[u8]) {
+    put_uvarint(out, tag);
+    put_uvarint(out, body.len() as u64);
+    out.extend_from_slice(body);
+}
+
+/// Appends a REGIONS body.
+pub fn encode_regions(out: &mut Vec<u8>, regions: &[RegionDesc]) {
+    put_uvarint(out, regions.len() as u64);
+    for r in regions {
+        out.push(r.id);
+        out.extend_from_slice(&r.offset.to_le_bytes());
+        out.extend_from_slice(&r.length.to_le_bytes());
+        out.extend_from_slice(&r.crc.to_le_bytes());
+        out.push(r.flags);
+    }
+}
+
+/// Appends a KEY_VALUE_META body (pairs must already be sorted by key).
+pub fn encode_meta(out: &mut Vec<u8>, pairs: &[(Vec<u8>, Vec<u8>)]) {
+    put_uvarint(out, pairs.len() as u64);
+    for (k, v) in pairs {
+        put_uvarint(out, k.len() as u64);
+        out.extend_from_slice(k);
+        put_uvarint(out, v.len() as u64);
+        out.extend_from_slice(v);
+    }
+}

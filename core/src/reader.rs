@@ -1,0 +1,510 @@
+//! The lazy reader.
+//!
+//! [`Reader::open`] learns a file's whole shape from two reads: the 64-byte header and the tail
+//! (trailer and footer; a third read only when the footer is longer than the first tail guess).
+//! After that, each call fetches only the bytes it needs: one column, one page, the pages that
+//! overlap a row range, the arena, the wheel or the filter. Every offset and length that comes
+//! from the file is checked against the file and the [`Limits`] before it is used.
+
+use crate::arena::Arena;
+use crate::column::{column_range, decode_column, decode_pages, DecodeCtx};
+use crate::crc::crc32c;
+use crate::error::{Error, ErrorKind, Finding, Place, Result, Severity, Table};
+use crate::format::codec::ZstdBackend;
+use crate::format::footer::{ColumnDir, Footer, RegionDesc};
+use crate::format::header::{Header, Trailer};
+use crate::format::page::{read_page, RawPage, KIND_FILTER, KIND_SCHEDULE};
+use crate::format::{
+    Limits, HEADER_LEN, MIN_FILE_LEN, REGION_SCHEDULE, REGION_SEENSET, REGION_STRING_BLOB,
+    TRAILER_LEN,
+};
+use crate::records::{build_host_rows, build_url_rows, HostRecord, UrlRecord, Values};
+use crate::schedule::Wheel;
+use crate::schema;
+use crate::seenset::SeenFilter;
+use crate::source::{read_range, Source};
+use alloc::borrow::Cow;
+use alloc::format;
+use alloc::vec::Vec;
+use core::ops::Range;
+
+/// Options for opening a file.
+#[derive(Debug, Clone, Copy)]
+pub struct ReadOptions {
+    /// Allocation limits.
+    pub limits: Limits,
+    /// zstd implementation.
+    pub zstd: ZstdBackend,
+    /// How many bytes the first tail read fetches (trailer plus, usually, the whole footer).
+    pub tail_guess: u64,
+}
+
+impl Default for ReadOptions {
+    fn default() -> Self {
+        ReadOptions {
+            limits: Limits::default(),
+            zstd: ZstdBackend::default(),
+            tail_guess: 64 << 10,
+        }
+    }
+}
+
+/// The shape of a file: what [`Reader::open`] learns from the header and the tail.
+#[derive(Debug, Clone)]
+pub struct Shape {
+    /// File length.
+    pub file_len: u64,
+    /// The header.
+    pub header: Header,
+    /// The trailer.
+    pub trailer: Trailer,
+    /// Absolute offset of the footer.
+    pub footer_start: u64,
+    /// The parsed footer.
+    pub footer: Footer,
+}
+
+/// Reads the header, trailer and footer of `src` without judging anything beyond what is
+/// needed to find the footer. Errors here mean the file's shape cannot be known.
+pub fn read_shape<S: Source + ?Sized>(src: &S, tail_guess: u64) -> Result<Shape> {
+    let file_len = src.len();
+    if file_len < MIN_FILE_LEN {
+        return Err(Error::new(
+            ErrorKind::ShortFile,
+            format!("file is {file_len} bytes, shorter than the {MIN_FILE_LEN} bytes of a header and a trailer"),
+        )
+        .within(Place::File)
+        .at(0));
+    }
+    let head = read_range(src, 0, HEADER_LEN as u64, "header", Place::Header)?;
+    let header = Header::parse(&head)?;
+    let tail_len = tail_guess
+        .max(TRAILER_LEN as u64)
+        .min(file_len - HEADER_LEN as u64);
+    let tail_at = file_len - tail_len;
+    let tail = read_range(src, tail_at, tail_len, "file tail", Place::Trailer)?;
+    let t: &[u8; TRAILER_LEN] = tail[tail.len() - TRAILER_LEN..]
+        .try_into()
+        .expect("12 bytes");
+    let trailer = Trailer::read_fields(t);
+    let footer_start = trailer.footer_start(file_len, &header)?;
+    let footer_len = u64::from(trailer.footer_len);
+    let footer_bytes: Cow<'_, [u8]> = if footer_start >= tail_at {
+        let rel = (footer_start - tail_at) as usize;
+        Cow::Owned(tail[rel..rel + footer_len as usize].to_vec())
+    } else {
+        Cow::Owned(read_range(src, footer_start, footer_len, "footer", Place::Footer)?.into_owned())
+    };
+    let crc = crc32c(&footer_bytes);
+    if crc != trailer.footer_crc {
+        return Err(Error::new(
+            ErrorKind::Checksum,
+            format!(
+                "footer CRC32C is 0x{:08x} but its {footer_len} bytes give 0x{crc:08x}",
+                trailer.footer_crc
+            ),
+        )
+        .within(Place::Footer)
+        .at(file_len - 8));
+    }
+    let footer = Footer::parse(&footer_bytes, footer_start)?;
+    Ok(Shape {
+        file_len,
+        header,
+        trailer,
+        footer_start,
+        footer,
+    })
+}
+
+/// A `.meguri` file opened for lazy reading.
+pub struct Reader<S> {
+    src: S,
+    opts: ReadOptions,
+    shape: Shape,
+}
+
+impl<S: Source> Reader<S> {
+    /// Opens with default options.
+    pub fn open(src: S) -> Result<Self> {
+        Self::open_with(src, ReadOptions::default())
+    }
+
+    /// Opens `src`: checks the header, trailer, footer CRC and every footer section, and that
+    /// the declared row counts fit the allocation limits.
+    pub fn open_with(src: S, opts: ReadOptions) -> Result<Self> {
+        let shape = read_shape(&src, opts.tail_guess)?;
+        if let Some(e) = shape.footer.first_error() {
+            return Err(e.clone());
+        }
+        let h = &shape.header;
+        let declared = h
+            .url_count
+            .checked_mul(schema::row_width(Table::Url))
+            .and_then(|u| {
+                h.host_count
+                    .checked_mul(schema::row_width(Table::Host))?
+                    .checked_add(u)
+            });
+        let budget = opts.limits.budget(shape.file_len);
+        if declared.is_none_or(|d| d > budget) {
+            return Err(Error::new(
+                ErrorKind::Limit,
+                format!(
+                    "header declares {} URL and {} host rows, more than a {}-byte file can hold within the {budget}-byte decode limit",
+                    h.url_count, h.host_count, shape.file_len
+                ),
+            )
+            .within(Place::Header)
+            .at(32));
+        }
+        Ok(Reader { src, opts, shape })
+    }
+
+    /// The byte source.
+    pub fn source(&self) -> &S {
+        &self.src
+    }
+
+    /// Everything learnt at open.
+    pub fn shape(&self) -> &Shape {
+        &self.shape
+    }
+
+    /// The header.
+    pub fn header(&self) -> &Header {
+        &self.shape.header
+    }
+
+    /// The footer.
+    pub fn footer(&self) -> &Footer {
+        &self.shape.footer
+    }
+
+    /// File length in bytes.
+    pub fn file_len(&self) -> u64 {
+        self.shape.file_len
+    }
+
+    /// Options in force.
+    pub fn options(&self) -> &ReadOptions {
+        &self.opts
+    }
+
+    /// Rows of a table, from the header.
+    pub fn rows(&self, table: Table) -> u64 {
+        match table {
+            Table::Url => self.shape.header.url_count,
+            Table::Host => self.shape.header.host_count,
+        }
+    }
+
+    fn ctx(&self) -> DecodeCtx {
+        DecodeCtx {
+            limits: self.opts.limits,
+            file_len: self.shape.file_len,
+            zstd: self.opts.zstd,
+        }
+    }
+
+    /// The directory entry of a column, or an error naming the missing column.
+    pub fn column_dir(&self, table: Table, id: u64) -> Result<&ColumnDir> {
+        self.shape.footer.column(table, id).ok_or_else(|| {
+            let name = schema::spec(table, id).map_or("", |s| s.name);
+            Error::corrupt(format!(
+                "{} column {id} {name} is missing from the directory",
+                table.name()
+            ))
+            .within(Place::Section(match table {
+                Table::Url => crate::format::footer::TAG_URL_COLUMNS,
+                Table::Host => crate::format::footer::TAG_HOST_COLUMNS,
+            }))
+        })
+    }
+
+    fn strict<T>(findings: Vec<Finding>, value: Option<T>) -> Result<T> {
+        if let Some(f) = findings.into_iter().find(|f| f.severity == Severity::Error) {
+            return Err(f.error);
+        }
+        value.ok_or_else(|| Error::corrupt("column did not decode"))
+    }
+
+    fn expected_rows(&self, table: Table, id: u64) -> Option<u64> {
+        schema::spec(table, id).map(|_| self.rows(table))
+    }
+
+    /// Decodes a whole column (one read of its pages; column and page CRCs checked).
+    pub fn read_column(&self, table: Table, id: u64) -> Result<Values> {
+        let dir = self.column_dir(table, id)?;
+        let (off, len) = column_range(dir).map_err(|e| {
+            e.within(Place::Column {
+                table,
+                column: id,
+                page: None,
+            })
+        })?;
+        let pl = Place::Column {
+            table,
+            column: id,
+            page: None,
+        };
+        self.check_data_range(off, len, pl)?;
+        let bytes = read_range(&self.src, off, len, "column pages", pl)?;
+        let mut findings = Vec::new();
+        let v = decode_column(
+            table,
+            dir,
+            &bytes,
+            self.expected_rows(table, id),
+            &self.ctx(),
+            &mut findings,
+        );
+        Self::strict(findings, v)
+    }
+
+    /// Rows `rows` of one column, decoding only the pages that overlap them.
+    pub fn read_column_rows(&self, table: Table, id: u64, rows: Range<u64>) -> Result<Values> {
+        let dir = self.column_dir(table, id)?;
+        let pl = Place::Column {
+            table,
+            column: id,
+            page: None,
+        };
+        let total = self.rows(table);
+        if rows.start > rows.end || rows.end > total {
+            return Err(Error::corrupt(format!(
+                "row range {rows:?} is outside the table's {total} rows"
+            ))
+            .within(pl));
+        }
+        let mut findings = Vec::new();
+        if !crate::column::check_dir(table, dir, self.expected_rows(table, id), &mut findings) {
+            return Self::strict(findings, None);
+        }
+        let spans: Vec<_> = dir
+            .page_spans()
+            .into_iter()
+            .filter(|s| {
+                s.first_row < rows.end.max(rows.start + 1)
+                    && s.first_row + s.num_values > rows.start
+            })
+            .collect();
+        let (Some(first), Some(last)) = (spans.first(), spans.last()) else {
+            return Ok(match dir.width {
+                16 => Values::Wide(Vec::new()),
+                _ => Values::Int(Vec::new()),
+            });
+        };
+        let off = first.offset;
+        let len = last
+            .offset
+            .saturating_add(last.byte_len)
+            .saturating_sub(off);
+        self.check_data_range(off, len, pl)?;
+        let bytes = read_range(&self.src, off, len, "column pages", pl)?;
+        let pages = decode_pages(table, dir, &spans, &bytes, off, &self.ctx(), &mut findings);
+        let mut out: Option<Values> = None;
+        for p in pages.into_iter().flatten() {
+            let lo = rows.start.max(p.span.first_row) - p.span.first_row;
+            let hi = rows.end.min(p.span.first_row + p.span.num_values) - p.span.first_row;
+            let (lo, hi) = (lo as usize, hi as usize);
+            match (&mut out, p.values) {
+                (None, Values::Int(v)) => out = Some(Values::Int(v[lo..hi].to_vec())),
+                (None, Values::Wide(v)) => out = Some(Values::Wide(v[lo..hi].to_vec())),
+                (Some(Values::Int(acc)), Values::Int(v)) => acc.extend_from_slice(&v[lo..hi]),
+                (Some(Values::Wide(acc)), Values::Wide(v)) => acc.extend_from_slice(&v[lo..hi]),
+                _ => {}
+            }
+        }
+        Self::strict(findings, out)
+    }
+
+    /// Decodes page `page` of a column alone (one read, page CRC checked).
+    pub fn read_page(
+        &self,
+        table: Table,
+        id: u64,
+        page: u32,
+    ) -> Result<crate::column::DecodedPage> {
+        let dir = self.column_dir(table, id)?;
+        let spans = dir.page_spans();
+        let pl = Place::Column {
+            table,
+            column: id,
+            page: Some(page),
+        };
+        let span = *spans.get(page as usize).ok_or_else(|| {
+            Error::corrupt(format!("column has {} pages, no page {page}", spans.len())).within(pl)
+        })?;
+        self.check_data_range(span.offset, span.byte_len, pl)?;
+        let bytes = read_range(&self.src, span.offset, span.byte_len, "page", pl)?;
+        let mut findings = Vec::new();
+        let p = decode_pages(
+            table,
+            dir,
+            &[span],
+            &bytes,
+            span.offset,
+            &self.ctx(),
+            &mut findings,
+        )
+        .pop()
+        .flatten();
+        Self::strict(findings, p)
+    }
+
+    fn check_data_range(&self, off: u64, len: u64, pl: Place) -> Result<()> {
+        let end = off.checked_add(len);
+        if off < HEADER_LEN as u64 || end.is_none_or(|e| e > self.shape.footer_start) {
+            return Err(Error::corrupt(format!(
+                "pages at {off}..{} lie outside the data area {HEADER_LEN}..{}",
+                end.map_or_else(|| "overflow".into(), |e| format!("{e}")),
+                self.shape.footer_start
+            ))
+            .within(pl)
+            .at(off));
+        }
+        Ok(())
+    }
+
+    fn table_columns(&self, table: Table, rows: Range<u64>) -> Result<Vec<Values>> {
+        let whole = rows.start == 0 && rows.end == self.rows(table);
+        schema::columns(table)
+            .iter()
+            .map(|spec| {
+                if whole {
+                    self.read_column(table, spec.id)
+                } else {
+                    self.read_column_rows(table, spec.id, rows.clone())
+                }
+            })
+            .collect()
+    }
+
+    /// URL rows in `rows` (decodes only the pages that hold them).
+    pub fn url_rows(&self, rows: Range<u64>) -> Result<Vec<UrlRecord>> {
+        let n = rows.end.saturating_sub(rows.start) as usize;
+        let cols = self.table_columns(Table::Url, rows)?;
+        Ok(build_url_rows(&cols, n))
+    }
+
+    /// Host rows in `rows`.
+    pub fn host_rows(&self, rows: Range<u64>) -> Result<Vec<HostRecord>> {
+        let n = rows.end.saturating_sub(rows.start) as usize;
+        let cols = self.table_columns(Table::Host, rows)?;
+        Ok(build_host_rows(&cols, n))
+    }
+
+    /// Every URL row.
+    pub fn url_table(&self) -> Result<Vec<UrlRecord>> {
+        self.url_rows(0..self.rows(Table::Url))
+    }
+
+    /// Every host row.
+    pub fn host_table(&self) -> Result<Vec<HostRecord>> {
+        self.host_rows(0..self.rows(Table::Host))
+    }
+
+    /// The bytes of a region, CRC-checked.
+    pub fn region_bytes(&self, desc: &RegionDesc) -> Result<Cow<'_, [u8]>> {
+        let pl = Place::Region(desc.id);
+        let bytes = read_range(&self.src, desc.offset, desc.length, "region", pl)?;
+        let crc = crc32c(&bytes);
+        if crc != desc.crc {
+            return Err(Error::new(
+                ErrorKind::Checksum,
+                format!(
+                    "region CRC32C is 0x{:08x} but its {} bytes give 0x{crc:08x}",
+                    desc.crc, desc.length
+                ),
+            )
+            .within(pl)
+            .at(desc.offset));
+        }
+        Ok(bytes)
+    }
+
+    /// Decodes the single page of a special region (blob, schedule, seen-set).
+    fn region_page(
+        &self,
+        id: u8,
+        kind: Option<u8>,
+        place: Place,
+    ) -> Result<Option<(crate::format::page::PageHeader, Vec<u8>)>> {
+        let Some(desc) = self.shape.footer.region(id).copied() else {
+            return Ok(None);
+        };
+        let bytes = self.region_bytes(&desc)?;
+        if bytes.is_empty() && id == REGION_STRING_BLOB {
+            return Ok(Some((Default::default(), Vec::new())));
+        }
+        let (page, payload) = read_page(
+            &bytes,
+            desc.offset,
+            &self.opts.limits,
+            self.shape.file_len,
+            self.opts.zstd,
+        )
+        .map_err(|e| e.within(place))?;
+        let RawPage { header, .. } = page;
+        if let Some(k) = kind {
+            if header.kind != k {
+                return Err(
+                    Error::corrupt(format!("page kind is {}, expected {k}", header.kind))
+                        .within(place)
+                        .at(desc.offset),
+                );
+            }
+        }
+        Ok(Some((header, payload.into_owned())))
+    }
+
+    /// The decompressed string arena (empty when the file has no blob region).
+    pub fn arena(&self) -> Result<Vec<u8>> {
+        Ok(self
+            .region_page(REGION_STRING_BLOB, None, Place::Arena)?
+            .map(|(_, a)| a)
+            .unwrap_or_default())
+    }
+
+    /// The schedule wheel, if the file has one.
+    pub fn schedule(&self) -> Result<Option<Wheel>> {
+        let Some((h, payload)) =
+            self.region_page(REGION_SCHEDULE, Some(KIND_SCHEDULE), Place::Schedule)?
+        else {
+            return Ok(None);
+        };
+        let _ = h;
+        let base = self
+            .shape
+            .footer
+            .region(REGION_SCHEDULE)
+            .map_or(0, |r| r.offset + 32);
+        Wheel::parse(&payload, base)
+            .map(Some)
+            .map_err(|e| e.within(Place::Schedule))
+    }
+
+    /// The seen-set filter, if the file has one.
+    pub fn seen_filter(&self) -> Result<Option<SeenFilter>> {
+        let Some((_, payload)) =
+            self.region_page(REGION_SEENSET, Some(KIND_FILTER), Place::SeenSet)?
+        else {
+            return Ok(None);
+        };
+        SeenFilter::parse(&payload)
+            .map(Some)
+            .map_err(|e| e.within(Place::SeenSet))
+    }
+
+    /// The key-value metadata, if present.
+    pub fn meta(&self) -> Option<&[(Vec<u8>, Vec<u8>)]> {
+        self.shape.footer.meta.as_deref()
+    }
+
+    /// Resolves every row's URL string (for callers that want text). Helper over [`Arena`].
+    pub fn with_arena<T>(&self, f: impl FnOnce(Arena<'_>) -> T) -> Result<T> {
+        let a = self.arena()?;
+        Ok(f(Arena(&a)))
+    }
+}

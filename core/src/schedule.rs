@@ -1,0 +1,267 @@
+//! The schedule region's wheel: 283 buckets of row indices by due time, so a reader can find the
+//! URLs due before an hour without scanning the `next_due` column.
+//!
+//! | tier | buckets | width (hours) | offsets from base |
+//! |---|---|---|---|
+//! | near | 0..168 | 1 | [0, 168) |
+//! | mid | 168..258 | 24 | [168, 2328) |
+//! | far | 258..282 | 720 | [2328, 19608) |
+//! | overflow | 282 | – | [19608, ∞) |
+//!
+//! Payload: `u32 base ‖ u32 covered ‖ uvarint 283 ‖ 283 × uvarint count ‖` then, bucket by
+//! bucket, each row index as a varint delta from the previous one in the bucket (starting at 0).
+
+use crate::bytes::Cursor;
+use crate::error::{Error, Result};
+use alloc::format;
+use alloc::vec::Vec;
+
+/// Number of buckets.
+pub const BUCKETS: usize = 283;
+const NEAR: u64 = 168;
+const MID: u64 = 90;
+const MID_W: u64 = 24;
+const FAR: u64 = 24;
+const FAR_W: u64 = 720;
+const MID_START: u64 = NEAR;
+const FAR_START: u64 = NEAR + MID * MID_W;
+const OVERFLOW_START: u64 = FAR_START + FAR * FAR_W;
+
+/// Bucket of a row due `off` hours after the wheel's base.
+pub fn bucket_for_offset(off: u64) -> usize {
+    if off < MID_START {
+        off as usize
+    } else if off < FAR_START {
+        (NEAR + (off - MID_START) / MID_W) as usize
+    } else if off < OVERFLOW_START {
+        (NEAR + MID + (off - FAR_START) / FAR_W) as usize
+    } else {
+        BUCKETS - 1
+    }
+}
+
+/// First offset (hours after base) that falls in bucket `b`.
+pub fn bucket_start(b: usize) -> u64 {
+    let b = b as u64;
+    if b < NEAR {
+        b
+    } else if b < NEAR + MID {
+        MID_START + MID_W * (b - NEAR)
+    } else if b < NEAR + MID + FAR {
+        FAR_START + FAR_W * (b - NEAR - MID)
+    } else {
+        OVERFLOW_START
+    }
+}
+
+/// A decoded wheel.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Wheel {
+    /// Smallest nonzero `next_due` of the file (epoch-hours).
+    pub base: u32,
+    /// URL rows the wheel was built over.
+    pub covered: u32,
+    /// Rows per bucket.
+    pub counts: Vec<u32>,
+    /// Row indices, bucket after bucket, ascending within a bucket.
+    pub rows: Vec<u32>,
+    /// Index into `rows` where each bucket starts (`BUCKETS + 1` entries).
+    starts: Vec<usize>,
+}
+
+impl Wheel {
+    /// Parses a schedule payload (after the page's CRC and codec).
+    pub fn parse(payload: &[u8], base_offset: u64) -> Result<Wheel> {
+        let mut c = Cursor::new(payload, base_offset);
+        let base = c.u32("wheel base")?;
+        let covered = c.u32("wheel covered rows")?;
+        let at = c.offset();
+        let n = c.uvarint("bucket count")?;
+        if n != BUCKETS as u64 {
+            return Err(
+                Error::corrupt(format!("wheel has {n} buckets, v1 requires {BUCKETS}")).at(at),
+            );
+        }
+        let mut counts = Vec::with_capacity(BUCKETS);
+        let mut total: u64 = 0;
+        for _ in 0..BUCKETS {
+            let at = c.offset();
+            let k = c.uvarint("bucket count")?;
+            total = total.saturating_add(k);
+            // Each row takes at least one byte, so the rest bounds every count.
+            if total > c.remaining() as u64 || k > u64::from(u32::MAX) {
+                return Err(Error::corrupt(format!(
+                    "bucket counts add up to {total} rows, more than the {} bytes left can list",
+                    c.remaining()
+                ))
+                .at(at));
+            }
+            counts.push(k as u32);
+        }
+        let mut rows = Vec::with_capacity(total as usize);
+        let mut starts = Vec::with_capacity(BUCKETS + 1);
+        for &k in &counts {
+            starts.push(rows.len());
+            let mut prev: u64 = 0;
+            for j in 0..k {
+                let at = c.offset();
+                let d = c.uvarint("row delta")?;
+                if j > 0 && d == 0 {
+                    return Err(Error::corrupt("a row index repeats within a bucket").at(at));
+                }
+                prev = prev.saturating_add(d);
+                if prev >= u64::from(covered) {
+                    return Err(Error::corrupt(format!(
+                        "row index {prev} is not below the {covered} covered rows"
+                    ))
+                    .at(at));
+                }
+                rows.push(prev as u32);
+            }
+        }
+        starts.push(rows.len());
+        if !c.is_empty() {
+            return Err(Error::corrupt(format!(
+                "{} bytes left after the last bucket",
+                c.remaining()
+            ))
+            .at(c.offset()));
+        }
+        Ok(Wheel {
+            base,
+            covered,
+            counts,
+            rows,
+            starts,
+        })
+    }
+
+    /// Row indices of bucket `b`.
+    pub fn bucket_rows(&self, b: usize) -> &[u32] {
+        &self.rows[self.starts[b]..self.starts[b + 1]]
+    }
+
+    /// Number of rows in the wheel.
+    pub fn scheduled(&self) -> usize {
+        self.rows.len()
+    }
+
+    /// The buckets whose start is at or before `now` (nothing if `now < base`). Their rows are a
+    /// superset of the rows due at `now`: callers confirm `0 < next_due <= now` against the
+    /// column.
+    pub fn due_buckets(&self, now: u32) -> core::ops::Range<usize> {
+        if now < self.base {
+            return 0..0;
+        }
+        let off = u64::from(now - self.base);
+        0..bucket_for_offset(off) + 1
+    }
+
+    /// Candidate rows for `now`, bucket by bucket, ascending within each bucket.
+    pub fn due_candidates(&self, now: u32) -> impl Iterator<Item = u32> + '_ {
+        let r = self.due_buckets(now);
+        self.rows[self.starts[r.start]..self.starts[r.end]]
+            .iter()
+            .copied()
+    }
+
+    /// Builds the wheel of a `next_due` column (rows with 0 are unscheduled). `None` when no
+    /// row is scheduled.
+    pub fn build(next_due: &[u32]) -> Option<Wheel> {
+        let base = next_due.iter().copied().filter(|&d| d != 0).min()?;
+        let mut buckets: Vec<Vec<u32>> = alloc::vec![Vec::new(); BUCKETS];
+        for (i, &d) in next_due.iter().enumerate() {
+            if d != 0 {
+                buckets[bucket_for_offset(u64::from(d - base))].push(i as u32);
+            }
+        }
+        let counts = buckets.iter().map(|b| b.len() as u32).collect();
+        let mut starts = Vec::with_capacity(BUCKETS + 1);
+        let mut rows = Vec::new();
+        for b in &buckets {
+            starts.push(rows.len());
+            rows.extend_from_slice(b);
+        }
+        starts.push(rows.len());
+        Some(Wheel {
+            base,
+            covered: next_due.len() as u32,
+            counts,
+            rows,
+            starts,
+        })
+    }
+
+    /// Appends the payload bytes.
+    pub fn encode(&self, out: &mut Vec<u8>) {
+        use crate::bytes::put_uvarint;
+        out.extend_from_slice(&self.base.to_le_bytes());
+        out.extend_from_slice(&self.covered.to_le_bytes());
+        put_uvarint(out, BUCKETS as u64);
+        for &k in &self.counts {
+            put_uvarint(out, u64::from(k));
+        }
+        for b in 0..BUCKETS {
+            let mut prev = 0u32;
+            for &r in self.bucket_rows(b) {
+                put_uvarint(out, u64::from(r - prev));
+                prev = r;
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn bucket_math() {
+        let table = [
+            (0, 0),
+            (1, 1),
+            (167, 167),
+            (168, 168),
+            (191, 168),
+            (192, 169),
+            (2327, 257),
+            (2328, 258),
+            (3047, 258),
+            (3048, 259),
+            (19607, 281),
+            (19608, 282),
+            (1 << 30, 282),
+        ];
+        for (off, b) in table {
+            assert_eq!(bucket_for_offset(off), b, "offset {off}");
+        }
+        for b in 1..BUCKETS {
+            assert!(bucket_start(b) > bucket_start(b - 1));
+            assert_eq!(bucket_for_offset(bucket_start(b)), b);
+        }
+    }
+
+    #[test]
+    fn round_trip_and_due() {
+        // The reference's small partition: due 100, 0, 250, 175.
+        let due = [100u32, 0, 250, 175];
+        let w = Wheel::build(&due).unwrap();
+        assert_eq!((w.base, w.covered), (100, 4));
+        let mut buf = Vec::new();
+        w.encode(&mut buf);
+        let back = Wheel::parse(&buf, 0).unwrap();
+        assert_eq!(back, w);
+        for now in [99u32, 100, 174, 175, 250, 300] {
+            let mut got: Vec<u32> = back
+                .due_candidates(now)
+                .filter(|&r| due[r as usize] != 0 && due[r as usize] <= now)
+                .collect();
+            got.sort();
+            let want: Vec<u32> = (0..4u32)
+                .filter(|&r| due[r as usize] != 0 && due[r as usize] <= now)
+                .collect();
+            assert_eq!(got, want, "now {now}");
+        }
+        assert_eq!(back.due_candidates(99).count(), 0);
+    }
+}

@@ -1,0 +1,246 @@
+//! The seen-set region's filter blob: a blocked Bloom filter (kind 0) or a ribbon filter
+//! (kind 1), answering "has this URL key been seen?" with no false negatives.
+//!
+//! Both blobs start `u8 version (1) ‖ u8 kind`. The filter bytes are kept as they are on disk
+//! and read in place on each query, so opening one costs no more memory than the blob.
+
+use crate::error::{Error, Result};
+use crate::keys::UrlKey;
+use alloc::format;
+use alloc::vec::Vec;
+
+const GOLDEN: u64 = 0x9E37_79B9_7F4A_7C15;
+const FMIX: u64 = 0xFF51_AFD7_ED55_8CCD;
+
+/// A parsed filter blob.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum SeenFilter {
+    /// Blocked Bloom filter of 512-bit blocks.
+    Bloom {
+        /// Bits set per key (1..=16).
+        k: u8,
+        /// Number of 512-bit blocks (at least 1).
+        n_blocks: u64,
+        /// Keys added.
+        n: u64,
+        /// Sizing target.
+        capacity: u64,
+        /// The blocks' words, little-endian, `n_blocks * 64` bytes.
+        words: Vec<u8>,
+    },
+    /// Ribbon filter of `m` slots of `r` bits.
+    Ribbon {
+        /// Fingerprint bits (1..=16).
+        r: u8,
+        /// Hash seed the builder settled on.
+        seed: u32,
+        /// Keys.
+        n: u64,
+        /// Slots (at least 64).
+        m: u64,
+        /// Slot values packed LSB-first, `ceil(m * r / 8)` bytes.
+        slots: Vec<u8>,
+    },
+}
+
+fn mix(mut x: u64) -> u64 {
+    x ^= x >> 33;
+    x = x.wrapping_mul(FMIX);
+    x ^= x >> 33;
+    x = x.wrapping_mul(0xC4CE_B9FE_1A85_EC53);
+    x ^= x >> 33;
+    x
+}
+
+impl SeenFilter {
+    /// Parses a filter blob (the seen-set page's payload).
+    pub fn parse(b: &[u8]) -> Result<SeenFilter> {
+        if b.len() < 2 {
+            return Err(Error::corrupt(format!(
+                "filter blob of {} bytes is too short for its version and kind",
+                b.len()
+            )));
+        }
+        if b[0] != 1 {
+            return Err(Error::corrupt(format!("filter version {} is not 1", b[0])).at(0));
+        }
+        let u64_at = |o: usize| u64::from_le_bytes(b[o..o + 8].try_into().expect("8 bytes"));
+        match b[1] {
+            0 => {
+                if b.len() < 32 {
+                    return Err(Error::corrupt(format!(
+                        "Bloom filter header needs 32 bytes, blob has {}",
+                        b.len()
+                    )));
+                }
+                let k = b[2];
+                let (n_blocks, n, capacity) = (u64_at(8), u64_at(16), u64_at(24));
+                if !(1..=16).contains(&k) {
+                    return Err(Error::corrupt(format!("Bloom k = {k} is outside 1..=16")).at(2));
+                }
+                let body = (b.len() - 32) as u64;
+                if n_blocks == 0 || n_blocks.checked_mul(64) != Some(body) {
+                    return Err(Error::corrupt(format!(
+                        "Bloom filter of {n_blocks} blocks needs {} body bytes, blob has {body}",
+                        n_blocks.saturating_mul(64)
+                    ))
+                    .at(8));
+                }
+                Ok(SeenFilter::Bloom {
+                    k,
+                    n_blocks,
+                    n,
+                    capacity,
+                    words: b[32..].to_vec(),
+                })
+            }
+            1 => {
+                if b.len() < 24 {
+                    return Err(Error::corrupt(format!(
+                        "ribbon filter header needs 24 bytes, blob has {}",
+                        b.len()
+                    )));
+                }
+                let r = b[2];
+                let seed = u32::from_le_bytes(b[4..8].try_into().expect("4 bytes"));
+                let (n, m) = (u64_at(8), u64_at(16));
+                if !(1..=16).contains(&r) {
+                    return Err(Error::corrupt(format!("ribbon r = {r} is outside 1..=16")).at(2));
+                }
+                if m < 64 {
+                    return Err(
+                        Error::corrupt(format!("ribbon has {m} slots, fewer than 64")).at(16),
+                    );
+                }
+                let body = (b.len() - 24) as u64;
+                let need = m.checked_mul(u64::from(r)).map(|bits| bits.div_ceil(8));
+                if need != Some(body) {
+                    return Err(Error::corrupt(format!(
+                        "ribbon of {m} slots of {r} bits needs {} body bytes, blob has {body}",
+                        need.map_or_else(|| "too many".into(), |v| format!("{v}"))
+                    ))
+                    .at(16));
+                }
+                Ok(SeenFilter::Ribbon {
+                    r,
+                    seed,
+                    n,
+                    m,
+                    slots: b[24..].to_vec(),
+                })
+            }
+            kind => Err(Error::corrupt(format!("unknown filter kind {kind}")).at(1)),
+        }
+    }
+
+    /// Whether `key` may have been added (never false for a key that was).
+    pub fn contains(&self, key: UrlKey) -> bool {
+        let (hk, pk) = (key.host, key.path);
+        match self {
+            SeenFilter::Bloom {
+                k, n_blocks, words, ..
+            } => {
+                let mut h = hk.wrapping_mul(GOLDEN).wrapping_add(pk);
+                h ^= h >> 33;
+                h = h.wrapping_mul(FMIX);
+                h ^= h >> 33;
+                let block = h % n_blocks;
+                let h2 = pk | 1;
+                (0..u64::from(*k)).all(|i| {
+                    let bit = h.wrapping_add(i.wrapping_mul(h2)) & 511;
+                    let word = (block * 8 + bit / 64) as usize;
+                    let w = u64::from_le_bytes(
+                        words[word * 8..word * 8 + 8].try_into().expect("8 bytes"),
+                    );
+                    w & (1u64 << (bit % 64)) != 0
+                })
+            }
+            SeenFilter::Ribbon {
+                r, seed, m, slots, ..
+            } => {
+                let s = u64::from(*seed)
+                    .wrapping_mul(GOLDEN)
+                    .wrapping_add(0x1656_67B1_9E37_79F9);
+                let a = mix(hk ^ s ^ pk.wrapping_mul(0xD6E8_FEB8_6659_FD93));
+                let b = mix(pk ^ s.wrapping_mul(0xC2B2_AE3D_27D4_EB4F) ^ hk.wrapping_mul(GOLDEN));
+                let start = a % (m - 63);
+                let coeff = b | 1;
+                let fp = (mix(a ^ (b << 1)) >> (64 - u32::from(*r))) as u16;
+                let mut acc = 0u16;
+                for j in 0..64u64 {
+                    if coeff & (1 << j) != 0 && start + j < *m {
+                        acc ^= slot(slots, start + j, *r);
+                    }
+                }
+                acc == fp
+            }
+        }
+    }
+
+    /// Keys the filter was built over.
+    pub fn key_count(&self) -> u64 {
+        match self {
+            SeenFilter::Bloom { n, .. } | SeenFilter::Ribbon { n, .. } => *n,
+        }
+    }
+
+    /// `"bloom"` or `"ribbon"`.
+    pub fn kind_name(&self) -> &'static str {
+        match self {
+            SeenFilter::Bloom { .. } => "bloom",
+            SeenFilter::Ribbon { .. } => "ribbon",
+        }
+    }
+
+    /// Filter bits per key (0 with no keys).
+    pub fn bits_per_key(&self) -> f64 {
+        let bits = match self {
+            SeenFilter::Bloom { n_blocks, .. } => *n_blocks as f64 * 512.0,
+            SeenFilter::Ribbon { m, r, .. } => *m as f64 * f64::from(*r),
+        };
+        match self.key_count() {
+            0 => 0.0,
+            n => bits / n as f64,
+        }
+    }
+}
+
+fn slot(slots: &[u8], j: u64, r: u8) -> u16 {
+    let bit = j * u64::from(r);
+    let byte = (bit / 8) as usize;
+    let mut w = [0u8; 4];
+    let avail = (slots.len() - byte).min(4);
+    w[..avail].copy_from_slice(&slots[byte..byte + avail]);
+    ((u32::from_le_bytes(w) >> (bit % 8)) & ((1u32 << r) - 1)) as u16
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn rejects_malformed_blobs() {
+        assert!(SeenFilter::parse(&[]).is_err());
+        assert!(SeenFilter::parse(&[1, 0, 8, 0]).is_err());
+        let mut bloom = alloc::vec![0u8; 32 + 64];
+        bloom[0] = 1;
+        bloom[2] = 8;
+        bloom[8] = 1;
+        assert!(SeenFilter::parse(&bloom).is_ok());
+        bloom[0] = 9;
+        assert!(SeenFilter::parse(&bloom).is_err());
+        bloom[0] = 1;
+        bloom[8] = 0; // zero blocks would divide by zero on a probe
+        assert!(SeenFilter::parse(&bloom).is_err());
+        let mut ribbon = alloc::vec![0u8; 24 + 56];
+        ribbon[0] = 1;
+        ribbon[1] = 1;
+        ribbon[2] = 7;
+        ribbon[16] = 64;
+        assert!(SeenFilter::parse(&ribbon).is_ok());
+        ribbon[2] = 17;
+        assert!(SeenFilter::parse(&ribbon).is_err());
+        ribbon[2] = 0;
+        assert!(SeenFilter::parse(&ribbon).is_err());
+    }
+}

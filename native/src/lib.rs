@@ -1,0 +1,1 @@
+//! meguri native library.
