@@ -1,1 +1,65 @@
-fn main() {}
+//! The `meguri` command.
+
+use clap::{Parser, Subcommand};
+use meguri::cmd::{inspect, verify};
+use std::io::Write;
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+/// meguri: crawl-frontier partition files (.meguri) and fleet manifests.
+#[derive(Parser)]
+#[command(name = "meguri", version, about, long_about = None, propagate_version = true)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Print a partition file's header and footer facts (reads only the header and the tail).
+    Inspect {
+        /// The .meguri file.
+        file: PathBuf,
+        /// Print JSON instead of text.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Check files and manifests completely and report every problem with its byte offset.
+    ///
+    /// Exit status: 0 when no file has an error (warnings allowed), 1 when any has, 2 for usage
+    /// errors.
+    Verify {
+        /// .meguri files and manifests (told apart by their magic).
+        #[arg(required = true)]
+        files: Vec<PathBuf>,
+        /// Print JSON instead of text.
+        #[arg(long)]
+        json: bool,
+        /// Say nothing about files without findings.
+        #[arg(long, short)]
+        quiet: bool,
+    },
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let stdout = std::io::stdout();
+    let mut out = stdout.lock();
+    let result = match cli.command {
+        Command::Inspect { file, json } => {
+            inspect::run(&file, &inspect::InspectArgs { json }, &mut out).map(|_| true)
+        }
+        Command::Verify { files, json, quiet } => {
+            verify::run(&files, &verify::VerifyArgs { json, quiet }, &mut out)
+        }
+    };
+    let _ = out.flush();
+    match result {
+        Ok(true) => ExitCode::SUCCESS,
+        Ok(false) => ExitCode::from(1),
+        Err(e) => {
+            eprintln!("error: {e}");
+            ExitCode::from(e.code.clamp(1, 255) as u8)
+        }
+    }
+}

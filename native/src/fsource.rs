@@ -1,0 +1,103 @@
+//! Byte sources over files: positioned reads for jobs that touch a few ranges (`inspect`), and
+//! memory maps for jobs that read most of a file (`verify`, full decodes).
+
+use meguri_core::source::Source;
+use meguri_core::{Error, ErrorKind};
+use std::borrow::Cow;
+use std::cell::Cell;
+use std::fs::File;
+use std::os::unix::fs::FileExt;
+use std::path::Path;
+
+/// A file read with `pread`, counting reads and bytes so callers can report what a job cost.
+pub struct FileSource {
+    file: File,
+    len: u64,
+    reads: Cell<u64>,
+    bytes: Cell<u64>,
+}
+
+impl FileSource {
+    /// Opens `path` for positioned reads.
+    pub fn open(path: &Path) -> std::io::Result<Self> {
+        let file = File::open(path)?;
+        let meta = file.metadata()?;
+        if meta.is_dir() {
+            return Err(std::io::Error::other("is a directory"));
+        }
+        Ok(FileSource {
+            file,
+            len: meta.len(),
+            reads: Cell::new(0),
+            bytes: Cell::new(0),
+        })
+    }
+
+    /// Reads issued so far.
+    pub fn reads(&self) -> u64 {
+        self.reads.get()
+    }
+
+    /// Bytes read so far.
+    pub fn bytes_read(&self) -> u64 {
+        self.bytes.get()
+    }
+}
+
+impl Source for FileSource {
+    fn len(&self) -> u64 {
+        self.len
+    }
+
+    fn read_at(&self, offset: u64, len: usize) -> meguri_core::Result<Cow<'_, [u8]>> {
+        let mut buf = vec![0u8; len];
+        self.file.read_exact_at(&mut buf, offset).map_err(|e| {
+            Error::new(
+                ErrorKind::Source,
+                format!("read of {len} bytes failed: {e}"),
+            )
+            .at(offset)
+        })?;
+        self.reads.set(self.reads.get() + 1);
+        self.bytes.set(self.bytes.get() + len as u64);
+        Ok(Cow::Owned(buf))
+    }
+}
+
+/// A whole file as bytes: memory-mapped when it is non-empty, an empty vector otherwise (an
+/// empty file cannot be mapped).
+pub enum FileBytes {
+    /// A read-only map.
+    Mapped(memmap2::Mmap),
+    /// An empty file.
+    Empty,
+}
+
+impl FileBytes {
+    /// Maps `path` read-only.
+    pub fn open(path: &Path) -> std::io::Result<Self> {
+        let file = File::open(path)?;
+        let meta = file.metadata()?;
+        if meta.is_dir() {
+            return Err(std::io::Error::other("is a directory"));
+        }
+        if meta.len() == 0 {
+            return Ok(FileBytes::Empty);
+        }
+        // SAFETY: the map is read-only; a file truncated underneath us would fault, which is the
+        // documented risk of memory-mapping files that other processes may change. Partition
+        // files are immutable once renamed into place.
+        let map = unsafe { memmap2::Mmap::map(&file)? };
+        Ok(FileBytes::Mapped(map))
+    }
+}
+
+impl std::ops::Deref for FileBytes {
+    type Target = [u8];
+    fn deref(&self) -> &[u8] {
+        match self {
+            FileBytes::Mapped(m) => m,
+            FileBytes::Empty => &[],
+        }
+    }
+}

@@ -1,0 +1,72 @@
+//! JSON renderings of core types, shared by every `--json` output.
+
+use meguri_core::error::{Finding, Place};
+use meguri_core::inspect::Summary;
+use serde_json::{json, Value};
+
+/// A host key as the `0x%016x` string the text outputs use.
+pub fn hex(v: u64) -> String {
+    format!("0x{v:016x}")
+}
+
+/// A place as an object: `{"kind": ..., fields...}` plus `"name"`, its text form.
+pub fn place(p: &Place) -> Value {
+    let mut v = match *p {
+        Place::Column {
+            table,
+            column,
+            page,
+        } => {
+            json!({"kind": "column", "table": table.name(), "column": column, "page": page})
+        }
+        Place::Row { table, row } => json!({"kind": "row", "table": table.name(), "row": row}),
+        Place::Region(id) => json!({"kind": "region", "region": id}),
+        Place::Section(tag) => json!({"kind": "section", "tag": tag}),
+        Place::Manifest { entry } => json!({"kind": "manifest", "entry": entry}),
+        Place::File => json!({"kind": "file"}),
+        Place::Header => json!({"kind": "header"}),
+        Place::Trailer => json!({"kind": "trailer"}),
+        Place::Footer => json!({"kind": "footer"}),
+        Place::Arena => json!({"kind": "arena"}),
+        Place::Schedule => json!({"kind": "schedule"}),
+        Place::SeenSet => json!({"kind": "seenset"}),
+        Place::Stats => json!({"kind": "stats"}),
+        Place::Unknown => json!({"kind": "unknown"}),
+    };
+    v["name"] = Value::String(p.to_string());
+    v
+}
+
+/// A verify finding.
+pub fn finding(f: &Finding) -> Value {
+    json!({
+        "severity": f.severity.name(),
+        "kind": f.error.kind.name(),
+        "place": place(&f.error.place),
+        "offset": f.error.offset,
+        "message": f.error.message,
+    })
+}
+
+/// The `inspect` facts.
+pub fn summary(s: &Summary) -> Value {
+    json!({
+        "version": {"major": s.version.0, "minor": s.version.1},
+        "partition_id": s.partition_id,
+        "file_size": s.file_size,
+        "hostkey_range": {"lo": hex(s.hostkey_range.0), "hi": hex(s.hostkey_range.1)},
+        "urls": s.urls,
+        "hosts": s.hosts,
+        "url_columns": s.url_columns,
+        "host_columns": s.host_columns,
+        "checksum": s.checksum,
+        "default_codec": s.default_codec,
+        "created_hours": s.created_hours,
+        "flags": {"bits": s.flags, "names": s.flag_names},
+        "bytes_per_url": s.bytes_per_url,
+        "next_due_range": s.due_range.map(|(lo, hi)| json!({"min": lo, "max": hi})),
+        "regions": s.regions.iter().map(|r| json!({"id": r.id, "name": r.name, "offset": r.offset, "length": r.length})).collect::<Vec<_>>(),
+        "encodings": s.encodings.iter().map(|(n, c)| json!({"encoding": n, "columns": c})).collect::<Vec<_>>(),
+        "meta": s.meta.iter().map(|(k, v)| json!({"key": String::from_utf8_lossy(k), "value": String::from_utf8_lossy(v)})).collect::<Vec<_>>(),
+    })
+}
