@@ -8,7 +8,7 @@ use meguri_core::manifest::Manifest;
 use meguri_core::reader::{ReadOptions, Reader};
 use meguri_core::source::CountingSource;
 use meguri_core::verify::verify_file;
-use meguri_tests::{field, files_with_suffix, golden_dir, hex};
+use meguri_tests::{field, files_with_suffix, golden_dir, hex, subject_of};
 use std::path::Path;
 
 fn read(p: &Path) -> Vec<u8> {
@@ -25,13 +25,7 @@ fn inspect_is_byte_identical_to_the_reference() {
         expected.len()
     );
     for txt in expected {
-        let file = txt.with_file_name(
-            txt.file_name()
-                .unwrap()
-                .to_string_lossy()
-                .trim_end_matches(".inspect.txt")
-                .to_string(),
-        );
+        let file = subject_of(&txt, ".inspect.txt");
         let bytes = read(&file);
         let r = Reader::open(&bytes[..]).unwrap_or_else(|e| panic!("{}: {e}", file.display()));
         let ours = Summary::from_shape(r.shape()).render();
@@ -85,13 +79,7 @@ fn every_golden_file_decodes_and_verifies_clean() {
 fn stats_values_agree_with_the_reference() {
     let Some(g) = golden_dir() else { return };
     for txt in files_with_suffix(&g, ".meguri.stats.txt") {
-        let file = txt.with_file_name(
-            txt.file_name()
-                .unwrap()
-                .to_string_lossy()
-                .trim_end_matches(".stats.txt")
-                .to_string(),
-        );
+        let file = subject_of(&txt, ".stats.txt");
         let text = std::fs::read_to_string(&txt).unwrap();
         let bytes = read(&file);
         let r = Reader::open(&bytes[..]).unwrap();
@@ -198,13 +186,7 @@ fn schedule_due_keys_agree_with_the_reference() {
     let outputs = files_with_suffix(&g, ".meguri.schedule.txt");
     assert!(outputs.len() >= 4);
     for txt in outputs {
-        let file = txt.with_file_name(
-            txt.file_name()
-                .unwrap()
-                .to_string_lossy()
-                .trim_end_matches(".schedule.txt")
-                .to_string(),
-        );
+        let file = subject_of(&txt, ".schedule.txt");
         let text = std::fs::read_to_string(&txt).unwrap();
         let mut lines = text.lines();
         let head = lines.next().unwrap();
@@ -280,13 +262,7 @@ fn map_and_route_values_agree_with_the_reference() {
     let maps = files_with_suffix(&g, ".manifest.map.txt");
     assert!(maps.len() >= 5);
     for txt in maps {
-        let file = txt.with_file_name(
-            txt.file_name()
-                .unwrap()
-                .to_string_lossy()
-                .trim_end_matches(".map.txt")
-                .to_string(),
-        );
+        let file = subject_of(&txt, ".map.txt");
         let m = Manifest::parse(&read(&file)).unwrap();
         let text = std::fs::read_to_string(&txt).unwrap();
         let rows: Vec<&str> = text
@@ -325,13 +301,7 @@ fn map_and_route_values_agree_with_the_reference() {
         }
     }
     for txt in files_with_suffix(&g, ".manifest.route.txt") {
-        let file = txt.with_file_name(
-            txt.file_name()
-                .unwrap()
-                .to_string_lossy()
-                .trim_end_matches(".route.txt")
-                .to_string(),
-        );
+        let file = subject_of(&txt, ".route.txt");
         let m = Manifest::parse(&read(&file)).unwrap();
         for line in std::fs::read_to_string(&txt).unwrap().lines() {
             let key = hex(line.split_whitespace().nth(1).unwrap());

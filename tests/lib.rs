@@ -51,9 +51,9 @@ pub fn hex(s: &str) -> u64 {
     u64::from_str_radix(s.trim().trim_start_matches("0x"), 16).expect("hex")
 }
 
-/// The path of the built `meguri` binary.
-pub fn meguri_bin() -> PathBuf {
-    let exe = std::env::current_exe().expect("test exe");
-    let dir = exe.parent().and_then(Path::parent).expect("target dir");
-    dir.join("meguri")
+/// The file a reference output describes: `full.meguri.stats.txt` → `full.meguri` (with
+/// `suffix` = `.stats.txt`).
+pub fn subject_of(output: &Path, suffix: &str) -> PathBuf {
+    let name = output.file_name().expect("file name").to_string_lossy();
+    output.with_file_name(name.trim_end_matches(suffix))
 }

@@ -111,11 +111,7 @@ impl<'a> Cursor<'a> {
     pub fn count(&mut self, what: &str, min_item: usize) -> Result<usize> {
         let at = self.offset();
         let v = self.uvarint(what)?;
-        let limit = if min_item == 0 {
-            usize::MAX
-        } else {
-            self.remaining() / min_item
-        };
+        let limit = self.remaining().checked_div(min_item).unwrap_or(usize::MAX);
         if v > limit as u64 {
             return Err(Error::corrupt(format!(
                 "{what} is {v}, more than the {} bytes left can hold",

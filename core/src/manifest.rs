@@ -155,8 +155,7 @@ impl Manifest {
 
     /// Sorts entries by (host-key low, partition id), the catalog's canonical order.
     pub fn sort(&mut self) {
-        self.entries
-            .sort_by(|a, b| (a.hostkey_lo, a.partition_id).cmp(&(b.hostkey_lo, b.partition_id)));
+        self.entries.sort_by_key(|e| (e.hostkey_lo, e.partition_id));
     }
 
     /// The manifest's epoch: the highest entry epoch (0 when empty).

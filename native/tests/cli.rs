@@ -1,0 +1,167 @@
+//! The `meguri` binary as a user runs it: outputs, exit codes, one-line errors, never a panic.
+
+use meguri_tests::golden_dir;
+use std::path::Path;
+use std::process::{Command, Output};
+
+fn meguri(args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_meguri"))
+        .args(args)
+        .output()
+        .expect("run meguri")
+}
+
+fn text(b: &[u8]) -> String {
+    String::from_utf8_lossy(b).into_owned()
+}
+
+fn corrupted_copy(src: &Path, at: usize, name: &str) -> std::path::PathBuf {
+    let mut b = std::fs::read(src).unwrap();
+    b[at] ^= 0x5a;
+    let p = std::env::temp_dir().join(format!("meguri-cli-{}-{name}", std::process::id()));
+    std::fs::write(&p, b).unwrap();
+    p
+}
+
+#[test]
+fn inspect_prints_the_reference_text() {
+    let Some(g) = golden_dir() else { return };
+    let f = g.join("full.meguri");
+    let out = meguri(&["inspect", f.to_str().unwrap()]);
+    assert!(out.status.success());
+    assert_eq!(
+        text(&out.stdout),
+        std::fs::read_to_string(g.join("full.meguri.inspect.txt")).unwrap()
+    );
+    assert!(out.stderr.is_empty());
+}
+
+#[test]
+fn inspect_json_reports_facts_and_bytes_read() {
+    let Some(g) = golden_dir() else { return };
+    let f = g.join("full.meguri");
+    let out = meguri(&["inspect", "--json", f.to_str().unwrap()]);
+    assert!(out.status.success());
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(v["urls"], 563844);
+    assert_eq!(v["hosts"], 186356);
+    assert_eq!(v["hostkey_range"]["lo"], "0x00000146b032316e");
+    assert_eq!(v["reads"], 2);
+    assert!(v["bytes_read"].as_u64().unwrap() <= 64 + 65536);
+    assert_eq!(v["regions"].as_array().unwrap().len(), 3);
+}
+
+#[test]
+fn errors_are_one_line_with_the_file_and_never_a_panic() {
+    let Some(g) = golden_dir() else { return };
+    let bad = corrupted_copy(&g.join("small.meguri"), 10, "hdr.meguri");
+    let out = meguri(&["inspect", bad.to_str().unwrap()]);
+    assert_eq!(out.status.code(), Some(1));
+    let err = text(&out.stderr);
+    assert_eq!(err.lines().count(), 1, "{err}");
+    assert!(
+        err.starts_with("error: inspect ") && err.contains("header") && err.contains("CRC32C"),
+        "{err}"
+    );
+    assert!(!err.contains("panicked"));
+    let out = meguri(&["inspect", "/nonexistent/x.meguri"]);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(text(&out.stderr).contains("/nonexistent/x.meguri"));
+    let m = g.join("parts/meguri.manifest");
+    let out = meguri(&["inspect", m.to_str().unwrap()]);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(text(&out.stderr).contains("manifest"));
+    std::fs::remove_file(bad).ok();
+}
+
+#[test]
+fn verify_exit_codes() {
+    let Some(g) = golden_dir() else { return };
+    let clean = [
+        g.join("small.meguri"),
+        g.join("features/wheel.meguri"),
+        g.join("parts/meguri.manifest"),
+    ];
+    let args: Vec<&str> = std::iter::once("verify")
+        .chain(clean.iter().map(|p| p.to_str().unwrap()))
+        .collect();
+    let out = meguri(&args);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stdout));
+    assert_eq!(text(&out.stdout).matches(": ok").count(), 3);
+    // Usage errors exit 2.
+    assert_eq!(meguri(&["verify"]).status.code(), Some(2));
+    assert_eq!(
+        meguri(&["verify", "--no-such-flag", "x"]).status.code(),
+        Some(2)
+    );
+    assert_eq!(meguri(&["frobnicate"]).status.code(), Some(2));
+}
+
+#[test]
+fn verify_reports_every_problem_with_its_offset() {
+    let Some(g) = golden_dir() else { return };
+    let src = g.join("small.meguri");
+    // Two independent corruptions: one in a URL column page payload, one in the host table.
+    let bytes = std::fs::read(&src).unwrap();
+    let r = meguri_core::reader::Reader::open(&bytes[..]).unwrap();
+    let url = r
+        .column_dir(meguri_core::Table::Url, 6)
+        .unwrap()
+        .first_page_offset as usize
+        + 40;
+    let host = r
+        .column_dir(meguri_core::Table::Host, 9)
+        .unwrap()
+        .first_page_offset as usize
+        + 33;
+    let mut b = bytes.clone();
+    b[url] ^= 0x01;
+    b[host] ^= 0x01;
+    let p = std::env::temp_dir().join(format!("meguri-cli-{}-two.meguri", std::process::id()));
+    std::fs::write(&p, &b).unwrap();
+    let out = meguri(&["verify", p.to_str().unwrap()]);
+    assert_eq!(out.status.code(), Some(1));
+    let s = text(&out.stdout);
+    assert!(s.contains("FAILED"), "{s}");
+    assert!(
+        s.contains("url column 6") && s.contains("host column 9"),
+        "{s}"
+    );
+    let out = meguri(&["verify", "--json", p.to_str().unwrap()]);
+    assert_eq!(out.status.code(), Some(1));
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let findings = v["files"][0]["findings"].as_array().unwrap();
+    let offsets: Vec<u64> = findings
+        .iter()
+        .filter_map(|f| f["offset"].as_u64())
+        .collect();
+    // The page CRC finding points at the page header's CRC field.
+    assert!(findings.iter().any(|f| f["place"]["kind"] == "column"
+        && f["place"]["table"] == "url"
+        && f["place"]["column"] == 6));
+    assert!(findings.iter().any(|f| f["place"]["kind"] == "column"
+        && f["place"]["table"] == "host"
+        && f["place"]["column"] == 9));
+    assert!(
+        offsets.contains(
+            &(r.column_dir(meguri_core::Table::Url, 6)
+                .unwrap()
+                .first_page_offset
+                + 28)
+        ),
+        "{offsets:?}"
+    );
+    std::fs::remove_file(p).ok();
+}
+
+#[test]
+fn verify_manifest_names_gaps_and_overlaps() {
+    let Some(g) = golden_dir() else { return };
+    let out = meguri(&["verify", g.join("parts/gap.manifest").to_str().unwrap()]);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(text(&out.stdout).contains("[0x22e976746abcd163, 0x67ac805e0356d3b6] have no owner"));
+    let out = meguri(&["verify", g.join("parts/overlap.manifest").to_str().unwrap()]);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(text(&out.stdout)
+        .contains("[0x4f751b0617b83946, 0x67ac805e0356d3b6] are owned by both partition 1"));
+}
