@@ -529,3 +529,33 @@ fn reference_read_side_format_tests() {
         .iter()
         .all(|u| (r.header().hostkey_lo..=r.header().hostkey_hi).contains(&u.key.host)));
 }
+
+#[test]
+fn a_callback_source_reads_like_a_slice() {
+    let Some(g) = golden_dir() else { return };
+    let bytes = read(&g.join("features/seen-ribbon-mp250.meguri"));
+    let calls = std::cell::Cell::new(0u32);
+    let src = meguri_core::source::FnSource::new(bytes.len() as u64, |off, len| {
+        calls.set(calls.get() + 1);
+        let start = off as usize;
+        bytes
+            .get(start..start + len)
+            .map(<[u8]>::to_vec)
+            .ok_or_else(|| "out of range".to_string())
+    });
+    let r = Reader::open(&src).unwrap();
+    assert_eq!(calls.get(), 2);
+    let direct = Reader::open(&bytes[..]).unwrap();
+    assert_eq!(
+        r.url_rows(100..300).unwrap(),
+        direct.url_rows(100..300).unwrap()
+    );
+    assert_eq!(r.seen_filter().unwrap(), direct.seen_filter().unwrap());
+    // A failing callback surfaces as a Source error with the offset, not a panic.
+    let failing = meguri_core::source::FnSource::new(bytes.len() as u64, |_, _| {
+        Err("disk on fire".to_string())
+    });
+    let e = Reader::open(&failing).err().unwrap();
+    assert_eq!(e.kind, meguri_core::ErrorKind::Source);
+    assert!(e.to_string().contains("disk on fire"));
+}

@@ -6,7 +6,6 @@
 //! overlap a row range, the arena, the wheel or the filter. Every offset and length that comes
 //! from the file is checked against the file and the [`Limits`] before it is used.
 
-use crate::arena::Arena;
 use crate::column::{column_range, decode_column, decode_pages, DecodeCtx};
 use crate::crc::crc32c;
 use crate::error::{Error, ErrorKind, Finding, Place, Result, Severity, Table};
@@ -500,11 +499,5 @@ impl<S: Source> Reader<S> {
     /// The key-value metadata, if present.
     pub fn meta(&self) -> Option<&[(Vec<u8>, Vec<u8>)]> {
         self.shape.footer.meta.as_deref()
-    }
-
-    /// Resolves every row's URL string (for callers that want text). Helper over [`Arena`].
-    pub fn with_arena<T>(&self, f: impl FnOnce(Arena<'_>) -> T) -> Result<T> {
-        let a = self.arena()?;
-        Ok(f(Arena(&a)))
     }
 }
