@@ -1134,3 +1134,71 @@ pub fn verify_manifest(bytes: &[u8]) -> Report {
     }
     r
 }
+
+/// Compares manifest entry `index` with the shape of the partition file it names: partition
+/// id, host-key range, row counts, due minimum, bytes per URL, created hours and the footer CRC
+/// must all be what the file says. Every mismatch is an error.
+pub fn check_manifest_entry(
+    index: usize,
+    e: &crate::manifest::Entry,
+    file: &crate::reader::Shape,
+) -> Vec<Finding> {
+    let pl = Place::Manifest {
+        entry: Some(index as u32),
+    };
+    let h = &file.header;
+    let st = file.footer.stats.unwrap_or_default();
+    let mut out = Vec::new();
+    let mut cmp = |what: &str, entry: String, actual: String| {
+        if entry != actual {
+            out.push(Finding::error(
+                Error::corrupt(format!(
+                    "{what} is {entry} in the manifest but {actual} in {}",
+                    e.file_ref_str()
+                ))
+                .within(pl),
+            ));
+        }
+    };
+    cmp(
+        "partition id",
+        format!("{}", e.partition_id),
+        format!("{}", h.partition_id),
+    );
+    cmp(
+        "host-key range",
+        format!("0x{:016x} .. 0x{:016x}", e.hostkey_lo, e.hostkey_hi),
+        format!("0x{:016x} .. 0x{:016x}", h.hostkey_lo, h.hostkey_hi),
+    );
+    cmp(
+        "url count",
+        format!("{}", e.url_count),
+        format!("{}", h.url_count),
+    );
+    cmp(
+        "host count",
+        format!("{}", e.host_count),
+        format!("{}", h.host_count),
+    );
+    cmp(
+        "due_min",
+        format!("{}", e.due_min),
+        format!("{}", st.due_min),
+    );
+    cmp(
+        "bytes/url",
+        format!("{}", e.bytes_per_url),
+        format!("{}", st.bytes_per_url),
+    );
+    cmp(
+        "created hours",
+        format!("{}", e.created_hours),
+        format!("{}", h.created_hours),
+    );
+    cmp(
+        "footer CRC",
+        format!("0x{:08x}", e.file_crc32c),
+        format!("0x{:08x}", file.trailer.footer_crc),
+    );
+    out
+}

@@ -165,3 +165,33 @@ fn verify_manifest_names_gaps_and_overlaps() {
     assert!(text(&out.stdout)
         .contains("[0x4f751b0617b83946, 0x67ac805e0356d3b6] are owned by both partition 1"));
 }
+
+#[test]
+fn verify_manifest_checks_entries_against_their_files() {
+    let Some(g) = golden_dir() else { return };
+    let dir = std::env::temp_dir().join(format!("meguri-cli-{}-fleet", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    std::fs::copy(g.join("parts/meguri.manifest"), dir.join("meguri.manifest")).unwrap();
+    let link = |name: &str, target: &str| {
+        let p = dir.join(name);
+        std::fs::remove_file(&p).ok();
+        std::os::unix::fs::symlink(g.join("parts").join(target), p).unwrap();
+    };
+    link("part-0.meguri", "part-0.meguri");
+    link("part-1.meguri", "part-1.meguri");
+    link("part-2.meguri", "part-2.meguri");
+    let m = dir.join("meguri.manifest");
+    let out = meguri(&["verify", m.to_str().unwrap()]);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stdout));
+    // A stale catalog: the file behind part-1's name is now another partition.
+    link("part-1.meguri", "part-2.meguri");
+    let out = meguri(&["verify", m.to_str().unwrap()]);
+    assert_eq!(out.status.code(), Some(1));
+    let s = text(&out.stdout);
+    assert!(
+        s.contains("partition id is 1 in the manifest but 2 in part-1.meguri"),
+        "{s}"
+    );
+    assert!(s.contains("footer CRC"), "{s}");
+    std::fs::remove_dir_all(dir).ok();
+}
