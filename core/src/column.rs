@@ -236,9 +236,15 @@ pub fn decode_pages(
     let multi = !dir.pages.is_empty();
     let mut pages = Vec::with_capacity(spans.len());
     for s in spans {
-        let pl = place(table, dir, multi.then_some(s.index));
+        let pl = place(table, dir, Some(s.index));
         let res = (|| -> Result<DecodedPage> {
-            let rel = (s.offset - base) as usize;
+            let rel = s
+                .offset
+                .checked_sub(base)
+                .filter(|&r| r <= bytes.len() as u64)
+                .ok_or_else(|| {
+                    Error::corrupt("page lies outside the bytes read for its column").at(s.offset)
+                })? as usize;
             let end = (rel as u64)
                 .saturating_add(s.byte_len)
                 .min(bytes.len() as u64) as usize;
