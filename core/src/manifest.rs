@@ -444,6 +444,11 @@ mod tests {
         };
         let b = m.encode();
         assert_eq!(Manifest::parse(&b).unwrap(), m);
+        // Floats travel as bit patterns, NaN payloads included.
+        let mut odd = m.clone();
+        odd.entries[0].bytes_per_url = f32::from_bits(0x7fc0_1234);
+        let again = Manifest::parse(&odd.encode()).unwrap();
+        assert_eq!(again.entries[0].bytes_per_url.to_bits(), 0x7fc0_1234);
         let mut bad = b.clone();
         bad[8] ^= 1;
         assert_eq!(Manifest::parse(&bad).unwrap_err().kind, ErrorKind::Checksum);
