@@ -33,6 +33,7 @@ pub mod format;
 pub mod inspect;
 pub mod keys;
 pub mod manifest;
+pub mod partition;
 pub mod reader;
 pub mod records;
 pub mod schedule;
@@ -40,5 +41,6 @@ pub mod schema;
 pub mod seenset;
 pub mod source;
 pub mod verify;
+pub mod write;
 
 pub use error::{Error, ErrorKind, Finding, Place, Result, Severity, Table};

@@ -17,6 +17,7 @@ use crate::format::{
     Limits, HEADER_LEN, MIN_FILE_LEN, REGION_SCHEDULE, REGION_SEENSET, REGION_STRING_BLOB,
     TRAILER_LEN,
 };
+use crate::partition::Partition;
 use crate::records::{build_host_rows, build_url_rows, HostRecord, UrlRecord, Values};
 use crate::schedule::Wheel;
 use crate::schema;
@@ -482,6 +483,31 @@ impl<S: Source> Reader<S> {
         Wheel::parse(&payload, base)
             .map(Some)
             .map_err(|e| e.within(Place::Schedule))
+    }
+
+    /// The seen-set filter blob as stored (empty when the file has none).
+    pub fn seen_filter_blob(&self) -> Result<Vec<u8>> {
+        Ok(self
+            .region_page(REGION_SEENSET, Some(KIND_FILTER), Place::SeenSet)?
+            .map(|(_, b)| b)
+            .unwrap_or_default())
+    }
+
+    /// Decodes the whole file into a [`Partition`] value (everything needed to re-encode it).
+    pub fn partition(&self) -> Result<Partition> {
+        let h = self.header();
+        Ok(Partition {
+            id: h.partition_id,
+            hostkey_lo: h.hostkey_lo,
+            hostkey_hi: h.hostkey_hi,
+            created_hours: h.created_hours,
+            urls: self.url_table()?,
+            hosts: self.host_table()?,
+            arena: self.arena()?,
+            meta: self.meta().map(<[_]>::to_vec).unwrap_or_default(),
+            schedule: self.shape.footer.region(REGION_SCHEDULE).is_some(),
+            seen_filter: self.seen_filter_blob()?,
+        })
     }
 
     /// The seen-set filter, if the file has one.

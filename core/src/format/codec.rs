@@ -119,3 +119,71 @@ fn zstd_c(payload: &[u8], expected: usize) -> Result<Vec<u8>> {
     }
     Ok(out)
 }
+
+/// Compresses page payloads for the writer. Implementations must be deterministic: the same
+/// input gives the same bytes on every run and machine.
+pub trait Compressor {
+    /// The codec id written into page headers (0 none, 2 zstd).
+    fn codec(&self) -> u8;
+    /// Appends the compressed form of `input` to `out`. An empty input must append nothing
+    /// (the format's "empty zstd payload is zero bytes" rule).
+    fn compress(&self, input: &[u8], out: &mut Vec<u8>);
+}
+
+/// Stores payloads as they are (codec 0).
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Uncompressed;
+
+impl Compressor for Uncompressed {
+    fn codec(&self) -> u8 {
+        CODEC_NONE
+    }
+    fn compress(&self, input: &[u8], out: &mut Vec<u8>) {
+        out.extend_from_slice(input);
+    }
+}
+
+/// zstd through the C library at a fixed level (feature `c-zstd`). The library version is
+/// pinned by the workspace (`zstd = "=0.14.3"`, libzstd 1.5.7), so output bytes are stable. One
+/// compression context is reused across pages (contexts are costly to create); it carries no
+/// state from one frame to the next, so reuse does not change the bytes.
+#[cfg(feature = "c-zstd")]
+pub struct CZstd {
+    level: i32,
+    ctx: core::cell::RefCell<zstd::bulk::Compressor<'static>>,
+}
+
+#[cfg(feature = "c-zstd")]
+impl CZstd {
+    /// A compressor at `level`.
+    pub fn new(level: i32) -> Self {
+        let ctx = zstd::bulk::Compressor::new(level).expect("zstd context");
+        CZstd {
+            level,
+            ctx: core::cell::RefCell::new(ctx),
+        }
+    }
+
+    /// The compression level.
+    pub fn level(&self) -> i32 {
+        self.level
+    }
+}
+
+#[cfg(feature = "c-zstd")]
+impl Compressor for CZstd {
+    fn codec(&self) -> u8 {
+        CODEC_ZSTD
+    }
+    fn compress(&self, input: &[u8], out: &mut Vec<u8>) {
+        if input.is_empty() {
+            return;
+        }
+        let c = self
+            .ctx
+            .borrow_mut()
+            .compress(input)
+            .expect("zstd compression of an in-memory buffer");
+        out.extend_from_slice(&c);
+    }
+}

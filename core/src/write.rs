@@ -1,0 +1,481 @@
+//! The writer: a [`Partition`] to `.meguri` v1 bytes.
+//!
+//! Invariants this file keeps:
+//! - **Deterministic.** No clock, no hash-map order, no threads: the same partition, options and
+//!   compressor give the same bytes. Ties in the cascade are broken by a fixed rule.
+//! - **v1 only.** Encodings 0, 1, 2, 3, 4, 6; codecs none and zstd; the five regions; footer
+//!   sections 1, 2, 3, 7 and 8. Any v1 reader, the reference's included, reads the output.
+//! - **One column at a time.** Columns are extracted, paged, encoded and dropped one by one, so
+//!   encoding never holds more than one decoded column beside the output.
+//! - **Paged.** Columns are cut into pages of `page_rows` rows with a skip list and per-page zone
+//!   maps, so readers can prune and stream.
+
+use crate::crc::{crc32c, Crc32c};
+use crate::error::{Error, ErrorKind, Result, Table};
+use crate::format::codec::Compressor;
+use crate::format::encoding::{encode_values, DELTA, DELTA_FOR, DICT, FOR, RAW, RLE};
+use crate::format::footer::{
+    encode_meta, encode_regions, encode_section, ColumnDir, RegionDesc, SkipEntry, Stats,
+    TAG_HOST_COLUMNS, TAG_META, TAG_REGIONS, TAG_STATS, TAG_URL_COLUMNS,
+};
+use crate::format::header::{Header, VERSION_MAJOR};
+use crate::format::page::{
+    PageHeader, KIND_BLOB, KIND_DATA, KIND_FILTER, KIND_SCHEDULE, PAGE_HEADER_LEN,
+};
+use crate::format::{
+    FILE_MAGIC, FLAG_BLOB, FLAG_SCHEDULE, FLAG_SEENSET, FLAG_SORTED, HEADER_LEN, REGION_HOST_TABLE,
+    REGION_SCHEDULE, REGION_SEENSET, REGION_STRING_BLOB, REGION_URL_TABLE,
+};
+use crate::partition::Partition;
+use crate::records::{HostRecord, UrlRecord};
+use crate::schedule::Wheel;
+use crate::schema::{self, ColumnSpec, ValueKind};
+use alloc::format;
+use alloc::vec;
+use alloc::vec::Vec;
+
+/// Writer options.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct WriteOptions {
+    /// Rows per column page (the last page of a column may be shorter).
+    pub page_rows: usize,
+}
+
+impl Default for WriteOptions {
+    fn default() -> Self {
+        WriteOptions { page_rows: 16_384 }
+    }
+}
+
+/// Encodings the cascade tries for an integer or float column, in tie-break order: on equal
+/// page sizes the earlier one wins (RAW first: it is the cheapest to decode).
+const CASCADE: [u8; 6] = [RAW, FOR, DELTA_FOR, DELTA, RLE, DICT];
+
+/// Values of URL column `id` for every row.
+pub fn url_column(urls: &[UrlRecord], id: u64) -> Vec<u64> {
+    let f: fn(&UrlRecord) -> u64 = match id {
+        0 => |u| u.key.host,
+        1 => |u| u.key.path,
+        2 => |u| u64::from(u.status),
+        3 => |u| u64::from(u.priority.to_bits()),
+        4 => |u| u64::from(u.depth),
+        5 => |u| u64::from(u.discovery_source),
+        6 => |u| u.url_ref,
+        7 => |u| u64::from(u.first_seen),
+        8 => |u| u64::from(u.last_crawled),
+        9 => |u| u64::from(u.last_changed),
+        10 => |u| u64::from(u.next_due),
+        11 => |u| u64::from(u.lambda.to_bits()),
+        12 => |u| u64::from(u.crawl_count),
+        13 => |u| u64::from(u.change_count),
+        14 => |u| u64::from(u.no_change_streak),
+        15 => |u| u.etag_ref,
+        16 => |u| u64::from(u.last_modified),
+        17 => |u| u.content_fp,
+        18 => |u| u.simhash,
+        19 => |u| u64::from(u.http_status),
+        20 => |u| u.redirect_ref,
+        21 => |u| u64::from(u.retry_count),
+        _ => |u| u64::from(u.error_count),
+    };
+    urls.iter().map(f).collect()
+}
+
+/// Values of host column `id` for every row (column 4, the 16-byte IP, is not an integer: see
+/// [`HostRecord::resolved_ip`]).
+pub fn host_column(hosts: &[HostRecord], id: u64) -> Vec<u64> {
+    let f: fn(&HostRecord) -> u64 = match id {
+        0 => |h| h.host_key,
+        1 => |h| h.host_ref,
+        2 => |h| u64::from(h.grouping),
+        3 => |h| h.registrable_ref,
+        5 => |h| u64::from(h.ip_expiry),
+        6 => |h| u64::from(h.robots_fetched),
+        7 => |h| u64::from(h.robots_expiry),
+        8 => |h| h.robots_ref,
+        9 => |h| u64::from(h.crawl_delay),
+        10 => |h| u64::from(h.host_next_eligible),
+        11 => |h| u64::from(h.ip_next_eligible),
+        12 => |h| u64::from(h.url_budget),
+        13 => |h| u64::from(h.url_count),
+        14 => |h| u64::from(h.depth_cap),
+        15 => |h| u64::from(h.host_score.to_bits()),
+        16 => |h| u64::from(h.crawl_total),
+        17 => |h| u64::from(h.error_total),
+        18 => |h| u64::from(h.avg_latency),
+        _ => |h| u64::from(h.flags),
+    };
+    hosts.iter().map(f).collect()
+}
+
+/// What a page header says besides its sizes, codec and CRC.
+struct PageMeta {
+    kind: u8,
+    encoding: u8,
+    num_values: u32,
+    first_row: u32,
+    base: u64,
+}
+
+/// Appends one page (header + compressed payload) to `out`; returns its header.
+fn put_page(out: &mut Vec<u8>, m: PageMeta, payload: &[u8], comp: &dyn Compressor) -> PageHeader {
+    let mut body = Vec::new();
+    comp.compress(payload, &mut body);
+    let h = PageHeader {
+        kind: m.kind,
+        encoding: m.encoding,
+        codec: comp.codec(),
+        flags: 0,
+        num_values: m.num_values,
+        uncompressed_size: payload.len() as u32,
+        compressed_size: body.len() as u32,
+        first_row: m.first_row,
+        base: m.base,
+        crc: crc32c(&body),
+    };
+    h.encode(out);
+    out.extend_from_slice(&body);
+    h
+}
+
+/// The smallest page for `vals` among the encodings the cascade allows; returns the page bytes
+/// and its encoding.
+fn best_page(
+    spec: &ColumnSpec,
+    vals: &[u64],
+    first_row: u32,
+    comp: &dyn Compressor,
+) -> (Vec<u8>, u8) {
+    let width = spec.width as usize;
+    let mut best: Option<(Vec<u8>, u8)> = None;
+    for &enc in &CASCADE {
+        let Ok(e) = encode_values(enc, vals, width) else {
+            continue;
+        };
+        let mut page = Vec::new();
+        put_page(
+            &mut page,
+            PageMeta {
+                kind: KIND_DATA,
+                encoding: enc,
+                num_values: vals.len() as u32,
+                first_row,
+                base: e.base,
+            },
+            &e.payload,
+            comp,
+        );
+        if best.as_ref().is_none_or(|(b, _)| page.len() < b.len()) {
+            best = Some((page, enc));
+        }
+    }
+    best.expect("RAW always encodes")
+}
+
+fn zone(vals: &[u64]) -> Option<(u64, u64)> {
+    Some((*vals.iter().min()?, *vals.iter().max()?))
+}
+
+/// Encodes one column's pages onto `out` and returns its directory entry.
+fn put_column(
+    out: &mut Vec<u8>,
+    spec: &ColumnSpec,
+    vals: ColumnValues,
+    rows: usize,
+    opts: &WriteOptions,
+    comp: &dyn Compressor,
+) -> ColumnDir {
+    let first_page_offset = out.len() as u64;
+    let width = spec.width as usize;
+    let page_rows = opts.page_rows.max(1);
+    let mut pages = Vec::new();
+    let mut crc = Crc32c::new();
+    let mut total_compressed = 0u64;
+    let mut first_encoding = RAW;
+    let mut start = 0usize;
+    loop {
+        let end = (start + page_rows).min(rows);
+        let (page, encoding, z) = match &vals {
+            ColumnValues::Int(v) => {
+                let slice = &v[start..end];
+                let (page, enc) = best_page(spec, slice, start as u32, comp);
+                (
+                    page,
+                    enc,
+                    if spec.kind == ValueKind::Uint {
+                        zone(slice)
+                    } else {
+                        None
+                    },
+                )
+            }
+            ColumnValues::Wide(v) => {
+                let mut payload = Vec::with_capacity((end - start) * width);
+                for ip in &v[start..end] {
+                    payload.extend_from_slice(ip);
+                }
+                let mut page = Vec::new();
+                put_page(
+                    &mut page,
+                    PageMeta {
+                        kind: KIND_DATA,
+                        encoding: RAW,
+                        num_values: (end - start) as u32,
+                        first_row: start as u32,
+                        base: 0,
+                    },
+                    &payload,
+                    comp,
+                );
+                (page, RAW, None)
+            }
+        };
+        if start == 0 {
+            first_encoding = encoding;
+        }
+        crc.update(&page);
+        total_compressed += (page.len() - PAGE_HEADER_LEN) as u64;
+        pages.push(SkipEntry {
+            first_row: start as u64,
+            num_values: (end - start) as u64,
+            byte_len: page.len() as u64,
+            encoding,
+            flags: u8::from(z.is_some()),
+            zone_min: z.map_or(0, |z| z.0),
+            zone_max: z.map_or(0, |z| z.1),
+        });
+        out.extend_from_slice(&page);
+        start = end;
+        if start >= rows {
+            break;
+        }
+    }
+    let column_zone = match &vals {
+        ColumnValues::Int(v) if spec.kind == ValueKind::Uint => zone(v),
+        _ => None,
+    };
+    let num_pages = pages.len() as u64;
+    if num_pages == 1 {
+        pages.clear();
+    }
+    let raw = rows as u64 * width as u64;
+    ColumnDir {
+        column_id: spec.id,
+        first_page_offset,
+        total_compressed,
+        total_uncompressed: raw,
+        num_values: rows as u64,
+        num_pages,
+        width: spec.width,
+        encoding: first_encoding,
+        codec: comp.codec(),
+        uncompressed_size: raw,
+        column_crc: crc.finish(),
+        flags: u8::from(column_zone.is_some()),
+        zone_min: column_zone.map_or(0, |z| z.0),
+        zone_max: column_zone.map_or(0, |z| z.1),
+        pages,
+        entry_offset: 0,
+    }
+}
+
+/// One column's values, extracted from the rows just before it is encoded.
+enum ColumnValues {
+    Int(Vec<u64>),
+    Wide(Vec<[u8; 16]>),
+}
+
+fn put_region(out: &[u8], id: u8, start: usize, regions: &mut Vec<RegionDesc>) {
+    regions.push(RegionDesc {
+        id,
+        offset: start as u64,
+        length: (out.len() - start) as u64,
+        crc: crc32c(&out[start..]),
+        flags: 0,
+    });
+}
+
+/// Encodes `p` as a `.meguri` v1 file.
+pub fn encode(p: &Partition, opts: &WriteOptions, comp: &dyn Compressor) -> Result<Vec<u8>> {
+    if let Some(i) = p.urls.windows(2).position(|w| w[1].key < w[0].key) {
+        return Err(Error::new(
+            ErrorKind::NotSorted,
+            format!("URL rows {i} and {} are out of key order", i + 1),
+        ));
+    }
+    if let Some(i) = p
+        .hosts
+        .windows(2)
+        .position(|w| w[1].host_key < w[0].host_key)
+    {
+        return Err(Error::new(
+            ErrorKind::NotSorted,
+            format!("host rows {i} and {} are out of key order", i + 1),
+        ));
+    }
+    if p.urls.len() > u32::MAX as usize
+        || p.arena.len() > u32::MAX as usize
+        || p.seen_filter.len() > u32::MAX as usize
+    {
+        return Err(Error::new(
+            ErrorKind::Limit,
+            "a table, the arena or the filter is too large for v1's 32-bit page fields",
+        ));
+    }
+    let mut out = vec![0u8; HEADER_LEN];
+    let mut regions = Vec::new();
+    let mut dirs: [Vec<ColumnDir>; 2] = [Vec::new(), Vec::new()];
+    for (ti, table) in [Table::Url, Table::Host].into_iter().enumerate() {
+        let start = out.len();
+        let rows = if table == Table::Url {
+            p.urls.len()
+        } else {
+            p.hosts.len()
+        };
+        for spec in schema::columns(table) {
+            let vals = match (table, spec.kind) {
+                (Table::Host, ValueKind::Opaque) => {
+                    ColumnValues::Wide(p.hosts.iter().map(|h| h.resolved_ip).collect())
+                }
+                (Table::Url, _) => ColumnValues::Int(url_column(&p.urls, spec.id)),
+                (Table::Host, _) => ColumnValues::Int(host_column(&p.hosts, spec.id)),
+            };
+            dirs[ti].push(put_column(&mut out, spec, vals, rows, opts, comp));
+        }
+        put_region(
+            &out,
+            if table == Table::Url {
+                REGION_URL_TABLE
+            } else {
+                REGION_HOST_TABLE
+            },
+            start,
+            &mut regions,
+        );
+    }
+    let mut flags = FLAG_SORTED;
+    let next_due: Vec<u32> = p.urls.iter().map(|u| u.next_due).collect();
+    if p.schedule {
+        if let Some(w) = Wheel::build(&next_due) {
+            let start = out.len();
+            let mut payload = Vec::new();
+            w.encode(&mut payload);
+            put_page(
+                &mut out,
+                PageMeta {
+                    kind: KIND_SCHEDULE,
+                    encoding: RAW,
+                    num_values: w.scheduled() as u32,
+                    first_row: 0,
+                    base: u64::from(w.base),
+                },
+                &payload,
+                comp,
+            );
+            put_region(&out, REGION_SCHEDULE, start, &mut regions);
+            flags |= FLAG_SCHEDULE;
+        }
+    }
+    if !p.seen_filter.is_empty() {
+        let start = out.len();
+        put_page(
+            &mut out,
+            PageMeta {
+                kind: KIND_FILTER,
+                encoding: RAW,
+                num_values: p.urls.len() as u32,
+                first_row: 0,
+                base: 0,
+            },
+            &p.seen_filter,
+            comp,
+        );
+        put_region(&out, REGION_SEENSET, start, &mut regions);
+        flags |= FLAG_SEENSET;
+    }
+    if !p.arena.is_empty() {
+        let start = out.len();
+        put_page(
+            &mut out,
+            PageMeta {
+                kind: KIND_BLOB,
+                encoding: RAW,
+                num_values: p.arena.len() as u32,
+                first_row: 0,
+                base: 0,
+            },
+            &p.arena,
+            comp,
+        );
+        put_region(&out, REGION_STRING_BLOB, start, &mut regions);
+        flags |= FLAG_BLOB;
+    }
+    let footer_offset = out.len() as u64;
+    let [url_dirs, host_dirs] = dirs;
+    let mut body = Vec::new();
+    encode_regions(&mut body, &regions);
+    encode_section(&mut out, TAG_REGIONS, &body);
+    for (tag, d) in [(TAG_URL_COLUMNS, &url_dirs), (TAG_HOST_COLUMNS, &host_dirs)] {
+        body.clear();
+        crate::bytes::put_uvarint(&mut body, d.len() as u64);
+        for c in d {
+            c.encode(&mut body);
+        }
+        encode_section(&mut out, tag, &body);
+    }
+    let all = url_dirs.iter().chain(&host_dirs);
+    let stats = Stats {
+        url_count: p.urls.len() as u64,
+        host_count: p.hosts.len() as u64,
+        hostkey_lo: p.hostkey_lo,
+        hostkey_hi: p.hostkey_hi,
+        scheduled_count: next_due.iter().filter(|&&d| d != 0).count() as u64,
+        due_min: next_due
+            .iter()
+            .copied()
+            .filter(|&d| d != 0)
+            .min()
+            .unwrap_or(0),
+        due_max: next_due.iter().copied().max().unwrap_or(0),
+        total_compressed: all.clone().map(|d| d.total_compressed).sum(),
+        total_uncompressed: all.map(|d| d.total_uncompressed).sum(),
+        bytes_per_url: if p.urls.is_empty() {
+            0.0
+        } else {
+            footer_offset as f32 / p.urls.len() as f32
+        },
+    };
+    body.clear();
+    stats.encode(&mut body);
+    encode_section(&mut out, TAG_STATS, &body);
+    if !p.meta.is_empty() {
+        let mut meta = p.meta.clone();
+        meta.sort();
+        body.clear();
+        encode_meta(&mut body, &meta);
+        encode_section(&mut out, TAG_META, &body);
+    }
+    let footer_len = out.len() as u64 - footer_offset;
+    let footer_crc = crc32c(&out[footer_offset as usize..]);
+    out.extend_from_slice(&(footer_len as u32).to_le_bytes());
+    out.extend_from_slice(&footer_crc.to_le_bytes());
+    out.extend_from_slice(&FILE_MAGIC);
+    let header = Header {
+        magic: FILE_MAGIC,
+        version_major: VERSION_MAJOR,
+        version_minor: 0,
+        partition_id: p.id,
+        flags,
+        checksum_algo: 1,
+        default_codec: comp.codec(),
+        hostkey_lo: p.hostkey_lo,
+        hostkey_hi: p.hostkey_hi,
+        url_count: p.urls.len() as u64,
+        host_count: p.hosts.len() as u64,
+        footer_offset,
+        created_hours: p.created_hours,
+        header_crc: 0,
+    };
+    out[..HEADER_LEN].copy_from_slice(&header.encode());
+    Ok(out)
+}
