@@ -1,6 +1,7 @@
 //! The file commands.
 
 pub mod inspect;
+pub mod seed;
 pub mod verify;
 
 use crate::CmdError;
