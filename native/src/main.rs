@@ -29,26 +29,7 @@ enum Command {
     /// Lines that are not JSON objects with string `url`/`host` members, or have no URL or
     /// host, are skipped and counted; repeated URLs are ignored. The output is written to a
     /// temporary file, synced and renamed into place.
-    Seed {
-        /// CDX JSONL input (stdin when absent); `.zst` input is detected by its magic.
-        #[arg(short, long)]
-        input: Option<PathBuf>,
-        /// Output .meguri file.
-        #[arg(short, long)]
-        out: PathBuf,
-        /// Priority of seeded URLs.
-        #[arg(long, default_value_t = 0.5)]
-        priority: f64,
-        /// Crawl delay of new hosts, in deciseconds.
-        #[arg(long, default_value_t = 10)]
-        crawl_delay: u16,
-        /// zstd level for pages.
-        #[arg(long, default_value_t = 3)]
-        level: i32,
-        /// Rows per column page.
-        #[arg(long, default_value_t = meguri_core::write::WriteOptions::default().page_rows)]
-        page_rows: usize,
-    },
+    Seed(seed::SeedArgs),
     /// Check files and manifests completely and report every problem with its byte offset.
     ///
     /// Exit status: 0 when no file has an error (warnings allowed), 1 when any has, 2 for usage
@@ -74,25 +55,7 @@ fn main() -> ExitCode {
         Command::Inspect { file, json } => {
             inspect::run(&file, &inspect::InspectArgs { json }, &mut out).map(|_| true)
         }
-        Command::Seed {
-            input,
-            out: path,
-            priority,
-            crawl_delay,
-            level,
-            page_rows,
-        } => seed::run(
-            &seed::SeedArgs {
-                input,
-                out: path,
-                priority,
-                crawl_delay,
-                level,
-                page_rows,
-            },
-            &mut out,
-        )
-        .map(|_| true),
+        Command::Seed(args) => seed::run(&args, &mut out).map(|_| true),
         Command::Verify { files, json, quiet } => {
             verify::run(&files, &verify::VerifyArgs { json, quiet }, &mut out)
         }

@@ -15,19 +15,25 @@ pub const MAX_LINE: usize = 16 << 20;
 const ZSTD_MAGIC: [u8; 4] = [0x28, 0xb5, 0x2f, 0xfd];
 
 /// Options of `seed`.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, clap::Args)]
 pub struct SeedArgs {
-    /// Input file (stdin when `None`); zstd-compressed input is recognised by its magic.
+    /// CDX JSONL input (stdin when absent); `.zst` input is detected by its magic.
+    #[arg(short, long)]
     pub input: Option<PathBuf>,
-    /// Output file.
+    /// Output .meguri file.
+    #[arg(short, long)]
     pub out: PathBuf,
-    /// Priority of new URLs.
+    /// Priority of seeded URLs.
+    #[arg(long, default_value_t = 0.5)]
     pub priority: f64,
-    /// Crawl delay of new hosts, deciseconds.
+    /// Crawl delay of new hosts, in deciseconds.
+    #[arg(long, default_value_t = 10)]
     pub crawl_delay: u16,
     /// zstd level for pages.
+    #[arg(long, default_value_t = 3)]
     pub level: i32,
     /// Rows per column page.
+    #[arg(long, default_value_t = WriteOptions::default().page_rows)]
     pub page_rows: usize,
 }
 
