@@ -5,8 +5,10 @@
 use crate::error::{Error, ErrorKind, Finding, Place, Result, Table};
 use crate::format::codec::ZstdBackend;
 use crate::format::encoding::{decode_values, decode_wide, encoding_name, RAW};
-use crate::format::footer::{ColumnDir, PageSpan};
-use crate::format::page::{decode_payload, locate_page, PageHeader, KIND_DATA, PAGE_HEADER_LEN};
+use crate::format::footer::{ColumnDir, PageSpan, RegionDesc};
+use crate::format::page::{
+    decode_payload, locate_page, PageHeader, KIND_BLOB, KIND_DATA, KIND_SCHEDULE, PAGE_HEADER_LEN,
+};
 use crate::format::Limits;
 use crate::records::Values;
 use crate::schema;
@@ -423,4 +425,62 @@ pub fn decode_column(
         out.extend(zone_finding(table, dir, None, zone, v, dir.entry_offset));
     }
     Some(values)
+}
+
+/// Decodes the single page of a special region (the arena, the wheel or the filter) from the
+/// region's bytes. A zero-length arena region is an empty arena. Findings: a page error; a page
+/// kind other than `kind` (an error, except for the arena, whose kind no reader checks: a
+/// warning there); bytes after the page inside the region (a warning, they are ignored).
+pub fn decode_region_page(
+    bytes: &[u8],
+    desc: &RegionDesc,
+    kind: u8,
+    ctx: &DecodeCtx,
+    out: &mut Vec<Finding>,
+) -> Option<(PageHeader, Vec<u8>)> {
+    let pl = match kind {
+        KIND_BLOB => Place::Arena,
+        KIND_SCHEDULE => Place::Schedule,
+        _ => Place::SeenSet,
+    };
+    if bytes.is_empty() && kind == KIND_BLOB {
+        return Some((PageHeader::default(), Vec::new()));
+    }
+    let page = match locate_page(bytes, desc.offset) {
+        Ok(p) => p,
+        Err(e) => {
+            out.push(Finding::error(e.within(pl)));
+            return None;
+        }
+    };
+    if page.header.kind != kind {
+        let e = Error::corrupt(format!(
+            "page kind is {}, expected {kind}",
+            page.header.kind
+        ))
+        .within(pl)
+        .at(desc.offset);
+        if kind != KIND_BLOB {
+            out.push(Finding::error(e));
+            return None;
+        }
+        out.push(Finding::warning(e));
+    }
+    if page.byte_len() < desc.length {
+        out.push(Finding::warning(
+            Error::corrupt(format!(
+                "{} bytes after the page inside the region are ignored",
+                desc.length - page.byte_len()
+            ))
+            .within(pl)
+            .at(desc.offset + page.byte_len()),
+        ));
+    }
+    match decode_payload(&page, &ctx.limits, ctx.file_len, ctx.zstd) {
+        Ok(p) => Some((page.header, p.into_owned())),
+        Err(e) => {
+            out.push(Finding::error(e.within(pl)));
+            None
+        }
+    }
 }

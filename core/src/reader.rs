@@ -6,13 +6,13 @@
 //! overlap a row range, the arena, the wheel or the filter. Every offset and length that comes
 //! from the file is checked against the file and the [`Limits`] before it is used.
 
-use crate::column::{column_range, decode_column, decode_pages, DecodeCtx};
+use crate::column::{column_range, decode_column, decode_pages, decode_region_page, DecodeCtx};
 use crate::crc::crc32c;
 use crate::error::{Error, ErrorKind, Finding, Place, Result, Severity, Table};
 use crate::format::codec::ZstdBackend;
 use crate::format::footer::{ColumnDir, Footer, RegionDesc};
 use crate::format::header::{Header, Trailer};
-use crate::format::page::{read_page, RawPage, KIND_FILTER, KIND_SCHEDULE};
+use crate::format::page::{PageHeader, KIND_BLOB, KIND_FILTER, KIND_SCHEDULE};
 use crate::format::{
     Limits, HEADER_LEN, MIN_FILE_LEN, REGION_SCHEDULE, REGION_SEENSET, REGION_STRING_BLOB,
     TRAILER_LEN,
@@ -117,6 +117,32 @@ pub fn read_shape<S: Source + ?Sized>(src: &S, tail_guess: u64) -> Result<Shape>
     })
 }
 
+/// Checks that the header's row counts, at the schema's row widths, fit the decode budget for a
+/// file of `file_len` bytes, so nothing is ever sized from an implausible count.
+pub fn check_declared_rows(h: &Header, file_len: u64, limits: &Limits) -> Result<()> {
+    let declared = h
+        .url_count
+        .checked_mul(schema::row_width(Table::Url))
+        .and_then(|u| {
+            h.host_count
+                .checked_mul(schema::row_width(Table::Host))?
+                .checked_add(u)
+        });
+    let budget = limits.budget(file_len);
+    if declared.is_none_or(|d| d > budget) {
+        return Err(Error::new(
+            ErrorKind::Limit,
+            format!(
+                "header declares {} URL and {} host rows, more than a {file_len}-byte file can hold within the {budget}-byte decode limit",
+                h.url_count, h.host_count
+            ),
+        )
+        .within(Place::Header)
+        .at(32));
+    }
+    Ok(())
+}
+
 /// A `.meguri` file opened for lazy reading.
 pub struct Reader<S> {
     src: S,
@@ -137,27 +163,7 @@ impl<S: Source> Reader<S> {
         if let Some(e) = shape.footer.first_error() {
             return Err(e.clone());
         }
-        let h = &shape.header;
-        let declared = h
-            .url_count
-            .checked_mul(schema::row_width(Table::Url))
-            .and_then(|u| {
-                h.host_count
-                    .checked_mul(schema::row_width(Table::Host))?
-                    .checked_add(u)
-            });
-        let budget = opts.limits.budget(shape.file_len);
-        if declared.is_none_or(|d| d > budget) {
-            return Err(Error::new(
-                ErrorKind::Limit,
-                format!(
-                    "header declares {} URL and {} host rows, more than a {}-byte file can hold within the {budget}-byte decode limit",
-                    h.url_count, h.host_count, shape.file_len
-                ),
-            )
-            .within(Place::Header)
-            .at(32));
-        }
+        check_declared_rows(&shape.header, shape.file_len, &opts.limits)?;
         Ok(Reader { src, opts, shape })
     }
 
@@ -226,7 +232,7 @@ impl<S: Source> Reader<S> {
         if let Some(f) = findings.into_iter().find(|f| f.severity == Severity::Error) {
             return Err(f.error);
         }
-        value.ok_or_else(|| Error::corrupt("column did not decode"))
+        value.ok_or_else(|| Error::corrupt("did not decode"))
     }
 
     fn expected_rows(&self, table: Table, id: u64) -> Option<u64> {
@@ -424,54 +430,28 @@ impl<S: Source> Reader<S> {
         Ok(bytes)
     }
 
-    /// Decodes the single page of a special region (blob, schedule, seen-set).
-    fn region_page(
-        &self,
-        id: u8,
-        kind: Option<u8>,
-        place: Place,
-    ) -> Result<Option<(crate::format::page::PageHeader, Vec<u8>)>> {
+    /// Decodes the single page of a special region (arena, wheel, filter), if the file has it.
+    fn region_page(&self, id: u8, kind: u8) -> Result<Option<(PageHeader, Vec<u8>)>> {
         let Some(desc) = self.shape.footer.region(id).copied() else {
             return Ok(None);
         };
         let bytes = self.region_bytes(&desc)?;
-        if bytes.is_empty() && id == REGION_STRING_BLOB {
-            return Ok(Some((Default::default(), Vec::new())));
-        }
-        let (page, payload) = read_page(
-            &bytes,
-            desc.offset,
-            &self.opts.limits,
-            self.shape.file_len,
-            self.opts.zstd,
-        )
-        .map_err(|e| e.within(place))?;
-        let RawPage { header, .. } = page;
-        if let Some(k) = kind {
-            if header.kind != k {
-                return Err(
-                    Error::corrupt(format!("page kind is {}, expected {k}", header.kind))
-                        .within(place)
-                        .at(desc.offset),
-                );
-            }
-        }
-        Ok(Some((header, payload.into_owned())))
+        let mut findings = Vec::new();
+        let page = decode_region_page(&bytes, &desc, kind, &self.ctx(), &mut findings);
+        Self::strict(findings, page).map(Some)
     }
 
     /// The decompressed string arena (empty when the file has no blob region).
     pub fn arena(&self) -> Result<Vec<u8>> {
         Ok(self
-            .region_page(REGION_STRING_BLOB, None, Place::Arena)?
+            .region_page(REGION_STRING_BLOB, KIND_BLOB)?
             .map(|(_, a)| a)
             .unwrap_or_default())
     }
 
     /// The schedule wheel, if the file has one.
     pub fn schedule(&self) -> Result<Option<Wheel>> {
-        let Some((h, payload)) =
-            self.region_page(REGION_SCHEDULE, Some(KIND_SCHEDULE), Place::Schedule)?
-        else {
+        let Some((h, payload)) = self.region_page(REGION_SCHEDULE, KIND_SCHEDULE)? else {
             return Ok(None);
         };
         let _ = h;
@@ -488,7 +468,7 @@ impl<S: Source> Reader<S> {
     /// The seen-set filter blob as stored (empty when the file has none).
     pub fn seen_filter_blob(&self) -> Result<Vec<u8>> {
         Ok(self
-            .region_page(REGION_SEENSET, Some(KIND_FILTER), Place::SeenSet)?
+            .region_page(REGION_SEENSET, KIND_FILTER)?
             .map(|(_, b)| b)
             .unwrap_or_default())
     }
@@ -512,9 +492,7 @@ impl<S: Source> Reader<S> {
 
     /// The seen-set filter, if the file has one.
     pub fn seen_filter(&self) -> Result<Option<SeenFilter>> {
-        let Some((_, payload)) =
-            self.region_page(REGION_SEENSET, Some(KIND_FILTER), Place::SeenSet)?
-        else {
+        let Some((_, payload)) = self.region_page(REGION_SEENSET, KIND_FILTER)? else {
             return Ok(None);
         };
         SeenFilter::parse(&payload)

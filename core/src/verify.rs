@@ -10,14 +10,14 @@
 //! the seen-set filter against the URL keys; and the STATS block against the data.
 
 use crate::arena::{Arena, Span};
-use crate::column::{column_range, decode_column, DecodeCtx};
+use crate::column::{column_range, decode_column, decode_region_page, DecodeCtx};
 use crate::crc::crc32c;
 use crate::error::{Error, ErrorKind, Finding, Place, Severity, Table};
 use crate::format::footer::{
-    RegionDesc, TAG_HOST_COLUMNS, TAG_REGIONS, TAG_STATS, TAG_URL_COLUMNS,
+    RegionDesc, Stats, TAG_HOST_COLUMNS, TAG_REGIONS, TAG_STATS, TAG_URL_COLUMNS,
 };
 use crate::format::header::{Header, Trailer};
-use crate::format::page::{decode_payload, locate_page, KIND_BLOB, KIND_FILTER, KIND_SCHEDULE};
+use crate::format::page::{PageHeader, KIND_BLOB, KIND_FILTER, KIND_SCHEDULE};
 use crate::format::{
     FLAG_BLOB, FLAG_FOOTER_ZSTD, FLAG_SCHEDULE, FLAG_SEENSET, FLAG_SORTED, HEADER_LEN,
     MIN_FILE_LEN, REGION_HOST_TABLE, REGION_SCHEDULE, REGION_SEENSET, REGION_STRING_BLOB,
@@ -25,7 +25,7 @@ use crate::format::{
 };
 use crate::keys::UrlKey;
 use crate::manifest::Manifest;
-use crate::reader::ReadOptions;
+use crate::reader::{check_declared_rows, ReadOptions};
 use crate::records::Values;
 use crate::schedule::Wheel;
 use crate::schema;
@@ -295,13 +295,8 @@ pub fn verify_file<S: Source + ?Sized>(src: &S, opts: &ReadOptions) -> Report {
                 .at(15),
         );
     }
-    let budget = opts.limits.budget(file_len);
-    let declared = header
-        .url_count
-        .checked_mul(103)
-        .and_then(|u| header.host_count.checked_mul(97)?.checked_add(u));
-    if declared.is_none_or(|d| d > budget) {
-        r.err(Error::new(ErrorKind::Limit, format!("header declares {} URL and {} host rows, more than the {budget}-byte decode limit allows for a {file_len}-byte file; nothing further is decoded", header.url_count, header.host_count)).within(Place::Header).at(32));
+    if let Err(e) = check_declared_rows(&header, file_len, &opts.limits) {
+        r.err(e);
         return r;
     }
 
@@ -480,7 +475,7 @@ pub fn verify_file<S: Source + ?Sized>(src: &S, opts: &ReadOptions) -> Report {
     // Arena and references.
     let arena = regions
         .blob
-        .and_then(|d| special_page(&mut r, src, &d, KIND_BLOB, Place::Arena, &ctx).map(|(_, p)| p));
+        .and_then(|d| special_page(&mut r, src, &d, KIND_BLOB, &ctx).map(|(_, p)| p));
     let arena_present = regions.blob.is_some();
     for (table, ids, cols) in [
         (Table::Url, &schema::URL_ARENA_REFS[..], &url_cols),
@@ -523,9 +518,7 @@ pub fn verify_file<S: Source + ?Sized>(src: &S, opts: &ReadOptions) -> Report {
     // Schedule wheel.
     let next_due: Option<Vec<u32>> = url_ints(10).map(|v| v.iter().map(|&d| d as u32).collect());
     if let Some(d) = regions.schedule {
-        if let Some((h, payload)) =
-            special_page(&mut r, src, &d, KIND_SCHEDULE, Place::Schedule, &ctx)
-        {
+        if let Some((h, payload)) = special_page(&mut r, src, &d, KIND_SCHEDULE, &ctx) {
             match Wheel::parse(&payload, d.offset + 32) {
                 Err(e) => r.err(e.within(Place::Schedule)),
                 Ok(w) => {
@@ -560,8 +553,7 @@ pub fn verify_file<S: Source + ?Sized>(src: &S, opts: &ReadOptions) -> Report {
 
     // Seen-set filter.
     if let Some(d) = regions.seenset {
-        if let Some((h, payload)) = special_page(&mut r, src, &d, KIND_FILTER, Place::SeenSet, &ctx)
-        {
+        if let Some((h, payload)) = special_page(&mut r, src, &d, KIND_FILTER, &ctx) {
             if u64::from(h.num_values) != header.url_count {
                 r.warn(
                     Error::corrupt(format!(
@@ -630,8 +622,7 @@ pub fn verify_file<S: Source + ?Sized>(src: &S, opts: &ReadOptions) -> Report {
             .fold(0, u64::wrapping_add);
         cmp("total_uncompressed", st.total_uncompressed, tu, 56);
         if let Some(nd) = &next_due {
-            let min = nd.iter().copied().filter(|&d| d != 0).min().unwrap_or(0);
-            let max = nd.iter().copied().max().unwrap_or(0);
+            let (min, max) = Stats::due_range_of(nd);
             cmp("due_min", u64::from(st.due_min), u64::from(min), 40);
             cmp("due_max", u64::from(st.due_max), u64::from(max), 44);
             let scheduled = nd.iter().filter(|&&d| d != 0).count() as u64;
@@ -639,11 +630,7 @@ pub fn verify_file<S: Source + ?Sized>(src: &S, opts: &ReadOptions) -> Report {
                 r.warn(Error::corrupt(format!("scheduled_count is {}, but {scheduled} rows have a due time (0 is also accepted: the reference never fills it)", st.scheduled_count)).within(spl).at(at + 32));
             }
         }
-        let bpu = if header.url_count == 0 {
-            0.0f32
-        } else {
-            header.footer_offset as f32 / header.url_count as f32
-        };
+        let bpu = Stats::bytes_per_url_of(header.footer_offset, header.url_count);
         if bpu.to_bits() != st.bytes_per_url.to_bits() {
             r.err(
                 Error::corrupt(format!(
@@ -825,58 +812,21 @@ fn check_regions<S: Source + ?Sized>(
     out
 }
 
-/// Reads, CRC-checks and decodes the single page of a special region.
+/// Reads and decodes the single page of a special region, reporting what is wrong with it.
 fn special_page<S: Source + ?Sized>(
     r: &mut Report,
     src: &S,
     d: &RegionDesc,
     kind: u8,
-    pl: Place,
     ctx: &DecodeCtx,
-) -> Option<(crate::format::page::PageHeader, Vec<u8>)> {
-    let bytes = read_range(src, d.offset, d.length, "region", pl).ok()?;
-    if bytes.is_empty() && kind == KIND_BLOB {
-        return Some((Default::default(), Vec::new()));
+) -> Option<(PageHeader, Vec<u8>)> {
+    // A region that cannot be read was already reported by `check_regions`.
+    let bytes = read_range(src, d.offset, d.length, "region", Place::Region(d.id)).ok()?;
+    let page = decode_region_page(&bytes, d, kind, ctx, &mut r.findings);
+    if page.is_some() && !bytes.is_empty() {
+        r.pages_checked += 1;
     }
-    let page = match locate_page(&bytes, d.offset) {
-        Ok(p) => p,
-        Err(e) => {
-            r.err(e.within(pl));
-            return None;
-        }
-    };
-    if page.header.kind != kind {
-        let e = Error::corrupt(format!(
-            "page kind is {}, expected {kind}",
-            page.header.kind
-        ))
-        .within(pl)
-        .at(d.offset);
-        if kind == KIND_BLOB {
-            r.warn(e);
-        } else {
-            r.err(e);
-            return None;
-        }
-    }
-    if page.byte_len() < d.length {
-        r.warn(
-            Error::corrupt(format!(
-                "{} bytes after the page inside the region are ignored",
-                d.length - page.byte_len()
-            ))
-            .within(pl)
-            .at(d.offset + page.byte_len()),
-        );
-    }
-    r.pages_checked += 1;
-    match decode_payload(&page, &ctx.limits, ctx.file_len, ctx.zstd) {
-        Ok(p) => Some((page.header, p.into_owned())),
-        Err(e) => {
-            r.err(e.within(pl));
-            None
-        }
-    }
+    page
 }
 
 fn check_url_rows(r: &mut Report, hk: &[u64], pk: &[u64], h: &Header) {
@@ -1148,57 +1098,69 @@ pub fn check_manifest_entry(
     };
     let h = &file.header;
     let st = file.footer.stats.unwrap_or_default();
-    let mut out = Vec::new();
-    let mut cmp = |what: &str, entry: String, actual: String| {
-        if entry != actual {
-            out.push(Finding::error(
+    /// How a compared field prints.
+    enum Shown {
+        Dec,
+        Key,
+        Crc,
+        F32,
+    }
+    let show = |v: u64, how: &Shown| match how {
+        Shown::Dec => format!("{v}"),
+        Shown::Key => format!("0x{v:016x}"),
+        Shown::Crc => format!("0x{v:08x}"),
+        Shown::F32 => format!("{}", f32::from_bits(v as u32)),
+    };
+    // (field, manifest value, file value, how it prints); floats compare as bit patterns.
+    let fields = [
+        (
+            "partition id",
+            u64::from(e.partition_id),
+            u64::from(h.partition_id),
+            Shown::Dec,
+        ),
+        ("host-key low", e.hostkey_lo, h.hostkey_lo, Shown::Key),
+        ("host-key high", e.hostkey_hi, h.hostkey_hi, Shown::Key),
+        ("url count", e.url_count, h.url_count, Shown::Dec),
+        ("host count", e.host_count, h.host_count, Shown::Dec),
+        (
+            "due_min",
+            u64::from(e.due_min),
+            u64::from(st.due_min),
+            Shown::Dec,
+        ),
+        (
+            "bytes/url",
+            u64::from(e.bytes_per_url.to_bits()),
+            u64::from(st.bytes_per_url.to_bits()),
+            Shown::F32,
+        ),
+        (
+            "created hours",
+            u64::from(e.created_hours),
+            u64::from(h.created_hours),
+            Shown::Dec,
+        ),
+        (
+            "footer CRC",
+            u64::from(e.file_crc32c),
+            u64::from(file.trailer.footer_crc),
+            Shown::Crc,
+        ),
+    ];
+    fields
+        .iter()
+        .filter(|(_, a, b, _)| a != b)
+        .map(|(what, a, b, how)| {
+            Finding::error(
                 Error::corrupt(format!(
-                    "{what} is {entry} in the manifest but {actual} in {}",
+                    "{what} is {} in the manifest but {} in {}",
+                    show(*a, how),
+                    show(*b, how),
                     e.file_ref_str()
                 ))
                 .within(pl),
-            ));
-        }
-    };
-    cmp(
-        "partition id",
-        format!("{}", e.partition_id),
-        format!("{}", h.partition_id),
-    );
-    cmp(
-        "host-key range",
-        format!("0x{:016x} .. 0x{:016x}", e.hostkey_lo, e.hostkey_hi),
-        format!("0x{:016x} .. 0x{:016x}", h.hostkey_lo, h.hostkey_hi),
-    );
-    cmp(
-        "url count",
-        format!("{}", e.url_count),
-        format!("{}", h.url_count),
-    );
-    cmp(
-        "host count",
-        format!("{}", e.host_count),
-        format!("{}", h.host_count),
-    );
-    cmp(
-        "due_min",
-        format!("{}", e.due_min),
-        format!("{}", st.due_min),
-    );
-    cmp(
-        "bytes/url",
-        format!("{}", e.bytes_per_url),
-        format!("{}", st.bytes_per_url),
-    );
-    cmp(
-        "created hours",
-        format!("{}", e.created_hours),
-        format!("{}", h.created_hours),
-    );
-    cmp(
-        "footer CRC",
-        format!("0x{:08x}", e.file_crc32c),
-        format!("0x{:08x}", file.trailer.footer_crc),
-    );
-    out
+            )
+        })
+        .collect()
 }

@@ -285,6 +285,20 @@ enum ColumnValues {
     Wide(Vec<[u8; 16]>),
 }
 
+/// Appends a region holding one page (the wheel, the filter or the arena).
+fn put_page_region(
+    out: &mut Vec<u8>,
+    regions: &mut Vec<RegionDesc>,
+    id: u8,
+    meta: PageMeta,
+    payload: &[u8],
+    comp: &dyn Compressor,
+) {
+    let start = out.len();
+    put_page(out, meta, payload, comp);
+    put_region(out, id, start, regions);
+}
+
 fn put_region(out: &[u8], id: u8, start: usize, regions: &mut Vec<RegionDesc>) {
     regions.push(RegionDesc {
         id,
@@ -342,26 +356,22 @@ pub fn encode(p: &Partition, opts: &WriteOptions, comp: &dyn Compressor) -> Resu
             };
             dirs[ti].push(put_column(&mut out, spec, vals, rows, opts, comp));
         }
-        put_region(
-            &out,
-            if table == Table::Url {
-                REGION_URL_TABLE
-            } else {
-                REGION_HOST_TABLE
-            },
-            start,
-            &mut regions,
-        );
+        let id = match table {
+            Table::Url => REGION_URL_TABLE,
+            Table::Host => REGION_HOST_TABLE,
+        };
+        put_region(&out, id, start, &mut regions);
     }
     let mut flags = FLAG_SORTED;
     let next_due: Vec<u32> = p.urls.iter().map(|u| u.next_due).collect();
     if p.schedule {
         if let Some(w) = Wheel::build(&next_due) {
-            let start = out.len();
             let mut payload = Vec::new();
             w.encode(&mut payload);
-            put_page(
+            put_page_region(
                 &mut out,
+                &mut regions,
+                REGION_SCHEDULE,
                 PageMeta {
                     kind: KIND_SCHEDULE,
                     encoding: RAW,
@@ -372,14 +382,14 @@ pub fn encode(p: &Partition, opts: &WriteOptions, comp: &dyn Compressor) -> Resu
                 &payload,
                 comp,
             );
-            put_region(&out, REGION_SCHEDULE, start, &mut regions);
             flags |= FLAG_SCHEDULE;
         }
     }
     if !p.seen_filter.is_empty() {
-        let start = out.len();
-        put_page(
+        put_page_region(
             &mut out,
+            &mut regions,
+            REGION_SEENSET,
             PageMeta {
                 kind: KIND_FILTER,
                 encoding: RAW,
@@ -390,13 +400,13 @@ pub fn encode(p: &Partition, opts: &WriteOptions, comp: &dyn Compressor) -> Resu
             &p.seen_filter,
             comp,
         );
-        put_region(&out, REGION_SEENSET, start, &mut regions);
         flags |= FLAG_SEENSET;
     }
     if !p.arena.is_empty() {
-        let start = out.len();
-        put_page(
+        put_page_region(
             &mut out,
+            &mut regions,
+            REGION_STRING_BLOB,
             PageMeta {
                 kind: KIND_BLOB,
                 encoding: RAW,
@@ -407,7 +417,6 @@ pub fn encode(p: &Partition, opts: &WriteOptions, comp: &dyn Compressor) -> Resu
             &p.arena,
             comp,
         );
-        put_region(&out, REGION_STRING_BLOB, start, &mut regions);
         flags |= FLAG_BLOB;
     }
     let footer_offset = out.len() as u64;
@@ -424,26 +433,18 @@ pub fn encode(p: &Partition, opts: &WriteOptions, comp: &dyn Compressor) -> Resu
         encode_section(&mut out, tag, &body);
     }
     let all = url_dirs.iter().chain(&host_dirs);
+    let (due_min, due_max) = Stats::due_range_of(&next_due);
     let stats = Stats {
         url_count: p.urls.len() as u64,
         host_count: p.hosts.len() as u64,
         hostkey_lo: p.hostkey_lo,
         hostkey_hi: p.hostkey_hi,
         scheduled_count: next_due.iter().filter(|&&d| d != 0).count() as u64,
-        due_min: next_due
-            .iter()
-            .copied()
-            .filter(|&d| d != 0)
-            .min()
-            .unwrap_or(0),
-        due_max: next_due.iter().copied().max().unwrap_or(0),
+        due_min,
+        due_max,
         total_compressed: all.clone().map(|d| d.total_compressed).sum(),
         total_uncompressed: all.map(|d| d.total_uncompressed).sum(),
-        bytes_per_url: if p.urls.is_empty() {
-            0.0
-        } else {
-            footer_offset as f32 / p.urls.len() as f32
-        },
+        bytes_per_url: Stats::bytes_per_url_of(footer_offset, p.urls.len() as u64),
     };
     body.clear();
     stats.encode(&mut body);

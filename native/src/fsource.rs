@@ -9,6 +9,17 @@ use std::fs::File;
 use std::os::unix::fs::FileExt;
 use std::path::Path;
 
+/// Opens a file for reading and returns it with its length; a directory is an error here
+/// rather than a confusing read failure later.
+fn open_file(path: &Path) -> std::io::Result<(File, u64)> {
+    let file = File::open(path)?;
+    let meta = file.metadata()?;
+    if meta.is_dir() {
+        return Err(std::io::Error::other("is a directory"));
+    }
+    Ok((file, meta.len()))
+}
+
 /// A file read with `pread`, counting reads and bytes so callers can report what a job cost.
 pub struct FileSource {
     file: File,
@@ -20,14 +31,10 @@ pub struct FileSource {
 impl FileSource {
     /// Opens `path` for positioned reads.
     pub fn open(path: &Path) -> std::io::Result<Self> {
-        let file = File::open(path)?;
-        let meta = file.metadata()?;
-        if meta.is_dir() {
-            return Err(std::io::Error::other("is a directory"));
-        }
+        let (file, len) = open_file(path)?;
         Ok(FileSource {
             file,
-            len: meta.len(),
+            len,
             reads: Cell::new(0),
             bytes: Cell::new(0),
         })
@@ -76,12 +83,8 @@ pub enum FileBytes {
 impl FileBytes {
     /// Maps `path` read-only.
     pub fn open(path: &Path) -> std::io::Result<Self> {
-        let file = File::open(path)?;
-        let meta = file.metadata()?;
-        if meta.is_dir() {
-            return Err(std::io::Error::other("is a directory"));
-        }
-        if meta.len() == 0 {
+        let (file, len) = open_file(path)?;
+        if len == 0 {
             return Ok(FileBytes::Empty);
         }
         // SAFETY: the map is read-only; a file truncated underneath us would fault, which is the

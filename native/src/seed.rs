@@ -15,7 +15,7 @@ use meguri_core::keys::{host_of, seed_key, UrlKey};
 use meguri_core::partition::Partition;
 use meguri_core::records::{HostRecord, UrlRecord};
 use serde::de::{Deserializer, IgnoredAny, MapAccess, Visitor};
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::fmt;
 
 /// The CDX fields the seeder reads.
@@ -96,12 +96,12 @@ pub fn parse_line(line: &str) -> Option<CdxLine> {
 pub struct Seeder {
     priority: f32,
     crawl_delay: u16,
-    seen: HashMap<UrlKey, ()>,
-    /// URL rows with `url_ref` holding an index into `url_strings` until `finish`.
+    seen: HashSet<UrlKey>,
+    /// URL rows; until `finish`, `url_ref` is an index into `url_spans`.
     urls: Vec<UrlRecord>,
-    hosts: HashMap<u64, HostRecord>,
-    /// Host strings by host key: kept apart so `finish` can lay the arena out in key order.
-    host_strings: HashMap<u64, (u32, u32)>,
+    /// Host rows with the span of their host string (the arena is laid out in `finish`).
+    hosts: HashMap<u64, (HostRecord, (u32, u32))>,
+    /// Every URL and host string, in input order; spans are (start, length).
     strings: Vec<u8>,
     url_spans: Vec<(u32, u32)>,
     /// Non-empty lines that were skipped.
@@ -116,10 +116,9 @@ impl Seeder {
         Seeder {
             priority,
             crawl_delay,
-            seen: HashMap::new(),
+            seen: HashSet::new(),
             urls: Vec::new(),
             hosts: HashMap::new(),
-            host_strings: HashMap::new(),
             strings: Vec::new(),
             url_spans: Vec::new(),
             skipped: 0,
@@ -159,7 +158,7 @@ impl Seeder {
             return;
         }
         let key = seed_key(&cdx.url, host);
-        if self.seen.insert(key, ()).is_some() {
+        if !self.seen.insert(key) {
             return;
         }
         let span = self.push_string(&cdx.url);
@@ -173,17 +172,14 @@ impl Seeder {
         });
         if !self.hosts.contains_key(&key.host) {
             let span = self.push_string(host);
-            self.host_strings.insert(key.host, span);
-            self.hosts.insert(
-                key.host,
-                HostRecord {
-                    host_key: key.host,
-                    crawl_delay: self.crawl_delay,
-                    ..Default::default()
-                },
-            );
+            let row = HostRecord {
+                host_key: key.host,
+                crawl_delay: self.crawl_delay,
+                ..Default::default()
+            };
+            self.hosts.insert(key.host, (row, span));
         }
-        self.hosts.get_mut(&key.host).expect("host row").url_count += 1;
+        self.hosts.get_mut(&key.host).expect("host row").0.url_count += 1;
     }
 
     /// Distinct URLs so far.
@@ -197,14 +193,13 @@ impl Seeder {
         let Seeder {
             mut urls,
             hosts,
-            host_strings,
             strings,
             url_spans,
             ..
         } = self;
         urls.sort_unstable_by_key(|u| u.key);
-        let mut hosts: Vec<HostRecord> = hosts.into_values().collect();
-        hosts.sort_unstable_by_key(|h| h.host_key);
+        let mut hosts: Vec<(HostRecord, (u32, u32))> = hosts.into_values().collect();
+        hosts.sort_unstable_by_key(|(h, _)| h.host_key);
         let mut arena = Vec::with_capacity(strings.len() + 4 * (urls.len() + hosts.len()) + 1);
         arena.push(0);
         let intern = |arena: &mut Vec<u8>, (at, len): (u32, u32)| -> u64 {
@@ -214,8 +209,8 @@ impl Seeder {
             off
         };
         let mut u = 0;
-        for h in &mut hosts {
-            let off = intern(&mut arena, host_strings[&h.host_key]);
+        for (h, span) in &mut hosts {
+            let off = intern(&mut arena, *span);
             h.host_ref = off;
             h.registrable_ref = off;
             while u < urls.len() && urls[u].key.host == h.host_key {
@@ -223,6 +218,7 @@ impl Seeder {
                 u += 1;
             }
         }
+        let hosts: Vec<HostRecord> = hosts.into_iter().map(|(h, _)| h).collect();
         let (lo, hi) = match (hosts.first(), hosts.last()) {
             (Some(a), Some(b)) => (a.host_key, b.host_key),
             _ => (0, u64::MAX),

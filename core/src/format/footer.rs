@@ -301,6 +301,28 @@ pub struct Stats {
 pub const STATS_LEN: usize = 68;
 
 impl Stats {
+    /// The format's bytes-per-URL figure: `footer_offset / url_count` in f32 arithmetic (the
+    /// header and regions, not the footer), 0 with no URLs.
+    pub fn bytes_per_url_of(footer_offset: u64, url_count: u64) -> f32 {
+        if url_count == 0 {
+            0.0
+        } else {
+            footer_offset as f32 / url_count as f32
+        }
+    }
+
+    /// `(due_min, due_max)` of a `next_due` column: the smallest nonzero value and the largest,
+    /// `(0, 0)` when no row is due.
+    pub fn due_range_of(next_due: &[u32]) -> (u32, u32) {
+        let min = next_due
+            .iter()
+            .copied()
+            .filter(|&d| d != 0)
+            .min()
+            .unwrap_or(0);
+        (min, next_due.iter().copied().max().unwrap_or(0))
+    }
+
     fn parse(c: &mut Cursor<'_>) -> Result<Stats> {
         Ok(Stats {
             url_count: c.u64("stats url count")?,
