@@ -68,9 +68,21 @@ fn golden_files_round_trip_through_our_encoder() {
         let zstd = CZstd::new(3);
         for (comp, name) in [(&zstd as &dyn Compressor, "zstd"), (&Uncompressed, "none")] {
             for page_rows in [1, 100, 16_384] {
-                let opts = WriteOptions { page_rows };
+                let opts = WriteOptions {
+                    page_rows,
+                    ..WriteOptions::default()
+                };
                 let ours = encode(&p, &opts, comp).unwrap();
                 let what = format!("{} ({name}, {page_rows} rows a page)", file.display());
+                let all = WriteOptions {
+                    exhaustive: true,
+                    ..opts
+                };
+                assert_eq!(
+                    encode(&p, &all, comp).unwrap(),
+                    ours,
+                    "{what}: the pruned cascade chose differently from the exhaustive one"
+                );
                 assert_eq!(decode(&ours), p, "{what}");
                 let report = verify_file(&ours[..], &ReadOptions::default());
                 assert!(report.findings.is_empty(), "{what}: {:#?}", report.findings);
@@ -97,6 +109,20 @@ fn full_corpus_file_round_trips_and_shrinks() {
     let p = decode(&orig);
     let ours = encode(&p, &WriteOptions::default(), &CZstd::new(3)).unwrap();
     assert_eq!(decode(&ours), p);
+    let exhaustive = WriteOptions {
+        exhaustive: true,
+        ..WriteOptions::default()
+    };
+    assert!(
+        encode(&p, &exhaustive, &CZstd::new(3)).unwrap() == ours,
+        "the pruned cascade chose differently from the exhaustive one"
+    );
+    assert!(
+        ours.len() < orig.len(),
+        "{} bytes, reference {}",
+        ours.len(),
+        orig.len()
+    );
     assert!(verify_file(&ours[..], &ReadOptions::default())
         .findings
         .is_empty());

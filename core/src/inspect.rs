@@ -1,6 +1,7 @@
 //! The facts `meguri inspect` prints, computed from the header and footer alone, and their
 //! text rendering (byte-identical to the reference's).
 
+use crate::error::Table;
 use crate::format::codec::codec_name;
 use crate::format::encoding::encoding_name;
 use crate::format::{checksum_name, flag_names, region_name};
@@ -169,6 +170,93 @@ impl Summary {
         }
         Ok(())
     }
+}
+
+/// One column as `inspect --columns` lists it: where its bytes go, from the footer alone.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ColumnLine {
+    /// The table.
+    pub table: Table,
+    /// Schema column id.
+    pub id: u64,
+    /// Schema name (`"?"` for an id this version does not know).
+    pub name: &'static str,
+    /// Bytes per value.
+    pub width: u8,
+    /// Pages.
+    pub pages: u64,
+    /// On-disk bytes: page headers and payloads.
+    pub bytes: u64,
+    /// Logical raw size, rows × width.
+    pub raw_bytes: u64,
+    /// Pages per encoding, by encoding id.
+    pub encodings: Vec<(u8, u64)>,
+}
+
+/// Every column of both tables, in directory order, with its on-disk size and page encodings.
+pub fn columns(s: &Shape) -> Vec<ColumnLine> {
+    let tables = [
+        (Table::Url, &s.footer.url_columns),
+        (Table::Host, &s.footer.host_columns),
+    ];
+    let mut out = Vec::new();
+    for (table, dirs) in tables {
+        for c in dirs.iter() {
+            let mut enc: BTreeMap<u8, u64> = BTreeMap::new();
+            if c.pages.is_empty() {
+                *enc.entry(c.encoding).or_default() += c.num_pages;
+            }
+            for p in &c.pages {
+                *enc.entry(p.encoding).or_default() += 1;
+            }
+            out.push(ColumnLine {
+                table,
+                id: c.column_id,
+                name: crate::schema::spec(table, c.column_id).map_or("?", |sp| sp.name),
+                width: c.width,
+                pages: c.num_pages,
+                bytes: c.byte_len().unwrap_or(u64::MAX),
+                raw_bytes: c.total_uncompressed,
+                encodings: enc.into_iter().collect(),
+            });
+        }
+    }
+    out
+}
+
+/// The text `meguri inspect --columns` adds: one line per column with bytes, bytes per URL
+/// (of the whole file's URLs, so the lines add up to the tables' share of `bytes/url`) and the
+/// page encodings.
+pub fn render_columns(cols: &[ColumnLine], urls: u64) -> String {
+    let mut o = String::new();
+    let _ = writeln!(
+        o,
+        "  columns:        {:>10} {:>9} {:>6}  encodings (pages)",
+        "bytes", "bytes/url", "pages"
+    );
+    for c in cols {
+        let per_url = if urls == 0 {
+            String::from("-")
+        } else {
+            fixed(c.bytes as f64 / urls as f64, 3)
+        };
+        let encs: Vec<String> = c
+            .encodings
+            .iter()
+            .map(|(e, n)| format!("{} {n}", encoding_name(*e)))
+            .collect();
+        let _ = writeln!(
+            o,
+            "    {:<4} {:<19} {:>10} {:>9} {:>6}  {}",
+            c.table.name(),
+            c.name,
+            c.bytes,
+            per_url,
+            c.pages,
+            encs.join(", ")
+        );
+    }
+    o
 }
 
 /// Formats an f32 with two decimals the way Go's `%.2f` does: the exact binary value, rounded

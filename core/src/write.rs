@@ -13,7 +13,9 @@
 use crate::crc::{crc32c, Crc32c};
 use crate::error::{Error, ErrorKind, Result, Table};
 use crate::format::codec::Compressor;
-use crate::format::encoding::{encode_values, DELTA, DELTA_FOR, DICT, FOR, RAW, RLE};
+use crate::format::encoding::{
+    constant_payload_len, encode_values, Encoded, DELTA, DELTA_FOR, DICT, FOR, RAW, RLE,
+};
 use crate::format::footer::{
     encode_meta, encode_regions, encode_section, ColumnDir, RegionDesc, SkipEntry, Stats,
     TAG_HOST_COLUMNS, TAG_META, TAG_REGIONS, TAG_STATS, TAG_URL_COLUMNS,
@@ -31,7 +33,6 @@ use crate::records::{HostRecord, UrlRecord};
 use crate::schedule::Wheel;
 use crate::schema::{self, ColumnSpec, ValueKind};
 use alloc::format;
-use alloc::vec;
 use alloc::vec::Vec;
 
 /// Writer options.
@@ -39,11 +40,20 @@ use alloc::vec::Vec;
 pub struct WriteOptions {
     /// Rows per column page (the last page of a column may be shorter).
     pub page_rows: usize,
+    /// Compress every cascade candidate instead of skipping those the compressor's lower
+    /// bound rules out. The output is the same either way (tests check that); this only costs
+    /// time.
+    pub exhaustive: bool,
 }
 
 impl Default for WriteOptions {
+    /// 16,384 rows a page: on the corpus, the smallest file of 4,096 to 131,072 (see
+    /// docs/format.md), and a page of 8-byte values is then 128 KiB, one zstd block.
     fn default() -> Self {
-        WriteOptions { page_rows: 16_384 }
+        WriteOptions {
+            page_rows: 16_384,
+            exhaustive: false,
+        }
     }
 }
 
@@ -51,9 +61,9 @@ impl Default for WriteOptions {
 /// page sizes the earlier one wins (RAW first: it is the cheapest to decode).
 const CASCADE: [u8; 6] = [RAW, FOR, DELTA_FOR, DELTA, RLE, DICT];
 
-/// Values of URL column `id` for every row.
-pub fn url_column(urls: &[UrlRecord], id: u64) -> Vec<u64> {
-    let f: fn(&UrlRecord) -> u64 = match id {
+/// The getter of URL column `id`: a row's value as the column stores it.
+pub fn url_field(id: u64) -> fn(&UrlRecord) -> u64 {
+    match id {
         0 => |u| u.key.host,
         1 => |u| u.key.path,
         2 => |u| u64::from(u.status),
@@ -77,14 +87,13 @@ pub fn url_column(urls: &[UrlRecord], id: u64) -> Vec<u64> {
         20 => |u| u.redirect_ref,
         21 => |u| u64::from(u.retry_count),
         _ => |u| u64::from(u.error_count),
-    };
-    urls.iter().map(f).collect()
+    }
 }
 
-/// Values of host column `id` for every row (column 4, the 16-byte IP, is not an integer: see
+/// The getter of host column `id` (column 4, the 16-byte IP, is not an integer: see
 /// [`HostRecord::resolved_ip`]).
-pub fn host_column(hosts: &[HostRecord], id: u64) -> Vec<u64> {
-    let f: fn(&HostRecord) -> u64 = match id {
+pub fn host_field(id: u64) -> fn(&HostRecord) -> u64 {
+    match id {
         0 => |h| h.host_key,
         1 => |h| h.host_ref,
         2 => |h| u64::from(h.grouping),
@@ -104,8 +113,7 @@ pub fn host_column(hosts: &[HostRecord], id: u64) -> Vec<u64> {
         17 => |h| u64::from(h.error_total),
         18 => |h| u64::from(h.avg_latency),
         _ => |h| u64::from(h.flags),
-    };
-    hosts.iter().map(f).collect()
+    }
 }
 
 /// What a page header says besides its sizes, codec and CRC.
@@ -119,40 +127,84 @@ struct PageMeta {
 
 /// Appends one page (header + compressed payload) to `out`; returns its header.
 fn put_page(out: &mut Vec<u8>, m: PageMeta, payload: &[u8], comp: &dyn Compressor) -> PageHeader {
-    let mut body = Vec::new();
-    comp.compress(payload, &mut body);
+    // The body is compressed straight into `out` behind a placeholder header, which is then
+    // filled in: no per-page buffer.
+    let at = out.len();
+    out.resize(at + PAGE_HEADER_LEN, 0);
+    let codec = comp.compress(payload, out);
+    let body = &out[at + PAGE_HEADER_LEN..];
     let h = PageHeader {
         kind: m.kind,
         encoding: m.encoding,
-        codec: comp.codec(),
+        codec,
         flags: 0,
         num_values: m.num_values,
         uncompressed_size: payload.len() as u32,
         compressed_size: body.len() as u32,
         first_row: m.first_row,
         base: m.base,
-        crc: crc32c(&body),
+        crc: crc32c(body),
     };
-    h.encode(out);
-    out.extend_from_slice(&body);
+    let mut head = Vec::with_capacity(PAGE_HEADER_LEN);
+    h.encode(&mut head);
+    out[at..at + PAGE_HEADER_LEN].copy_from_slice(&head);
     h
 }
 
 /// The smallest page for `vals` among the encodings the cascade allows; returns the page bytes
 /// and its encoding.
+///
+/// Candidates are compressed in order of payload size. A candidate is skipped (and, where its
+/// length is known in advance, never even built) only when the compressor's lower bound
+/// proves it cannot win: for a constant page, a 1-byte FOR payload beats a 128 KiB RAW one
+/// without compressing the latter. So the result is exactly what compressing all six would
+/// choose: the smallest page, ties to the earlier encoding in [`CASCADE`].
 fn best_page(
     spec: &ColumnSpec,
     vals: &[u64],
     first_row: u32,
     comp: &dyn Compressor,
+    exhaustive: bool,
 ) -> (Vec<u8>, u8) {
     let width = spec.width as usize;
-    let mut best: Option<(Vec<u8>, u8)> = None;
-    for &enc in &CASCADE {
-        let Ok(e) = encode_values(enc, vals, width) else {
+    let constant = vals
+        .first()
+        .is_some_and(|&v0| vals.iter().all(|&v| v == v0));
+    // (payload length, cascade rank, encoding, payload if already built). RAW's length, and
+    // every length of a constant page, are known without building the payload.
+    let mut candidates: Vec<(usize, usize, u8, Option<Encoded>)> = Vec::with_capacity(6);
+    for (rank, &enc) in CASCADE.iter().enumerate() {
+        let known = if constant {
+            constant_payload_len(enc, vals.len(), width)
+        } else {
+            (enc == RAW).then_some(vals.len() * width)
+        };
+        match known {
+            Some(len) => candidates.push((len, rank, enc, None)),
+            None => {
+                if let Ok(e) = encode_values(enc, vals, width) {
+                    candidates.push((e.payload.len(), rank, enc, Some(e)));
+                }
+            }
+        }
+    }
+    candidates.sort_by_key(|&(len, rank, _, _)| (len, rank));
+    // (page bytes, encoding, cascade rank); `trial` is reused for each losing candidate.
+    let mut best: Option<(Vec<u8>, u8, usize)> = None;
+    let mut trial = Vec::new();
+    for (len, rank, enc, built) in candidates {
+        if let Some((b, _, best_rank)) = best.as_ref().filter(|_| !exhaustive) {
+            let floor = PAGE_HEADER_LEN + comp.min_output(len);
+            if floor > b.len() || (floor == b.len() && rank > *best_rank) {
+                continue;
+            }
+        }
+        let Some(e) = built.or_else(|| encode_values(enc, vals, width).ok()) else {
             continue;
         };
-        let mut page = Vec::new();
+        debug_assert_eq!(e.payload.len(), len);
+        let mut page = core::mem::take(&mut trial);
+        page.clear();
         put_page(
             &mut page,
             PageMeta {
@@ -165,11 +217,19 @@ fn best_page(
             &e.payload,
             comp,
         );
-        if best.as_ref().is_none_or(|(b, _)| page.len() < b.len()) {
-            best = Some((page, enc));
+        let wins = best.as_ref().is_none_or(|(b, _, best_rank)| {
+            page.len() < b.len() || (page.len() == b.len() && rank < *best_rank)
+        });
+        if wins {
+            if let Some((old, _, _)) = best.replace((page, enc, rank)) {
+                trial = old;
+            }
+        } else {
+            trial = page;
         }
     }
-    best.expect("RAW always encodes")
+    let (page, enc, _) = best.expect("RAW always encodes");
+    (page, enc)
 }
 
 fn zone(vals: &[u64]) -> Option<(u64, u64)> {
@@ -180,7 +240,7 @@ fn zone(vals: &[u64]) -> Option<(u64, u64)> {
 fn put_column(
     out: &mut Vec<u8>,
     spec: &ColumnSpec,
-    vals: ColumnValues,
+    vals: ColumnSource<'_>,
     rows: usize,
     opts: &WriteOptions,
     comp: &dyn Compressor,
@@ -193,26 +253,15 @@ fn put_column(
     let mut total_compressed = 0u64;
     let mut first_encoding = RAW;
     let mut start = 0usize;
+    let mut buf: Vec<u64> = Vec::with_capacity(page_rows.min(rows));
+    let mut column_zone: Option<(u64, u64)> = None;
     loop {
         let end = (start + page_rows).min(rows);
         let (page, encoding, z) = match &vals {
-            ColumnValues::Int(v) => {
-                let slice = &v[start..end];
-                let (page, enc) = best_page(spec, slice, start as u32, comp);
-                (
-                    page,
-                    enc,
-                    if spec.kind == ValueKind::Uint {
-                        zone(slice)
-                    } else {
-                        None
-                    },
-                )
-            }
-            ColumnValues::Wide(v) => {
+            ColumnSource::Ip(hosts) => {
                 let mut payload = Vec::with_capacity((end - start) * width);
-                for ip in &v[start..end] {
-                    payload.extend_from_slice(ip);
+                for h in &hosts[start..end] {
+                    payload.extend_from_slice(&h.resolved_ip);
                 }
                 let mut page = Vec::new();
                 put_page(
@@ -229,9 +278,26 @@ fn put_column(
                 );
                 (page, RAW, None)
             }
+            int => {
+                int.fill(start, end, &mut buf);
+                let slice = &buf[..];
+                let (page, enc) = best_page(spec, slice, start as u32, comp, opts.exhaustive);
+                (
+                    page,
+                    enc,
+                    if spec.kind == ValueKind::Uint {
+                        zone(slice)
+                    } else {
+                        None
+                    },
+                )
+            }
         };
         if start == 0 {
             first_encoding = encoding;
+        }
+        if let Some((lo, hi)) = z {
+            column_zone = Some(column_zone.map_or((lo, hi), |(a, b)| (a.min(lo), b.max(hi))));
         }
         crc.update(&page);
         total_compressed += (page.len() - PAGE_HEADER_LEN) as u64;
@@ -250,10 +316,6 @@ fn put_column(
             break;
         }
     }
-    let column_zone = match &vals {
-        ColumnValues::Int(v) if spec.kind == ValueKind::Uint => zone(v),
-        _ => None,
-    };
     let num_pages = pages.len() as u64;
     if num_pages == 1 {
         pages.clear();
@@ -279,10 +341,25 @@ fn put_column(
     }
 }
 
-/// One column's values, extracted from the rows just before it is encoded.
-enum ColumnValues {
-    Int(Vec<u64>),
-    Wide(Vec<[u8; 16]>),
+/// Where a column's values come from: pages are filled from the rows one at a time, so the
+/// writer never holds a whole decoded column.
+enum ColumnSource<'a> {
+    Url(&'a [UrlRecord], fn(&UrlRecord) -> u64),
+    Host(&'a [HostRecord], fn(&HostRecord) -> u64),
+    /// Host column 4, the 16-byte IP, always RAW.
+    Ip(&'a [HostRecord]),
+}
+
+impl ColumnSource<'_> {
+    /// Replaces `buf` with the values of rows `start..end`.
+    fn fill(&self, start: usize, end: usize, buf: &mut Vec<u64>) {
+        buf.clear();
+        match self {
+            ColumnSource::Url(rows, f) => buf.extend(rows[start..end].iter().map(f)),
+            ColumnSource::Host(rows, f) => buf.extend(rows[start..end].iter().map(f)),
+            ColumnSource::Ip(_) => unreachable!("the IP column is not integer-valued"),
+        }
+    }
 }
 
 /// Appends a region holding one page (the wheel, the filter or the arena).
@@ -309,8 +386,21 @@ fn put_region(out: &[u8], id: u8, start: usize, regions: &mut Vec<RegionDesc>) {
     });
 }
 
-/// Encodes `p` as a `.meguri` v1 file.
+/// Encodes `p` as a `.meguri` v1 file, compressing every page with `comp`.
 pub fn encode(p: &Partition, opts: &WriteOptions, comp: &dyn Compressor) -> Result<Vec<u8>> {
+    encode_with(p, opts, comp, comp)
+}
+
+/// Encodes `p` as a `.meguri` v1 file, compressing table, schedule and filter pages with
+/// `comp` and the string arena with `arena_comp`. The arena is one large page of text, so it
+/// pays to spend more effort (a higher level, a wider window) there than on column pages; the
+/// arena is also compressed last, so a caller may start that work early on another thread.
+pub fn encode_with(
+    p: &Partition,
+    opts: &WriteOptions,
+    comp: &dyn Compressor,
+    arena_comp: &dyn Compressor,
+) -> Result<Vec<u8>> {
     if let Some(i) = p.urls.windows(2).position(|w| w[1].key < w[0].key) {
         return Err(Error::new(
             ErrorKind::NotSorted,
@@ -336,7 +426,16 @@ pub fn encode(p: &Partition, opts: &WriteOptions, comp: &dyn Compressor) -> Resu
             "a table, the arena or the filter is too large for v1's 32-bit page fields",
         ));
     }
-    let mut out = vec![0u8; HEADER_LEN];
+    // A generous guess at the output size saves the copies of repeated doubling; pages never
+    // written are never touched, so over-reserving costs address space, not memory.
+    let mut out = Vec::with_capacity(
+        HEADER_LEN
+            + 4096
+            + p.arena.len()
+            + p.seen_filter.len()
+            + 16 * (p.urls.len() + p.hosts.len()),
+    );
+    out.resize(HEADER_LEN, 0);
     let mut regions = Vec::new();
     let mut dirs: [Vec<ColumnDir>; 2] = [Vec::new(), Vec::new()];
     for (ti, table) in [Table::Url, Table::Host].into_iter().enumerate() {
@@ -348,11 +447,9 @@ pub fn encode(p: &Partition, opts: &WriteOptions, comp: &dyn Compressor) -> Resu
         };
         for spec in schema::columns(table) {
             let vals = match (table, spec.kind) {
-                (Table::Host, ValueKind::Opaque) => {
-                    ColumnValues::Wide(p.hosts.iter().map(|h| h.resolved_ip).collect())
-                }
-                (Table::Url, _) => ColumnValues::Int(url_column(&p.urls, spec.id)),
-                (Table::Host, _) => ColumnValues::Int(host_column(&p.hosts, spec.id)),
+                (Table::Host, ValueKind::Opaque) => ColumnSource::Ip(&p.hosts),
+                (Table::Url, _) => ColumnSource::Url(&p.urls, url_field(spec.id)),
+                (Table::Host, _) => ColumnSource::Host(&p.hosts, host_field(spec.id)),
             };
             dirs[ti].push(put_column(&mut out, spec, vals, rows, opts, comp));
         }
@@ -415,7 +512,7 @@ pub fn encode(p: &Partition, opts: &WriteOptions, comp: &dyn Compressor) -> Resu
                 base: 0,
             },
             &p.arena,
-            comp,
+            arena_comp,
         );
         flags |= FLAG_BLOB;
     }

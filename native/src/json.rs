@@ -1,7 +1,8 @@
 //! JSON renderings of core types, shared by every `--json` output.
 
 use meguri_core::error::{Finding, Place};
-use meguri_core::inspect::Summary;
+use meguri_core::format::encoding::encoding_name;
+use meguri_core::inspect::{ColumnLine, Summary};
 use serde_json::{json, Value};
 
 /// A host key as the `0x%016x` string the text outputs use.
@@ -69,4 +70,22 @@ pub fn summary(s: &Summary) -> Value {
         "encodings": s.encodings.iter().map(|(n, c)| json!({"encoding": n, "columns": c})).collect::<Vec<_>>(),
         "meta": s.meta.iter().map(|(k, v)| json!({"key": String::from_utf8_lossy(k), "value": String::from_utf8_lossy(v)})).collect::<Vec<_>>(),
     })
+}
+
+/// The `inspect --columns` lines.
+pub fn columns(cols: &[ColumnLine]) -> Value {
+    cols.iter()
+        .map(|c| {
+            json!({
+                "table": c.table.name(),
+                "id": c.id,
+                "name": c.name,
+                "width": c.width,
+                "pages": c.pages,
+                "bytes": c.bytes,
+                "raw_bytes": c.raw_bytes,
+                "encodings": c.encodings.iter().map(|(e, n)| json!({"encoding": encoding_name(*e), "pages": n})).collect::<Vec<_>>(),
+            })
+        })
+        .collect()
 }

@@ -23,6 +23,9 @@ enum Command {
         /// Print JSON instead of text.
         #[arg(long)]
         json: bool,
+        /// Also list every column: bytes, bytes per URL, pages and page encodings.
+        #[arg(long)]
+        columns: bool,
     },
     /// Build a partition file from Common Crawl CDX JSONL (plain or zstd-compressed).
     ///
@@ -52,9 +55,11 @@ fn main() -> ExitCode {
     let stdout = std::io::stdout();
     let mut out = stdout.lock();
     let result = match cli.command {
-        Command::Inspect { file, json } => {
-            inspect::run(&file, &inspect::InspectArgs { json }, &mut out).map(|_| true)
-        }
+        Command::Inspect {
+            file,
+            json,
+            columns,
+        } => inspect::run(&file, &inspect::InspectArgs { json, columns }, &mut out).map(|_| true),
         Command::Seed(args) => seed::run(&args, &mut out).map(|_| true),
         Command::Verify { files, json, quiet } => {
             verify::run(&files, &verify::VerifyArgs { json, quiet }, &mut out)

@@ -7,28 +7,37 @@
 //! one. A line that fails, or has no `url`, or no host (the `host` member or the URL's own host)
 //! is *skipped* and counted. A URL whose key was already seen is a silent no-op.
 //!
-//! Rows and strings are collected as they come; [`Seeder::finish`] sorts them and lays the arena
-//! out in row order (each host's string, then its URLs' strings), so related strings sit together
-//! for the compressor and the `*_ref` columns increase monotonically.
+//! The work is split so it can run on several threads without changing the result:
+//! [`parse_block`] turns a block of lines into keyed entries (pure, any thread), and
+//! [`Seeder::push_block`] takes blocks *in input order*. Repeated keys are dropped in
+//! [`Seeder::finish`], keeping the first occurrence, which is what dropping them on arrival
+//! would keep. `finish` sorts the rows and lays the arena out in row order (each host's string,
+//! then its URLs' strings), so related strings sit together for the compressor and the `*_ref`
+//! columns increase monotonically.
 
 use meguri_core::keys::{host_of, seed_key, UrlKey};
 use meguri_core::partition::Partition;
 use meguri_core::records::{HostRecord, UrlRecord};
-use serde::de::{Deserializer, IgnoredAny, MapAccess, Visitor};
-use std::collections::{HashMap, HashSet};
+use serde::de::{Deserialize, Deserializer, IgnoredAny, MapAccess, SeqAccess, Visitor};
+use std::borrow::Cow;
+use std::collections::HashMap;
 use std::fmt;
+use std::hash::{BuildHasherDefault, Hasher};
 
 /// The CDX fields the seeder reads.
 #[derive(Debug, Default, PartialEq)]
-pub struct CdxLine {
+pub struct CdxLine<'a> {
     /// `url` member.
-    pub url: String,
+    pub url: Cow<'a, str>,
     /// `host` member.
-    pub host: String,
+    pub host: Cow<'a, str>,
 }
 
 /// Folds a member name the way Go's `encoding/json` compares it with a field name.
 fn fold_eq(key: &str, field: &str) -> bool {
+    if key.is_ascii() {
+        return key.eq_ignore_ascii_case(field);
+    }
     let mut k = key.chars().map(|c| match c {
         '\u{212A}' => 'k',
         '\u{017F}' => 's',
@@ -44,17 +53,69 @@ fn fold_eq(key: &str, field: &str) -> bool {
     }
 }
 
+/// A known member's value: a string, `null`, or anything else (a type error for Go).
+enum Member<'de> {
+    Str(Cow<'de, str>),
+    Null,
+    Other,
+}
+
+impl<'de> Deserialize<'de> for Member<'de> {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct V;
+        impl<'de> Visitor<'de> for V {
+            type Value = Member<'de>;
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str("any JSON value")
+            }
+            fn visit_borrowed_str<E>(self, v: &'de str) -> Result<Member<'de>, E> {
+                Ok(Member::Str(Cow::Borrowed(v)))
+            }
+            fn visit_str<E>(self, v: &str) -> Result<Member<'de>, E> {
+                Ok(Member::Str(Cow::Owned(v.to_owned())))
+            }
+            fn visit_string<E>(self, v: String) -> Result<Member<'de>, E> {
+                Ok(Member::Str(Cow::Owned(v)))
+            }
+            fn visit_unit<E>(self) -> Result<Member<'de>, E> {
+                Ok(Member::Null)
+            }
+            fn visit_bool<E>(self, _: bool) -> Result<Member<'de>, E> {
+                Ok(Member::Other)
+            }
+            fn visit_i64<E>(self, _: i64) -> Result<Member<'de>, E> {
+                Ok(Member::Other)
+            }
+            fn visit_u64<E>(self, _: u64) -> Result<Member<'de>, E> {
+                Ok(Member::Other)
+            }
+            fn visit_f64<E>(self, _: f64) -> Result<Member<'de>, E> {
+                Ok(Member::Other)
+            }
+            fn visit_seq<A: SeqAccess<'de>>(self, mut a: A) -> Result<Member<'de>, A::Error> {
+                while a.next_element::<IgnoredAny>()?.is_some() {}
+                Ok(Member::Other)
+            }
+            fn visit_map<A: MapAccess<'de>>(self, mut a: A) -> Result<Member<'de>, A::Error> {
+                while a.next_entry::<IgnoredAny, IgnoredAny>()?.is_some() {}
+                Ok(Member::Other)
+            }
+        }
+        d.deserialize_any(V)
+    }
+}
+
 struct LineVisitor;
 
 impl<'de> Visitor<'de> for LineVisitor {
-    type Value = CdxLine;
+    type Value = CdxLine<'de>;
     fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str("a CDX JSON object")
     }
-    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<CdxLine, A::Error> {
+    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<CdxLine<'de>, A::Error> {
         let mut line = CdxLine::default();
         let mut type_error = false;
-        while let Some(key) = map.next_key::<std::borrow::Cow<'de, str>>()? {
+        while let Some(key) = map.next_key::<Cow<'de, str>>()? {
             let slot = if fold_eq(&key, "url") {
                 Some(&mut line.url)
             } else if fold_eq(&key, "host") {
@@ -67,14 +128,14 @@ impl<'de> Visitor<'de> for LineVisitor {
             };
             // Go keeps decoding after a wrong-typed member and reports the error at the end;
             // the line is skipped either way, but the rest must still be valid JSON.
-            match map.next_value::<serde_json::Value>()? {
-                serde_json::Value::String(s) => {
+            match map.next_value::<Member<'de>>()? {
+                Member::Str(s) => {
                     if let Some(slot) = slot {
                         *slot = s;
                     }
                 }
-                serde_json::Value::Null => {}
-                _ => type_error = true,
+                Member::Null => {}
+                Member::Other => type_error = true,
             }
         }
         if type_error {
@@ -85,25 +146,125 @@ impl<'de> Visitor<'de> for LineVisitor {
 }
 
 /// Parses one trimmed, non-empty line; `None` when the reference would skip it.
-pub fn parse_line(line: &str) -> Option<CdxLine> {
+pub fn parse_line(line: &str) -> Option<CdxLine<'_>> {
     let mut de = serde_json::Deserializer::from_str(line);
     let v = (&mut de).deserialize_map(LineVisitor).ok()?;
     de.end().ok()?;
     Some(v)
 }
 
+/// One accepted line of a parsed block: its key and the lengths of its URL and host strings,
+/// which follow each other in the block's `strings`.
+#[derive(Debug, Clone, Copy)]
+struct Entry {
+    key: UrlKey,
+    url_len: u32,
+    host_len: u32,
+}
+
+/// The result of [`parse_block`]: everything the seeder needs from a block of lines.
+#[derive(Debug, Default)]
+pub struct ParsedBlock {
+    /// Non-empty lines.
+    pub lines: u64,
+    /// Non-empty lines skipped.
+    pub skipped: u64,
+    strings: Vec<u8>,
+    entries: Vec<Entry>,
+}
+
+/// Parses a block of `\n`-separated lines (a `\r` before the `\n` is dropped, as Go's line
+/// scanner drops it). Any thread may parse any block; only the order of
+/// [`Seeder::push_block`] calls matters.
+pub fn parse_block(block: &[u8]) -> ParsedBlock {
+    let mut out = ParsedBlock::default();
+    let body = block.strip_suffix(b"\n").unwrap_or(block);
+    if body.is_empty() {
+        return out;
+    }
+    for raw in body.split(|&b| b == b'\n') {
+        let raw = raw.strip_suffix(b"\r").unwrap_or(raw);
+        // Invalid UTF-8 is replaced as Go's decoder would see it; valid input (nearly all of
+        // it) skips the copy.
+        let text = match std::str::from_utf8(raw) {
+            Ok(t) => Cow::Borrowed(t),
+            Err(_) => String::from_utf8_lossy(raw),
+        };
+        let line = text.trim();
+        if line.is_empty() {
+            continue;
+        }
+        out.lines += 1;
+        let Some(cdx) = parse_line(line) else {
+            out.skipped += 1;
+            continue;
+        };
+        if cdx.url.is_empty() {
+            out.skipped += 1;
+            continue;
+        }
+        let host = if cdx.host.is_empty() {
+            host_of(&cdx.url)
+        } else {
+            &cdx.host
+        };
+        if host.is_empty() {
+            out.skipped += 1;
+            continue;
+        }
+        let (Ok(url_len), Ok(host_len)) = (u32::try_from(cdx.url.len()), u32::try_from(host.len()))
+        else {
+            out.skipped += 1;
+            continue;
+        };
+        out.entries.push(Entry {
+            key: seed_key(&cdx.url, host),
+            url_len,
+            host_len,
+        });
+        out.strings.extend_from_slice(cdx.url.as_bytes());
+        out.strings.extend_from_slice(host.as_bytes());
+    }
+    out
+}
+
+/// A hasher for keys that are already well-mixed 64-bit hashes: one multiply, no SipHash.
+/// Only lookups use it; nothing about the output depends on hash order.
+#[derive(Default)]
+struct KeyHasher(u64);
+
+impl Hasher for KeyHasher {
+    fn write(&mut self, bytes: &[u8]) {
+        for &b in bytes {
+            self.write_u64(u64::from(b));
+        }
+    }
+    fn write_u64(&mut self, v: u64) {
+        self.0 = (self.0 ^ v).wrapping_mul(0x9E37_79B9_7F4A_7C15);
+    }
+    fn finish(&self) -> u64 {
+        self.0 ^ (self.0 >> 29)
+    }
+}
+
+/// One URL row while seeding: its key and where its string is in the seeder's `strings`.
+#[derive(Debug, Clone, Copy)]
+struct Row {
+    key: UrlKey,
+    at: u64,
+    len: u32,
+}
+
 /// Collects seeded URLs and hosts.
 pub struct Seeder {
     priority: f32,
     crawl_delay: u16,
-    seen: HashSet<UrlKey>,
-    /// URL rows; until `finish`, `url_ref` is an index into `url_spans`.
-    urls: Vec<UrlRecord>,
-    /// Host rows with the span of their host string (the arena is laid out in `finish`).
-    hosts: HashMap<u64, (HostRecord, (u32, u32))>,
-    /// Every URL and host string, in input order; spans are (start, length).
+    /// URL rows in input order, repeats included (they are dropped in `finish`).
+    rows: Vec<Row>,
+    /// Host key → span of the host string of the first line that named it.
+    hosts: HashMap<u64, (u64, u32), BuildHasherDefault<KeyHasher>>,
+    /// Every accepted URL string and every first host string, in input order.
     strings: Vec<u8>,
-    url_spans: Vec<(u32, u32)>,
     /// Non-empty lines that were skipped.
     pub skipped: u64,
     /// Non-empty lines read.
@@ -116,110 +277,113 @@ impl Seeder {
         Seeder {
             priority,
             crawl_delay,
-            seen: HashSet::new(),
-            urls: Vec::new(),
-            hosts: HashMap::new(),
+            rows: Vec::new(),
+            hosts: HashMap::default(),
             strings: Vec::new(),
-            url_spans: Vec::new(),
             skipped: 0,
             lines: 0,
         }
     }
 
-    fn push_string(&mut self, s: &str) -> (u32, u32) {
-        let at = self.strings.len() as u32;
-        self.strings.extend_from_slice(s.as_bytes());
-        (at, s.len() as u32)
-    }
-
     /// Feeds one raw line (without its `\n`).
     pub fn push_line(&mut self, raw: &[u8]) {
-        let text = String::from_utf8_lossy(raw);
-        let line = text.trim();
-        if line.is_empty() {
-            return;
-        }
-        self.lines += 1;
-        let Some(cdx) = parse_line(line) else {
-            self.skipped += 1;
-            return;
-        };
-        if cdx.url.is_empty() {
-            self.skipped += 1;
-            return;
-        }
-        let host = if cdx.host.is_empty() {
-            host_of(&cdx.url)
-        } else {
-            &cdx.host
-        };
-        if host.is_empty() {
-            self.skipped += 1;
-            return;
-        }
-        let key = seed_key(&cdx.url, host);
-        if !self.seen.insert(key) {
-            return;
-        }
-        let span = self.push_string(&cdx.url);
-        self.url_spans.push(span);
-        self.urls.push(UrlRecord {
-            key,
-            status: 1,
-            priority: self.priority,
-            url_ref: self.url_spans.len() as u64 - 1,
-            ..Default::default()
-        });
-        if !self.hosts.contains_key(&key.host) {
-            let span = self.push_string(host);
-            let row = HostRecord {
-                host_key: key.host,
-                crawl_delay: self.crawl_delay,
-                ..Default::default()
-            };
-            self.hosts.insert(key.host, (row, span));
-        }
-        self.hosts.get_mut(&key.host).expect("host row").0.url_count += 1;
+        self.push_block(parse_block(raw));
     }
 
-    /// Distinct URLs so far.
+    /// Takes a parsed block; blocks must come in input order.
+    pub fn push_block(&mut self, b: ParsedBlock) {
+        self.lines += b.lines;
+        self.skipped += b.skipped;
+        let mut at = 0usize;
+        for e in &b.entries {
+            let url = &b.strings[at..at + e.url_len as usize];
+            at += e.url_len as usize;
+            let host = &b.strings[at..at + e.host_len as usize];
+            at += e.host_len as usize;
+            self.rows.push(Row {
+                key: e.key,
+                at: self.strings.len() as u64,
+                len: e.url_len,
+            });
+            self.strings.extend_from_slice(url);
+            if let std::collections::hash_map::Entry::Vacant(v) = self.hosts.entry(e.key.host) {
+                v.insert((self.strings.len() as u64, e.host_len));
+                self.strings.extend_from_slice(host);
+            }
+        }
+    }
+
+    /// URL lines accepted so far (repeats included until `finish`).
     pub fn url_count(&self) -> usize {
-        self.urls.len()
+        self.rows.len()
     }
 
-    /// Sorts the rows, lays out the arena and returns the partition (id 1, created 0, range =
-    /// the smallest and largest host key, or the whole key space with no hosts).
+    /// Drops repeated keys, sorts the rows, lays out the arena and returns the partition (id 1,
+    /// created 0, range = the smallest and largest host key, or the whole key space with no
+    /// hosts).
     pub fn finish(self) -> Partition {
         let Seeder {
-            mut urls,
+            mut rows,
             hosts,
             strings,
-            url_spans,
+            priority,
+            crawl_delay,
             ..
         } = self;
-        urls.sort_unstable_by_key(|u| u.key);
-        let mut hosts: Vec<(HostRecord, (u32, u32))> = hosts.into_values().collect();
-        hosts.sort_unstable_by_key(|(h, _)| h.host_key);
-        let mut arena = Vec::with_capacity(strings.len() + 4 * (urls.len() + hosts.len()) + 1);
+        // `at` grows with input order, so this puts each key's first occurrence first.
+        rows.sort_unstable_by_key(|r| (r.key, r.at));
+        rows.dedup_by_key(|r| r.key);
+        let mut hosts: Vec<(u64, (u64, u32))> = hosts.into_iter().collect();
+        hosts.sort_unstable_by_key(|&(k, _)| k);
+        let mut arena = Vec::with_capacity(strings.len() + 4 * (rows.len() + hosts.len()) + 1);
         arena.push(0);
-        let intern = |arena: &mut Vec<u8>, (at, len): (u32, u32)| -> u64 {
+        let intern = |arena: &mut Vec<u8>, at: u64, len: u32| -> u64 {
             let off = arena.len() as u64;
             meguri_core::bytes::put_uvarint(arena, u64::from(len));
-            arena.extend_from_slice(&strings[at as usize..(at + len) as usize]);
+            arena.extend_from_slice(&strings[at as usize..at as usize + len as usize]);
             off
         };
+        // First the arena: each row's `at` becomes its arena offset, and each host's span its
+        // host_ref. The input strings are then freed before the full records are built, which
+        // keeps the peak down.
+        let mut host_refs = Vec::with_capacity(hosts.len());
         let mut u = 0;
-        for (h, span) in &mut hosts {
-            let off = intern(&mut arena, *span);
-            h.host_ref = off;
-            h.registrable_ref = off;
-            while u < urls.len() && urls[u].key.host == h.host_key {
-                urls[u].url_ref = intern(&mut arena, url_spans[urls[u].url_ref as usize]);
+        for &(host_key, (at, len)) in &hosts {
+            host_refs.push(intern(&mut arena, at, len));
+            while u < rows.len() && rows[u].key.host == host_key {
+                rows[u].at = intern(&mut arena, rows[u].at, rows[u].len);
                 u += 1;
             }
         }
-        let hosts: Vec<HostRecord> = hosts.into_iter().map(|(h, _)| h).collect();
-        let (lo, hi) = match (hosts.first(), hosts.last()) {
+        drop(strings);
+        let urls: Vec<UrlRecord> = rows
+            .iter()
+            .map(|r| UrlRecord {
+                key: r.key,
+                status: 1,
+                priority,
+                url_ref: r.at,
+                ..Default::default()
+            })
+            .collect();
+        let mut host_rows = Vec::with_capacity(hosts.len());
+        let mut u = 0;
+        for (&(host_key, _), &host_ref) in hosts.iter().zip(&host_refs) {
+            let first = u;
+            while u < rows.len() && rows[u].key.host == host_key {
+                u += 1;
+            }
+            host_rows.push(HostRecord {
+                host_key,
+                host_ref,
+                registrable_ref: host_ref,
+                crawl_delay,
+                url_count: (u - first) as u32,
+                ..Default::default()
+            });
+        }
+        drop(rows);
+        let (lo, hi) = match (host_rows.first(), host_rows.last()) {
             (Some(a), Some(b)) => (a.host_key, b.host_key),
             _ => (0, u64::MAX),
         };
@@ -229,7 +393,7 @@ impl Seeder {
             hostkey_hi: hi,
             created_hours: 0,
             urls,
-            hosts,
+            hosts: host_rows,
             arena,
             ..Default::default()
         }
@@ -249,6 +413,21 @@ mod tests {
                 url: "http://a/x".into(),
                 host: "a".into()
             })
+        );
+        assert_eq!(
+            p(r#"{"url":"http:\/\/a\/\u0078","host":"a","extra":{"k":[1,2,{"z":null}]}}"#)
+                .unwrap()
+                .url,
+            "http://a/x",
+            "escapes decoded; nested unknown members skipped"
+        );
+        assert!(
+            p(r#"{"url":"u","status":["200"]}"#).is_none(),
+            "array in a known field"
+        );
+        assert!(
+            p(r#"{"url":"u","x":[1,}"#).is_none(),
+            "invalid JSON in an unknown member"
         );
         assert_eq!(
             p(r#"{"URL":"u1","Url":"u2"}"#).unwrap().url,
@@ -293,8 +472,9 @@ mod tests {
         ] {
             s.push_line(l.as_bytes());
         }
-        assert_eq!((s.url_count(), s.skipped, s.lines), (2, 4, 7));
+        assert_eq!((s.skipped, s.lines), (4, 7));
         let p = s.finish();
+        assert_eq!(p.urls.len(), 2, "the repeated URL is dropped");
         assert_eq!(p.hosts.len(), 2);
         let a = meguri_core::arena::Arena(&p.arena);
         for u in &p.urls {

@@ -87,13 +87,17 @@ fn seed_of_the_corpus_equals_the_reference_values() {
         };
         assert_eq!(strip(x), strip(y));
     }
-    eprintln!(
-        "seed: {} bytes, {:.2} bytes/url (reference {} bytes, {:.2})",
-        ours.len(),
+    let (ours_bpu, theirs_bpu) = (
         a.footer().stats.unwrap().bytes_per_url,
-        theirs.len(),
-        b.footer().stats.unwrap().bytes_per_url
+        b.footer().stats.unwrap().bytes_per_url,
     );
+    eprintln!(
+        "seed: {} bytes, {ours_bpu:.2} bytes/url (reference {} bytes, {theirs_bpu:.2})",
+        ours.len(),
+        theirs.len(),
+    );
+    // The writer's size goal for this corpus (bytes are deterministic, so this cannot flake).
+    assert!(ours_bpu <= 22.0, "{ours_bpu} bytes/url");
     std::fs::remove_file(out).ok();
 }
 
@@ -142,5 +146,95 @@ fn seed_reads_stdin_counts_skips_and_never_leaves_a_half_file() {
     assert!(String::from_utf8_lossy(&r.stderr)
         .starts_with("error: seed: read input /nonexistent.jsonl"));
     assert!(!out2.exists());
+    std::fs::remove_dir_all(dir).ok();
+}
+
+/// Lines cut across the reader's 4 MiB blocks, a single line longer than a block, a last line
+/// without a newline, zstd input, and a line over the 16 MiB limit.
+#[test]
+fn seed_input_blocks_keep_lines_whole() {
+    let dir = std::env::temp_dir().join(format!("meguri-seed-blocks-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let mut text = String::new();
+    let mut n = 0;
+    // ~9 MiB of ordinary lines, so several block boundaries fall inside lines.
+    while text.len() < 9 << 20 {
+        text.push_str(&format!(
+            "{{\"url\":\"https://h{}.example/p/{n}\",\"pad\":\"{}\"}}\n",
+            n % 977,
+            "x".repeat(n % 300)
+        ));
+        n += 1;
+    }
+    // One 5 MiB line (longer than a block), valid and seeded.
+    text.push_str(&format!(
+        "{{\"url\":\"https://long.example/\",\"pad\":\"{}\"}}\n",
+        "y".repeat(5 << 20)
+    ));
+    text.push_str("{\"url\":\"https://last.example/no-newline\"}");
+    let plain = dir.join("in.jsonl");
+    std::fs::write(&plain, &text).unwrap();
+    let zst = dir.join("in.jsonl.zst");
+    std::fs::write(&zst, zstd::encode_all(text.as_bytes(), 3).unwrap()).unwrap();
+    let mut outputs = Vec::new();
+    for (name, input) in [("plain", &plain), ("zst", &zst)] {
+        let out = dir.join(format!("{name}.meguri"));
+        let r = Command::new(env!("CARGO_BIN_EXE_meguri"))
+            .args([
+                "seed",
+                "-i",
+                input.to_str().unwrap(),
+                "-o",
+                out.to_str().unwrap(),
+            ])
+            .output()
+            .unwrap();
+        assert!(r.status.success(), "{}", String::from_utf8_lossy(&r.stderr));
+        let line = String::from_utf8(r.stdout).unwrap();
+        assert!(
+            line.starts_with(&format!("seeded {} urls (0 lines skipped)", n + 2)),
+            "{name}: {line}"
+        );
+        outputs.push(std::fs::read(&out).unwrap());
+    }
+    assert_eq!(
+        outputs[0], outputs[1],
+        "plain and zstd input give the same file"
+    );
+    let p = Reader::open(&outputs[0][..]).unwrap().partition().unwrap();
+    let arena = meguri_core::arena::Arena(&p.arena);
+    let mut urls: Vec<&[u8]> = p
+        .urls
+        .iter()
+        .map(|u| arena.get(u.url_ref).unwrap())
+        .collect();
+    urls.sort();
+    assert!(urls.binary_search(&&b"https://long.example/"[..]).is_ok());
+    assert!(urls
+        .binary_search(&&b"https://last.example/no-newline"[..])
+        .is_ok());
+    assert!(urls.binary_search(&&b"https://h5.example/p/5"[..]).is_ok());
+
+    // A line over 16 MiB is an I/O-level error naming the line, and nothing is written.
+    let mut big = String::from("{\"url\":\"https://a.example/\"}\n");
+    big.push_str(&"z".repeat((16 << 20) + 10));
+    big.push('\n');
+    let bad = dir.join("bad.jsonl");
+    std::fs::write(&bad, big).unwrap();
+    let out = dir.join("bad.meguri");
+    let r = Command::new(env!("CARGO_BIN_EXE_meguri"))
+        .args([
+            "seed",
+            "-i",
+            bad.to_str().unwrap(),
+            "-o",
+            out.to_str().unwrap(),
+        ])
+        .output()
+        .unwrap();
+    assert_eq!(r.status.code(), Some(1));
+    let err = String::from_utf8_lossy(&r.stderr);
+    assert!(err.contains("line 2 is longer than 16 MiB"), "{err}");
+    assert!(!out.exists());
     std::fs::remove_dir_all(dir).ok();
 }

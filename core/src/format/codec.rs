@@ -123,11 +123,17 @@ fn zstd_c(payload: &[u8], expected: usize) -> Result<Vec<u8>> {
 /// Compresses page payloads for the writer. Implementations must be deterministic: the same
 /// input gives the same bytes on every run and machine.
 pub trait Compressor {
-    /// The codec id written into page headers (0 none, 2 zstd).
+    /// The partition's codec, written into the header (0 none, 2 zstd).
     fn codec(&self) -> u8;
-    /// Appends the compressed form of `input` to `out`. An empty input must append nothing
-    /// (the format's "empty zstd payload is zero bytes" rule).
-    fn compress(&self, input: &[u8], out: &mut Vec<u8>);
+    /// Appends the stored form of `input` to `out` and returns the codec of what it appended,
+    /// which goes into the page header: a compressor may store a payload as it is (codec 0)
+    /// when compressing would not make it smaller. An empty input must append nothing (the
+    /// format's "empty zstd payload is zero bytes" rule).
+    fn compress(&self, input: &[u8], out: &mut Vec<u8>) -> u8;
+    /// A lower bound on what [`Compressor::compress`] appends for an input of `len` bytes. The
+    /// writer's cascade skips candidates that cannot beat the best page so far, so this must
+    /// never overstate.
+    fn min_output(&self, len: usize) -> usize;
 }
 
 /// Stores payloads as they are (codec 0).
@@ -138,35 +144,82 @@ impl Compressor for Uncompressed {
     fn codec(&self) -> u8 {
         CODEC_NONE
     }
-    fn compress(&self, input: &[u8], out: &mut Vec<u8>) {
+    fn compress(&self, input: &[u8], out: &mut Vec<u8>) -> u8 {
         out.extend_from_slice(input);
+        CODEC_NONE
     }
+    fn min_output(&self, len: usize) -> usize {
+        len
+    }
+}
+
+/// The smallest zstd frame that holds any content: magic (4), frame header descriptor (1),
+/// block header (3) and one byte of block content (a one-byte RLE block).
+pub const ZSTD_MIN_FRAME: usize = 9;
+
+/// zstd parameters the writer may set beside the level (0 keeps the level's own value).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct ZstdParams {
+    /// log2 of the window: how far back a match may reach. Decoders need this much history;
+    /// the reference's decoder accepts up to 2^29.
+    pub window_log: u32,
+    /// Shortest match the match finder looks for. Longer minimum matches suit text with long
+    /// repeats (URLs sharing a host and path prefix) and cost less time.
+    pub min_match: u32,
 }
 
 /// zstd through the C library at a fixed level (feature `c-zstd`). The library version is
 /// pinned by the workspace (`zstd = "=0.14.3"`, libzstd 1.5.7), so output bytes are stable. One
 /// compression context is reused across pages (contexts are costly to create); it carries no
 /// state from one frame to the next, so reuse does not change the bytes.
+///
+/// A payload that zstd would not shrink is stored as it is, with codec 0 in its page header:
+/// every v1 reader dispatches on the page's own codec.
 #[cfg(feature = "c-zstd")]
 pub struct CZstd {
     level: i32,
+    params: ZstdParams,
     ctx: core::cell::RefCell<zstd::bulk::Compressor<'static>>,
+    /// Reused output buffer: a fresh `compress_bound`-sized allocation per page costs more in
+    /// page faults than the compression itself.
+    scratch: core::cell::RefCell<Vec<u8>>,
 }
 
 #[cfg(feature = "c-zstd")]
 impl CZstd {
-    /// A compressor at `level`.
+    /// A compressor at `level`, with the level's own parameters.
     pub fn new(level: i32) -> Self {
-        let ctx = zstd::bulk::Compressor::new(level).expect("zstd context");
+        Self::with_params(level, ZstdParams::default())
+    }
+
+    /// A compressor at `level` with some of the level's parameters overridden.
+    pub fn with_params(level: i32, params: ZstdParams) -> Self {
+        use zstd::zstd_safe::CParameter;
+        let mut ctx = zstd::bulk::Compressor::new(level).expect("zstd context");
+        if params.window_log != 0 {
+            ctx.set_parameter(CParameter::WindowLog(params.window_log))
+                .expect("zstd window log");
+        }
+        if params.min_match != 0 {
+            ctx.set_parameter(CParameter::MinMatch(params.min_match))
+                .expect("zstd min match");
+        }
         CZstd {
             level,
+            params,
             ctx: core::cell::RefCell::new(ctx),
+            scratch: core::cell::RefCell::new(Vec::new()),
         }
     }
 
     /// The compression level.
     pub fn level(&self) -> i32 {
         self.level
+    }
+
+    /// The parameters set beside the level.
+    pub fn params(&self) -> ZstdParams {
+        self.params
     }
 }
 
@@ -175,15 +228,31 @@ impl Compressor for CZstd {
     fn codec(&self) -> u8 {
         CODEC_ZSTD
     }
-    fn compress(&self, input: &[u8], out: &mut Vec<u8>) {
+    fn compress(&self, input: &[u8], out: &mut Vec<u8>) -> u8 {
         if input.is_empty() {
-            return;
+            return CODEC_ZSTD;
         }
-        let c = self
-            .ctx
+        if input.len() <= ZSTD_MIN_FRAME {
+            // No frame can be smaller than the input: store it.
+            out.extend_from_slice(input);
+            return CODEC_NONE;
+        }
+        let mut c = self.scratch.borrow_mut();
+        c.clear();
+        c.reserve(zstd::zstd_safe::compress_bound(input.len()));
+        self.ctx
             .borrow_mut()
-            .compress(input)
-            .expect("zstd compression of an in-memory buffer");
-        out.extend_from_slice(&c);
+            .compress_to_buffer(input, &mut *c)
+            .expect("zstd compression into a buffer of compress_bound bytes");
+        if c.len() < input.len() {
+            out.extend_from_slice(&c);
+            CODEC_ZSTD
+        } else {
+            out.extend_from_slice(input);
+            CODEC_NONE
+        }
+    }
+    fn min_output(&self, len: usize) -> usize {
+        len.min(ZSTD_MIN_FRAME)
     }
 }

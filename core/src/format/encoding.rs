@@ -329,30 +329,40 @@ fn unpack_each(buf: &[u8], n: usize, bits: u32, mut f: impl FnMut(usize, u64)) {
 
 /// Bit-packs `vals` at `bits` bits each, LSB first, appending `packed_len` bytes to `out`.
 pub fn bitpack(vals: &[u64], bits: u32, out: &mut Vec<u8>) {
-    let start = out.len();
-    out.resize(start + packed_len(vals.len(), bits) as usize, 0);
+    bitpack_iter(vals.iter().copied(), vals.len(), bits, out);
+}
+
+/// [`bitpack`] over `n` values from an iterator, so callers can pack offsets or residuals
+/// without collecting them first.
+fn bitpack_iter(vals: impl Iterator<Item = u64>, n: usize, bits: u32, out: &mut Vec<u8>) {
+    let len = packed_len(n, bits) as usize;
     if bits == 0 {
+        out.resize(out.len() + len, 0);
         return;
     }
-    let buf = &mut out[start..];
-    let mut bitpos: u64 = 0;
-    for &v in vals {
-        let mut v = if bits == 64 {
-            v
-        } else {
-            v & ((1u64 << bits) - 1)
-        };
-        let mut left = bits;
-        while left > 0 {
-            let byte = (bitpos >> 3) as usize;
-            let shift = (bitpos & 7) as u32;
-            let take = (8 - shift).min(left);
-            buf[byte] |= ((v & ((1u64 << take) - 1)) as u8) << shift;
-            v >>= take;
-            left -= take;
-            bitpos += u64::from(take);
+    let start = out.len();
+    out.reserve(len);
+    let mask = if bits == 64 {
+        u64::MAX
+    } else {
+        (1u64 << bits) - 1
+    };
+    // Bits accumulate low-first in a 128-bit word; whole bytes leave it as soon as they exist.
+    let mut acc: u128 = 0;
+    let mut held = 0u32;
+    for v in vals.take(n) {
+        acc |= u128::from(v & mask) << held;
+        held += bits;
+        while held >= 8 {
+            out.push(acc as u8);
+            acc >>= 8;
+            held -= 8;
         }
     }
+    if held > 0 {
+        out.push(acc as u8);
+    }
+    out.resize(start + len, 0);
 }
 
 /// Reads back `n` values packed by [`bitpack`] (for tests and tools).
@@ -377,12 +387,9 @@ pub struct Encoded {
 /// does. FSST and unknown ids are refused.
 pub fn encode_values(encoding: u8, vals: &[u64], width: usize) -> Result<Encoded> {
     let mut p = Vec::new();
-    let put_w = |p: &mut Vec<u8>, v: u64| p.extend_from_slice(&v.to_le_bytes()[..width]);
     let base = match encoding {
         RAW => {
-            for &v in vals {
-                put_w(&mut p, v);
-            }
+            put_raw(&mut p, vals, width);
             0
         }
         RLE => {
@@ -395,49 +402,42 @@ pub fn encode_values(encoding: u8, vals: &[u64], width: usize) -> Result<Encoded
             }
             put_uvarint(&mut p, runs.len() as u64);
             for (v, n) in runs {
-                put_w(&mut p, v);
+                p.extend_from_slice(&v.to_le_bytes()[..width]);
                 put_uvarint(&mut p, n);
             }
             0
         }
         DICT => {
-            let mut dict: Vec<u64> = Vec::new();
-            let mut index = alloc::collections::BTreeMap::new();
-            let mut codes = Vec::with_capacity(vals.len());
-            for &v in vals {
-                let code = *index.entry(v).or_insert_with(|| {
-                    dict.push(v);
-                    dict.len() as u64 - 1
-                });
-                codes.push(code);
-            }
+            let (dict, codes) = dictionary(vals);
             put_uvarint(&mut p, dict.len() as u64);
-            for &v in &dict {
-                put_w(&mut p, v);
-            }
+            put_raw(&mut p, &dict, width);
             let bits = if dict.len() > 1 {
                 bit_width(dict.len() as u64 - 1)
             } else {
                 0
             };
             p.push(bits as u8);
-            bitpack(&codes, bits, &mut p);
+            bitpack_iter(
+                codes.iter().map(|&c| u64::from(c)),
+                codes.len(),
+                bits,
+                &mut p,
+            );
             0
         }
         DELTA => {
+            p.reserve(vals.len());
             for w in vals.windows(2) {
                 put_uvarint(&mut p, zigzag((w[1] as i64).wrapping_sub(w[0] as i64)));
             }
             vals.first().copied().unwrap_or(0)
         }
-        FOR => match vals.iter().min() {
+        FOR => match min_max(vals.iter().copied()) {
             None => 0,
-            Some(&min) => {
-                let max = *vals.iter().max().expect("non-empty");
+            Some((min, max)) => {
                 let bits = bit_width(max - min);
                 p.push(bits as u8);
-                let offs: Vec<u64> = vals.iter().map(|v| v - min).collect();
-                bitpack(&offs, bits, &mut p);
+                bitpack_iter(vals.iter().map(|v| v - min), vals.len(), bits, &mut p);
                 min
             }
         },
@@ -448,17 +448,13 @@ pub fn encode_values(encoding: u8, vals: &[u64], width: usize) -> Result<Encoded
                 vals[0]
             }
             _ => {
-                let d: Vec<u64> = vals
-                    .windows(2)
-                    .map(|w| zigzag((w[1] as i64).wrapping_sub(w[0] as i64)))
-                    .collect();
-                let dmin = *d.iter().min().expect("non-empty");
-                let dmax = *d.iter().max().expect("non-empty");
+                let delta = |w: &[u64]| zigzag((w[1] as i64).wrapping_sub(w[0] as i64));
+                let (dmin, dmax) = min_max(vals.windows(2).map(delta)).expect("two values");
                 let bits = bit_width(dmax - dmin);
                 p.push(bits as u8);
                 put_uvarint(&mut p, dmin);
-                let res: Vec<u64> = d.iter().map(|x| x - dmin).collect();
-                bitpack(&res, bits, &mut p);
+                let n = vals.len() - 1;
+                bitpack_iter(vals.windows(2).map(|w| delta(w) - dmin), n, bits, &mut p);
                 vals[0]
             }
         },
@@ -473,6 +469,77 @@ pub fn encode_values(encoding: u8, vals: &[u64], width: usize) -> Result<Encoded
     Ok(Encoded { payload: p, base })
 }
 
+/// The payload length [`encode_values`] gives `n` copies of one value under `encoding`,
+/// without building it. The writer uses it to rank candidates for a constant page before
+/// materializing any.
+pub fn constant_payload_len(encoding: u8, n: usize, width: usize) -> Option<usize> {
+    use crate::bytes::uvarint_len;
+    if n == 0 {
+        return None;
+    }
+    Some(match encoding {
+        RAW => n * width,
+        RLE => uvarint_len(1) + width + uvarint_len(n as u64),
+        DICT => uvarint_len(1) + width + 1,
+        DELTA => n - 1,
+        FOR => 1,
+        DELTA_FOR => 2,
+        _ => return None,
+    })
+}
+
+/// Appends each value's low `width` bytes, little-endian.
+fn put_raw(p: &mut Vec<u8>, vals: &[u64], width: usize) {
+    p.reserve(vals.len() * width);
+    match width {
+        8 => vals
+            .iter()
+            .for_each(|v| p.extend_from_slice(&v.to_le_bytes())),
+        4 => vals
+            .iter()
+            .for_each(|&v| p.extend_from_slice(&(v as u32).to_le_bytes())),
+        2 => vals
+            .iter()
+            .for_each(|&v| p.extend_from_slice(&(v as u16).to_le_bytes())),
+        _ => vals
+            .iter()
+            .for_each(|v| p.extend_from_slice(&v.to_le_bytes()[..width])),
+    }
+}
+
+fn min_max(mut vals: impl Iterator<Item = u64>) -> Option<(u64, u64)> {
+    let first = vals.next()?;
+    Some(vals.fold((first, first), |(lo, hi), v| (lo.min(v), hi.max(v))))
+}
+
+/// The distinct values of `vals` in order of first appearance, and each value's index among
+/// them. An open-addressing table keyed by value: the output depends only on the input order,
+/// never on hashing, so it stays deterministic.
+fn dictionary(vals: &[u64]) -> (Vec<u64>, Vec<u32>) {
+    let slots = (vals.len() * 2).next_power_of_two().max(16);
+    let mask = slots - 1;
+    // Each slot holds code + 1 (0 = empty).
+    let mut table = alloc::vec![0u32; slots];
+    let mut dict: Vec<u64> = Vec::new();
+    let mut codes = Vec::with_capacity(vals.len());
+    for &v in vals {
+        let mut i = (v.wrapping_mul(0x9E37_79B9_7F4A_7C15) >> 32) as usize & mask;
+        let code = loop {
+            match table[i] {
+                0 => {
+                    dict.push(v);
+                    table[i] = dict.len() as u32;
+                    break dict.len() as u32 - 1;
+                }
+                c if dict[c as usize - 1] == v => break c - 1,
+                _ => i = (i + 1) & mask,
+            }
+        };
+        codes.push(code);
+    }
+    (dict, codes)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -484,6 +551,24 @@ mod tests {
         decode_values(enc, &e.payload, vals.len(), e.base, width, &mut out)
             .unwrap_or_else(|err| panic!("{} {vals:?}: {err}", encoding_name(enc)));
         assert_eq!(out, vals, "{}", encoding_name(enc));
+    }
+
+    #[test]
+    fn constant_payload_lengths_match_the_encoder() {
+        for enc in [RAW, FOR, DELTA_FOR, DELTA, RLE, DICT] {
+            for width in [1, 2, 4, 8] {
+                for n in [1usize, 2, 3, 127, 128, 200, 16_384, 70_000] {
+                    let vals = vec![0x5a_u64 & ((1u64 << (8 * width.min(7))) - 1); n];
+                    let built = encode_values(enc, &vals, width).unwrap().payload.len();
+                    assert_eq!(
+                        constant_payload_len(enc, n, width),
+                        Some(built),
+                        "{} n={n} width={width}",
+                        encoding_name(enc)
+                    );
+                }
+            }
+        }
     }
 
     /// The reference's 24 encoding cases (FACTS §12.2), each at its width.

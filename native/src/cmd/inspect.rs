@@ -4,7 +4,7 @@
 use super::{fail, looks_like_manifest};
 use crate::fsource::FileSource;
 use crate::{json, CmdResult};
-use meguri_core::inspect::Summary;
+use meguri_core::inspect::{self, Summary};
 use meguri_core::reader::Reader;
 use meguri_core::source::Source;
 use std::io::Write;
@@ -15,6 +15,8 @@ use std::path::Path;
 pub struct InspectArgs {
     /// Print JSON instead of text.
     pub json: bool,
+    /// Also list every column's size and page encodings.
+    pub columns: bool,
 }
 
 /// Runs `inspect` on `path`, writing to `out`.
@@ -39,9 +41,15 @@ pub fn run(path: &Path, args: &InspectArgs, out: &mut dyn Write) -> CmdResult {
         v["path"] = path.display().to_string().into();
         v["bytes_read"] = src.bytes_read().into();
         v["reads"] = src.reads().into();
+        if args.columns {
+            v["columns"] = json::columns(&inspect::columns(reader.shape()));
+        }
         let mut s = serde_json::to_string_pretty(&v).expect("JSON");
         s.push('\n');
         s
+    } else if args.columns {
+        let cols = inspect::columns(reader.shape());
+        summary.render() + &inspect::render_columns(&cols, summary.urls)
     } else {
         summary.render()
     };
