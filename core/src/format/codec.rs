@@ -107,10 +107,23 @@ fn zstd_pure(payload: &[u8], expected: usize) -> Result<Vec<u8>> {
 
 #[cfg(feature = "c-zstd")]
 fn zstd_c(payload: &[u8], expected: usize) -> Result<Vec<u8>> {
+    std::thread_local! {
+        // One decompression context per thread: creating one per page costs an allocation
+        // of ~100 KiB (and its page faults) for every page of a many-page file.
+        static DCTX: core::cell::RefCell<Option<zstd::bulk::Decompressor<'static>>> =
+            const { core::cell::RefCell::new(None) };
+    }
     let mut out = Vec::with_capacity(expected + 1);
-    zstd::bulk::Decompressor::new()
-        .and_then(|mut d| d.decompress_to_buffer(payload, &mut out))
-        .map_err(|e| Error::corrupt(format!("zstd payload does not decode: {e}")))?;
+    DCTX.with(|slot| {
+        let mut slot = slot.borrow_mut();
+        if slot.is_none() {
+            *slot = Some(zstd::bulk::Decompressor::new()?);
+        }
+        slot.as_mut()
+            .expect("set above")
+            .decompress_to_buffer(payload, &mut out)
+    })
+    .map_err(|e| Error::corrupt(format!("zstd payload does not decode: {e}")))?;
     if out.len() != expected {
         return Err(Error::corrupt(format!(
             "zstd payload decodes to {} bytes but the page declares {expected}",
