@@ -172,6 +172,77 @@ impl Summary {
     }
 }
 
+/// The footer summary `meguri stats` prints for a file (no rows decoded).
+#[derive(Debug, Clone, PartialEq)]
+pub struct ColdStats {
+    /// Partition id.
+    pub partition_id: u32,
+    /// URL rows (STATS, else the header).
+    pub urls: u64,
+    /// Host rows (STATS, else the header).
+    pub hosts: u64,
+    /// Host-key range (STATS, else the header).
+    pub hostkey_range: (u64, u64),
+    /// STATS `scheduled_count`.
+    pub scheduled: u64,
+    /// STATS due range.
+    pub due_range: (u32, u32),
+    /// STATS bytes per URL.
+    pub bytes_per_url: f32,
+    /// Header flag: a schedule region.
+    pub schedule_index: bool,
+    /// Header flag: a seen-set region.
+    pub seen_filter: bool,
+}
+
+impl ColdStats {
+    /// The summary of a file's shape.
+    pub fn from_shape(s: &Shape) -> ColdStats {
+        let h = &s.header;
+        let st = s.footer.stats;
+        ColdStats {
+            partition_id: h.partition_id,
+            urls: st.map_or(h.url_count, |x| x.url_count),
+            hosts: st.map_or(h.host_count, |x| x.host_count),
+            hostkey_range: st.map_or((h.hostkey_lo, h.hostkey_hi), |x| {
+                (x.hostkey_lo, x.hostkey_hi)
+            }),
+            scheduled: st.map_or(0, |x| x.scheduled_count),
+            due_range: st.map_or((0, 0), |x| (x.due_min, x.due_max)),
+            bytes_per_url: st.map_or(0.0, |x| x.bytes_per_url),
+            schedule_index: h.flags & crate::format::FLAG_SCHEDULE != 0,
+            seen_filter: h.flags & crate::format::FLAG_SEENSET != 0,
+        }
+    }
+
+    /// The reference's text, naming the file `name` as given on the command line.
+    pub fn render(&self, name: &str) -> String {
+        let mut o = String::new();
+        let _ = writeln!(o, "partition {name} (cold, footer summary)");
+        let _ = writeln!(o, "  partition id   {}", self.partition_id);
+        let _ = writeln!(o, "  urls           {}", self.urls);
+        let _ = writeln!(o, "  hosts          {}", self.hosts);
+        let _ = writeln!(
+            o,
+            "  host-key range 0x{:016x} .. 0x{:016x}",
+            self.hostkey_range.0, self.hostkey_range.1
+        );
+        let _ = writeln!(o, "  scheduled      {}", self.scheduled);
+        let _ = writeln!(
+            o,
+            "  due range      hour {} .. {}",
+            self.due_range.0, self.due_range.1
+        );
+        let _ = writeln!(o, "  bytes/url      {}", fixed2(self.bytes_per_url));
+        let _ = writeln!(
+            o,
+            "  schedule index {}   seen filter {}",
+            self.schedule_index, self.seen_filter
+        );
+        o
+    }
+}
+
 /// One column as `inspect --columns` lists it: where its bytes go, from the footer alone.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ColumnLine {

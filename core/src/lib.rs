@@ -28,6 +28,7 @@ pub mod arena;
 pub mod bytes;
 pub mod column;
 pub mod crc;
+pub mod due;
 pub mod error;
 pub mod format;
 pub mod inspect;

@@ -48,6 +48,27 @@ pub struct Entry {
 }
 
 impl Entry {
+    /// The catalog entry for a partition file, from its header and footer alone (the
+    /// reference's rule: id, range, counts and created hours from the header, due_min and
+    /// bytes/url from STATS, and the footer CRC from the trailer).
+    pub fn of_file(file: &crate::reader::Shape, file_ref: Vec<u8>, epoch: u32) -> Entry {
+        let h = &file.header;
+        let st = file.footer.stats.unwrap_or_default();
+        Entry {
+            partition_id: h.partition_id,
+            file_ref,
+            hostkey_lo: h.hostkey_lo,
+            hostkey_hi: h.hostkey_hi,
+            url_count: h.url_count,
+            host_count: h.host_count,
+            due_min: st.due_min,
+            bytes_per_url: st.bytes_per_url,
+            file_crc32c: file.trailer.footer_crc,
+            created_hours: h.created_hours,
+            epoch,
+        }
+    }
+
     /// The file reference as text (invalid UTF-8 replaced).
     pub fn file_ref_str(&self) -> String {
         String::from_utf8_lossy(&self.file_ref).into_owned()
@@ -338,6 +359,76 @@ impl Tiling {
     /// Whether the ranges cover every key exactly once.
     pub fn is_clean(&self) -> bool {
         self.gaps.is_empty() && self.overlaps.is_empty() && self.inverted.is_empty()
+    }
+}
+
+/// The text `meguri map` prints for a whole manifest: the reference's table (entries in stored
+/// order), then the tiling check at the manifest's own epoch, every problem on its own line.
+/// A manifest that tiles, or has only gaps, prints exactly what the reference prints.
+pub fn render_map(m: &Manifest) -> String {
+    use core::fmt::Write;
+    let mut o = String::new();
+    let _ = writeln!(o, "partition map ({} partitions)", m.entries.len());
+    let (mut urls, mut hosts) = (0u64, 0u64);
+    for e in &m.entries {
+        let _ = writeln!(
+            o,
+            "  p{:<5}  0x{:016x} .. 0x{:016x}  {:>10} urls  {:>7} hosts  {:>6} b/url  epoch {}",
+            e.partition_id,
+            e.hostkey_lo,
+            e.hostkey_hi,
+            e.url_count,
+            e.host_count,
+            crate::inspect::fixed(f64::from(e.bytes_per_url), 2),
+            e.epoch
+        );
+        urls = urls.wrapping_add(e.url_count);
+        hosts = hosts.wrapping_add(e.host_count);
+    }
+    let _ = writeln!(o, "  total   {urls} urls  {hosts} hosts");
+    let t = m.tiling();
+    let name = |i: usize| {
+        let e = &m.entries[i];
+        format!("p{} ({})", e.partition_id, e.file_ref_str())
+    };
+    for &i in &t.inverted {
+        let e = &m.entries[i];
+        let _ = writeln!(
+            o,
+            "  inverted range [0x{:016x}, 0x{:016x}] in {}",
+            e.hostkey_lo,
+            e.hostkey_hi,
+            name(i)
+        );
+    }
+    for ov in &t.overlaps {
+        let _ = writeln!(
+            o,
+            "  overlap [0x{:016x}, 0x{:016x}] between {} and {}",
+            ov.lo,
+            ov.hi,
+            name(ov.first),
+            name(ov.second)
+        );
+    }
+    for g in &t.gaps {
+        let _ = writeln!(o, "  coverage gap [0x{:016x}, 0x{:016x}]", g.lo, g.hi);
+    }
+    if t.is_clean() {
+        o.push_str("  ranges tile the key space cleanly\n");
+    }
+    o
+}
+
+/// The line `meguri map --host KEY` prints.
+pub fn render_route(m: &Manifest, host_key: u64) -> String {
+    match m.route(host_key) {
+        Some(e) => format!(
+            "host 0x{host_key:016x} -> partition {} ({})\n",
+            e.partition_id,
+            e.file_ref_str()
+        ),
+        None => format!("host 0x{host_key:016x} -> no owning partition\n"),
     }
 }
 

@@ -1096,8 +1096,7 @@ pub fn check_manifest_entry(
     let pl = Place::Manifest {
         entry: Some(index as u32),
     };
-    let h = &file.header;
-    let st = file.footer.stats.unwrap_or_default();
+    let f = crate::manifest::Entry::of_file(file, Vec::new(), e.epoch);
     /// How a compared field prints.
     enum Shown {
         Dec,
@@ -1116,35 +1115,35 @@ pub fn check_manifest_entry(
         (
             "partition id",
             u64::from(e.partition_id),
-            u64::from(h.partition_id),
+            u64::from(f.partition_id),
             Shown::Dec,
         ),
-        ("host-key low", e.hostkey_lo, h.hostkey_lo, Shown::Key),
-        ("host-key high", e.hostkey_hi, h.hostkey_hi, Shown::Key),
-        ("url count", e.url_count, h.url_count, Shown::Dec),
-        ("host count", e.host_count, h.host_count, Shown::Dec),
+        ("host-key low", e.hostkey_lo, f.hostkey_lo, Shown::Key),
+        ("host-key high", e.hostkey_hi, f.hostkey_hi, Shown::Key),
+        ("url count", e.url_count, f.url_count, Shown::Dec),
+        ("host count", e.host_count, f.host_count, Shown::Dec),
         (
             "due_min",
             u64::from(e.due_min),
-            u64::from(st.due_min),
+            u64::from(f.due_min),
             Shown::Dec,
         ),
         (
             "bytes/url",
             u64::from(e.bytes_per_url.to_bits()),
-            u64::from(st.bytes_per_url.to_bits()),
+            u64::from(f.bytes_per_url.to_bits()),
             Shown::F32,
         ),
         (
             "created hours",
             u64::from(e.created_hours),
-            u64::from(h.created_hours),
+            u64::from(f.created_hours),
             Shown::Dec,
         ),
         (
             "footer CRC",
             u64::from(e.file_crc32c),
-            u64::from(file.trailer.footer_crc),
+            u64::from(f.file_crc32c),
             Shown::Crc,
         ),
     ];

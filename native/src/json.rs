@@ -89,3 +89,30 @@ pub fn columns(cols: &[ColumnLine]) -> Value {
         })
         .collect()
 }
+
+/// A manifest's entries and its tiling check at its epoch.
+pub fn manifest_map(
+    m: &meguri_core::manifest::Manifest,
+    t: &meguri_core::manifest::Tiling,
+) -> Value {
+    let entry = |i: usize| m.entries[i].partition_id;
+    json!({
+        "epoch": t.epoch,
+        "entries": m.entries.iter().map(|e| json!({
+            "partition_id": e.partition_id,
+            "file_ref": e.file_ref_str(),
+            "hostkey_lo": hex(e.hostkey_lo),
+            "hostkey_hi": hex(e.hostkey_hi),
+            "urls": e.url_count,
+            "hosts": e.host_count,
+            "due_min": e.due_min,
+            "bytes_per_url": e.bytes_per_url,
+            "created_hours": e.created_hours,
+            "epoch": e.epoch,
+        })).collect::<Vec<_>>(),
+        "tiles": t.is_clean(),
+        "gaps": t.gaps.iter().map(|g| json!({"lo": hex(g.lo), "hi": hex(g.hi)})).collect::<Vec<_>>(),
+        "overlaps": t.overlaps.iter().map(|o| json!({"lo": hex(o.lo), "hi": hex(o.hi), "partitions": [entry(o.first), entry(o.second)]})).collect::<Vec<_>>(),
+        "inverted": t.inverted.iter().map(|&i| entry(i)).collect::<Vec<_>>(),
+    })
+}

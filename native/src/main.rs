@@ -1,7 +1,7 @@
 //! The `meguri` command.
 
 use clap::{Parser, Subcommand};
-use meguri::cmd::{inspect, seed, verify};
+use meguri::cmd::{inspect, manifest, map, schedule, seed, stats, verify};
 use std::io::Write;
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -33,6 +33,35 @@ enum Command {
     /// host, are skipped and counted; repeated URLs are ignored. The output is written to a
     /// temporary file, synced and renamed into place.
     Seed(seed::SeedArgs),
+    /// The footer summary of a partition file (counts, range, due range, bytes/url, regions).
+    Stats {
+        /// The .meguri file.
+        #[arg(long)]
+        data: PathBuf,
+        /// Print JSON instead of text.
+        #[arg(long)]
+        json: bool,
+    },
+    /// The URLs of a file due at or before an hour (through its schedule wheel when it has
+    /// one, otherwise a page-pruned scan of next_due).
+    Schedule(schedule::ScheduleArgs),
+    /// A manifest's partition map and tiling check; with --host, the owner of one host key.
+    ///
+    /// Exit status 1 when the ranges do not tile (or the host has no owner).
+    Map {
+        /// The meguri.manifest catalog.
+        #[arg(long)]
+        manifest: PathBuf,
+        /// Route this host key (0x-prefixed hex or decimal).
+        #[arg(long)]
+        host: Option<String>,
+        /// Print JSON instead of text.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Manifest operations.
+    #[command(subcommand)]
+    Manifest(ManifestCommand),
     /// Check files and manifests completely and report every problem with its byte offset.
     ///
     /// Exit status: 0 when no file has an error (warnings allowed), 1 when any has, 2 for usage
@@ -50,6 +79,14 @@ enum Command {
     },
 }
 
+#[derive(Subcommand)]
+enum ManifestCommand {
+    /// Build a manifest from partition files (reads each file's header and footer only).
+    ///
+    /// Overlapping ranges are refused; gaps are reported (refused with --require-tiling).
+    Build(manifest::BuildArgs),
+}
+
 fn main() -> ExitCode {
     let cli = Cli::parse();
     let stdout = std::io::stdout();
@@ -61,6 +98,16 @@ fn main() -> ExitCode {
             columns,
         } => inspect::run(&file, &inspect::InspectArgs { json, columns }, &mut out).map(|_| true),
         Command::Seed(args) => seed::run(&args, &mut out).map(|_| true),
+        Command::Stats { data, json } => stats::run(&data, json, &mut out).map(|_| true),
+        Command::Schedule(args) => schedule::run(&args, &mut out).map(|_| true),
+        Command::Map {
+            manifest,
+            host,
+            json,
+        } => map::run(&manifest, host.as_deref(), json, &mut out),
+        Command::Manifest(ManifestCommand::Build(args)) => {
+            manifest::build(&args, &mut out).map(|_| true)
+        }
         Command::Verify { files, json, quiet } => {
             verify::run(&files, &verify::VerifyArgs { json, quiet }, &mut out)
         }

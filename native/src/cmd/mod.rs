@@ -1,8 +1,22 @@
 //! The file commands.
 
 pub mod inspect;
+pub mod manifest;
+pub mod map;
+pub mod schedule;
 pub mod seed;
+pub mod stats;
 pub mod verify;
+
+/// Parses a host key as the reference does: trimmed, `0x`/`0X` then hex, otherwise decimal.
+pub fn parse_host_key(s: &str) -> Result<u64, String> {
+    let t = s.trim();
+    let parsed = match t.strip_prefix("0x").or_else(|| t.strip_prefix("0X")) {
+        Some(hex) => u64::from_str_radix(hex, 16),
+        None => t.parse::<u64>(),
+    };
+    parsed.map_err(|e| format!("parse host key {s:?}: {e}"))
+}
 
 use crate::CmdError;
 use std::path::Path;

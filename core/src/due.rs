@@ -1,0 +1,252 @@
+//! Which URLs of a file are due: the cold form of `meguri schedule`.
+//!
+//! A row is due at hour `before` when `0 < next_due <= before`. With a schedule region, the
+//! wheel names candidate rows (bucket order, then row order) and each is confirmed against
+//! `next_due`; without one, the `next_due` column is scanned in row order. Either way the work
+//! is page by page: a scan skips every page whose zone map shows nothing due, a host filter
+//! narrows the rows to that host's run (found through the `host_key` zone maps), and keys are
+//! decoded only for the rows that are listed.
+
+use crate::column::DecodedPage;
+use crate::error::{Result, Table};
+use crate::format::footer::PageSpan;
+use crate::keys::UrlKey;
+use crate::reader::Reader;
+use crate::records::Values;
+use crate::source::Source;
+use alloc::vec::Vec;
+use core::ops::Range;
+
+/// URL column ids used here.
+const HOST_KEY: u64 = 0;
+const PATH_KEY: u64 = 1;
+const NEXT_DUE: u64 = 10;
+
+/// How due rows were found.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum DueMethod {
+    /// Through the schedule region's wheel.
+    Wheel,
+    /// By scanning the `next_due` column.
+    Scan,
+}
+
+impl DueMethod {
+    /// The reference's wording in `schedule` output.
+    pub fn describe(self) -> &'static str {
+        match self {
+            DueMethod::Wheel => "durable schedule wheel (near buckets only)",
+            DueMethod::Scan => "next_due column scan",
+        }
+    }
+}
+
+/// The answer to a due query.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DueList {
+    /// How the rows were found.
+    pub method: DueMethod,
+    /// Due rows after the host filter, before the limit.
+    pub count: u64,
+    /// The first `limit` due rows: (row index, key), in wheel or row order.
+    pub rows: Vec<(u64, UrlKey)>,
+    /// `next_due` pages decoded, of the column's total.
+    pub pages_read: u64,
+    /// Pages of the `next_due` column.
+    pub pages_total: u64,
+}
+
+/// Decodes the pages of one column on demand, keeping the last one.
+struct PageCursor<'r, S: Source> {
+    reader: &'r Reader<S>,
+    id: u64,
+    spans: Vec<PageSpan>,
+    page: Option<(usize, Vec<u64>)>,
+    decoded: u64,
+}
+
+impl<'r, S: Source> PageCursor<'r, S> {
+    fn new(reader: &'r Reader<S>, id: u64) -> Result<Self> {
+        let spans = reader.column_dir(Table::Url, id)?.page_spans();
+        Ok(PageCursor {
+            reader,
+            id,
+            spans,
+            page: None,
+            decoded: 0,
+        })
+    }
+
+    fn page_of(&self, row: u64) -> usize {
+        self.spans
+            .partition_point(|s| s.first_row <= row)
+            .saturating_sub(1)
+    }
+
+    fn load(&mut self, index: usize) -> Result<&[u64]> {
+        if self.page.as_ref().is_none_or(|(i, _)| *i != index) {
+            let DecodedPage { values, .. } =
+                self.reader.read_page(Table::Url, self.id, index as u32)?;
+            let v = match values {
+                Values::Int(v) => v,
+                Values::Wide(_) => Vec::new(),
+            };
+            self.decoded += 1;
+            self.page = Some((index, v));
+        }
+        Ok(&self.page.as_ref().expect("loaded").1)
+    }
+
+    fn get(&mut self, row: u64) -> Result<u64> {
+        let index = self.page_of(row);
+        let first = self.spans.get(index).map_or(0, |s| s.first_row);
+        let vals = self.load(index)?;
+        Ok(vals.get((row - first) as usize).copied().unwrap_or(0))
+    }
+}
+
+/// The rows whose host key is `host` (empty when none): pages whose zone map excludes the key
+/// are never decoded.
+fn host_rows<S: Source>(reader: &Reader<S>, host: u64) -> Result<Range<u64>> {
+    let dir = reader.column_dir(Table::Url, HOST_KEY)?;
+    let zones: Vec<Option<(u64, u64)>> = if dir.pages.is_empty() {
+        alloc::vec![dir.zone()]
+    } else {
+        dir.pages
+            .iter()
+            .map(|p| (p.flags & 1 != 0).then_some((p.zone_min, p.zone_max)))
+            .collect()
+    };
+    let mut cursor = PageCursor::new(reader, HOST_KEY)?;
+    let mut found: Option<Range<u64>> = None;
+    for (i, span) in cursor.spans.clone().iter().enumerate() {
+        if let Some((lo, hi)) = zones.get(i).copied().flatten() {
+            if host < lo || host > hi {
+                continue;
+            }
+        }
+        let vals = cursor.load(i)?;
+        for (j, &v) in vals.iter().enumerate() {
+            if v == host {
+                let row = span.first_row + j as u64;
+                found = Some(match found {
+                    None => row..row + 1,
+                    Some(r) => r.start..row + 1,
+                });
+            }
+        }
+    }
+    Ok(found.unwrap_or(0..0))
+}
+
+/// Lists the rows due at or before hour `before`, optionally only those of host key `host`,
+/// keeping the keys of the first `limit` (all when `None`).
+pub fn due<S: Source>(
+    reader: &Reader<S>,
+    before: u32,
+    host: Option<u64>,
+    limit: Option<usize>,
+) -> Result<DueList> {
+    let total = reader.rows(Table::Url);
+    let rows = match host {
+        Some(h) => host_rows(reader, h)?,
+        None => 0..total,
+    };
+    let mut next_due = PageCursor::new(reader, NEXT_DUE)?;
+    let pages_total = next_due.spans.len() as u64;
+    let is_due = |d: u64| d != 0 && d <= u64::from(before);
+    let mut due_rows: Vec<u64> = Vec::new();
+    let mut count = 0u64;
+    let keep = limit.unwrap_or(usize::MAX);
+    let wheel = reader.schedule()?;
+    let method = if let Some(w) = wheel {
+        for row in w.due_candidates(before) {
+            let row = u64::from(row);
+            if !rows.contains(&row) || !is_due(next_due.get(row)?) {
+                continue;
+            }
+            count += 1;
+            if due_rows.len() < keep {
+                due_rows.push(row);
+            }
+        }
+        DueMethod::Wheel
+    } else {
+        let dir = reader.column_dir(Table::Url, NEXT_DUE)?;
+        let zones: Vec<Option<(u64, u64)>> = if dir.pages.is_empty() {
+            alloc::vec![dir.zone()]
+        } else {
+            dir.pages
+                .iter()
+                .map(|p| (p.flags & 1 != 0).then_some((p.zone_min, p.zone_max)))
+                .collect()
+        };
+        for (i, span) in next_due.spans.clone().iter().enumerate() {
+            let (start, end) = (span.first_row, span.first_row + span.num_values);
+            if end <= rows.start || start >= rows.end {
+                continue;
+            }
+            if let Some((lo, hi)) = zones.get(i).copied().flatten() {
+                // Nothing due: all zero, or all after the horizon.
+                if hi == 0 || lo > u64::from(before) {
+                    continue;
+                }
+            }
+            let vals = next_due.load(i)?;
+            for (j, &d) in vals.iter().enumerate() {
+                let row = start + j as u64;
+                if rows.contains(&row) && is_due(d) {
+                    count += 1;
+                    if due_rows.len() < keep {
+                        due_rows.push(row);
+                    }
+                }
+            }
+        }
+        DueMethod::Scan
+    };
+    let pages_read = next_due.decoded;
+    let mut hosts = PageCursor::new(reader, HOST_KEY)?;
+    let mut paths = PageCursor::new(reader, PATH_KEY)?;
+    let mut out = Vec::with_capacity(due_rows.len());
+    for row in due_rows {
+        let key = UrlKey {
+            host: hosts.get(row)?,
+            path: paths.get(row)?,
+        };
+        out.push((row, key));
+    }
+    Ok(DueList {
+        method,
+        count,
+        rows: out,
+        pages_read,
+        pages_total,
+    })
+}
+
+/// The reference's text for a due list of the file named `name`; with `urls`, each line also
+/// carries the URL string (`url_of(row)`).
+pub fn render(
+    list: &DueList,
+    name: &str,
+    before: u32,
+    mut url_of: Option<&mut dyn FnMut(u64) -> alloc::string::String>,
+) -> alloc::string::String {
+    use core::fmt::Write;
+    let mut o = alloc::string::String::new();
+    let _ = writeln!(
+        o,
+        "schedule {name} (cold, {}) due at or before hour {before}: {}",
+        list.method.describe(),
+        list.count
+    );
+    for &(row, k) in &list.rows {
+        let _ = write!(o, "  0x{:016x}:0x{:016x}", k.host, k.path);
+        if let Some(f) = url_of.as_mut() {
+            let _ = write!(o, "  {}", f(row));
+        }
+        o.push('\n');
+    }
+    o
+}
