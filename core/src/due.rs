@@ -20,6 +20,7 @@ use core::ops::Range;
 /// URL column ids used here.
 const HOST_KEY: u64 = 0;
 const PATH_KEY: u64 = 1;
+const URL_REF: u64 = 6;
 const NEXT_DUE: u64 = 10;
 
 /// How due rows were found.
@@ -97,6 +98,18 @@ impl<'r, S: Source> PageCursor<'r, S> {
         Ok(&self.page.as_ref().expect("loaded").1)
     }
 
+    /// The values at `rows` (any order), visiting rows in ascending order so each page is
+    /// decoded once.
+    fn values_at(&mut self, rows: &[u64]) -> Result<Vec<u64>> {
+        let mut order: Vec<usize> = (0..rows.len()).collect();
+        order.sort_by_key(|&i| rows[i]);
+        let mut out = alloc::vec![0u64; rows.len()];
+        for i in order {
+            out[i] = self.get(rows[i])?;
+        }
+        Ok(out)
+    }
+
     fn get(&mut self, row: u64) -> Result<u64> {
         let index = self.page_of(row);
         let first = self.spans.get(index).map_or(0, |s| s.first_row);
@@ -108,15 +121,7 @@ impl<'r, S: Source> PageCursor<'r, S> {
 /// The rows whose host key is `host` (empty when none): pages whose zone map excludes the key
 /// are never decoded.
 fn host_rows<S: Source>(reader: &Reader<S>, host: u64) -> Result<Range<u64>> {
-    let dir = reader.column_dir(Table::Url, HOST_KEY)?;
-    let zones: Vec<Option<(u64, u64)>> = if dir.pages.is_empty() {
-        alloc::vec![dir.zone()]
-    } else {
-        dir.pages
-            .iter()
-            .map(|p| (p.flags & 1 != 0).then_some((p.zone_min, p.zone_max)))
-            .collect()
-    };
+    let zones = reader.column_dir(Table::Url, HOST_KEY)?.page_zones();
     let mut cursor = PageCursor::new(reader, HOST_KEY)?;
     let mut found: Option<Range<u64>> = None;
     for (i, span) in cursor.spans.clone().iter().enumerate() {
@@ -172,15 +177,7 @@ pub fn due<S: Source>(
         }
         DueMethod::Wheel
     } else {
-        let dir = reader.column_dir(Table::Url, NEXT_DUE)?;
-        let zones: Vec<Option<(u64, u64)>> = if dir.pages.is_empty() {
-            alloc::vec![dir.zone()]
-        } else {
-            dir.pages
-                .iter()
-                .map(|p| (p.flags & 1 != 0).then_some((p.zone_min, p.zone_max)))
-                .collect()
-        };
+        let zones = reader.column_dir(Table::Url, NEXT_DUE)?.page_zones();
         for (i, span) in next_due.spans.clone().iter().enumerate() {
             let (start, end) = (span.first_row, span.first_row + span.num_values);
             if end <= rows.start || start >= rows.end {
@@ -206,16 +203,13 @@ pub fn due<S: Source>(
         DueMethod::Scan
     };
     let pages_read = next_due.decoded;
-    let mut hosts = PageCursor::new(reader, HOST_KEY)?;
-    let mut paths = PageCursor::new(reader, PATH_KEY)?;
-    let mut out = Vec::with_capacity(due_rows.len());
-    for row in due_rows {
-        let key = UrlKey {
-            host: hosts.get(row)?,
-            path: paths.get(row)?,
-        };
-        out.push((row, key));
-    }
+    let host_keys = PageCursor::new(reader, HOST_KEY)?.values_at(&due_rows)?;
+    let path_keys = PageCursor::new(reader, PATH_KEY)?.values_at(&due_rows)?;
+    let out = due_rows
+        .iter()
+        .zip(host_keys.into_iter().zip(path_keys))
+        .map(|(&row, (host, path))| (row, UrlKey { host, path }))
+        .collect();
     Ok(DueList {
         method,
         count,
@@ -225,13 +219,19 @@ pub fn due<S: Source>(
     })
 }
 
-/// The reference's text for a due list of the file named `name`; with `urls`, each line also
-/// carries the URL string (`url_of(row)`).
+/// The `url_ref` of each listed row, decoding each page of the column at most once.
+pub fn url_refs<S: Source>(reader: &Reader<S>, list: &DueList) -> Result<Vec<u64>> {
+    let rows: Vec<u64> = list.rows.iter().map(|&(row, _)| row).collect();
+    PageCursor::new(reader, URL_REF)?.values_at(&rows)
+}
+
+/// The reference's text for a due list of the file named `name`; with `urls` (one per listed
+/// row), each line also carries the URL string.
 pub fn render(
     list: &DueList,
     name: &str,
     before: u32,
-    mut url_of: Option<&mut dyn FnMut(u64) -> alloc::string::String>,
+    urls: Option<&[alloc::string::String]>,
 ) -> alloc::string::String {
     use core::fmt::Write;
     let mut o = alloc::string::String::new();
@@ -241,10 +241,10 @@ pub fn render(
         list.method.describe(),
         list.count
     );
-    for &(row, k) in &list.rows {
+    for (i, &(_, k)) in list.rows.iter().enumerate() {
         let _ = write!(o, "  0x{:016x}:0x{:016x}", k.host, k.path);
-        if let Some(f) = url_of.as_mut() {
-            let _ = write!(o, "  {}", f(row));
+        if let Some(u) = urls.and_then(|u| u.get(i)) {
+            let _ = write!(o, "  {u}");
         }
         o.push('\n');
     }

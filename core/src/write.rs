@@ -14,7 +14,7 @@ use crate::crc::{crc32c, Crc32c};
 use crate::error::{Error, ErrorKind, Result, Table};
 use crate::format::codec::Compressor;
 use crate::format::encoding::{
-    constant_payload_len, encode_values, Encoded, DELTA, DELTA_FOR, DICT, FOR, RAW, RLE,
+    constant_payload_len, encode_values, min_max, Encoded, DELTA, DELTA_FOR, DICT, FOR, RAW, RLE,
 };
 use crate::format::footer::{
     encode_meta, encode_regions, encode_section, ColumnDir, RegionDesc, SkipEntry, Stats,
@@ -159,17 +159,18 @@ fn put_page(out: &mut Vec<u8>, m: PageMeta, payload: &[u8], comp: &dyn Compresso
 /// proves it cannot win: for a constant page, a 1-byte FOR payload beats a 128 KiB RAW one
 /// without compressing the latter. So the result is exactly what compressing all six would
 /// choose: the smallest page, ties to the earlier encoding in [`CASCADE`].
+///
+/// `range` is the page's smallest and largest value (a page is constant when they are equal).
 fn best_page(
     spec: &ColumnSpec,
     vals: &[u64],
+    range: Option<(u64, u64)>,
     first_row: u32,
     comp: &dyn Compressor,
     exhaustive: bool,
 ) -> (Vec<u8>, u8) {
     let width = spec.width as usize;
-    let constant = vals
-        .first()
-        .is_some_and(|&v0| vals.iter().all(|&v| v == v0));
+    let constant = range.is_some_and(|(lo, hi)| lo == hi);
     // (payload length, cascade rank, encoding, payload if already built). RAW's length, and
     // every length of a constant page, are known without building the payload.
     let mut candidates: Vec<(usize, usize, u8, Option<Encoded>)> = Vec::with_capacity(6);
@@ -232,10 +233,6 @@ fn best_page(
     (page, enc)
 }
 
-fn zone(vals: &[u64]) -> Option<(u64, u64)> {
-    Some((*vals.iter().min()?, *vals.iter().max()?))
-}
-
 /// Encodes one column's pages onto `out` and returns its directory entry.
 fn put_column(
     out: &mut Vec<u8>,
@@ -280,17 +277,10 @@ fn put_column(
             }
             int => {
                 int.fill(start, end, &mut buf);
-                let slice = &buf[..];
-                let (page, enc) = best_page(spec, slice, start as u32, comp, opts.exhaustive);
-                (
-                    page,
-                    enc,
-                    if spec.kind == ValueKind::Uint {
-                        zone(slice)
-                    } else {
-                        None
-                    },
-                )
+                let range = min_max(buf.iter().copied());
+                let (page, enc) = best_page(spec, &buf, range, start as u32, comp, opts.exhaustive);
+                // Zone maps only for unsigned columns: float bit patterns do not order.
+                (page, enc, range.filter(|_| spec.kind == ValueKind::Uint))
             }
         };
         if start == 0 {

@@ -343,17 +343,19 @@ impl Seeder {
             arena.extend_from_slice(&strings[at as usize..at as usize + len as usize]);
             off
         };
-        // First the arena: each row's `at` becomes its arena offset, and each host's span its
-        // host_ref. The input strings are then freed before the full records are built, which
-        // keeps the peak down.
-        let mut host_refs = Vec::with_capacity(hosts.len());
+        // First the arena: each row's `at` becomes its arena offset, and each host gets its
+        // host_ref and URL count. The input strings are then freed before the full records are
+        // built, which keeps the peak down.
+        let mut host_refs: Vec<(u64, u32)> = Vec::with_capacity(hosts.len());
         let mut u = 0;
         for &(host_key, (at, len)) in &hosts {
-            host_refs.push(intern(&mut arena, at, len));
+            let host_ref = intern(&mut arena, at, len);
+            let first = u;
             while u < rows.len() && rows[u].key.host == host_key {
                 rows[u].at = intern(&mut arena, rows[u].at, rows[u].len);
                 u += 1;
             }
+            host_refs.push((host_ref, (u - first) as u32));
         }
         drop(strings);
         let urls: Vec<UrlRecord> = rows
@@ -366,22 +368,18 @@ impl Seeder {
                 ..Default::default()
             })
             .collect();
-        let mut host_rows = Vec::with_capacity(hosts.len());
-        let mut u = 0;
-        for (&(host_key, _), &host_ref) in hosts.iter().zip(&host_refs) {
-            let first = u;
-            while u < rows.len() && rows[u].key.host == host_key {
-                u += 1;
-            }
-            host_rows.push(HostRecord {
+        let host_rows: Vec<HostRecord> = hosts
+            .iter()
+            .zip(&host_refs)
+            .map(|(&(host_key, _), &(host_ref, url_count))| HostRecord {
                 host_key,
                 host_ref,
                 registrable_ref: host_ref,
                 crawl_delay,
-                url_count: (u - first) as u32,
+                url_count,
                 ..Default::default()
-            });
-        }
+            })
+            .collect();
         drop(rows);
         let (lo, hi) = match (host_rows.first(), host_rows.last()) {
             (Some(a), Some(b)) => (a.host_key, b.host_key),

@@ -23,13 +23,24 @@ fn rel(g: &Path, path: &Path) -> String {
     path.strip_prefix(g).unwrap().to_string_lossy().into_owned()
 }
 
-#[test]
-fn stats_matches_the_reference_on_every_file() {
-    let Some(g) = golden_dir() else { return };
+/// Runs `meguri <args> <file>` (file relative to the golden folder, the way the reference ran
+/// it) for every golden file with a `suffix` output beside it, and compares the text; returns
+/// how many were compared.
+fn matches_reference_outputs(suffix: &str, args: &[&str], extra: &[&str]) -> usize {
+    let Some(g) = golden_dir() else {
+        return usize::MAX;
+    };
     let mut n = 0;
-    for out in files_with_suffix(&g, ".meguri.stats.txt") {
-        let file = subject_of(&out, ".stats.txt");
-        let r = meguri_in(&g, &["stats", "--data", &rel(&g, &file)]);
+    for out in files_with_suffix(&g, suffix) {
+        let file = subject_of(&out, &suffix[".meguri".len()..]);
+        let name = rel(&g, &file);
+        let all: Vec<&str> = args
+            .iter()
+            .copied()
+            .chain([name.as_str()])
+            .chain(extra.iter().copied())
+            .collect();
+        let r = meguri_in(&g, &all);
         assert!(r.status.success(), "{}", text(&r.stderr));
         assert_eq!(
             text(&r.stdout),
@@ -39,34 +50,22 @@ fn stats_matches_the_reference_on_every_file() {
         );
         n += 1;
     }
+    n
+}
+
+#[test]
+fn stats_matches_the_reference_on_every_file() {
+    let n = matches_reference_outputs(".meguri.stats.txt", &["stats", "--data"], &[]);
     assert!(n >= 20, "only {n} stats outputs compared");
 }
 
 #[test]
 fn schedule_matches_the_reference_on_every_file() {
-    let Some(g) = golden_dir() else { return };
-    let mut n = 0;
-    for out in files_with_suffix(&g, ".meguri.schedule.txt") {
-        let file = subject_of(&out, ".schedule.txt");
-        let r = meguri_in(
-            &g,
-            &[
-                "schedule",
-                "--data",
-                &rel(&g, &file),
-                "--before",
-                "4294967295",
-            ],
-        );
-        assert!(r.status.success(), "{}", text(&r.stderr));
-        assert_eq!(
-            text(&r.stdout),
-            std::fs::read_to_string(&out).unwrap(),
-            "{}",
-            out.display()
-        );
-        n += 1;
-    }
+    let n = matches_reference_outputs(
+        ".meguri.schedule.txt",
+        &["schedule", "--data"],
+        &["--before", "4294967295"],
+    );
     assert!(n >= 4, "only {n} schedule outputs compared");
 }
 

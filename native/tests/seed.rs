@@ -18,22 +18,21 @@ fn corpus() -> Option<PathBuf> {
     }
 }
 
+/// Runs `meguri seed -i INPUT -o OUT`.
+fn seed_file(input: &str, out: &str) -> std::process::Output {
+    Command::new(env!("CARGO_BIN_EXE_meguri"))
+        .args(["seed", "-i", input, "-o", out])
+        .output()
+        .unwrap()
+}
+
 #[test]
 fn seed_of_the_corpus_equals_the_reference_values() {
     let (Some(c), Some(g)) = (corpus(), golden_dir()) else {
         return;
     };
     let out = std::env::temp_dir().join(format!("meguri-seed-{}.meguri", std::process::id()));
-    let run = Command::new(env!("CARGO_BIN_EXE_meguri"))
-        .args([
-            "seed",
-            "-i",
-            c.to_str().unwrap(),
-            "-o",
-            out.to_str().unwrap(),
-        ])
-        .output()
-        .unwrap();
+    let run = seed_file(c.to_str().unwrap(), out.to_str().unwrap());
     assert!(
         run.status.success(),
         "{}",
@@ -132,16 +131,7 @@ fn seed_reads_stdin_counts_skips_and_never_leaves_a_half_file() {
     assert_eq!(names, vec![std::ffi::OsString::from("s.meguri")]);
     // An unreadable input fails with one line and leaves no output.
     let out2 = dir.join("t.meguri");
-    let r = Command::new(env!("CARGO_BIN_EXE_meguri"))
-        .args([
-            "seed",
-            "-i",
-            "/nonexistent.jsonl",
-            "-o",
-            out2.to_str().unwrap(),
-        ])
-        .output()
-        .unwrap();
+    let r = seed_file("/nonexistent.jsonl", out2.to_str().unwrap());
     assert_eq!(r.status.code(), Some(1));
     assert!(String::from_utf8_lossy(&r.stderr)
         .starts_with("error: seed: read input /nonexistent.jsonl"));
@@ -179,16 +169,7 @@ fn seed_input_blocks_keep_lines_whole() {
     let mut outputs = Vec::new();
     for (name, input) in [("plain", &plain), ("zst", &zst)] {
         let out = dir.join(format!("{name}.meguri"));
-        let r = Command::new(env!("CARGO_BIN_EXE_meguri"))
-            .args([
-                "seed",
-                "-i",
-                input.to_str().unwrap(),
-                "-o",
-                out.to_str().unwrap(),
-            ])
-            .output()
-            .unwrap();
+        let r = seed_file(input.to_str().unwrap(), out.to_str().unwrap());
         assert!(r.status.success(), "{}", String::from_utf8_lossy(&r.stderr));
         let line = String::from_utf8(r.stdout).unwrap();
         assert!(
@@ -222,16 +203,7 @@ fn seed_input_blocks_keep_lines_whole() {
     let bad = dir.join("bad.jsonl");
     std::fs::write(&bad, big).unwrap();
     let out = dir.join("bad.meguri");
-    let r = Command::new(env!("CARGO_BIN_EXE_meguri"))
-        .args([
-            "seed",
-            "-i",
-            bad.to_str().unwrap(),
-            "-o",
-            out.to_str().unwrap(),
-        ])
-        .output()
-        .unwrap();
+    let r = seed_file(bad.to_str().unwrap(), out.to_str().unwrap());
     assert_eq!(r.status.code(), Some(1));
     let err = String::from_utf8_lossy(&r.stderr);
     assert!(err.contains("line 2 is longer than 16 MiB"), "{err}");

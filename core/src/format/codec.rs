@@ -193,9 +193,6 @@ pub struct CZstd {
     level: i32,
     params: ZstdParams,
     ctx: core::cell::RefCell<zstd::bulk::Compressor<'static>>,
-    /// Reused output buffer: a fresh `compress_bound`-sized allocation per page costs more in
-    /// page faults than the compression itself.
-    scratch: core::cell::RefCell<Vec<u8>>,
 }
 
 #[cfg(feature = "c-zstd")]
@@ -221,7 +218,6 @@ impl CZstd {
             level,
             params,
             ctx: core::cell::RefCell::new(ctx),
-            scratch: core::cell::RefCell::new(Vec::new()),
         }
     }
 
@@ -250,17 +246,21 @@ impl Compressor for CZstd {
             out.extend_from_slice(input);
             return CODEC_NONE;
         }
-        let mut c = self.scratch.borrow_mut();
-        c.clear();
-        c.reserve(zstd::zstd_safe::compress_bound(input.len()));
-        self.ctx
+        // Compressed straight into `out`'s spare capacity (a fresh `compress_bound`-sized
+        // buffer per page would cost more in page faults than the compression itself).
+        let at = out.len();
+        out.reserve(zstd::zstd_safe::compress_bound(input.len()));
+        let mut cursor = std::io::Cursor::new(&mut *out);
+        cursor.set_position(at as u64);
+        let n = self
+            .ctx
             .borrow_mut()
-            .compress_to_buffer(input, &mut *c)
+            .compress_to_buffer(input, &mut cursor)
             .expect("zstd compression into a buffer of compress_bound bytes");
-        if c.len() < input.len() {
-            out.extend_from_slice(&c);
+        if n < input.len() {
             CODEC_ZSTD
         } else {
+            out.truncate(at);
             out.extend_from_slice(input);
             CODEC_NONE
         }

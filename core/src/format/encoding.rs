@@ -428,7 +428,7 @@ pub fn encode_values(encoding: u8, vals: &[u64], width: usize) -> Result<Encoded
         DELTA => {
             p.reserve(vals.len());
             for w in vals.windows(2) {
-                put_uvarint(&mut p, zigzag((w[1] as i64).wrapping_sub(w[0] as i64)));
+                put_uvarint(&mut p, zigzag_delta(w));
             }
             vals.first().copied().unwrap_or(0)
         }
@@ -448,13 +448,17 @@ pub fn encode_values(encoding: u8, vals: &[u64], width: usize) -> Result<Encoded
                 vals[0]
             }
             _ => {
-                let delta = |w: &[u64]| zigzag((w[1] as i64).wrapping_sub(w[0] as i64));
-                let (dmin, dmax) = min_max(vals.windows(2).map(delta)).expect("two values");
+                let (dmin, dmax) = min_max(vals.windows(2).map(zigzag_delta)).expect("two values");
                 let bits = bit_width(dmax - dmin);
                 p.push(bits as u8);
                 put_uvarint(&mut p, dmin);
                 let n = vals.len() - 1;
-                bitpack_iter(vals.windows(2).map(|w| delta(w) - dmin), n, bits, &mut p);
+                bitpack_iter(
+                    vals.windows(2).map(|w| zigzag_delta(w) - dmin),
+                    n,
+                    bits,
+                    &mut p,
+                );
                 vals[0]
             }
         },
@@ -507,7 +511,13 @@ fn put_raw(p: &mut Vec<u8>, vals: &[u64], width: usize) {
     }
 }
 
-fn min_max(mut vals: impl Iterator<Item = u64>) -> Option<(u64, u64)> {
+/// The zigzagged difference `w[1] - w[0]` that DELTA and DELTA_FOR store.
+fn zigzag_delta(w: &[u64]) -> u64 {
+    zigzag((w[1] as i64).wrapping_sub(w[0] as i64))
+}
+
+/// The smallest and largest value (`None` when empty), in one pass.
+pub(crate) fn min_max(mut vals: impl Iterator<Item = u64>) -> Option<(u64, u64)> {
     let first = vals.next()?;
     Some(vals.fold((first, first), |(lo, hi), v| (lo.min(v), hi.max(v))))
 }

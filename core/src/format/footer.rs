@@ -130,6 +130,15 @@ impl ColumnDir {
         (self.flags & 1 != 0).then_some((self.zone_min, self.zone_max))
     }
 
+    /// Each page's zone map, in page order (the column's own for a single-page column).
+    pub fn page_zones(&self) -> Vec<Option<(u64, u64)>> {
+        if self.pages.is_empty() {
+            alloc::vec![self.zone()]
+        } else {
+            self.pages.iter().map(SkipEntry::zone).collect()
+        }
+    }
+
     /// Total on-disk bytes of the column's pages: payloads plus one 32-byte header per page.
     pub fn byte_len(&self) -> Option<u64> {
         self.num_pages

@@ -6,7 +6,7 @@ use super::{fail, parse_host_key};
 use crate::fsource::FileSource;
 use crate::{json, CmdError, CmdResult};
 use meguri_core::arena::Arena;
-use meguri_core::due::{due, render};
+use meguri_core::due::{due, render, url_refs, DueMethod};
 use meguri_core::reader::Reader;
 use std::io::Write;
 use std::path::PathBuf;
@@ -68,44 +68,39 @@ pub fn run(args: &ScheduleArgs, out: &mut dyn Write) -> CmdResult {
     let reader = Reader::open(&src).map_err(|e| fail("schedule", path, e))?;
     let limit = (args.limit != 0).then_some(args.limit);
     let list = due(&reader, before, host, limit).map_err(|e| fail("schedule", path, e))?;
-    let arena = if args.urls {
-        reader.arena().map_err(|e| fail("schedule", path, e))?
+    // URL strings only when asked: that costs the arena and the listed rows' url_ref pages.
+    let urls: Option<Vec<String>> = if args.urls {
+        let arena = reader.arena().map_err(|e| fail("schedule", path, e))?;
+        let refs = url_refs(&reader, &list).map_err(|e| fail("schedule", path, e))?;
+        Some(
+            refs.iter()
+                .map(|&r| {
+                    Arena(&arena)
+                        .get(r)
+                        .map(|b| String::from_utf8_lossy(b).into_owned())
+                        .unwrap_or_default()
+                })
+                .collect(),
+        )
     } else {
-        Vec::new()
-    };
-    let mut url_refs = std::collections::HashMap::new();
-    if args.urls {
-        for &(row, _) in &list.rows {
-            let r = reader
-                .read_column_rows(meguri_core::Table::Url, 6, row..row + 1)
-                .map_err(|e| fail("schedule", path, e))?;
-            if let meguri_core::records::Values::Int(v) = r {
-                url_refs.insert(row, v.first().copied().unwrap_or(0));
-            }
-        }
-    }
-    let url_of = |row: u64| -> String {
-        let r = url_refs.get(&row).copied().unwrap_or(0);
-        Arena(&arena)
-            .get(r)
-            .map(|b| String::from_utf8_lossy(b).into_owned())
-            .unwrap_or_default()
+        None
     };
     let text = if args.json {
         let rows: Vec<serde_json::Value> = list
             .rows
             .iter()
-            .map(|&(row, k)| {
+            .enumerate()
+            .map(|(i, &(row, k))| {
                 let mut v = serde_json::json!({"row": row, "host_key": json::hex(k.host), "path_key": json::hex(k.path)});
-                if args.urls {
-                    v["url"] = url_of(row).into();
+                if let Some(u) = urls.as_ref().and_then(|u| u.get(i)) {
+                    v["url"] = u.clone().into();
                 }
                 v
             })
             .collect();
         let v = serde_json::json!({
             "path": path.display().to_string(),
-            "method": match list.method { meguri_core::due::DueMethod::Wheel => "wheel", meguri_core::due::DueMethod::Scan => "scan" },
+            "method": match list.method { DueMethod::Wheel => "wheel", DueMethod::Scan => "scan" },
             "before": before,
             "due": list.count,
             "listed": rows,
@@ -114,13 +109,7 @@ pub fn run(args: &ScheduleArgs, out: &mut dyn Write) -> CmdResult {
         });
         serde_json::to_string_pretty(&v).expect("JSON") + "\n"
     } else {
-        let mut f = url_of;
-        let name = path.display().to_string();
-        if args.urls {
-            render(&list, &name, before, Some(&mut f))
-        } else {
-            render(&list, &name, before, None)
-        }
+        render(&list, &path.display().to_string(), before, urls.as_deref())
     };
     out.write_all(text.as_bytes())
         .map_err(|e| fail("schedule", path, e))

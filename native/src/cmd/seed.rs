@@ -113,22 +113,17 @@ fn spawn_reader(
             let cut = if eof { block.len() } else { complete };
             // Every line in the block, and the partial line carried on, must fit the limit.
             let mut start = 0;
-            let mut too_long = None;
-            for (i, end) in memchr::memchr_iter(b'\n', &block[..cut])
-                .chain(std::iter::once(cut))
-                .enumerate()
-            {
+            let mut too_long = false;
+            for end in memchr::memchr_iter(b'\n', &block[..cut]).chain(std::iter::once(cut)) {
                 if end - start > MAX_LINE {
-                    too_long = Some(i as u64);
+                    too_long = true;
                     break;
                 }
                 line_no += u64::from(end < cut);
                 start = end + 1;
             }
-            if too_long.is_none() && !eof && block.len() - cut > MAX_LINE {
-                too_long = Some(0);
-            }
-            if too_long.is_some() {
+            too_long |= !eof && block.len() - cut > MAX_LINE;
+            if too_long {
                 let _ = tx.send((
                     index,
                     Err(format!("line {} is longer than 16 MiB", line_no + 1)),
@@ -204,8 +199,7 @@ fn encode_parallel(p: &Partition, args: &SeedArgs) -> meguri_core::error::Result
     })
 }
 
-/// zstd parameters for the arena, chosen by measurement on the corpus (see docs/format.md,
-/// "Writer choices"): a 32 MiB window reaches across a large partition's strings, and a minimum
+/// zstd parameters for the arena, chosen by measurement on the corpus (docs/format.md §11): a 32 MiB window reaches across a large partition's strings, and a minimum
 /// match of 6 bytes suits URLs, which repeat in long runs (scheme, host, path prefixes).
 pub const ARENA_PARAMS: ZstdParams = ZstdParams {
     window_log: 25,
