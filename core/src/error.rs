@@ -26,6 +26,9 @@ pub enum ErrorKind {
     Limit,
     /// The byte source could not deliver a range (I/O error, short read).
     Source,
+    /// A writer was given rows or calls the format cannot hold (out of range, out of order,
+    /// counts that disagree with the plan).
+    Invalid,
 }
 
 impl ErrorKind {
@@ -40,6 +43,7 @@ impl ErrorKind {
             ErrorKind::NotSorted => "not_sorted",
             ErrorKind::Limit => "limit",
             ErrorKind::Source => "source",
+            ErrorKind::Invalid => "invalid",
         }
     }
 }

@@ -211,6 +211,76 @@ impl Wheel {
     }
 }
 
+/// Builds a wheel's payload row by row, for writers that see the `next_due` column page by page
+/// and never hold it whole. The payload is byte for byte what [`Wheel::build`] then
+/// [`Wheel::encode`] give for the same column; it costs about one byte per scheduled row.
+#[derive(Debug, Clone)]
+pub struct WheelBuilder {
+    base: u32,
+    rows: u32,
+    counts: Vec<u32>,
+    /// Per bucket: the varint deltas so far and the last row index added.
+    deltas: Vec<(Vec<u8>, u32)>,
+}
+
+impl WheelBuilder {
+    /// A builder for a column whose smallest nonzero `next_due` is `base`.
+    pub fn new(base: u32) -> WheelBuilder {
+        WheelBuilder {
+            base,
+            rows: 0,
+            counts: alloc::vec![0; BUCKETS],
+            deltas: alloc::vec![(Vec::new(), 0); BUCKETS],
+        }
+    }
+
+    /// Adds the next row's `next_due` (rows are numbered in the order they are pushed).
+    ///
+    /// A due time below `base` means the caller's base was wrong: such a row goes to bucket 0,
+    /// which keeps the payload valid (bucket 0 is always scanned) rather than corrupt.
+    pub fn push(&mut self, next_due: u32) {
+        let row = self.rows;
+        self.rows += 1;
+        if next_due == 0 {
+            return;
+        }
+        let b = bucket_for_offset(u64::from(next_due.saturating_sub(self.base)));
+        let (bytes, prev) = &mut self.deltas[b];
+        crate::bytes::put_uvarint(bytes, u64::from(row - *prev));
+        *prev = row;
+        self.counts[b] += 1;
+    }
+
+    /// Rows pushed so far.
+    pub fn rows(&self) -> u32 {
+        self.rows
+    }
+
+    /// Rows with a nonzero due time pushed so far.
+    pub fn scheduled(&self) -> u64 {
+        self.counts.iter().map(|&c| u64::from(c)).sum()
+    }
+
+    /// The payload; `None` when no row was scheduled (no region is written then).
+    pub fn finish(self) -> Option<Vec<u8>> {
+        use crate::bytes::put_uvarint;
+        if self.scheduled() == 0 {
+            return None;
+        }
+        let mut out = Vec::new();
+        out.extend_from_slice(&self.base.to_le_bytes());
+        out.extend_from_slice(&self.rows.to_le_bytes());
+        put_uvarint(&mut out, BUCKETS as u64);
+        for &k in &self.counts {
+            put_uvarint(&mut out, u64::from(k));
+        }
+        for (bytes, _) in &self.deltas {
+            out.extend_from_slice(bytes);
+        }
+        Some(out)
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -263,5 +333,25 @@ mod tests {
             assert_eq!(got, want, "now {now}");
         }
         assert_eq!(back.due_candidates(99).count(), 0);
+    }
+
+    #[test]
+    fn builder_matches_build_then_encode() {
+        let mut due = alloc::vec![0u32; 5000];
+        let mut x = 12345u64;
+        for d in due.iter_mut() {
+            x = x.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
+            if x >> 62 != 0 {
+                *d = 500_000 + ((x >> 20) % 40_000) as u32;
+            }
+        }
+        let w = Wheel::build(&due).expect("some rows are due");
+        let mut want = Vec::new();
+        w.encode(&mut want);
+        let mut b = WheelBuilder::new(w.base);
+        due.iter().for_each(|&d| b.push(d));
+        assert_eq!(b.scheduled(), w.scheduled() as u64);
+        assert_eq!(b.finish().expect("scheduled"), want);
+        assert!(WheelBuilder::new(7).finish().is_none());
     }
 }

@@ -30,7 +30,7 @@ use crate::format::{
 };
 use crate::partition::Partition;
 use crate::records::{HostRecord, UrlRecord};
-use crate::schedule::Wheel;
+use crate::schedule::WheelBuilder;
 use crate::schema::{self, ColumnSpec, ValueKind};
 use alloc::format;
 use alloc::vec::Vec;
@@ -233,32 +233,423 @@ fn best_page(
     (page, enc)
 }
 
-/// Encodes one column's pages onto `out` and returns its directory entry.
-fn put_column(
-    out: &mut Vec<u8>,
-    spec: &ColumnSpec,
-    vals: ColumnSource<'_>,
-    rows: usize,
-    opts: &WriteOptions,
-    comp: &dyn Compressor,
-) -> ColumnDir {
-    let first_page_offset = out.len() as u64;
-    let width = spec.width as usize;
-    let page_rows = opts.page_rows.max(1);
-    let mut pages = Vec::new();
-    let mut crc = Crc32c::new();
-    let mut total_compressed = 0u64;
-    let mut first_encoding = RAW;
-    let mut start = 0usize;
-    let mut buf: Vec<u64> = Vec::with_capacity(page_rows.min(rows));
-    let mut column_zone: Option<(u64, u64)> = None;
-    loop {
-        let end = (start + page_rows).min(rows);
-        let (page, encoding, z) = match &vals {
-            ColumnSource::Ip(hosts) => {
-                let mut payload = Vec::with_capacity((end - start) * width);
-                for h in &hosts[start..end] {
-                    payload.extend_from_slice(&h.resolved_ip);
+/// Where the writer's bytes go, in file order. A `Vec<u8>` collects a whole file in memory; a
+/// caller streaming to disk implements it over a file.
+pub trait Sink {
+    /// Appends `bytes`.
+    fn put(&mut self, bytes: &[u8]) -> Result<()>;
+}
+
+impl Sink for Vec<u8> {
+    fn put(&mut self, bytes: &[u8]) -> Result<()> {
+        self.extend_from_slice(bytes);
+        Ok(())
+    }
+}
+
+/// Hands a table's values to the [`Encoder`], column by column and page by page, so neither
+/// side ever holds a whole decoded column.
+pub trait TableFeed {
+    /// Replaces `out` with the values of rows `start..end` of integer column `spec`. For each
+    /// column, calls come in row order: the first starts at 0 and each starts where the last
+    /// ended.
+    fn values(
+        &mut self,
+        spec: &ColumnSpec,
+        start: usize,
+        end: usize,
+        out: &mut Vec<u64>,
+    ) -> Result<()>;
+
+    /// Replaces `out` with the 16-byte values of rows `start..end` of the host table's IP
+    /// column (the one opaque column), in the same order as [`TableFeed::values`].
+    fn ip_bytes(&mut self, start: usize, end: usize, out: &mut Vec<u8>) -> Result<()>;
+}
+
+/// What the header and the stats say of a file, known before its rows are written.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Plan {
+    /// Partition id.
+    pub id: u32,
+    /// Lowest owned host key.
+    pub hostkey_lo: u64,
+    /// Highest owned host key (inclusive).
+    pub hostkey_hi: u64,
+    /// Created, epoch-hours.
+    pub created_hours: u32,
+    /// URL rows the feed will give.
+    pub url_count: u64,
+    /// Host rows the feed will give.
+    pub host_count: u64,
+    /// `Some(base)` to write a schedule region, `base` being the smallest nonzero `next_due`
+    /// of the URL rows (the wheel is built as the `next_due` column streams past, so the base
+    /// must be known first). No region is written when no row is scheduled.
+    pub schedule_base: Option<u32>,
+}
+
+/// Size and checksum of a page body compressed elsewhere (the string arena, which a streaming
+/// writer compresses to a temporary file while it lays the arena out).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct StoredBody {
+    /// The codec the body is in (0 when stored as it is).
+    pub codec: u8,
+    /// Length before compression.
+    pub raw_len: u64,
+    /// Length of the body as stored.
+    pub len: u64,
+    /// CRC-32C of the body as stored.
+    pub crc: u32,
+}
+
+/// Writes a `.meguri` v1 file to a [`Sink`] in file order: [`Encoder::tables`], then optionally
+/// [`Encoder::seen_filter`], then the arena ([`Encoder::arena`] or [`Encoder::begin_arena`]),
+/// then [`Encoder::finish`], which returns the header for the caller to place at offset 0 (the
+/// sink first receives 64 zero bytes in its place, since the header names the footer's offset).
+///
+/// The encoder checks that host keys never decrease and stay inside the plan's range, and that
+/// the feeds give the planned row counts; ordering by full URL key is the caller's to ensure.
+pub struct Encoder<'c, S: Sink> {
+    sink: S,
+    pos: u64,
+    /// The running checksum of the region being written, if one is open.
+    region: Option<(u8, u64, Crc32c)>,
+    opts: WriteOptions,
+    comp: &'c dyn Compressor,
+    plan: Plan,
+    regions: Vec<RegionDesc>,
+    dirs: [Vec<ColumnDir>; 2],
+    flags: u16,
+    due: DueStats,
+    /// `(codec, declared body length, bytes written)` of an arena body being streamed.
+    arena_body: Option<(u64, u64)>,
+    page: Vec<u8>,
+}
+
+/// `next_due` facts gathered as the column streams past.
+#[derive(Debug, Default, Clone, Copy)]
+struct DueStats {
+    scheduled: u64,
+    min: Option<u32>,
+    max: u32,
+}
+
+impl<'c, S: Sink> Encoder<'c, S> {
+    /// Starts a file: puts the 64-byte header placeholder.
+    pub fn new(
+        mut sink: S,
+        plan: Plan,
+        opts: WriteOptions,
+        comp: &'c dyn Compressor,
+    ) -> Result<Self> {
+        if plan.url_count > u64::from(u32::MAX) || plan.host_count > u64::from(u32::MAX) {
+            return Err(Error::new(
+                ErrorKind::Limit,
+                "a table is too large for v1's 32-bit page fields",
+            ));
+        }
+        sink.put(&[0u8; HEADER_LEN])?;
+        Ok(Encoder {
+            sink,
+            pos: HEADER_LEN as u64,
+            region: None,
+            opts,
+            comp,
+            plan,
+            regions: Vec::new(),
+            dirs: [Vec::new(), Vec::new()],
+            flags: FLAG_SORTED,
+            due: DueStats::default(),
+            arena_body: None,
+            page: Vec::new(),
+        })
+    }
+
+    fn put(&mut self, bytes: &[u8]) -> Result<()> {
+        self.sink.put(bytes)?;
+        self.pos += bytes.len() as u64;
+        if let Some((_, _, crc)) = self.region.as_mut() {
+            crc.update(bytes);
+        }
+        Ok(())
+    }
+
+    fn open_region(&mut self, id: u8) {
+        self.region = Some((id, self.pos, Crc32c::new()));
+    }
+
+    fn close_region(&mut self) {
+        if let Some((id, offset, crc)) = self.region.take() {
+            self.regions.push(RegionDesc {
+                id,
+                offset,
+                length: self.pos - offset,
+                crc: crc.finish(),
+                flags: 0,
+            });
+        }
+    }
+
+    /// Writes the URL table, the host table and (when planned) the schedule region.
+    pub fn tables(&mut self, urls: &mut dyn TableFeed, hosts: &mut dyn TableFeed) -> Result<()> {
+        let mut wheel = self.plan.schedule_base.map(WheelBuilder::new);
+        for (ti, table) in [Table::Url, Table::Host].into_iter().enumerate() {
+            let (rows, region) = match table {
+                Table::Url => (self.plan.url_count, REGION_URL_TABLE),
+                Table::Host => (self.plan.host_count, REGION_HOST_TABLE),
+            };
+            self.open_region(region);
+            for spec in schema::columns(table) {
+                let watch = match (table, spec.id) {
+                    (Table::Url, 10) => Watch::NextDue(wheel.as_mut()),
+                    (_, 0) => Watch::HostKeys(None),
+                    _ => Watch::Nothing,
+                };
+                let feed: &mut dyn TableFeed = match table {
+                    Table::Url => &mut *urls,
+                    Table::Host => &mut *hosts,
+                };
+                let dir = self.put_column(table, spec, rows as usize, feed, watch)?;
+                self.dirs[ti].push(dir);
+            }
+            self.close_region();
+        }
+        if let Some(payload) = wheel.and_then(WheelBuilder::finish) {
+            let scheduled = self.due.scheduled;
+            self.put_page_region(
+                REGION_SCHEDULE,
+                PageMeta {
+                    kind: KIND_SCHEDULE,
+                    encoding: RAW,
+                    num_values: scheduled as u32,
+                    first_row: 0,
+                    base: u64::from(self.plan.schedule_base.unwrap_or(0)),
+                },
+                &payload,
+            )?;
+            self.flags |= FLAG_SCHEDULE;
+        }
+        Ok(())
+    }
+
+    /// Writes the seen-set region holding `blob` (see [`crate::seenset`]).
+    pub fn seen_filter(&mut self, blob: &[u8]) -> Result<()> {
+        if blob.len() > u32::MAX as usize {
+            return Err(Error::new(
+                ErrorKind::Limit,
+                "the filter is too large for v1's 32-bit page fields",
+            ));
+        }
+        self.put_page_region(
+            REGION_SEENSET,
+            PageMeta {
+                kind: KIND_FILTER,
+                encoding: RAW,
+                num_values: self.plan.url_count as u32,
+                first_row: 0,
+                base: 0,
+            },
+            blob,
+        )?;
+        self.flags |= FLAG_SEENSET;
+        Ok(())
+    }
+
+    /// Writes the string arena region from the whole raw arena, compressed with `comp`.
+    pub fn arena(&mut self, raw: &[u8], comp: &dyn Compressor) -> Result<()> {
+        if raw.len() > u32::MAX as usize {
+            return Err(Error::new(
+                ErrorKind::Limit,
+                "the arena is too large for v1's 32-bit page fields",
+            ));
+        }
+        let mut page = core::mem::take(&mut self.page);
+        page.clear();
+        put_page(
+            &mut page,
+            PageMeta {
+                kind: KIND_BLOB,
+                encoding: RAW,
+                num_values: raw.len() as u32,
+                first_row: 0,
+                base: 0,
+            },
+            raw,
+            comp,
+        );
+        self.open_region(REGION_STRING_BLOB);
+        let r = self.put(&page);
+        self.page = page;
+        r?;
+        self.close_region();
+        self.flags |= FLAG_BLOB;
+        Ok(())
+    }
+
+    /// Starts the string arena region from a body compressed elsewhere: puts its page header.
+    /// The body follows through [`Encoder::arena_body`], then [`Encoder::end_arena`].
+    pub fn begin_arena(&mut self, body: StoredBody) -> Result<()> {
+        if body.raw_len > u64::from(u32::MAX) || body.len > u64::from(u32::MAX) {
+            return Err(Error::new(
+                ErrorKind::Limit,
+                "the arena is too large for v1's 32-bit page fields",
+            ));
+        }
+        let h = PageHeader {
+            kind: KIND_BLOB,
+            encoding: RAW,
+            codec: body.codec,
+            flags: 0,
+            num_values: body.raw_len as u32,
+            uncompressed_size: body.raw_len as u32,
+            compressed_size: body.len as u32,
+            first_row: 0,
+            base: 0,
+            crc: body.crc,
+        };
+        let mut head = Vec::with_capacity(PAGE_HEADER_LEN);
+        h.encode(&mut head);
+        self.open_region(REGION_STRING_BLOB);
+        self.put(&head)?;
+        self.arena_body = Some((body.len, 0));
+        Ok(())
+    }
+
+    /// Puts the next bytes of the arena body begun by [`Encoder::begin_arena`].
+    pub fn arena_body(&mut self, bytes: &[u8]) -> Result<()> {
+        match self.arena_body.as_mut() {
+            Some((want, got)) if *got + bytes.len() as u64 <= *want => *got += bytes.len() as u64,
+            _ => {
+                return Err(Error::new(
+                    ErrorKind::Invalid,
+                    "arena body bytes beyond the length begin_arena declared",
+                ))
+            }
+        }
+        self.put(bytes)
+    }
+
+    /// Closes the arena region; the body must have been put whole.
+    pub fn end_arena(&mut self) -> Result<()> {
+        match self.arena_body.take() {
+            Some((want, got)) if want == got => {
+                self.close_region();
+                self.flags |= FLAG_BLOB;
+                Ok(())
+            }
+            _ => Err(Error::new(
+                ErrorKind::Invalid,
+                "the arena body is shorter than begin_arena declared",
+            )),
+        }
+    }
+
+    /// Writes the footer and trailer; returns the sink and the 64-byte header that belongs at
+    /// offset 0.
+    pub fn finish(mut self, meta: &[(Vec<u8>, Vec<u8>)]) -> Result<(S, [u8; HEADER_LEN])> {
+        if self.arena_body.is_some() {
+            return Err(Error::new(ErrorKind::Invalid, "the arena body was not ended"));
+        }
+        let footer_offset = self.pos;
+        let mut footer = Vec::new();
+        let mut body = Vec::new();
+        encode_regions(&mut body, &self.regions);
+        encode_section(&mut footer, TAG_REGIONS, &body);
+        let [url_dirs, host_dirs] = core::mem::take(&mut self.dirs);
+        for (tag, d) in [(TAG_URL_COLUMNS, &url_dirs), (TAG_HOST_COLUMNS, &host_dirs)] {
+            body.clear();
+            crate::bytes::put_uvarint(&mut body, d.len() as u64);
+            for c in d {
+                c.encode(&mut body);
+            }
+            encode_section(&mut footer, tag, &body);
+        }
+        let all = url_dirs.iter().chain(&host_dirs);
+        let p = self.plan;
+        let stats = Stats {
+            url_count: p.url_count,
+            host_count: p.host_count,
+            hostkey_lo: p.hostkey_lo,
+            hostkey_hi: p.hostkey_hi,
+            scheduled_count: self.due.scheduled,
+            due_min: self.due.min.unwrap_or(0),
+            due_max: self.due.max,
+            total_compressed: all.clone().map(|d| d.total_compressed).sum(),
+            total_uncompressed: all.map(|d| d.total_uncompressed).sum(),
+            bytes_per_url: Stats::bytes_per_url_of(footer_offset, p.url_count),
+        };
+        body.clear();
+        stats.encode(&mut body);
+        encode_section(&mut footer, TAG_STATS, &body);
+        if !meta.is_empty() {
+            let mut meta = meta.to_vec();
+            meta.sort();
+            body.clear();
+            encode_meta(&mut body, &meta);
+            encode_section(&mut footer, TAG_META, &body);
+        }
+        let footer_crc = crc32c(&footer);
+        footer.extend_from_slice(&((footer.len() as u32).to_le_bytes()));
+        footer.extend_from_slice(&footer_crc.to_le_bytes());
+        footer.extend_from_slice(&FILE_MAGIC);
+        self.put(&footer)?;
+        let header = Header {
+            magic: FILE_MAGIC,
+            version_major: VERSION_MAJOR,
+            version_minor: 0,
+            partition_id: p.id,
+            flags: self.flags,
+            checksum_algo: 1,
+            default_codec: self.comp.codec(),
+            hostkey_lo: p.hostkey_lo,
+            hostkey_hi: p.hostkey_hi,
+            url_count: p.url_count,
+            host_count: p.host_count,
+            footer_offset,
+            created_hours: p.created_hours,
+            header_crc: 0,
+        };
+        Ok((self.sink, header.encode()))
+    }
+
+    /// Appends a region holding one page (the wheel or the filter).
+    fn put_page_region(&mut self, id: u8, meta: PageMeta, payload: &[u8]) -> Result<()> {
+        let mut page = core::mem::take(&mut self.page);
+        page.clear();
+        put_page(&mut page, meta, payload, self.comp);
+        self.open_region(id);
+        let r = self.put(&page);
+        self.page = page;
+        r?;
+        self.close_region();
+        Ok(())
+    }
+
+    /// Encodes one column's pages and returns its directory entry.
+    fn put_column(
+        &mut self,
+        table: Table,
+        spec: &ColumnSpec,
+        rows: usize,
+        feed: &mut dyn TableFeed,
+        mut watch: Watch<'_>,
+    ) -> Result<ColumnDir> {
+        let first_page_offset = self.pos;
+        let width = spec.width as usize;
+        let page_rows = self.opts.page_rows.max(1);
+        let mut pages = Vec::new();
+        let mut crc = Crc32c::new();
+        let mut total_compressed = 0u64;
+        let mut first_encoding = RAW;
+        let mut start = 0usize;
+        let mut vals: Vec<u64> = Vec::with_capacity(page_rows.min(rows));
+        let mut ip: Vec<u8> = Vec::new();
+        let mut column_zone: Option<(u64, u64)> = None;
+        loop {
+            let end = (start + page_rows).min(rows);
+            let (page, encoding, z) = if spec.kind == ValueKind::Opaque {
+                feed.ip_bytes(start, end, &mut ip)?;
+                if ip.len() != (end - start) * width {
+                    return Err(feed_mismatch(table, spec, start, end));
                 }
                 let mut page = Vec::new();
                 put_page(
@@ -270,110 +661,186 @@ fn put_column(
                         first_row: start as u32,
                         base: 0,
                     },
-                    &payload,
-                    comp,
+                    &ip,
+                    self.comp,
                 );
                 (page, RAW, None)
-            }
-            int => {
-                int.fill(start, end, &mut buf);
-                let range = min_max(buf.iter().copied());
-                let (page, enc) = best_page(spec, &buf, range, start as u32, comp, opts.exhaustive);
+            } else {
+                feed.values(spec, start, end, &mut vals)?;
+                if vals.len() != end - start {
+                    return Err(feed_mismatch(table, spec, start, end));
+                }
+                watch.see(&vals, start, &self.plan, table, &mut self.due)?;
+                let range = min_max(vals.iter().copied());
+                let (page, enc) = best_page(
+                    spec,
+                    &vals,
+                    range,
+                    start as u32,
+                    self.comp,
+                    self.opts.exhaustive,
+                );
                 // Zone maps only for unsigned columns: float bit patterns do not order.
                 (page, enc, range.filter(|_| spec.kind == ValueKind::Uint))
+            };
+            if start == 0 {
+                first_encoding = encoding;
             }
-        };
-        if start == 0 {
-            first_encoding = encoding;
+            if let Some((lo, hi)) = z {
+                column_zone = Some(column_zone.map_or((lo, hi), |(a, b)| (a.min(lo), b.max(hi))));
+            }
+            crc.update(&page);
+            total_compressed += (page.len() - PAGE_HEADER_LEN) as u64;
+            pages.push(SkipEntry {
+                first_row: start as u64,
+                num_values: (end - start) as u64,
+                byte_len: page.len() as u64,
+                encoding,
+                flags: u8::from(z.is_some()),
+                zone_min: z.map_or(0, |z| z.0),
+                zone_max: z.map_or(0, |z| z.1),
+            });
+            self.put(&page)?;
+            start = end;
+            if start >= rows {
+                break;
+            }
         }
-        if let Some((lo, hi)) = z {
-            column_zone = Some(column_zone.map_or((lo, hi), |(a, b)| (a.min(lo), b.max(hi))));
+        let num_pages = pages.len() as u64;
+        if num_pages == 1 {
+            pages.clear();
         }
-        crc.update(&page);
-        total_compressed += (page.len() - PAGE_HEADER_LEN) as u64;
-        pages.push(SkipEntry {
-            first_row: start as u64,
-            num_values: (end - start) as u64,
-            byte_len: page.len() as u64,
-            encoding,
-            flags: u8::from(z.is_some()),
-            zone_min: z.map_or(0, |z| z.0),
-            zone_max: z.map_or(0, |z| z.1),
-        });
-        out.extend_from_slice(&page);
-        start = end;
-        if start >= rows {
-            break;
-        }
-    }
-    let num_pages = pages.len() as u64;
-    if num_pages == 1 {
-        pages.clear();
-    }
-    let raw = rows as u64 * width as u64;
-    ColumnDir {
-        column_id: spec.id,
-        first_page_offset,
-        total_compressed,
-        total_uncompressed: raw,
-        num_values: rows as u64,
-        num_pages,
-        width: spec.width,
-        encoding: first_encoding,
-        codec: comp.codec(),
-        uncompressed_size: raw,
-        column_crc: crc.finish(),
-        flags: u8::from(column_zone.is_some()),
-        zone_min: column_zone.map_or(0, |z| z.0),
-        zone_max: column_zone.map_or(0, |z| z.1),
-        pages,
-        entry_offset: 0,
+        let raw = rows as u64 * width as u64;
+        Ok(ColumnDir {
+            column_id: spec.id,
+            first_page_offset,
+            total_compressed,
+            total_uncompressed: raw,
+            num_values: rows as u64,
+            num_pages,
+            width: spec.width,
+            encoding: first_encoding,
+            codec: self.comp.codec(),
+            uncompressed_size: raw,
+            column_crc: crc.finish(),
+            flags: u8::from(column_zone.is_some()),
+            zone_min: column_zone.map_or(0, |z| z.0),
+            zone_max: column_zone.map_or(0, |z| z.1),
+            pages,
+            entry_offset: 0,
+        })
     }
 }
 
-/// Where a column's values come from: pages are filled from the rows one at a time, so the
-/// writer never holds a whole decoded column.
-enum ColumnSource<'a> {
-    Url(&'a [UrlRecord], fn(&UrlRecord) -> u64),
-    Host(&'a [HostRecord], fn(&HostRecord) -> u64),
-    /// Host column 4, the 16-byte IP, always RAW.
-    Ip(&'a [HostRecord]),
+fn feed_mismatch(table: Table, spec: &ColumnSpec, start: usize, end: usize) -> Error {
+    Error::new(
+        ErrorKind::Invalid,
+        format!(
+            "the {} feed gave the wrong number of values for column {} rows {start}..{end}",
+            table.name(),
+            spec.id
+        ),
+    )
 }
 
-impl ColumnSource<'_> {
-    /// Replaces `buf` with the values of rows `start..end`.
-    fn fill(&self, start: usize, end: usize, buf: &mut Vec<u64>) {
-        buf.clear();
+/// What the encoder checks or gathers from a column's values as they stream past.
+enum Watch<'w> {
+    Nothing,
+    /// Host keys: never decreasing, inside the plan's range. Holds the last key seen.
+    HostKeys(Option<u64>),
+    /// `next_due`: the stats' due facts and the wheel.
+    NextDue(Option<&'w mut WheelBuilder>),
+}
+
+impl Watch<'_> {
+    fn see(
+        &mut self,
+        vals: &[u64],
+        start: usize,
+        plan: &Plan,
+        table: Table,
+        due: &mut DueStats,
+    ) -> Result<()> {
         match self {
-            ColumnSource::Url(rows, f) => buf.extend(rows[start..end].iter().map(f)),
-            ColumnSource::Host(rows, f) => buf.extend(rows[start..end].iter().map(f)),
-            ColumnSource::Ip(_) => unreachable!("the IP column is not integer-valued"),
+            Watch::Nothing => {}
+            Watch::HostKeys(last) => {
+                for (i, &k) in vals.iter().enumerate() {
+                    if last.is_some_and(|l| k < l) {
+                        return Err(Error::new(
+                            ErrorKind::NotSorted,
+                            format!(
+                                "{} rows {} and {} are out of host-key order",
+                                table.name(),
+                                start + i - 1,
+                                start + i
+                            ),
+                        ));
+                    }
+                    if k < plan.hostkey_lo || k > plan.hostkey_hi {
+                        return Err(Error::new(
+                            ErrorKind::Invalid,
+                            format!(
+                                "{} row {} has host key {k:#018x}, outside the file's range \
+                                 {:#018x}..{:#018x}",
+                                table.name(),
+                                start + i,
+                                plan.hostkey_lo,
+                                plan.hostkey_hi
+                            ),
+                        ));
+                    }
+                    *last = Some(k);
+                }
+            }
+            Watch::NextDue(wheel) => {
+                for &v in vals {
+                    let d = v as u32;
+                    if d != 0 {
+                        due.scheduled += 1;
+                        due.min = Some(due.min.map_or(d, |m| m.min(d)));
+                    }
+                    due.max = due.max.max(d);
+                    if let Some(w) = wheel.as_deref_mut() {
+                        w.push(d);
+                    }
+                }
+            }
         }
+        Ok(())
     }
 }
 
-/// Appends a region holding one page (the wheel, the filter or the arena).
-fn put_page_region(
-    out: &mut Vec<u8>,
-    regions: &mut Vec<RegionDesc>,
-    id: u8,
-    meta: PageMeta,
-    payload: &[u8],
-    comp: &dyn Compressor,
-) {
-    let start = out.len();
-    put_page(out, meta, payload, comp);
-    put_region(out, id, start, regions);
+/// A partition's rows as a [`TableFeed`].
+enum RowsFeed<'a> {
+    Url(&'a [UrlRecord]),
+    Host(&'a [HostRecord]),
 }
 
-fn put_region(out: &[u8], id: u8, start: usize, regions: &mut Vec<RegionDesc>) {
-    regions.push(RegionDesc {
-        id,
-        offset: start as u64,
-        length: (out.len() - start) as u64,
-        crc: crc32c(&out[start..]),
-        flags: 0,
-    });
+impl TableFeed for RowsFeed<'_> {
+    fn values(
+        &mut self,
+        spec: &ColumnSpec,
+        start: usize,
+        end: usize,
+        out: &mut Vec<u64>,
+    ) -> Result<()> {
+        out.clear();
+        match self {
+            RowsFeed::Url(rows) => out.extend(rows[start..end].iter().map(url_field(spec.id))),
+            RowsFeed::Host(rows) => out.extend(rows[start..end].iter().map(host_field(spec.id))),
+        }
+        Ok(())
+    }
+
+    fn ip_bytes(&mut self, start: usize, end: usize, out: &mut Vec<u8>) -> Result<()> {
+        out.clear();
+        if let RowsFeed::Host(rows) = self {
+            for h in &rows[start..end] {
+                out.extend_from_slice(&h.resolved_ip);
+            }
+        }
+        Ok(())
+    }
 }
 
 /// Encodes `p` as a `.meguri` v1 file, compressing every page with `comp`.
@@ -397,173 +864,38 @@ pub fn encode_with(
             format!("URL rows {i} and {} are out of key order", i + 1),
         ));
     }
-    if let Some(i) = p
-        .hosts
-        .windows(2)
-        .position(|w| w[1].host_key < w[0].host_key)
-    {
-        return Err(Error::new(
-            ErrorKind::NotSorted,
-            format!("host rows {i} and {} are out of key order", i + 1),
-        ));
-    }
-    if p.urls.len() > u32::MAX as usize
-        || p.arena.len() > u32::MAX as usize
-        || p.seen_filter.len() > u32::MAX as usize
-    {
-        return Err(Error::new(
-            ErrorKind::Limit,
-            "a table, the arena or the filter is too large for v1's 32-bit page fields",
-        ));
-    }
+    let schedule_base = if p.schedule {
+        p.urls.iter().map(|u| u.next_due).filter(|&d| d != 0).min()
+    } else {
+        None
+    };
     // A generous guess at the output size saves the copies of repeated doubling; pages never
     // written are never touched, so over-reserving costs address space, not memory.
-    let mut out = Vec::with_capacity(
+    let out = Vec::with_capacity(
         HEADER_LEN
             + 4096
             + p.arena.len()
             + p.seen_filter.len()
             + 16 * (p.urls.len() + p.hosts.len()),
     );
-    out.resize(HEADER_LEN, 0);
-    let mut regions = Vec::new();
-    let mut dirs: [Vec<ColumnDir>; 2] = [Vec::new(), Vec::new()];
-    for (ti, table) in [Table::Url, Table::Host].into_iter().enumerate() {
-        let start = out.len();
-        let rows = if table == Table::Url {
-            p.urls.len()
-        } else {
-            p.hosts.len()
-        };
-        for spec in schema::columns(table) {
-            let vals = match (table, spec.kind) {
-                (Table::Host, ValueKind::Opaque) => ColumnSource::Ip(&p.hosts),
-                (Table::Url, _) => ColumnSource::Url(&p.urls, url_field(spec.id)),
-                (Table::Host, _) => ColumnSource::Host(&p.hosts, host_field(spec.id)),
-            };
-            dirs[ti].push(put_column(&mut out, spec, vals, rows, opts, comp));
-        }
-        let id = match table {
-            Table::Url => REGION_URL_TABLE,
-            Table::Host => REGION_HOST_TABLE,
-        };
-        put_region(&out, id, start, &mut regions);
-    }
-    let mut flags = FLAG_SORTED;
-    let next_due: Vec<u32> = p.urls.iter().map(|u| u.next_due).collect();
-    if p.schedule {
-        if let Some(w) = Wheel::build(&next_due) {
-            let mut payload = Vec::new();
-            w.encode(&mut payload);
-            put_page_region(
-                &mut out,
-                &mut regions,
-                REGION_SCHEDULE,
-                PageMeta {
-                    kind: KIND_SCHEDULE,
-                    encoding: RAW,
-                    num_values: w.scheduled() as u32,
-                    first_row: 0,
-                    base: u64::from(w.base),
-                },
-                &payload,
-                comp,
-            );
-            flags |= FLAG_SCHEDULE;
-        }
-    }
+    let plan = Plan {
+        id: p.id,
+        hostkey_lo: p.hostkey_lo,
+        hostkey_hi: p.hostkey_hi,
+        created_hours: p.created_hours,
+        url_count: p.urls.len() as u64,
+        host_count: p.hosts.len() as u64,
+        schedule_base,
+    };
+    let mut e = Encoder::new(out, plan, *opts, comp)?;
+    e.tables(&mut RowsFeed::Url(&p.urls), &mut RowsFeed::Host(&p.hosts))?;
     if !p.seen_filter.is_empty() {
-        put_page_region(
-            &mut out,
-            &mut regions,
-            REGION_SEENSET,
-            PageMeta {
-                kind: KIND_FILTER,
-                encoding: RAW,
-                num_values: p.urls.len() as u32,
-                first_row: 0,
-                base: 0,
-            },
-            &p.seen_filter,
-            comp,
-        );
-        flags |= FLAG_SEENSET;
+        e.seen_filter(&p.seen_filter)?;
     }
     if !p.arena.is_empty() {
-        put_page_region(
-            &mut out,
-            &mut regions,
-            REGION_STRING_BLOB,
-            PageMeta {
-                kind: KIND_BLOB,
-                encoding: RAW,
-                num_values: p.arena.len() as u32,
-                first_row: 0,
-                base: 0,
-            },
-            &p.arena,
-            arena_comp,
-        );
-        flags |= FLAG_BLOB;
+        e.arena(&p.arena, arena_comp)?;
     }
-    let footer_offset = out.len() as u64;
-    let [url_dirs, host_dirs] = dirs;
-    let mut body = Vec::new();
-    encode_regions(&mut body, &regions);
-    encode_section(&mut out, TAG_REGIONS, &body);
-    for (tag, d) in [(TAG_URL_COLUMNS, &url_dirs), (TAG_HOST_COLUMNS, &host_dirs)] {
-        body.clear();
-        crate::bytes::put_uvarint(&mut body, d.len() as u64);
-        for c in d {
-            c.encode(&mut body);
-        }
-        encode_section(&mut out, tag, &body);
-    }
-    let all = url_dirs.iter().chain(&host_dirs);
-    let (due_min, due_max) = Stats::due_range_of(&next_due);
-    let stats = Stats {
-        url_count: p.urls.len() as u64,
-        host_count: p.hosts.len() as u64,
-        hostkey_lo: p.hostkey_lo,
-        hostkey_hi: p.hostkey_hi,
-        scheduled_count: next_due.iter().filter(|&&d| d != 0).count() as u64,
-        due_min,
-        due_max,
-        total_compressed: all.clone().map(|d| d.total_compressed).sum(),
-        total_uncompressed: all.map(|d| d.total_uncompressed).sum(),
-        bytes_per_url: Stats::bytes_per_url_of(footer_offset, p.urls.len() as u64),
-    };
-    body.clear();
-    stats.encode(&mut body);
-    encode_section(&mut out, TAG_STATS, &body);
-    if !p.meta.is_empty() {
-        let mut meta = p.meta.clone();
-        meta.sort();
-        body.clear();
-        encode_meta(&mut body, &meta);
-        encode_section(&mut out, TAG_META, &body);
-    }
-    let footer_len = out.len() as u64 - footer_offset;
-    let footer_crc = crc32c(&out[footer_offset as usize..]);
-    out.extend_from_slice(&(footer_len as u32).to_le_bytes());
-    out.extend_from_slice(&footer_crc.to_le_bytes());
-    out.extend_from_slice(&FILE_MAGIC);
-    let header = Header {
-        magic: FILE_MAGIC,
-        version_major: VERSION_MAJOR,
-        version_minor: 0,
-        partition_id: p.id,
-        flags,
-        checksum_algo: 1,
-        default_codec: comp.codec(),
-        hostkey_lo: p.hostkey_lo,
-        hostkey_hi: p.hostkey_hi,
-        url_count: p.urls.len() as u64,
-        host_count: p.hosts.len() as u64,
-        footer_offset,
-        created_hours: p.created_hours,
-        header_crc: 0,
-    };
-    out[..HEADER_LEN].copy_from_slice(&header.encode());
+    let (mut out, header) = e.finish(&p.meta)?;
+    out[..HEADER_LEN].copy_from_slice(&header);
     Ok(out)
 }
