@@ -2,10 +2,13 @@
 //! binary. Each command is a function that takes parsed options and writes its output to a
 //! writer, so tests can run it in-process as well as through the binary.
 
+pub mod arena_zip;
 pub mod atomic;
 pub mod cmd;
 pub mod fsource;
+pub mod intent;
 pub mod json;
+pub mod reshape;
 pub mod seed;
 
 /// A command failure: one line for stderr, and the exit status.

@@ -1,7 +1,7 @@
 //! The `meguri` command.
 
 use clap::{Parser, Subcommand};
-use meguri::cmd::{inspect, manifest, map, schedule, seed, stats, verify};
+use meguri::cmd::{compact, inspect, manifest, map, schedule, seed, split, stats, verify};
 use std::io::Write;
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -59,6 +59,16 @@ enum Command {
         #[arg(long)]
         json: bool,
     },
+    /// Merge partitions with disjoint header ranges into one (streaming, crash-safe).
+    ///
+    /// The output's range is the union of the inputs'; its arena, schedule region and seen-set
+    /// are rebuilt. With --gc, Gone tombstones older than --gc-horizon are dropped. Inputs are
+    /// never modified; an interrupted run is undone by the next run in the same directory.
+    Compact(compact::CompactArgs),
+    /// Split a partition at host keys (or into N balanced parts) whose ranges tile the input's.
+    ///
+    /// Inputs are never modified; outputs appear all together or not at all.
+    Split(split::SplitArgs),
     /// Manifest operations.
     #[command(subcommand)]
     Manifest(ManifestCommand),
@@ -98,6 +108,8 @@ fn main() -> ExitCode {
             columns,
         } => inspect::run(&file, &inspect::InspectArgs { json, columns }, &mut out).map(|_| true),
         Command::Seed(args) => seed::run(&args, &mut out).map(|_| true),
+        Command::Compact(args) => compact::run(&args, &mut out).map(|_| true),
+        Command::Split(args) => split::run(&args, &mut out).map(|_| true),
         Command::Stats { data, json } => stats::run(&data, json, &mut out).map(|_| true),
         Command::Schedule(args) => schedule::run(&args, &mut out).map(|_| true),
         Command::Map {

@@ -1,10 +1,12 @@
 //! The file commands.
 
+pub mod compact;
 pub mod inspect;
 pub mod manifest;
 pub mod map;
 pub mod schedule;
 pub mod seed;
+pub mod split;
 pub mod stats;
 pub mod verify;
 

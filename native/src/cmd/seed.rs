@@ -4,7 +4,8 @@ use super::fail;
 use crate::atomic::write_atomic;
 use crate::seed::{parse_block, ParsedBlock, Seeder};
 use crate::{CmdError, CmdResult};
-use meguri_core::format::codec::{CZstd, Compressor, ZstdParams};
+use crate::arena_zip::{ArenaZip, ARENA_PARAMS};
+use meguri_core::format::codec::{CZstd, Compressor};
 use meguri_core::partition::Partition;
 use meguri_core::reader::Reader;
 use meguri_core::write::{encode_with, WriteOptions};
@@ -151,7 +152,7 @@ fn spawn_reader(
 struct Background<'a, 's> {
     input: &'a [u8],
     job: std::cell::RefCell<Option<ArenaJob<'s>>>,
-    fallback: &'a CZstd,
+    fallback: &'a ArenaZip,
 }
 
 impl Compressor for Background<'_, '_> {
@@ -177,17 +178,19 @@ impl Compressor for Background<'_, '_> {
 /// the tables. The bytes are the same as a single-threaded [`encode_with`].
 fn encode_parallel(p: &Partition, args: &SeedArgs) -> meguri_core::error::Result<Vec<u8>> {
     let pages = CZstd::new(args.level);
-    let arena = CZstd::with_params(args.arena_level, ARENA_PARAMS);
+    let arena = ArenaZip {
+        level: args.arena_level,
+        params: ARENA_PARAMS,
+    };
     let opts = WriteOptions {
         page_rows: args.page_rows,
         ..WriteOptions::default()
     };
     std::thread::scope(|scope| {
-        let (level, arena_bytes) = (args.arena_level, &p.arena);
+        let arena_bytes = &p.arena;
         let job = scope.spawn(move || {
-            let comp = CZstd::with_params(level, ARENA_PARAMS);
             let mut out = Vec::new();
-            let codec = comp.compress(arena_bytes, &mut out);
+            let codec = arena.compress(arena_bytes, &mut out);
             (codec, out)
         });
         let bg = Background {
@@ -199,12 +202,6 @@ fn encode_parallel(p: &Partition, args: &SeedArgs) -> meguri_core::error::Result
     })
 }
 
-/// zstd parameters for the arena, chosen by measurement on the corpus (docs/format.md §11): a 32 MiB window reaches across a large partition's strings, and a minimum
-/// match of 6 bytes suits URLs, which repeat in long runs (scheme, host, path prefixes).
-pub const ARENA_PARAMS: ZstdParams = ZstdParams {
-    window_log: 25,
-    min_match: 6,
-};
 
 /// Runs `seed`; prints the reference's summary line to `out`.
 pub fn run(args: &SeedArgs, out: &mut dyn Write) -> CmdResult {

@@ -1,0 +1,360 @@
+//! Reading an input file's string arena entry by entry without decompressing it whole.
+//!
+//! The arena is one page, one zstd frame, so it cannot be read at random. But a walk of a
+//! file's rows in order asks for entries at offsets that mostly increase: in files meguri
+//! writes, strictly (the arena is laid out in row order); in files the reference rebased, in
+//! two increasing runs (URL strings, then host strings). So each lookup is served by a
+//! *cursor*, a streaming decoder with a window of decompressed bytes, that only moves forward.
+//! A lookup behind every cursor opens another cursor from the start (at most
+//! [`MAX_CURSORS`]); past that, the arena is decompressed whole once and served from memory,
+//! the cost any reader of an unordered arena pays.
+//!
+//! Invariants: the page's CRC and the region's CRC are checked (one sequential read of the
+//! compressed bytes) before any entry is served; every entry is bounded by the page's declared
+//! raw length; a frame that ends early or runs long is an error, never a short string.
+
+use meguri_core::bytes::read_uvarint;
+use meguri_core::crc::Crc32c;
+use meguri_core::format::codec::{CODEC_NONE, CODEC_ZSTD};
+use meguri_core::format::page::{PageHeader, KIND_BLOB, PAGE_HEADER_LEN};
+use meguri_core::format::REGION_STRING_BLOB;
+use meguri_core::reader::Reader;
+use std::fs::File;
+use std::io::{BufReader, Read, Seek, SeekFrom};
+use std::path::Path;
+
+use crate::fsource::FileSource;
+
+/// Streaming cursors an arena may open before it is decompressed whole instead.
+pub const MAX_CURSORS: usize = 3;
+/// Decompressed bytes a cursor keeps behind its position, for entries a row shares with an
+/// earlier one nearby.
+const KEEP_BEHIND: u64 = 1 << 20;
+/// Bytes read from a decoder at a time.
+const STEP: usize = 256 << 10;
+
+/// How an arena ended up being read, for `--json` reports.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Access {
+    /// Through this many streaming cursors.
+    Streamed(usize),
+    /// Decompressed whole into memory (offsets jumped around too much).
+    Whole,
+}
+
+/// A byte range of a file, read with `pread`.
+struct RangeReader {
+    file: File,
+    pos: u64,
+    end: u64,
+}
+
+impl Read for RangeReader {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        use std::os::unix::fs::FileExt;
+        let n = (buf.len() as u64).min(self.end - self.pos) as usize;
+        if n == 0 {
+            return Ok(0);
+        }
+        let got = self.file.read_at(&mut buf[..n], self.pos)?;
+        self.pos += got as u64;
+        Ok(got)
+    }
+}
+
+struct Cursor {
+    src: Box<dyn Read + Send>,
+    /// Decompressed bytes from arena offset `start`.
+    buf: Vec<u8>,
+    start: u64,
+}
+
+impl Cursor {
+    fn end(&self) -> u64 {
+        self.start + self.buf.len() as u64
+    }
+}
+
+/// One input's arena, read by offset.
+pub struct ArenaIn {
+    name: String,
+    file: File,
+    body_offset: u64,
+    body_len: u64,
+    codec: u8,
+    raw_len: u64,
+    cursors: Vec<Cursor>,
+    opened: usize,
+    whole: Option<Vec<u8>>,
+}
+
+fn err(name: &str, what: impl std::fmt::Display) -> String {
+    format!("{name}: string arena: {what}")
+}
+
+impl ArenaIn {
+    /// Opens the arena of `reader`'s file at `path`; `None` when the file has none. Checks the
+    /// page and region CRCs first.
+    pub fn open(reader: &Reader<FileSource>, path: &Path) -> Result<Option<ArenaIn>, String> {
+        let name = path.display().to_string();
+        let Some(desc) = reader.footer().region(REGION_STRING_BLOB).copied() else {
+            return Ok(None);
+        };
+        let mut file = File::open(path).map_err(|e| err(&name, e))?;
+        let file_len = reader.file_len();
+        if desc.length < PAGE_HEADER_LEN as u64
+            || desc.offset.checked_add(desc.length).is_none_or(|e| e > file_len)
+        {
+            return Err(err(
+                &name,
+                format!(
+                    "region {}+{} does not hold a page inside the {file_len}-byte file",
+                    desc.offset, desc.length
+                ),
+            ));
+        }
+        let mut head = [0u8; PAGE_HEADER_LEN];
+        file.seek(SeekFrom::Start(desc.offset))
+            .and_then(|_| file.read_exact(&mut head))
+            .map_err(|e| err(&name, e))?;
+        let h = PageHeader::read(&head);
+        let body_len = desc.length - PAGE_HEADER_LEN as u64;
+        if h.kind != KIND_BLOB || u64::from(h.compressed_size) != body_len {
+            return Err(err(
+                &name,
+                format!(
+                    "page at byte {} is kind {} with a {}-byte body; the region holds {body_len}",
+                    desc.offset, h.kind, h.compressed_size
+                ),
+            ));
+        }
+        if h.codec != CODEC_NONE && h.codec != CODEC_ZSTD {
+            return Err(err(&name, format!("codec {} is not supported", h.codec)));
+        }
+        if h.codec == CODEC_NONE && h.uncompressed_size != h.compressed_size {
+            return Err(err(&name, "a stored page's two sizes differ"));
+        }
+        // One pass over the compressed bytes checks both checksums.
+        let (mut page_crc, mut region_crc) = (Crc32c::new(), Crc32c::new());
+        region_crc.update(&head);
+        let mut chunk = vec![0u8; STEP];
+        let mut left = body_len;
+        while left > 0 {
+            let n = (STEP as u64).min(left) as usize;
+            file.read_exact(&mut chunk[..n]).map_err(|e| err(&name, e))?;
+            page_crc.update(&chunk[..n]);
+            region_crc.update(&chunk[..n]);
+            left -= n as u64;
+        }
+        let (pc, rc) = (page_crc.finish(), region_crc.finish());
+        if pc != h.crc {
+            return Err(err(
+                &name,
+                format!(
+                    "page CRC32C is 0x{:08x} but its body gives 0x{pc:08x} (at byte {})",
+                    h.crc, desc.offset
+                ),
+            ));
+        }
+        if rc != desc.crc {
+            return Err(err(
+                &name,
+                format!(
+                    "region CRC32C is 0x{:08x} but its bytes give 0x{rc:08x} (at byte {})",
+                    desc.crc, desc.offset
+                ),
+            ));
+        }
+        Ok(Some(ArenaIn {
+            name,
+            file,
+            body_offset: desc.offset + PAGE_HEADER_LEN as u64,
+            body_len,
+            codec: h.codec,
+            // An empty zstd body means an empty arena.
+            raw_len: if body_len == 0 {
+                0
+            } else {
+                u64::from(h.uncompressed_size)
+            },
+            cursors: Vec::new(),
+            opened: 0,
+            whole: None,
+        }))
+    }
+
+    /// How the arena has been read so far.
+    pub fn access(&self) -> Access {
+        if self.whole.is_some() {
+            Access::Whole
+        } else {
+            Access::Streamed(self.opened)
+        }
+    }
+
+    fn body_reader(&self) -> Result<Box<dyn Read + Send>, String> {
+        // Positioned reads: cursors share the file but never its offset.
+        let f = self.file.try_clone().map_err(|e| err(&self.name, e))?;
+        let body = BufReader::with_capacity(
+            STEP,
+            RangeReader {
+                file: f,
+                pos: self.body_offset,
+                end: self.body_offset + self.body_len,
+            },
+        );
+        Ok(match self.codec {
+            CODEC_ZSTD => Box::new(
+                zstd::stream::read::Decoder::with_buffer(body)
+                    .map_err(|e| err(&self.name, e))?
+                    .single_frame(),
+            ),
+            _ => Box::new(body),
+        })
+    }
+
+    /// Reads the whole raw arena (the fallback for unordered lookups).
+    fn load_whole(&mut self) -> Result<(), String> {
+        let mut src = self.body_reader()?;
+        let mut all = Vec::with_capacity(self.raw_len as usize);
+        (&mut src)
+            .take(self.raw_len)
+            .read_to_end(&mut all)
+            .map_err(|e| err(&self.name, e))?;
+        if (all.len() as u64) < self.raw_len {
+            return Err(err(
+                &self.name,
+                format!(
+                    "decompresses to {} bytes; the page declares {}",
+                    all.len(),
+                    self.raw_len
+                ),
+            ));
+        }
+        self.cursors.clear();
+        self.whole = Some(all);
+        Ok(())
+    }
+
+    /// The bytes of the entry at `r` (a nonzero reference).
+    pub fn entry(&mut self, r: u64) -> Result<&[u8], String> {
+        if r == 0 || r >= self.raw_len {
+            return Err(err(
+                &self.name,
+                format!("reference {r} is outside the {}-byte arena", self.raw_len),
+            ));
+        }
+        if self.whole.is_none() {
+            let pick = self
+                .cursors
+                .iter()
+                .enumerate()
+                .filter(|(_, c)| c.start <= r)
+                .max_by_key(|(_, c)| c.start)
+                .map(|(i, _)| i);
+            let i = match pick {
+                Some(i) => Some(i),
+                None if self.cursors.len() < MAX_CURSORS => {
+                    let src = self.body_reader()?;
+                    self.cursors.push(Cursor {
+                        src,
+                        buf: Vec::new(),
+                        start: 0,
+                    });
+                    self.opened += 1;
+                    Some(self.cursors.len() - 1)
+                }
+                None => None,
+            };
+            match i {
+                Some(i) => return self.from_cursor(i, r),
+                None => self.load_whole()?,
+            }
+        }
+        let all = self.whole.as_deref().unwrap_or_default();
+        let (len, n) = read_uvarint(&all[r as usize..])
+            .map_err(|_| err(&self.name, format!("entry at {r} has a broken length")))?;
+        let body = r as usize + n;
+        match usize::try_from(len).ok().and_then(|l| body.checked_add(l)) {
+            Some(end) if end <= all.len() => Ok(&all[body..end]),
+            _ => Err(err(
+                &self.name,
+                format!("entry at {r} of {len} bytes runs past the arena's end"),
+            )),
+        }
+    }
+
+    /// Fills cursor `i` up to arena offset `end` (clamped to the arena's length).
+    fn fill(&mut self, i: usize, end: u64) -> Result<(), String> {
+        let end = end.min(self.raw_len);
+        let c = &mut self.cursors[i];
+        while c.end() < end {
+            let want = ((end - c.end()) as usize).max(STEP);
+            let want = want.min((self.raw_len - c.end()) as usize);
+            let at = c.buf.len();
+            c.buf.resize(at + want, 0);
+            let mut got = 0;
+            while got < want {
+                match c.src.read(&mut c.buf[at + got..]) {
+                    Ok(0) => break,
+                    Ok(n) => got += n,
+                    Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
+                    Err(e) => return Err(err(&self.name, e)),
+                }
+            }
+            c.buf.truncate(at + got);
+            if got == 0 {
+                return Err(err(
+                    &self.name,
+                    format!(
+                        "decompresses to {} bytes; the page declares {}",
+                        c.end(),
+                        self.raw_len
+                    ),
+                ));
+            }
+        }
+        Ok(())
+    }
+
+    fn from_cursor(&mut self, i: usize, r: u64) -> Result<&[u8], String> {
+        {
+            // Drop what lies well behind the lookup, keeping a little for nearby back
+            // references; the buffer stays about KEEP_BEHIND + one entry + STEP long.
+            let c = &mut self.cursors[i];
+            if r - c.start > 2 * KEEP_BEHIND && r - c.start <= c.buf.len() as u64 {
+                let cut = (r - c.start - KEEP_BEHIND) as usize;
+                c.buf.drain(..cut);
+                c.start += cut as u64;
+            } else if r > c.end() {
+                // Skip ahead without keeping what lies between.
+                let skip = r - c.end();
+                std::io::copy(&mut (&mut c.src).take(skip), &mut std::io::sink())
+                    .map_err(|e| err(&self.name, e))?;
+                c.buf.clear();
+                c.start = r;
+            }
+        }
+        self.fill(i, r + 10)?;
+        let (start, body, len) = {
+            let c = &self.cursors[i];
+            let at = (r - c.start) as usize;
+            let (len, n) = read_uvarint(&c.buf[at..])
+                .map_err(|_| err(&self.name, format!("entry at {r} has a broken length")))?;
+            (c.start, r + n as u64, len)
+        };
+        let end = body
+            .checked_add(len)
+            .filter(|&e| e <= self.raw_len)
+            .ok_or_else(|| {
+                err(
+                    &self.name,
+                    format!("entry at {r} of {len} bytes runs past the arena's end"),
+                )
+            })?;
+        self.fill(i, end)?;
+        let c = &self.cursors[i];
+        debug_assert_eq!(c.start, start);
+        Ok(&c.buf[(body - c.start) as usize..(end - c.start) as usize])
+    }
+}

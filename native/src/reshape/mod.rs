@@ -1,0 +1,735 @@
+//! Reshaping partitions: writing one output file from row ranges of input files. `compact`
+//! (many inputs, one output, optionally dropping old Gone rows) and `split` (one input, many
+//! outputs) are both plans of *segments*, and this module writes any such plan.
+//!
+//! An output is written in three passes, none of which holds a table or an arena whole:
+//! 1. **Walk** (this thread): each segment's host and URL rows in host-key order, reading only
+//!    the key, status, time and reference columns page by page. It decides which URL rows
+//!    survive, checks order and ranges, lays out the new arena (each host's strings, then its
+//!    URLs' strings, as `seed` does) by looking up entry lengths in the inputs' arenas, and
+//!    spills the new references and the list of entries to copy.
+//! 2. **Arena** (a second thread): copies the listed entries into one stream and compresses it
+//!    to a spill file with the arena's length known, so the bytes are the ones `seed` would
+//!    write for the same arena.
+//! 3. **Tables** (this thread, at the same time): every column of both tables, page by page,
+//!    through the writer's [`Encoder`], reading kept rows from the inputs and references from
+//!    the spills; then the schedule wheel and seen-set rebuilt over the kept rows, then the
+//!    arena, the footer and the header.
+//!
+//! Memory is a few decoded pages per column stream, the arena cursors' windows, zstd's
+//! window, a bit per URL row (which rows survive) and, when a seen-set is rebuilt, the filter.
+//! Invariant: the output goes to a temporary file the caller names; it is complete and
+//! fsynced when [`write_output`] returns, and nothing else is written.
+
+pub mod arena_in;
+pub mod columns;
+pub mod job;
+pub mod spill;
+
+use crate::arena_zip::ArenaZip;
+use crate::fsource::FileSource;
+use arena_in::{Access, ArenaIn};
+use columns::{Bits, ColumnStream, SegmentsFeed};
+use meguri_core::bytes::put_uvarint;
+use meguri_core::format::codec::{CODEC_NONE, CODEC_ZSTD, ZSTD_MIN_FRAME};
+use meguri_core::keys::UrlKey;
+use meguri_core::reader::Reader;
+use meguri_core::seenset::BloomBuilder;
+use meguri_core::write::{Encoder, Plan, Sink, StoredBody, WriteOptions};
+use meguri_core::{Error, ErrorKind, Table};
+use spill::{SpillReader, SpillWriter};
+use std::fs::{File, OpenOptions};
+use std::io::{BufWriter, Read, Write};
+use std::ops::Range;
+use std::os::unix::fs::FileExt;
+use std::path::{Path, PathBuf};
+
+/// URL status of a Gone tombstone.
+pub const STATUS_GONE: u64 = 6;
+
+/// An input partition file, opened (header and footer read and checked).
+pub struct Input {
+    /// Its path as given.
+    pub path: PathBuf,
+    /// Its reader.
+    pub reader: Reader<FileSource>,
+}
+
+impl Input {
+    /// Opens `path`.
+    pub fn open(path: &Path) -> Result<Input, String> {
+        let src = FileSource::open(path).map_err(|e| format!("{}: {e}", path.display()))?;
+        let reader = Reader::open(src).map_err(|e| format!("{}: {e}", path.display()))?;
+        Ok(Input {
+            path: path.to_path_buf(),
+            reader,
+        })
+    }
+
+    /// The header's host-key range.
+    pub fn range(&self) -> (u64, u64) {
+        let h = self.reader.header();
+        (h.hostkey_lo, h.hostkey_hi)
+    }
+
+    /// The footer CRC from the trailer (what a manifest records as the file's checksum).
+    pub fn footer_crc(&self) -> u32 {
+        self.reader.shape().trailer.footer_crc
+    }
+
+    /// The name used in messages.
+    pub fn name(&self) -> String {
+        self.path.display().to_string()
+    }
+}
+
+/// Rows of one input that go into an output.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Segment {
+    /// Index into the inputs.
+    pub input: usize,
+    /// URL rows.
+    pub urls: Range<u64>,
+    /// Host rows.
+    pub hosts: Range<u64>,
+}
+
+/// Garbage collection of Gone rows.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Gc {
+    /// A Gone row is dropped once `now - last_crawled >= horizon` (all Gone rows at 0).
+    pub horizon_hours: u32,
+    /// The current time, epoch-hours.
+    pub now: u32,
+}
+
+impl Gc {
+    /// Whether a row with this status and last crawl survives.
+    pub fn keeps(&self, status: u64, last_crawled: u32) -> bool {
+        status != STATUS_GONE
+            || (self.horizon_hours > 0
+                && self.now.saturating_sub(last_crawled) < self.horizon_hours)
+    }
+}
+
+/// One output file to write.
+#[derive(Debug, Clone)]
+pub struct OutputPlan {
+    /// Partition id.
+    pub id: u32,
+    /// Host-key range owned.
+    pub range: (u64, u64),
+    /// Created, epoch-hours.
+    pub created_hours: u32,
+    /// Key-value metadata.
+    pub meta: Vec<(Vec<u8>, Vec<u8>)>,
+    /// Where the rows come from, in key order.
+    pub segments: Vec<Segment>,
+    /// Rebuild a schedule region (when any kept row is scheduled).
+    pub schedule: bool,
+    /// Rebuild a seen-set (a blocked Bloom filter over the kept URL keys).
+    pub seen: bool,
+}
+
+/// How pages and the arena are compressed.
+#[derive(Debug, Clone, Copy)]
+pub struct Settings {
+    /// Rows per column page.
+    pub page_rows: usize,
+    /// zstd level of column pages.
+    pub level: i32,
+    /// The arena's compressor.
+    pub arena: ArenaZip,
+    /// Drop Gone rows (compact `--gc`).
+    pub gc: Option<Gc>,
+}
+
+/// What [`write_output`] wrote.
+#[derive(Debug, Clone, Default)]
+pub struct Outcome {
+    /// URL rows written.
+    pub urls: u64,
+    /// Host rows written.
+    pub hosts: u64,
+    /// Gone rows dropped.
+    pub gone_dropped: u64,
+    /// File size.
+    pub bytes: u64,
+    /// Raw arena bytes.
+    pub arena_raw: u64,
+    /// How each input's arena was read by the walk.
+    pub arena_access: Vec<(usize, Access)>,
+    /// Seconds spent in the walk, the tables (while the arena compresses beside them), and
+    /// the arena's compression on its own thread.
+    pub seconds: Phases,
+}
+
+/// Wall-clock seconds per pass of one output.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Phases {
+    /// Pass 1.
+    pub walk: f64,
+    /// Pass 3 up to the arena.
+    pub tables: f64,
+    /// Pass 2, on its own thread from the walk's start.
+    pub arena: f64,
+    /// Waiting for pass 2, writing the arena, footer and header, fsync.
+    pub finish: f64,
+}
+
+/// What the walk learned.
+struct Walk {
+    keep: Vec<Option<Bits>>,
+    url_refs: [SpillWriter; 3],
+    host_refs: [SpillWriter; 3],
+    raw_len: u64,
+    urls: u64,
+    hosts: u64,
+    dropped: u64,
+    due_min: Option<u32>,
+    bloom: Option<BloomBuilder>,
+    access: Vec<(usize, Access)>,
+}
+
+fn core_err(e: Error) -> String {
+    e.to_string()
+}
+
+fn io_err(what: &str) -> impl Fn(std::io::Error) -> String + '_ {
+    move |e| format!("{what}: {e}")
+}
+
+/// URL columns the walk reads: host key, path key, status, URL ref, last crawled, next due,
+/// ETag ref, redirect ref.
+const URL_WALK: [u64; 8] = [0, 1, 2, 6, 8, 10, 15, 20];
+/// Host columns the walk reads: host key, host ref, registrable ref, robots ref.
+const HOST_WALK: [u64; 4] = [0, 1, 3, 8];
+
+/// Raw arena bytes on their way to the compressing thread. They go through a spill file
+/// rather than memory, so a walk that runs ahead of the compressor costs disk cache, not
+/// resident memory: the walk appends a batch to the file, then tells the thread how far the
+/// file is complete.
+pub struct ChunkSender {
+    buf: Vec<u8>,
+    file: File,
+    written: u64,
+    tx: std::sync::mpsc::Sender<u64>,
+}
+
+/// Bytes per batch handed to the arena thread.
+const BATCH: usize = 1 << 20;
+
+impl ChunkSender {
+    fn put(&mut self, b: &[u8]) -> Result<(), String> {
+        self.buf.extend_from_slice(b);
+        if self.buf.len() >= BATCH {
+            self.send()?;
+        }
+        Ok(())
+    }
+    fn send(&mut self) -> Result<(), String> {
+        self.file
+            .write_all_at(&self.buf, self.written)
+            .map_err(io_err("arena spill"))?;
+        self.written += self.buf.len() as u64;
+        self.buf.clear();
+        self.tx
+            .send(self.written)
+            .map_err(|_| "the arena thread stopped early".to_string())
+    }
+}
+
+/// The compressing thread's side of a [`ChunkSender`]: reads the spill up to each announced
+/// length.
+fn drain_raw(
+    file: &File,
+    rx: std::sync::mpsc::Receiver<u64>,
+    out: &mut dyn Write,
+) -> std::io::Result<()> {
+    let mut at = 0u64;
+    let mut buf = vec![0u8; BATCH];
+    for upto in rx {
+        while at < upto {
+            let n = ((upto - at) as usize).min(buf.len());
+            file.read_exact_at(&mut buf[..n], at)?;
+            out.write_all(&buf[..n])?;
+            at += n as u64;
+        }
+    }
+    Ok(())
+}
+
+/// The new arena being laid out and streamed to the compressor.
+struct Layout {
+    raw_len: u64,
+    out: ChunkSender,
+}
+
+impl Layout {
+    /// Copies entry `old` of an input's arena into the new arena; returns its new reference
+    /// (0 stays 0).
+    fn intern(&mut self, old: u64, arena: Option<&mut ArenaIn>) -> Result<u64, String> {
+        if old == 0 {
+            return Ok(0);
+        }
+        let Some(arena) = arena else {
+            return Err(format!(
+                "a row refers to arena entry {old}, but the file has no string arena"
+            ));
+        };
+        let entry = arena.entry(old)?;
+        let at = self.raw_len;
+        let mut v = Vec::with_capacity(10);
+        put_uvarint(&mut v, entry.len() as u64);
+        self.raw_len += (v.len() + entry.len()) as u64;
+        self.out.put(&v)?;
+        self.out.put(entry)?;
+        Ok(at)
+    }
+}
+
+fn walk(
+    inputs: &[Input],
+    plan: &OutputPlan,
+    settings: &Settings,
+    tmp: &Path,
+    arena_out: ChunkSender,
+) -> Result<Walk, String> {
+    let sp = |tag: &str| SpillWriter::new(tmp, tag).map_err(io_err("spill file"));
+    let mut layout = Layout {
+        raw_len: 1,
+        out: arena_out,
+    };
+    layout.out.put(&[0])?; // the arena's leading 00: no entry sits at offset 0
+    let mut url_refs = [sp("url")?, sp("etag")?, sp("redirect")?];
+    let mut host_refs = [sp("host")?, sp("registrable")?, sp("robots")?];
+    let capacity: u64 = plan
+        .segments
+        .iter()
+        .map(|s| s.urls.end - s.urls.start)
+        .sum();
+    let mut bloom = plan.seen.then(|| BloomBuilder::new(capacity));
+    let (mut urls, mut hosts, mut dropped) = (0u64, 0u64, 0u64);
+    let mut due_min: Option<u32> = None;
+    let mut keep_all = Vec::new();
+    let mut access = Vec::new();
+    let mut last_url: Option<(UrlKey, usize)> = None;
+    let mut last_host: Option<(u64, usize)> = None;
+    for seg in &plan.segments {
+        let inp = &inputs[seg.input];
+        let name = inp.name();
+        let (lo, hi) = inp.range();
+        let ctx = |e: Error| format!("{name}: {e}");
+        let r = &inp.reader;
+        let mut arena = ArenaIn::open(r, &inp.path)?;
+        // Status and last crawl matter only to --gc, next_due only to a rebuilt schedule.
+        let needed = |id: u64| match id {
+            2 | 8 => settings.gc.is_some(),
+            10 => plan.schedule,
+            _ => true,
+        };
+        let mut u: Vec<Option<ColumnStream<'_>>> = URL_WALK
+            .iter()
+            .map(|&id| {
+                needed(id)
+                    .then(|| ColumnStream::new(r, Table::Url, id, seg.urls.clone()))
+                    .transpose()
+            })
+            .collect::<Result<_, _>>()
+            .map_err(ctx)?;
+        let next = |u: &mut [Option<ColumnStream<'_>>], i: usize| -> Result<u64, String> {
+            match u[i].as_mut() {
+                Some(s) => s.next().map_err(ctx),
+                None => Ok(0),
+            }
+        };
+        let mut h: Vec<ColumnStream<'_>> = HOST_WALK
+            .iter()
+            .map(|&id| ColumnStream::new(r, Table::Host, id, seg.hosts.clone()))
+            .collect::<Result<_, _>>()
+            .map_err(ctx)?;
+        let gc = settings.gc;
+        let mut keep = gc.map(|_| Bits::default());
+        let mut next_url: Option<u64> = None;
+        let (mut ui, mut hi_) = (0u64, 0u64);
+        let (nu, nh) = (seg.urls.end - seg.urls.start, seg.hosts.end - seg.hosts.start);
+        loop {
+            if next_url.is_none() && ui < nu {
+                next_url = Some(next(&mut u, 0)?);
+            }
+            let host_turn = hi_ < nh && {
+                // A host's strings go before its URLs' strings.
+                let hk = h[0].peek().map_err(ctx)?;
+                next_url.is_none_or(|uk| hk <= uk)
+            };
+            if host_turn {
+                let key = h[0].next().map_err(ctx)?;
+                let row = seg.hosts.start + hi_;
+                if key < lo || key > hi {
+                    return Err(format!(
+                        "{name}: host row {row} has host key {key:#018x}, outside the file's \
+                         range {lo:#018x}..{hi:#018x}; run `meguri verify`"
+                    ));
+                }
+                if let Some((prev, pi)) = last_host {
+                    if key <= prev {
+                        return Err(order_error(inputs, pi, seg.input, "host key", &format!("{key:#018x}")));
+                    }
+                }
+                last_host = Some((key, seg.input));
+                let (href, reg, robots) = (
+                    h[1].next().map_err(ctx)?,
+                    h[2].next().map_err(ctx)?,
+                    h[3].next().map_err(ctx)?,
+                );
+                let nh_ = layout
+                    .intern(href, arena.as_mut())
+                    .map_err(|e| format!("{name}: host row {row}: {e}"))?;
+                let nreg = if reg == href {
+                    nh_
+                } else {
+                    layout
+                        .intern(reg, arena.as_mut())
+                        .map_err(|e| format!("{name}: host row {row}: {e}"))?
+                };
+                let nrob = if robots == href {
+                    nh_
+                } else if robots == reg {
+                    nreg
+                } else {
+                    layout
+                        .intern(robots, arena.as_mut())
+                        .map_err(|e| format!("{name}: host row {row}: {e}"))?
+                };
+                for (s, v) in host_refs.iter_mut().zip([nh_, nreg, nrob]) {
+                    s.push(v).map_err(io_err("spill file"))?;
+                }
+                hosts += 1;
+                hi_ += 1;
+                continue;
+            }
+            let Some(hk) = next_url.take() else { break };
+            let row = seg.urls.start + ui;
+            if hk < lo || hk > hi {
+                return Err(format!(
+                    "{name}: URL row {row} has host key {hk:#018x}, outside the file's range \
+                     {lo:#018x}..{hi:#018x}; run `meguri verify`"
+                ));
+            }
+            let path = next(&mut u, 1)?;
+            let status = next(&mut u, 2)?;
+            let uref = next(&mut u, 3)?;
+            let crawled = next(&mut u, 4)? as u32;
+            let due = next(&mut u, 5)? as u32;
+            let etag = next(&mut u, 6)?;
+            let redirect = next(&mut u, 7)?;
+            let key = UrlKey { host: hk, path };
+            if let Some((prev, pi)) = last_url {
+                if key <= prev {
+                    return Err(order_error(
+                        inputs,
+                        pi,
+                        seg.input,
+                        "URL key",
+                        &format!("{:#018x}/{:#018x}", key.host, key.path),
+                    ));
+                }
+            }
+            last_url = Some((key, seg.input));
+            let kept = gc.is_none_or(|g| g.keeps(status, crawled));
+            if let Some(bits) = keep.as_mut() {
+                bits.push(ui, kept);
+            }
+            ui += 1;
+            if !kept {
+                dropped += 1;
+                continue;
+            }
+            let nu_ = layout
+                .intern(uref, arena.as_mut())
+                .map_err(|e| format!("{name}: URL row {row}: {e}"))?;
+            let ne = if etag == uref {
+                nu_
+            } else {
+                layout
+                    .intern(etag, arena.as_mut())
+                    .map_err(|e| format!("{name}: URL row {row}: {e}"))?
+            };
+            let nr = if redirect == uref {
+                nu_
+            } else if redirect == etag {
+                ne
+            } else {
+                layout
+                    .intern(redirect, arena.as_mut())
+                    .map_err(|e| format!("{name}: URL row {row}: {e}"))?
+            };
+            for (s, v) in url_refs.iter_mut().zip([nu_, ne, nr]) {
+                s.push(v).map_err(io_err("spill file"))?;
+            }
+            if due != 0 {
+                due_min = Some(due_min.map_or(due, |m| m.min(due)));
+            }
+            if let Some(b) = bloom.as_mut() {
+                b.insert(key);
+            }
+            urls += 1;
+        }
+        if let Some(a) = &arena {
+            access.push((seg.input, a.access()));
+        }
+        keep_all.push(keep);
+    }
+    layout.out.send()?;
+    Ok(Walk {
+        keep: keep_all,
+        url_refs,
+        host_refs,
+        raw_len: layout.raw_len,
+        urls,
+        hosts,
+        dropped,
+        due_min,
+        bloom,
+        access,
+    })
+}
+
+fn order_error(inputs: &[Input], a: usize, b: usize, what: &str, key: &str) -> String {
+    if a == b {
+        format!(
+            "{}: rows are not in strictly increasing {what} order at {key}; run `meguri verify`",
+            inputs[a].name()
+        )
+    } else {
+        let (alo, ahi) = inputs[a].range();
+        let (blo, bhi) = inputs[b].range();
+        format!(
+            "{} ({alo:#018x}..{ahi:#018x}) and {} ({blo:#018x}..{bhi:#018x}) overlap: {what} {key} \
+             is not above the rows before it",
+            inputs[a].name(),
+            inputs[b].name()
+        )
+    }
+}
+
+/// A [`Sink`] over a buffered file.
+struct FileSink(BufWriter<File>);
+
+impl Sink for FileSink {
+    fn put(&mut self, bytes: &[u8]) -> meguri_core::Result<()> {
+        self.0
+            .write_all(bytes)
+            .map_err(|e| Error::new(ErrorKind::Source, format!("write: {e}")))
+    }
+}
+
+/// The arena size hint: `00` plus every input's entries. It is exact when the inputs' arenas
+/// hold exactly the entries their rows use (every file meguri writes), and it only narrows the
+/// compression window, so an estimate that is off costs a little ratio, never correctness.
+fn arena_hint(inputs: &[Input], plan: &OutputPlan) -> u64 {
+    let mut seen: Vec<usize> = plan.segments.iter().map(|s| s.input).collect();
+    seen.sort_unstable();
+    seen.dedup();
+    1 + seen
+        .iter()
+        .filter_map(|&i| {
+            let r = &inputs[i].reader;
+            let d = r.footer().region(meguri_core::format::REGION_STRING_BLOB)?;
+            use meguri_core::format::page::PAGE_HEADER_LEN;
+            let mut head = [0u8; PAGE_HEADER_LEN];
+            use meguri_core::source::Source;
+            let b = r.source().read_at(d.offset, head.len()).ok()?;
+            head.copy_from_slice(b.get(..PAGE_HEADER_LEN)?);
+            let raw = meguri_core::format::page::PageHeader::read(&head).uncompressed_size;
+            Some(u64::from(raw).saturating_sub(1))
+        })
+        .sum::<u64>()
+}
+
+/// Writes `plan` to the new file `out` (which must not exist), fsynced. Spill files go to
+/// `tmp_dir`.
+pub fn write_output(
+    inputs: &[Input],
+    plan: &OutputPlan,
+    settings: &Settings,
+    out: &Path,
+    tmp_dir: &Path,
+) -> Result<Outcome, String> {
+    let file = OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .open(out)
+        .map_err(|e| format!("{}: {e}", out.display()))?;
+    let zipped = SpillWriter::new(tmp_dir, "arena").map_err(io_err("spill file"))?;
+    let zip = settings.arena;
+    let hint = arena_hint(inputs, plan);
+    let pages = meguri_core::format::codec::CZstd::new(settings.level);
+    let opts = WriteOptions {
+        page_rows: settings.page_rows,
+        ..WriteOptions::default()
+    };
+    let mut phases = Phases::default();
+    let (tx, rx) = std::sync::mpsc::channel::<u64>();
+    let raw_spill = SpillWriter::new(tmp_dir, "raw-arena")
+        .and_then(SpillWriter::into_file)
+        .map_err(io_err("spill file"))?;
+    let raw_read = raw_spill.try_clone().map_err(io_err("spill file"))?;
+    std::thread::scope(|scope| -> Result<Outcome, String> {
+        // Pass 2 on its own thread: compress the arena as the walk lays it out.
+        let job = scope.spawn(move || -> Result<_, String> {
+            let t = std::time::Instant::now();
+            let mut enc = zip.encoder(hint, zipped).map_err(io_err("arena"))?;
+            drain_raw(&raw_read, rx, &mut enc).map_err(io_err("arena"))?;
+            let (zipped, c) = enc.finish().map_err(io_err("arena"))?;
+            Ok((c, zipped, t.elapsed().as_secs_f64()))
+        });
+        let t = std::time::Instant::now();
+        let w = walk(
+            inputs,
+            plan,
+            settings,
+            tmp_dir,
+            ChunkSender {
+                buf: Vec::with_capacity(BATCH + 4096),
+                file: raw_spill,
+                written: 0,
+                tx,
+            },
+        )?;
+        phases.walk = t.elapsed().as_secs_f64();
+        if w.raw_len > u64::from(u32::MAX) {
+            return Err(format!(
+                "the output's arena would be {} bytes, more than v1's 4 GiB page limit; split \
+                 it further",
+                w.raw_len
+            ));
+        }
+        let Walk {
+            keep,
+            url_refs,
+            host_refs,
+            raw_len,
+            urls,
+            hosts,
+            dropped,
+            due_min,
+            bloom,
+            access,
+        } = w;
+        let core_plan = Plan {
+            id: plan.id,
+            hostkey_lo: plan.range.0,
+            hostkey_hi: plan.range.1,
+            created_hours: plan.created_hours,
+            url_count: urls,
+            host_count: hosts,
+            schedule_base: if plan.schedule { due_min } else { None },
+        };
+        let reader_of = |s: [SpillWriter; 3]| -> Result<Vec<SpillReader>, String> {
+            s.into_iter()
+                .map(|w| w.into_reader().map_err(io_err("spill file")))
+                .collect()
+        };
+        let url_refs = reader_of(url_refs)?;
+        let host_refs = reader_of(host_refs)?;
+        // Pass 3 here: the tables.
+        let t = std::time::Instant::now();
+        let sink = FileSink(BufWriter::with_capacity(1 << 20, file));
+        let mut enc = Encoder::new(sink, core_plan, opts, &pages).map_err(core_err)?;
+        let mut url_feed = SegmentsFeed::new(
+            inputs,
+            &plan.segments,
+            Table::Url,
+            &keep,
+            [6u64, 15, 20].into_iter().zip(url_refs).collect(),
+        );
+        let mut host_feed = SegmentsFeed::new(
+            inputs,
+            &plan.segments,
+            Table::Host,
+            &keep,
+            [1u64, 3, 8].into_iter().zip(host_refs).collect(),
+        );
+        enc.tables(&mut url_feed, &mut host_feed).map_err(core_err)?;
+        if let Some(b) = bloom {
+            enc.seen_filter(&b.finish()).map_err(core_err)?;
+        }
+        phases.tables = t.elapsed().as_secs_f64();
+        let t = std::time::Instant::now();
+        let (c, zipped, arena_s) = job
+            .join()
+            .map_err(|_| "the arena thread panicked".to_string())??;
+        phases.arena = arena_s;
+        if c.raw_len != raw_len {
+            return Err(format!(
+                "the arena thread took {} bytes, the walk laid out {raw_len}",
+                c.raw_len
+            ));
+        }
+        let mut zipped = zipped.into_reader().map_err(io_err("spill file"))?;
+        if c.len < raw_len && raw_len > ZSTD_MIN_FRAME as u64 {
+            enc.begin_arena(StoredBody {
+                codec: CODEC_ZSTD,
+                raw_len,
+                len: c.len,
+                crc: c.crc,
+            })
+            .map_err(core_err)?;
+            copy_into(&mut enc, &mut zipped, c.len)?;
+        } else {
+            // Compression did not pay (as `seed` decides too): store the arena as it is, by
+            // decompressing the frame just written rather than keeping a raw copy.
+            enc.begin_arena(StoredBody {
+                codec: CODEC_NONE,
+                raw_len,
+                len: raw_len,
+                crc: c.raw_crc,
+            })
+            .map_err(core_err)?;
+            let mut raw = zstd::stream::read::Decoder::new(zipped.reader())
+                .map_err(io_err("arena"))?
+                .take(raw_len);
+            let mut buf = vec![0u8; 1 << 16];
+            loop {
+                let n = raw.read(&mut buf).map_err(io_err("arena"))?;
+                if n == 0 {
+                    break;
+                }
+                enc.arena_body(&buf[..n]).map_err(core_err)?;
+            }
+        }
+        enc.end_arena().map_err(core_err)?;
+        let (FileSink(buf), header) = enc.finish(&plan.meta).map_err(core_err)?;
+        let file = buf
+            .into_inner()
+            .map_err(|e| format!("{}: {}", out.display(), e.error()))?;
+        file.write_all_at(&header, 0)
+            .and_then(|_| file.sync_all())
+            .map_err(|e| format!("{}: {e}", out.display()))?;
+        let bytes = file.metadata().map_err(io_err("stat"))?.len();
+        phases.finish = t.elapsed().as_secs_f64();
+        Ok(Outcome {
+            urls,
+            hosts,
+            gone_dropped: dropped,
+            bytes,
+            arena_raw: raw_len,
+            arena_access: access,
+            seconds: phases,
+        })
+    })
+}
+
+fn copy_into<S: Sink>(enc: &mut Encoder<'_, S>, src: &mut SpillReader, len: u64) -> Result<(), String> {
+    let mut buf = vec![0u8; 1 << 20];
+    let mut left = len;
+    while left > 0 {
+        let n = (buf.len() as u64).min(left) as usize;
+        src.next_bytes(&mut buf[..n]).map_err(io_err("arena spill"))?;
+        enc.arena_body(&buf[..n]).map_err(core_err)?;
+        left -= n as u64;
+    }
+    Ok(())
+}
+
