@@ -57,3 +57,111 @@ pub fn subject_of(output: &Path, suffix: &str) -> PathBuf {
     let name = output.file_name().expect("file name").to_string_lossy();
     output.with_file_name(name.trim_end_matches(suffix))
 }
+
+/// A directory under the system temp folder, removed (with its contents) when dropped.
+pub struct Scratch(pub PathBuf);
+
+impl Scratch {
+    /// A fresh, empty directory named after `tag` and the process.
+    pub fn new(tag: &str) -> Scratch {
+        use std::sync::atomic::{AtomicU64, Ordering};
+        static SEQ: AtomicU64 = AtomicU64::new(0);
+        let n = SEQ.fetch_add(1, Ordering::Relaxed);
+        let p = std::env::temp_dir().join(format!("meguri-{tag}-{}-{n}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&p);
+        std::fs::create_dir_all(&p).expect("create scratch dir");
+        Scratch(p)
+    }
+
+    /// A path inside.
+    pub fn join(&self, name: &str) -> PathBuf {
+        self.0.join(name)
+    }
+
+    /// The names of the files inside, sorted (hidden ones included).
+    pub fn names(&self) -> Vec<String> {
+        let mut v: Vec<String> = std::fs::read_dir(&self.0)
+            .expect("read scratch dir")
+            .map(|e| e.expect("entry").file_name().to_string_lossy().into_owned())
+            .collect();
+        v.sort();
+        v
+    }
+}
+
+impl Drop for Scratch {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.0);
+    }
+}
+
+use meguri_core::arena::Arena;
+use meguri_core::records::{HostRecord, UrlRecord};
+
+/// A URL row as a value: its arena references replaced by the strings they point at (and
+/// zeroed in the record), so files with different arena layouts compare equal when they hold
+/// the same data.
+#[derive(Debug, Clone, PartialEq)]
+pub struct UrlValue {
+    /// The record, references zeroed.
+    pub rec: UrlRecord,
+    /// URL, ETag and redirect strings.
+    pub strings: [Option<Vec<u8>>; 3],
+}
+
+/// A host row as a value (see [`UrlValue`]).
+#[derive(Debug, Clone, PartialEq)]
+pub struct HostValue {
+    /// The record, references zeroed.
+    pub rec: HostRecord,
+    /// Host, registrable-domain and robots strings.
+    pub strings: [Option<Vec<u8>>; 3],
+}
+
+/// Every row of a `.meguri` file as values.
+pub fn values_of(bytes: &[u8]) -> (Vec<UrlValue>, Vec<HostValue>) {
+    let r = meguri_core::reader::Reader::open(bytes).expect("open");
+    let arena_bytes = r.arena().expect("arena");
+    let a = Arena(&arena_bytes);
+    let s = |r: u64| a.get(r).map(<[u8]>::to_vec);
+    let urls = r
+        .url_table()
+        .expect("URL table")
+        .into_iter()
+        .map(|mut u| {
+            let strings = [s(u.url_ref), s(u.etag_ref), s(u.redirect_ref)];
+            (u.url_ref, u.etag_ref, u.redirect_ref) = (0, 0, 0);
+            UrlValue { rec: u, strings }
+        })
+        .collect();
+    let hosts = r
+        .host_table()
+        .expect("host table")
+        .into_iter()
+        .map(|mut h| {
+            let strings = [s(h.host_ref), s(h.registrable_ref), s(h.robots_ref)];
+            (h.host_ref, h.registrable_ref, h.robots_ref) = (0, 0, 0);
+            HostValue { rec: h, strings }
+        })
+        .collect();
+    (urls, hosts)
+}
+
+/// Rows of a file by path.
+pub fn values_at(path: &Path) -> (Vec<UrlValue>, Vec<HostValue>) {
+    values_of(&std::fs::read(path).expect("read file"))
+}
+
+/// Panics unless `verify` finds no error in the file (warnings allowed).
+pub fn assert_verifies(path: &Path) {
+    let bytes = std::fs::read(path).expect("read file");
+    let report =
+        meguri_core::verify::verify_file(&bytes[..], &meguri_core::reader::ReadOptions::default());
+    let errors: Vec<String> = report
+        .findings
+        .iter()
+        .filter(|f| f.severity == meguri_core::Severity::Error)
+        .map(|f| f.to_string())
+        .collect();
+    assert!(errors.is_empty(), "{}: {errors:#?}", path.display());
+}
