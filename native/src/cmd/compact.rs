@@ -201,11 +201,12 @@ pub fn outcome_json(path: &Path, plan: &OutputPlan, o: &Outcome) -> serde_json::
 /// Runs `compact`.
 pub fn run(args: &CompactArgs, out: &mut dyn Write) -> CmdResult {
     let started = std::time::Instant::now();
-    let inputs = open_ordered(&args.files, args.allow_gaps).map_err(err)?;
     let out_path = args
         .out
         .clone()
         .unwrap_or_else(|| job::dir_of(&args.files[0]).join("compact.meguri"));
+    job::recover(&job::dir_of(&out_path), &mut |line| eprintln!("compact: {line}")).map_err(err)?;
+    let inputs = open_ordered(&args.files, args.allow_gaps).map_err(err)?;
     let gc = args.gc.then(|| Gc {
         horizon_hours: args.gc_horizon,
         now: args.now.unwrap_or_else(hour_now),

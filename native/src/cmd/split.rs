@@ -111,6 +111,9 @@ fn balanced_cuts(input: &Input, n: u32) -> Result<Vec<u64>, String> {
 /// Runs `split`.
 pub fn run(args: &SplitArgs, out: &mut dyn Write) -> CmdResult {
     let started = std::time::Instant::now();
+    if args.out_dir.is_dir() {
+        job::recover(&args.out_dir, &mut |line| eprintln!("split: {line}")).map_err(err)?;
+    }
     let input = Input::open(&args.file).map_err(err)?;
     let (lo, hi) = input.range();
     let cuts = match args.into {

@@ -39,6 +39,16 @@ fn same_file(a: &Path, b: &Path) -> bool {
     }
 }
 
+/// Undoes interrupted jobs in `dir` (see [`intent::recover`]); `notes` receives a line for
+/// each. Commands call this first, before judging their inputs, since an interrupted job's
+/// leftovers may be what makes the inputs look wrong.
+pub fn recover(dir: &Path, notes: &mut dyn FnMut(String)) -> Result<(), String> {
+    for line in intent::recover(dir).map_err(|e| format!("{}: recovery: {e}", dir.display()))? {
+        notes(line);
+    }
+    Ok(())
+}
+
 /// Recovers interrupted jobs in `dir`, then writes every plan's output to its path, all or
 /// nothing. `notes` receives the recovery lines (for stderr). Refuses outputs that exist.
 pub fn run(
@@ -55,9 +65,7 @@ pub fn run(
     if plans.iter().any(|(_, p)| dir_of(p) != dir) {
         return Err("all outputs must go to one directory".into());
     }
-    for line in intent::recover(&dir).map_err(|e| format!("{}: recovery: {e}", dir.display()))? {
-        notes(line);
-    }
+    recover(&dir, notes)?;
     for (_, out) in plans {
         if let Some(i) = inputs.iter().find(|i| same_file(&i.path, out)) {
             return Err(format!(

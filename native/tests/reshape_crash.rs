@@ -1,0 +1,232 @@
+//! Crash safety of `compact` and `split`, with real processes and real files: the process is
+//! made to die at every step of the protocol (`MEGURI_CRASH_AT`, which aborts), and killed
+//! with SIGKILL at spread-out moments. After every death the directory must hold the untouched
+//! inputs plus, at most, outputs that are complete; the next run must say it recovered, leave
+//! exactly the inputs and the complete outputs, and succeed.
+
+use meguri_tests::{assert_verifies, golden_dir, values_at, Scratch};
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output, Stdio};
+use std::time::{Duration, Instant};
+
+fn bin() -> Command {
+    Command::new(env!("CARGO_BIN_EXE_meguri"))
+}
+
+fn text(b: &[u8]) -> String {
+    String::from_utf8_lossy(b).into_owned()
+}
+
+fn s(p: &Path) -> String {
+    p.display().to_string()
+}
+
+/// Copies `names` from the golden folder into `dir`; returns their new paths.
+fn stage(g: &Path, dir: &Scratch, names: &[&str]) -> Vec<PathBuf> {
+    names
+        .iter()
+        .map(|n| {
+            let to = dir.join(Path::new(n).file_name().unwrap().to_str().unwrap());
+            std::fs::copy(g.join(n), &to).unwrap();
+            to
+        })
+        .collect()
+}
+
+fn contents(paths: &[PathBuf]) -> Vec<Vec<u8>> {
+    paths.iter().map(|p| std::fs::read(p).unwrap()).collect()
+}
+
+fn run(args: &[String], crash_at: Option<&str>) -> Output {
+    let mut c = bin();
+    c.args(args);
+    if let Some(p) = crash_at {
+        c.env("MEGURI_CRASH_AT", p);
+    }
+    c.output().expect("run meguri")
+}
+
+/// What a directory may hold after a death: the inputs (unchanged), final outputs only if
+/// complete, and leftovers (temporaries, an intent record) that the next run must clean.
+fn check_after_death(dir: &Scratch, inputs: &[PathBuf], before: &[Vec<u8>], outputs: &[PathBuf]) {
+    assert_eq!(contents(inputs), before, "an input changed");
+    for o in outputs.iter().filter(|o| o.exists()) {
+        assert_verifies(o);
+    }
+    for name in dir.names() {
+        let known = inputs
+            .iter()
+            .chain(outputs)
+            .any(|p| p.file_name().unwrap().to_str() == Some(&name));
+        assert!(
+            known || name.ends_with(".meguri-intent") || name.contains(".tmp-"),
+            "unexpected file {name} after a crash"
+        );
+    }
+}
+
+/// After a clean run: exactly the inputs and the outputs.
+fn check_clean(dir: &Scratch, inputs: &[PathBuf], outputs: &[PathBuf]) {
+    let mut want: Vec<String> = inputs
+        .iter()
+        .chain(outputs)
+        .map(|p| p.file_name().unwrap().to_string_lossy().into_owned())
+        .collect();
+    want.sort();
+    assert_eq!(dir.names(), want);
+    for o in outputs {
+        assert_verifies(o);
+    }
+}
+
+#[test]
+fn compact_dies_at_every_step_and_the_rerun_recovers() {
+    let Some(g) = golden_dir() else { return };
+    let names = [
+        "parts/part-0.meguri",
+        "parts/part-1.meguri",
+        "parts/part-2.meguri",
+    ];
+    let want = values_at(&g.join("merged.meguri"));
+    for point in ["intent", "output-0", "rename-0", "commit"] {
+        let dir = Scratch::new(&format!("crash-compact-{point}"));
+        let inputs = stage(&g, &dir, &names);
+        let before = contents(&inputs);
+        let out = dir.join("merged.meguri");
+        let mut args: Vec<String> = vec!["compact".into()];
+        args.extend(inputs.iter().map(|p| s(p)));
+        args.extend(["--out".into(), s(&out)]);
+        let r = run(&args, Some(point));
+        assert_eq!(r.status.code(), None, "{point}: should have died: {}", text(&r.stderr));
+        check_after_death(&dir, &inputs, &before, std::slice::from_ref(&out));
+        assert!(
+            dir.names().iter().any(|n| n.ends_with(".meguri-intent")),
+            "{point}: no intent record left"
+        );
+        let r = run(&args, None);
+        assert!(r.status.success(), "{point}: rerun: {}", text(&r.stderr));
+        assert!(
+            text(&r.stderr).contains("recovered an interrupted compact"),
+            "{point}: {}",
+            text(&r.stderr)
+        );
+        check_clean(&dir, &inputs, std::slice::from_ref(&out));
+        assert!(values_at(&out) == want, "{point}: rows differ after recovery");
+    }
+}
+
+#[test]
+fn split_dies_at_every_step_and_the_rerun_recovers() {
+    let Some(g) = golden_dir() else { return };
+    for point in meguri::reshape::job::CRASH_POINTS {
+        let dir = Scratch::new(&format!("crash-split-{point}"));
+        let inputs = stage(&g, &dir, &["crawled-small-mixed.meguri"]);
+        let before = contents(&inputs);
+        let outputs: Vec<PathBuf> = (0..2)
+            .map(|i| dir.join(&format!("crawled-small-mixed-{i}.meguri")))
+            .collect();
+        let args: Vec<String> = vec![
+            "split".into(),
+            s(&inputs[0]),
+            "--into".into(),
+            "2".into(),
+            "--out-dir".into(),
+            s(&dir.0),
+        ];
+        let r = run(&args, Some(point));
+        assert_eq!(r.status.code(), None, "{point}: should have died");
+        check_after_death(&dir, &inputs, &before, &outputs);
+        // Half a split is never visible as the whole: at most the first output is in place
+        // before the second is renamed.
+        if *point == "rename-0" {
+            assert!(outputs[0].exists() && !outputs[1].exists());
+        }
+        let r = run(&args, None);
+        assert!(r.status.success(), "{point}: rerun: {}", text(&r.stderr));
+        assert!(text(&r.stderr).contains("recovered an interrupted split"));
+        check_clean(&dir, &inputs, &outputs);
+        let whole = values_at(&inputs[0]);
+        let (a, b) = (values_at(&outputs[0]), values_at(&outputs[1]));
+        let urls: Vec<_> = a.0.into_iter().chain(b.0).collect();
+        assert!(urls == whole.0, "{point}: split rows differ");
+    }
+}
+
+#[test]
+fn compact_survives_sigkill_at_spread_out_moments() {
+    let Some(g) = golden_dir() else { return };
+    let names = [
+        "parts/part-0.meguri",
+        "parts/part-1.meguri",
+        "parts/part-2.meguri",
+    ];
+    let want = values_at(&g.join("merged.meguri"));
+    // How long an undisturbed run takes here, to spread the kills over it.
+    let dir = Scratch::new("kill-timing");
+    let inputs = stage(&g, &dir, &names);
+    let mut args: Vec<String> = vec!["compact".into()];
+    args.extend(inputs.iter().map(|p| s(p)));
+    args.extend(["--out".into(), s(&dir.join("m.meguri"))]);
+    let t = Instant::now();
+    assert!(run(&args, None).status.success());
+    let full = t.elapsed();
+    drop(dir);
+
+    let kills = 12;
+    let (mut killed, mut finished) = (0, 0);
+    for k in 0..kills {
+        let dir = Scratch::new(&format!("kill-{k}"));
+        let inputs = stage(&g, &dir, &names);
+        let before = contents(&inputs);
+        let out = dir.join("merged.meguri");
+        let mut args: Vec<String> = vec!["compact".into()];
+        args.extend(inputs.iter().map(|p| s(p)));
+        args.extend(["--out".into(), s(&out)]);
+        let mut child = bin()
+            .args(&args)
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap();
+        std::thread::sleep(full.mul_f64(k as f64 / (kills - 2) as f64));
+        let _ = child.kill(); // SIGKILL
+        let status = child.wait().unwrap();
+        if status.success() {
+            finished += 1;
+        } else {
+            killed += 1;
+        }
+        check_after_death(&dir, &inputs, &before, std::slice::from_ref(&out));
+        let r = run(&args, None);
+        if out.exists() && !status.success() && r.status.success() {
+            // Killed after the rename but before the commit: recovery rolled back and redid it.
+        }
+        assert!(
+            r.status.success() || (status.success() && text(&r.stderr).contains("exists")),
+            "kill {k}: rerun: {}",
+            text(&r.stderr)
+        );
+        check_clean(&dir, &inputs, std::slice::from_ref(&out));
+        assert!(values_at(&out) == want, "kill {k}: rows differ");
+    }
+    eprintln!("{killed} runs killed, {finished} finished before the kill; every directory recovered");
+    assert!(killed >= kills / 2, "only {killed} of {kills} runs were killed mid-way");
+}
+
+#[test]
+fn recovery_notes_inputs_that_changed_since_the_crash() {
+    let Some(g) = golden_dir() else { return };
+    let dir = Scratch::new("crash-changed");
+    let inputs = stage(&g, &dir, &["parts/part-0.meguri", "parts/part-1.meguri"]);
+    let out = dir.join("m.meguri");
+    let mut args: Vec<String> = vec!["compact".into()];
+    args.extend(inputs.iter().map(|p| s(p)));
+    args.extend(["--out".into(), s(&out)]);
+    assert_eq!(run(&args, Some("output-0")).status.code(), None);
+    // Someone replaces an input before the rerun.
+    std::fs::copy(g.join("parts/part-2.meguri"), &inputs[1]).unwrap();
+    let r = run(&args, None);
+    let e = text(&r.stderr);
+    assert!(e.contains("recovered an interrupted compact"), "{e}");
+    assert!(e.contains("changed or vanished") && e.contains("part-1.meguri"), "{e}");
+}
