@@ -97,7 +97,8 @@ pub struct Segment {
 /// Garbage collection of Gone rows.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Gc {
-    /// A Gone row is dropped once `now - last_crawled >= horizon` (all Gone rows at 0).
+    /// A Gone row is kept while `now - last_crawled < horizon`. At 0 every Gone row goes, and
+    /// so does every Gone row that was never crawled (`last_crawled` 0: it has no age).
     pub horizon_hours: u32,
     /// The current time, epoch-hours.
     pub now: u32,
@@ -107,8 +108,7 @@ impl Gc {
     /// Whether a row with this status and last crawl survives.
     pub fn keeps(&self, status: u64, last_crawled: u32) -> bool {
         status != STATUS_GONE
-            || (self.horizon_hours > 0
-                && self.now.saturating_sub(last_crawled) < self.horizon_hours)
+            || (last_crawled != 0 && self.now.saturating_sub(last_crawled) < self.horizon_hours)
     }
 }
 
