@@ -340,7 +340,9 @@ mod tests {
         let mut due = alloc::vec![0u32; 5000];
         let mut x = 12345u64;
         for d in due.iter_mut() {
-            x = x.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
+            x = x
+                .wrapping_mul(6364136223846793005)
+                .wrapping_add(1442695040888963407);
             if x >> 62 != 0 {
                 *d = 500_000 + ((x >> 20) % 40_000) as u32;
             }

@@ -140,7 +140,8 @@ impl SeenFilter {
             SeenFilter::Bloom {
                 k, n_blocks, words, ..
             } => bloom_bits(key, *k, *n_blocks).all(|(word, mask)| {
-                let w = u64::from_le_bytes(words[word * 8..word * 8 + 8].try_into().expect("8 bytes"));
+                let w =
+                    u64::from_le_bytes(words[word * 8..word * 8 + 8].try_into().expect("8 bytes"));
                 w & mask != 0
             }),
             SeenFilter::Ribbon {

@@ -547,7 +547,10 @@ impl<'c, S: Sink> Encoder<'c, S> {
     /// offset 0.
     pub fn finish(mut self, meta: &[(Vec<u8>, Vec<u8>)]) -> Result<(S, [u8; HEADER_LEN])> {
         if self.arena_body.is_some() {
-            return Err(Error::new(ErrorKind::Invalid, "the arena body was not ended"));
+            return Err(Error::new(
+                ErrorKind::Invalid,
+                "the arena body was not ended",
+            ));
         }
         let footer_offset = self.pos;
         let mut footer = Vec::new();

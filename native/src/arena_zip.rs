@@ -174,10 +174,12 @@ impl Compressor for ArenaZip {
             return CODEC_ZSTD;
         }
         let at = out.len();
-        let written = self.encoder(input.len() as u64, &mut *out).and_then(|mut e| {
-            e.write_all(input)?;
-            e.finish()
-        });
+        let written = self
+            .encoder(input.len() as u64, &mut *out)
+            .and_then(|mut e| {
+                e.write_all(input)?;
+                e.finish()
+            });
         match written {
             Ok((_, c)) if c.len < input.len() as u64 => CODEC_ZSTD,
             // Not smaller (or, impossibly for a Vec, failed): store the arena as it is.

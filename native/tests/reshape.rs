@@ -29,11 +29,20 @@ fn ok(r: &Output) -> String {
 fn compact_parts(g: &Path, dir: &Scratch) -> (std::path::PathBuf, String) {
     let out = dir.join("merged.meguri");
     let parts: Vec<String> = (0..3)
-        .map(|i| g.join(format!("parts/part-{i}.meguri")).display().to_string())
+        .map(|i| {
+            g.join(format!("parts/part-{i}.meguri"))
+                .display()
+                .to_string()
+        })
         .collect();
     // Given out of order on purpose: compact orders inputs by range.
     let line = ok(&meguri(&[
-        "compact", &parts[2], &parts[0], &parts[1], "--out", s(&out),
+        "compact",
+        &parts[2],
+        &parts[0],
+        &parts[1],
+        "--out",
+        s(&out),
     ]));
     (out, line)
 }
@@ -59,11 +68,13 @@ fn compact_of_the_parts_holds_the_rows_of_the_references_merge() {
     assert!(ours.0 == theirs.0, "URL rows differ from merged.meguri");
     assert!(ours.1 == theirs.1, "host rows differ from merged.meguri");
     // Header: the union of the parts' ranges, the lowest part's id.
-    let r = meguri_core::reader::Reader::open(&std::fs::read(&out).unwrap()[..])
+    let r = *meguri_core::reader::Reader::open(&std::fs::read(&out).unwrap()[..])
         .unwrap()
-        .header()
-        .clone();
-    assert_eq!((r.hostkey_lo, r.hostkey_hi, r.partition_id), (0, u64::MAX, 0));
+        .header();
+    assert_eq!(
+        (r.hostkey_lo, r.hostkey_hi, r.partition_id),
+        (0, u64::MAX, 0)
+    );
     // Nothing but the output is left behind.
     assert_eq!(dir.names(), ["merged.meguri"]);
 }
@@ -73,7 +84,10 @@ fn gc_at_horizon_zero_drops_what_the_reference_drops() {
     let Some(g) = golden_dir() else { return };
     let dir = Scratch::new("compact-gc");
     for (input, golden) in [
-        ("crawled-small-mixed.meguri", "crawled-small-mixed-gc.meguri"),
+        (
+            "crawled-small-mixed.meguri",
+            "crawled-small-mixed-gc.meguri",
+        ),
         ("crawled-mixed.meguri", "crawled-mixed-gc.meguri"),
     ] {
         let out = dir.join(golden);
@@ -90,7 +104,10 @@ fn gc_at_horizon_zero_drops_what_the_reference_drops() {
         let want = std::fs::read_to_string(g.join(format!("{golden}.compact.txt"))).unwrap();
         let cut = |l: &str| l[l.find(':').unwrap()..l.rfind(", ").unwrap()].to_string();
         assert_eq!(cut(&line), cut(&want), "{line} vs {want}");
-        assert!(std::fs::metadata(&out).unwrap().len() < std::fs::metadata(g.join(golden)).unwrap().len());
+        assert!(
+            std::fs::metadata(&out).unwrap().len()
+                < std::fs::metadata(g.join(golden)).unwrap().len()
+        );
         assert_verifies(&out);
         let ours = values_at(&out);
         let theirs = values_at(&g.join(golden));
@@ -115,11 +132,23 @@ fn gc_keeps_gone_rows_younger_than_the_horizon() {
     // age: it counts as older than any horizon.
     let out = dir.join("h.meguri");
     let line = ok(&meguri(&[
-        "compact", s(&input), "--gc", "--now", "491000", "--out", s(&out),
+        "compact",
+        s(&input),
+        "--gc",
+        "--now",
+        "491000",
+        "--out",
+        s(&out),
     ]));
-    let aged = gone.iter().filter(|&&c| c != 0 && 491_000 - c < 2160).count();
+    let aged = gone
+        .iter()
+        .filter(|&&c| c != 0 && 491_000 - c < 2160)
+        .count();
     let dropped = gone.len() - aged;
-    assert!(line.contains(&format!("({dropped} Gone dropped)")), "{line}");
+    assert!(
+        line.contains(&format!("({dropped} Gone dropped)")),
+        "{line}"
+    );
     assert_eq!(values_at(&out).0.len(), urls.len() - dropped);
 }
 
@@ -213,7 +242,10 @@ fn overlapping_inputs_are_refused_naming_both_files() {
     let r = meguri(&["compact", s(&p0), s(&merged), "--out", s(&out)]);
     assert_eq!(r.status.code(), Some(1));
     let e = text(&r.stderr);
-    assert!(e.contains("part-0.meguri") && e.contains("merged.meguri"), "{e}");
+    assert!(
+        e.contains("part-0.meguri") && e.contains("merged.meguri"),
+        "{e}"
+    );
     assert!(
         e.contains("overlap on host keys [0x0000000000000000, 0x22e976746abcd162]"),
         "{e}"
@@ -238,7 +270,14 @@ fn gaps_are_refused_unless_allowed() {
         text(&r.stderr)
     );
     assert!(dir.names().is_empty());
-    ok(&meguri(&["compact", s(&p0), s(&p2), "--allow-gaps", "--out", s(&out)]));
+    ok(&meguri(&[
+        "compact",
+        s(&p0),
+        s(&p2),
+        "--allow-gaps",
+        "--out",
+        s(&out),
+    ]));
     assert_verifies(&out);
     // An existing output is never replaced, and an input is never the output.
     let r = meguri(&["compact", s(&p0), s(&p2), "--allow-gaps", "--out", s(&out)]);
@@ -246,7 +285,11 @@ fn gaps_are_refused_unless_allowed() {
     assert!(text(&r.stderr).contains("exists"), "{}", text(&r.stderr));
     let r = meguri(&["compact", s(&out), "--out", s(&out)]);
     assert_eq!(r.status.code(), Some(1));
-    assert!(text(&r.stderr).contains("never modified"), "{}", text(&r.stderr));
+    assert!(
+        text(&r.stderr).contains("never modified"),
+        "{}",
+        text(&r.stderr)
+    );
 }
 
 #[test]

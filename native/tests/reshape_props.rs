@@ -92,8 +92,16 @@ fn generate(rng: &mut Rng) -> Partition {
                 depth: rng.below(5) as u16,
                 url_ref,
                 first_seen: rng.below(1000) as u32,
-                last_crawled: if rng.chance(4) { 0 } else { 1000 + rng.below(3000) as u32 },
-                next_due: if rng.chance(2) { 0 } else { 2000 + rng.below(30_000) as u32 },
+                last_crawled: if rng.chance(4) {
+                    0
+                } else {
+                    1000 + rng.below(3000) as u32
+                },
+                next_due: if rng.chance(2) {
+                    0
+                } else {
+                    2000 + rng.below(30_000) as u32
+                },
                 crawl_count: rng.below(9) as u32,
                 etag_ref,
                 content_fp: rng.next(),
@@ -132,7 +140,8 @@ fn generate(rng: &mut Rng) -> Partition {
     }
     let map = |r: u64| offset[r as usize];
     for u in &mut urls {
-        (u.url_ref, u.etag_ref, u.redirect_ref) = (map(u.url_ref), map(u.etag_ref), map(u.redirect_ref));
+        (u.url_ref, u.etag_ref, u.redirect_ref) =
+            (map(u.url_ref), map(u.etag_ref), map(u.redirect_ref));
     }
     for h in &mut hosts {
         (h.host_ref, h.registrable_ref, h.robots_ref) =
@@ -186,16 +195,28 @@ fn check_rebuilt(path: &Path, want_schedule: bool, want_seen: bool) {
     let any_due = urls.iter().any(|u| u.next_due != 0);
     match r.schedule().unwrap() {
         Some(w) => {
-            assert!(want_schedule && any_due, "{}: unexpected wheel", path.display());
+            assert!(
+                want_schedule && any_due,
+                "{}: unexpected wheel",
+                path.display()
+            );
             let now = urls.iter().map(|u| u.next_due).max().unwrap();
             let cands: std::collections::BTreeSet<u32> = w.due_candidates(now).collect();
             for (i, u) in urls.iter().enumerate() {
                 if u.next_due != 0 {
-                    assert!(cands.contains(&(i as u32)), "{}: row {i} not in the wheel", path.display());
+                    assert!(
+                        cands.contains(&(i as u32)),
+                        "{}: row {i} not in the wheel",
+                        path.display()
+                    );
                 }
             }
         }
-        None => assert!(!(want_schedule && any_due), "{}: wheel missing", path.display()),
+        None => assert!(
+            !(want_schedule && any_due),
+            "{}: wheel missing",
+            path.display()
+        ),
     }
     match r.seen_filter().unwrap() {
         Some(f) => {
@@ -267,7 +288,10 @@ fn split_then_compact_restores_every_row() {
             assert_verifies(part);
             check_rebuilt(part, p.schedule, !p.seen_filter.is_empty());
             let (_, plo, phi) = header(part);
-            assert_eq!(plo, next_lo, "seed {seed}: part {i} does not start where the last ended");
+            assert_eq!(
+                plo, next_lo,
+                "seed {seed}: part {i} does not start where the last ended"
+            );
             next_lo = phi.wrapping_add(1);
             let (u, h) = values_at(part);
             assert!(u.iter().all(|v| (plo..=phi).contains(&v.rec.key.host)));
@@ -275,9 +299,19 @@ fn split_then_compact_restores_every_row() {
             urls.extend(u);
             hosts.extend(h);
         }
-        assert_eq!(next_lo, hi.wrapping_add(1), "seed {seed}: parts stop short of the range");
-        assert!(urls == want.0, "seed {seed}: URL rows across the parts differ");
-        assert!(hosts == want.1, "seed {seed}: host rows across the parts differ");
+        assert_eq!(
+            next_lo,
+            hi.wrapping_add(1),
+            "seed {seed}: parts stop short of the range"
+        );
+        assert!(
+            urls == want.0,
+            "seed {seed}: URL rows across the parts differ"
+        );
+        assert!(
+            hosts == want.1,
+            "seed {seed}: host rows across the parts differ"
+        );
         let mut keys: Vec<UrlKey> = urls.iter().map(|v| v.rec.key).collect();
         keys.dedup();
         assert_eq!(keys.len(), urls.len(), "seed {seed}: a key appears twice");
@@ -305,8 +339,14 @@ fn split_then_compact_restores_every_row() {
         check_rebuilt(&back, p.schedule, !p.seen_filter.is_empty());
         assert_eq!(header(&back), (p.id, lo, hi), "seed {seed}: header");
         let got = values_at(&back);
-        assert!(got.0 == want.0, "seed {seed}: URL rows differ after the round trip");
-        assert!(got.1 == want.1, "seed {seed}: host rows differ after the round trip");
+        assert!(
+            got.0 == want.0,
+            "seed {seed}: URL rows differ after the round trip"
+        );
+        assert!(
+            got.1 == want.1,
+            "seed {seed}: host rows differ after the round trip"
+        );
     }
 }
 
@@ -317,7 +357,8 @@ fn gc_keeps_exactly_what_the_horizon_rule_keeps() {
         let p = generate(&mut rng);
         let dir = Scratch::new(&format!("props-gc-{seed}"));
         let input = dir.join("in.meguri");
-        let bytes = encode_with(&p, &WriteOptions::default(), &CZstd::new(1), &CZstd::new(1)).unwrap();
+        let bytes =
+            encode_with(&p, &WriteOptions::default(), &CZstd::new(1), &CZstd::new(1)).unwrap();
         std::fs::write(&input, &bytes).unwrap();
         let now = 2000 + rng.below(3000) as u32;
         // Horizons right at some Gone row's age, so the boundary itself is tested.
@@ -356,7 +397,10 @@ fn gc_keeps_exactly_what_the_horizon_rule_keeps() {
         let (all, hosts) = values_of(&bytes);
         let kept: Vec<UrlValue> = all.iter().filter(|u| keeps(u)).cloned().collect();
         let got = values_at(&out);
-        assert!(got.0 == kept, "seed {seed}: kept rows differ (horizon {horizon}, now {now})");
+        assert!(
+            got.0 == kept,
+            "seed {seed}: kept rows differ (horizon {horizon}, now {now})"
+        );
         assert!(got.1 == hosts, "seed {seed}: host rows must all stay");
         let line = String::from_utf8(line).unwrap();
         assert!(

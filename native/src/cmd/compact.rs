@@ -130,7 +130,11 @@ pub fn open_ordered(files: &[PathBuf], allow_gaps: bool) -> Result<Vec<Input>, S
 /// The plan of a compaction: every input whole, in range order.
 pub fn plan(inputs: &[Input], id: Option<u32>) -> OutputPlan {
     let first = &inputs[0].reader;
-    let has = |region: u8| inputs.iter().any(|i| i.reader.footer().region(region).is_some());
+    let has = |region: u8| {
+        inputs
+            .iter()
+            .any(|i| i.reader.footer().region(region).is_some())
+    };
     OutputPlan {
         id: id.unwrap_or(first.header().partition_id),
         range: (inputs[0].range().0, inputs[inputs.len() - 1].range().1),
@@ -181,7 +185,7 @@ pub fn outcome_json(path: &Path, plan: &OutputPlan, o: &Outcome) -> serde_json::
         "hosts": o.hosts,
         "gone_dropped": o.gone_dropped,
         "bytes": o.bytes,
-        "bytes_per_url": if o.urls == 0 { 0.0 } else { o.bytes as f64 / o.urls as f64 },
+        "file_bytes_per_url": if o.urls == 0 { 0.0 } else { o.bytes as f64 / o.urls as f64 },
         "arena_raw_bytes": o.arena_raw,
         "schedule_rebuilt": plan.schedule,
         "seen_set_rebuilt": plan.seen,
@@ -205,7 +209,10 @@ pub fn run(args: &CompactArgs, out: &mut dyn Write) -> CmdResult {
         .out
         .clone()
         .unwrap_or_else(|| job::dir_of(&args.files[0]).join("compact.meguri"));
-    job::recover(&job::dir_of(&out_path), &mut |line| eprintln!("compact: {line}")).map_err(err)?;
+    job::recover(&job::dir_of(&out_path), &mut |line| {
+        eprintln!("compact: {line}")
+    })
+    .map_err(err)?;
     let inputs = open_ordered(&args.files, args.allow_gaps).map_err(err)?;
     let gc = args.gc.then(|| Gc {
         horizon_hours: args.gc_horizon,

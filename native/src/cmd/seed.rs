@@ -1,10 +1,10 @@
 //! `meguri seed [-i FILE] -o FILE`: a partition from Common Crawl CDX JSONL (plain or zstd).
 
 use super::fail;
+use crate::arena_zip::{ArenaZip, ARENA_PARAMS};
 use crate::atomic::write_atomic;
 use crate::seed::{parse_block, ParsedBlock, Seeder};
 use crate::{CmdError, CmdResult};
-use crate::arena_zip::{ArenaZip, ARENA_PARAMS};
 use meguri_core::format::codec::{CZstd, Compressor};
 use meguri_core::partition::Partition;
 use meguri_core::reader::Reader;
@@ -201,7 +201,6 @@ fn encode_parallel(p: &Partition, args: &SeedArgs) -> meguri_core::error::Result
         encode_with(p, &opts, &pages, &bg)
     })
 }
-
 
 /// Runs `seed`; prints the reference's summary line to `out`.
 pub fn run(args: &SeedArgs, out: &mut dyn Write) -> CmdResult {

@@ -57,7 +57,7 @@ fn cut_rows(input: &Input, table: Table, cuts: &[u64]) -> Result<Vec<u64>, Strin
     let mut row = 0u64;
     for &cut in cuts {
         while row < n && s.peek().map_err(|e| format!("{}: {e}", input.name()))? < cut {
-            s.next().map_err(|e| format!("{}: {e}", input.name()))?;
+            s.take().map_err(|e| format!("{}: {e}", input.name()))?;
             row += 1;
         }
         out.push(row);
@@ -78,7 +78,7 @@ fn balanced_cuts(input: &Input, n: u32) -> Result<Vec<u64>, String> {
     let mut prev: Option<(u64, u64)> = None;
     let mut last_key: Option<u64> = None;
     for row in 0..total {
-        let k = s.next().map_err(|e| format!("{}: {e}", input.name()))?;
+        let k = s.take().map_err(|e| format!("{}: {e}", input.name()))?;
         if last_key == Some(k) {
             continue;
         }
@@ -190,8 +190,11 @@ pub fn run(args: &SplitArgs, out: &mut dyn Write) -> CmdResult {
             let base = path
                 .file_name()
                 .map_or_else(String::new, |n| n.to_string_lossy().into_owned());
-            m.entries
-                .push(Entry::of_file(o.reader.shape(), base.into_bytes(), args.epoch));
+            m.entries.push(Entry::of_file(
+                o.reader.shape(),
+                base.into_bytes(),
+                args.epoch,
+            ));
         }
         m.sort();
         let bytes = m.encode();
@@ -228,7 +231,11 @@ pub fn run(args: &SplitArgs, out: &mut dyn Write) -> CmdResult {
             ));
         }
         if let (Some(m), Some(b)) = (&args.manifest, manifest_bytes) {
-            s.push_str(&format!("wrote {}: {} entries, {b} bytes\n", m.display(), plans.len()));
+            s.push_str(&format!(
+                "wrote {}: {} entries, {b} bytes\n",
+                m.display(),
+                plans.len()
+            ));
         }
         s
     };

@@ -103,7 +103,10 @@ impl ArenaIn {
         let mut file = File::open(path).map_err(|e| err(&name, e))?;
         let file_len = reader.file_len();
         if desc.length < PAGE_HEADER_LEN as u64
-            || desc.offset.checked_add(desc.length).is_none_or(|e| e > file_len)
+            || desc
+                .offset
+                .checked_add(desc.length)
+                .is_none_or(|e| e > file_len)
         {
             return Err(err(
                 &name,
@@ -141,7 +144,8 @@ impl ArenaIn {
         let mut left = body_len;
         while left > 0 {
             let n = (STEP as u64).min(left) as usize;
-            file.read_exact(&mut chunk[..n]).map_err(|e| err(&name, e))?;
+            file.read_exact(&mut chunk[..n])
+                .map_err(|e| err(&name, e))?;
             page_crc.update(&chunk[..n]);
             region_crc.update(&chunk[..n]);
             left -= n as u64;
@@ -267,7 +271,7 @@ impl ArenaIn {
                 None => None,
             };
             match i {
-                Some(i) => return self.from_cursor(i, r),
+                Some(i) => return self.via_cursor(i, r),
                 None => self.load_whole()?,
             }
         }
@@ -317,7 +321,7 @@ impl ArenaIn {
         Ok(())
     }
 
-    fn from_cursor(&mut self, i: usize, r: u64) -> Result<&[u8], String> {
+    fn via_cursor(&mut self, i: usize, r: u64) -> Result<&[u8], String> {
         {
             // Drop what lies well behind the lookup, keeping a little for nearby back
             // references; the buffer stays about KEEP_BEHIND + one entry + STEP long.

@@ -87,7 +87,9 @@ impl<'r> ColumnStream<'r> {
                     ),
                 ));
             }
-            let p = self.reader.read_page(self.table, self.id, self.page as u32)?;
+            let p = self
+                .reader
+                .read_page(self.table, self.id, self.page as u32)?;
             self.loaded = true;
             self.first = p.span.first_row;
             match p.values {
@@ -105,7 +107,7 @@ impl<'r> ColumnStream<'r> {
     }
 
     /// The next row's value.
-    pub fn next(&mut self) -> meguri_core::Result<u64> {
+    pub fn take(&mut self) -> meguri_core::Result<u64> {
         self.load()?;
         let v = self
             .vals
@@ -114,7 +116,11 @@ impl<'r> ColumnStream<'r> {
             .ok_or_else(|| {
                 Error::new(
                     ErrorKind::Corrupt,
-                    format!("{} column {} is not integer-valued", self.table.name(), self.id),
+                    format!(
+                        "{} column {} is not integer-valued",
+                        self.table.name(),
+                        self.id
+                    ),
                 )
             })?;
         self.row += 1;
@@ -129,11 +135,17 @@ impl<'r> ColumnStream<'r> {
         }
         self.load()?;
         let at = (self.row - self.first) as usize;
-        let n = max.min(self.left()).min(self.held - (self.row - self.first)) as usize;
+        let n = max
+            .min(self.left())
+            .min(self.held - (self.row - self.first)) as usize;
         let vals = self.vals.get(at..at + n).ok_or_else(|| {
             Error::new(
                 ErrorKind::Corrupt,
-                format!("{} column {} is not integer-valued", self.table.name(), self.id),
+                format!(
+                    "{} column {} is not integer-valued",
+                    self.table.name(),
+                    self.id
+                ),
             )
         })?;
         out.extend_from_slice(vals);
@@ -143,7 +155,7 @@ impl<'r> ColumnStream<'r> {
 
     /// The next row's value, left to be taken again.
     pub fn peek(&mut self) -> meguri_core::Result<u64> {
-        let v = self.next()?;
+        let v = self.take()?;
         self.row -= 1;
         Ok(v)
     }
@@ -158,7 +170,11 @@ impl<'r> ColumnStream<'r> {
             .ok_or_else(|| {
                 Error::new(
                     ErrorKind::Corrupt,
-                    format!("{} column {} is not 16 bytes wide", self.table.name(), self.id),
+                    format!(
+                        "{} column {} is not 16 bytes wide",
+                        self.table.name(),
+                        self.id
+                    ),
                 )
             })?;
         self.row += 1;
@@ -173,7 +189,7 @@ pub struct Bits(Vec<u64>);
 impl Bits {
     /// Appends a bit.
     pub fn push(&mut self, i: u64, on: bool) {
-        if i % 64 == 0 {
+        if i.is_multiple_of(64) {
             self.0.push(0);
         }
         if on {
@@ -312,9 +328,11 @@ impl TableFeed for SegmentsFeed<'_> {
         out.clear();
         if let Some((_, spill)) = self.refs.iter_mut().find(|(id, _)| *id == spec.id) {
             for _ in start..end {
-                out.push(spill.next().map_err(|e| {
-                    Error::new(ErrorKind::Source, format!("reference spill: {e}"))
-                })?);
+                out.push(
+                    spill.read_u64().map_err(|e| {
+                        Error::new(ErrorKind::Source, format!("reference spill: {e}"))
+                    })?,
+                );
             }
             return Ok(());
         }
@@ -328,10 +346,10 @@ impl TableFeed for SegmentsFeed<'_> {
             start,
             end - start,
             |s| {
-                vals.push(s.next()?);
+                vals.push(s.take()?);
                 Ok(())
             },
-            |s| s.next().map(|_| ()),
+            |s| s.take().map(|_| ()),
         );
         *out = vals;
         r

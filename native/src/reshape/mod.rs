@@ -339,7 +339,7 @@ fn walk(
             .map_err(ctx)?;
         let next = |u: &mut [Option<ColumnStream<'_>>], i: usize| -> Result<u64, String> {
             match u[i].as_mut() {
-                Some(s) => s.next().map_err(ctx),
+                Some(s) => s.take().map_err(ctx),
                 None => Ok(0),
             }
         };
@@ -352,7 +352,10 @@ fn walk(
         let mut keep = gc.map(|_| Bits::default());
         let mut next_url: Option<u64> = None;
         let (mut ui, mut hi_) = (0u64, 0u64);
-        let (nu, nh) = (seg.urls.end - seg.urls.start, seg.hosts.end - seg.hosts.start);
+        let (nu, nh) = (
+            seg.urls.end - seg.urls.start,
+            seg.hosts.end - seg.hosts.start,
+        );
         loop {
             if next_url.is_none() && ui < nu {
                 next_url = Some(next(&mut u, 0)?);
@@ -363,7 +366,7 @@ fn walk(
                 next_url.is_none_or(|uk| hk <= uk)
             };
             if host_turn {
-                let key = h[0].next().map_err(ctx)?;
+                let key = h[0].take().map_err(ctx)?;
                 let row = seg.hosts.start + hi_;
                 if key < lo || key > hi {
                     return Err(format!(
@@ -373,14 +376,20 @@ fn walk(
                 }
                 if let Some((prev, pi)) = last_host {
                     if key <= prev {
-                        return Err(order_error(inputs, pi, seg.input, "host key", &format!("{key:#018x}")));
+                        return Err(order_error(
+                            inputs,
+                            pi,
+                            seg.input,
+                            "host key",
+                            &format!("{key:#018x}"),
+                        ));
                     }
                 }
                 last_host = Some((key, seg.input));
                 let (href, reg, robots) = (
-                    h[1].next().map_err(ctx)?,
-                    h[2].next().map_err(ctx)?,
-                    h[3].next().map_err(ctx)?,
+                    h[1].take().map_err(ctx)?,
+                    h[2].take().map_err(ctx)?,
+                    h[3].take().map_err(ctx)?,
                 );
                 let nh_ = layout
                     .intern(href, arena.as_mut())
@@ -651,7 +660,8 @@ pub fn write_output(
             &keep,
             [1u64, 3, 8].into_iter().zip(host_refs).collect(),
         );
-        enc.tables(&mut url_feed, &mut host_feed).map_err(core_err)?;
+        enc.tables(&mut url_feed, &mut host_feed)
+            .map_err(core_err)?;
         if let Some(b) = bloom {
             enc.seen_filter(&b.finish()).map_err(core_err)?;
         }
@@ -721,15 +731,19 @@ pub fn write_output(
     })
 }
 
-fn copy_into<S: Sink>(enc: &mut Encoder<'_, S>, src: &mut SpillReader, len: u64) -> Result<(), String> {
+fn copy_into<S: Sink>(
+    enc: &mut Encoder<'_, S>,
+    src: &mut SpillReader,
+    len: u64,
+) -> Result<(), String> {
     let mut buf = vec![0u8; 1 << 20];
     let mut left = len;
     while left > 0 {
         let n = (buf.len() as u64).min(left) as usize;
-        src.next_bytes(&mut buf[..n]).map_err(io_err("arena spill"))?;
+        src.next_bytes(&mut buf[..n])
+            .map_err(io_err("arena spill"))?;
         enc.arena_body(&buf[..n]).map_err(core_err)?;
         left -= n as u64;
     }
     Ok(())
 }
-

@@ -87,7 +87,7 @@ pub struct SpillReader {
 
 impl SpillReader {
     /// The next value.
-    pub fn next(&mut self) -> io::Result<u64> {
+    pub fn read_u64(&mut self) -> io::Result<u64> {
         let mut b = [0u8; 8];
         self.inp.read_exact(&mut b)?;
         Ok(u64::from_le_bytes(b))
