@@ -54,7 +54,8 @@ pub struct CompactArgs {
     #[arg(long)]
     pub gc: bool,
     /// Hours a Gone row is kept after its last crawl, so a just-Gone URL is not rediscovered
-    /// at once. 0 drops every Gone row (what the reference's --gc does).
+    /// at once. A Gone row never crawled (last_crawled 0) has no age and is dropped. 0 drops
+    /// every Gone row (what the reference's --gc does).
     #[arg(long, default_value_t = DEFAULT_GC_HORIZON, requires = "gc")]
     pub gc_horizon: u32,
     /// The current time in epoch-hours for --gc (default: the system clock).

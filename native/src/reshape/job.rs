@@ -105,7 +105,16 @@ pub fn run(
         let _ = sync_dir(&dir);
     };
     let mut outcomes = Vec::with_capacity(plans.len());
-    for (i, ((plan, _), tmp)) in plans.iter().zip(&temps).enumerate() {
+    let progress = std::io::IsTerminal::is_terminal(&std::io::stderr());
+    for (i, ((plan, out), tmp)) in plans.iter().zip(&temps).enumerate() {
+        if progress {
+            eprintln!(
+                "{op}: writing {} ({}/{})",
+                out.display(),
+                i + 1,
+                plans.len()
+            );
+        }
         match write_output(inputs, plan, settings, tmp, &dir) {
             Ok(o) => outcomes.push(o),
             Err(e) => {
