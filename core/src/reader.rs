@@ -332,16 +332,33 @@ impl<S: Source> Reader<S> {
         id: u64,
         page: u32,
     ) -> Result<crate::column::DecodedPage> {
+        let spans = self.column_dir(table, id)?.page_spans();
+        let span = *spans.get(page as usize).ok_or_else(|| {
+            Error::corrupt(format!("column has {} pages, no page {page}", spans.len())).within(
+                Place::Column {
+                    table,
+                    column: id,
+                    page: Some(page),
+                },
+            )
+        })?;
+        self.read_span(table, id, span)
+    }
+
+    /// Decodes the page at `span` (one of the column's [`ColumnDir::page_spans`]), for
+    /// callers that walk a column's pages and already hold its spans.
+    pub fn read_span(
+        &self,
+        table: Table,
+        id: u64,
+        span: crate::format::footer::PageSpan,
+    ) -> Result<crate::column::DecodedPage> {
         let dir = self.column_dir(table, id)?;
-        let spans = dir.page_spans();
         let pl = Place::Column {
             table,
             column: id,
-            page: Some(page),
+            page: Some(span.index),
         };
-        let span = *spans.get(page as usize).ok_or_else(|| {
-            Error::corrupt(format!("column has {} pages, no page {page}", spans.len())).within(pl)
-        })?;
         self.check_data_range(span.offset, span.byte_len, pl)?;
         let bytes = read_range(&self.src, span.offset, span.byte_len, "page", pl)?;
         let mut findings = Vec::new();

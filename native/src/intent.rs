@@ -15,7 +15,7 @@
 //! the untouched inputs, and the rerun starts clean. A record another process holds locked is
 //! left alone.
 
-use crate::atomic::{sync_dir, write_atomic};
+use crate::atomic::sync_dir;
 use serde::{Deserialize, Serialize};
 use std::fs::{self, File};
 use std::path::{Path, PathBuf};
@@ -43,7 +43,8 @@ pub struct Intent {
     pub inputs: Vec<InputRecord>,
     /// Final output paths.
     pub outputs: Vec<PathBuf>,
-    /// Temporary output paths, renamed to `outputs` at the end.
+    /// Temporary output paths, published as `outputs` at the end. All paths are absolute, so
+    /// recovery from another working directory finds them.
     pub temps: Vec<PathBuf>,
 }
 
@@ -75,25 +76,61 @@ pub fn temp_name(out: &Path) -> PathBuf {
     out.with_file_name(format!(".{name}.tmp-{}", std::process::id()))
 }
 
-/// Writes `intent` into `dir` and locks it.
+/// Writes `intent` into `dir`, locked before it becomes visible: the record is written and
+/// fsynced under a temporary name while locked, then hard-linked to its final name (which fails,
+/// rather than replaces, when another job's record is there) and the directory is fsynced.
 pub fn begin(dir: &Path, intent: &Intent) -> std::io::Result<Held> {
+    use std::io::Write;
     let first = intent
         .outputs
         .first()
         .and_then(|p| p.file_name())
         .map_or_else(|| "out".into(), |n| n.to_string_lossy().into_owned());
     let path = dir.join(format!(".{first}{SUFFIX}"));
+    let tmp = dir.join(format!(".{first}{SUFFIX}.tmp-{}", std::process::id()));
     let text = serde_json::to_vec_pretty(intent).map_err(std::io::Error::other)?;
-    write_atomic(&path, &text)?;
-    let lock = File::open(&path)?;
-    lock.try_lock().map_err(|e| {
-        std::io::Error::other(format!("{}: another process holds it: {e}", path.display()))
-    })?;
+    let result = (|| -> std::io::Result<File> {
+        let mut f = fs::OpenOptions::new()
+            .write(true)
+            .create_new(true)
+            .open(&tmp)?;
+        f.try_lock().map_err(std::io::Error::other)?;
+        f.write_all(&text)?;
+        f.sync_all()?;
+        fs::hard_link(&tmp, &path).map_err(|e| {
+            if e.kind() == std::io::ErrorKind::AlreadyExists {
+                std::io::Error::other(format!(
+                    "{} exists: another job is writing the same outputs",
+                    path.display()
+                ))
+            } else {
+                e
+            }
+        })?;
+        Ok(f)
+    })();
+    let _ = fs::remove_file(&tmp);
+    let lock = result?;
+    sync_dir(dir)?;
     Ok(Held {
         path,
         dir: dir.to_path_buf(),
         _lock: lock,
     })
+}
+
+/// Whether process `pid` is alive (Linux: it has a /proc entry).
+fn alive(pid: u32) -> bool {
+    Path::new(&format!("/proc/{pid}")).exists()
+}
+
+/// The pid in a leftover's name (`.meguri-spill-<pid>-…`, `….meguri-intent.tmp-<pid>`).
+fn leftover_pid(name: &str) -> Option<u32> {
+    if let Some(rest) = name.strip_prefix(".meguri-spill-") {
+        return rest.split('-').next()?.parse().ok();
+    }
+    let (_, pid) = name.split_once(&format!("{SUFFIX}.tmp-"))?;
+    pid.parse().ok()
 }
 
 /// Finds interrupted operations in `dir` and undoes them; returns one line per record handled
@@ -103,8 +140,22 @@ pub fn recover(dir: &Path) -> std::io::Result<Vec<String>> {
     let Ok(entries) = fs::read_dir(dir) else {
         return Ok(said);
     };
-    let mut records: Vec<PathBuf> = entries
-        .filter_map(|e| e.ok().map(|e| e.path()))
+    let all: Vec<PathBuf> = entries.filter_map(|e| e.ok().map(|e| e.path())).collect();
+    // Spill files and record temporaries of processes that died before they could unlink
+    // them: no record names these, so they go by their owner's pid.
+    for p in &all {
+        let name = p.file_name().map(|n| n.to_string_lossy().into_owned());
+        if let Some(pid) = name.as_deref().and_then(leftover_pid) {
+            if !alive(pid) && fs::remove_file(p).is_ok() {
+                said.push(format!(
+                    "removed {} left by a process that died",
+                    p.display()
+                ));
+            }
+        }
+    }
+    let mut records: Vec<PathBuf> = all
+        .into_iter()
         .filter(|p| {
             p.file_name()
                 .is_some_and(|n| n.to_string_lossy().ends_with(SUFFIX))
@@ -123,9 +174,13 @@ pub fn recover(dir: &Path) -> std::io::Result<Vec<String>> {
             ));
             continue;
         }
-        let intent: Option<Intent> = fs::read(&path)
-            .ok()
-            .and_then(|b| serde_json::from_slice(&b).ok());
+        let bytes = match fs::read(&path) {
+            Ok(b) => b,
+            // Its owner committed between our listing and our lock.
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => continue,
+            Err(e) => return Err(e),
+        };
+        let intent: Option<Intent> = serde_json::from_slice(&bytes).ok();
         let Some(intent) = intent else {
             // A record that does not parse was never completely written (the atomic write
             // makes that impossible unless it was damaged): nothing it names can be trusted,
@@ -156,7 +211,10 @@ pub fn recover(dir: &Path) -> std::io::Result<Vec<String>> {
                 changed.push(i.path.display().to_string());
             }
         }
-        fs::remove_file(&path)?;
+        match fs::remove_file(&path) {
+            Err(e) if e.kind() != std::io::ErrorKind::NotFound => return Err(e),
+            _ => {}
+        }
         sync_dir(dir)?;
         let mut line = format!(
             "recovered an interrupted {} (pid {}): removed {} partial output(s){}; inputs untouched",

@@ -245,3 +245,58 @@ fn recovery_notes_inputs_that_changed_since_the_crash() {
         "{e}"
     );
 }
+
+#[test]
+fn recovery_from_another_working_directory_finds_relative_outputs() {
+    let Some(g) = golden_dir() else { return };
+    let dir = Scratch::new("crash-relative");
+    let inputs = stage(&g, &dir, &["crawled-small-mixed.meguri"]);
+    std::fs::create_dir(dir.join("parts")).unwrap();
+    // Crash with every path relative to the scratch folder, half-way through publishing.
+    let r = bin()
+        .current_dir(&dir.0)
+        .args([
+            "split",
+            "crawled-small-mixed.meguri",
+            "--into",
+            "2",
+            "--out-dir",
+            "parts",
+        ])
+        .env("MEGURI_CRASH_AT", "rename-0")
+        .output()
+        .unwrap();
+    assert_eq!(r.status.code(), None);
+    assert!(dir.join("parts/crawled-small-mixed-0.meguri").exists());
+    // The rerun names the same folder absolutely, from elsewhere.
+    let r = bin()
+        .current_dir("/")
+        .args([
+            "split",
+            &s(&inputs[0]),
+            "--at",
+            "0x8000000000000000",
+            "--out-dir",
+            &s(&dir.join("parts")),
+        ])
+        .output()
+        .unwrap();
+    assert!(r.status.success(), "{}", text(&r.stderr));
+    assert!(
+        text(&r.stderr).contains("removed 2 partial output(s)"),
+        "{}",
+        text(&r.stderr)
+    );
+    let mut names: Vec<String> = std::fs::read_dir(dir.join("parts"))
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
+    names.sort();
+    assert_eq!(
+        names,
+        [
+            "crawled-small-mixed-0.meguri",
+            "crawled-small-mixed-1.meguri"
+        ]
+    );
+}

@@ -410,3 +410,78 @@ fn gc_keeps_exactly_what_the_horizon_rule_keeps() {
         check_rebuilt(&out, p.schedule, !p.seen_filter.is_empty());
     }
 }
+
+#[test]
+fn into_n_cuts_at_the_nearest_boundary_even_past_the_last_one() {
+    // Hosts of 30, 30 and 40 URLs into 3, and 10, 10, 80 into 2: the ideal positions fall
+    // inside the last host's run, so the last boundary is the nearest one.
+    for (sizes, n) in [
+        (vec![30u64, 30, 40], 3u32),
+        (vec![10, 10, 80], 2),
+        (vec![80, 10, 10], 2),
+    ] {
+        let hosts: Vec<HostRecord> = (0..sizes.len() as u64)
+            .map(|i| HostRecord {
+                host_key: 1000 + i,
+                url_count: sizes[i as usize] as u32,
+                ..HostRecord::default()
+            })
+            .collect();
+        let mut urls = Vec::new();
+        for (i, &k) in sizes.iter().enumerate() {
+            for p in 0..k {
+                urls.push(UrlRecord {
+                    key: UrlKey {
+                        host: 1000 + i as u64,
+                        path: p,
+                    },
+                    status: 1,
+                    ..UrlRecord::default()
+                });
+            }
+        }
+        let p = Partition {
+            hostkey_lo: 0,
+            hostkey_hi: u64::MAX,
+            urls,
+            hosts,
+            ..Partition::default()
+        };
+        let dir = Scratch::new("into-n");
+        let input = dir.join("in.meguri");
+        std::fs::write(
+            &input,
+            meguri_core::write::encode(&p, &WriteOptions::default(), &CZstd::new(3)).unwrap(),
+        )
+        .unwrap();
+        let mut out = Vec::new();
+        split::run(
+            &SplitArgs {
+                file: input,
+                at: Vec::new(),
+                into: Some(n),
+                out_dir: dir.join("parts"),
+                first_id: None,
+                manifest: None,
+                epoch: 0,
+                json: true,
+                encode: EncodeArgs {
+                    level: 3,
+                    arena_level: 3,
+                    page_rows: 16_384,
+                },
+            },
+            &mut out,
+        )
+        .unwrap_or_else(|e| panic!("{sizes:?} into {n}: {e}"));
+        let v: serde_json::Value = serde_json::from_slice(&out).unwrap();
+        let counts: Vec<u64> = v["outputs"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|o| o["urls"].as_u64().unwrap())
+            .collect();
+        assert_eq!(counts.len(), n as usize, "{sizes:?}");
+        assert_eq!(counts.iter().sum::<u64>(), sizes.iter().sum::<u64>());
+    }
+}

@@ -99,6 +99,13 @@ fn balanced_cuts(input: &Input, n: u32) -> Result<Vec<u64>, String> {
             prev = Some((row, k));
         }
     }
+    // Targets past the last boundary: the last boundary is the nearest one left.
+    while target_i < u64::from(n) {
+        if let Some((_, pk)) = prev.filter(|&(_, pk)| cuts.last().is_none_or(|&c| pk > c)) {
+            cuts.push(pk);
+        }
+        target_i += 1;
+    }
     if cuts.len() + 1 < n as usize {
         return Err(format!(
             "{}: its URLs fall under too few hosts to cut into {n} parts at host boundaries",

@@ -100,6 +100,10 @@ impl ArenaIn {
         let Some(desc) = reader.footer().region(REGION_STRING_BLOB).copied() else {
             return Ok(None);
         };
+        if desc.length == 0 {
+            // A zero-length region is an empty arena (§7).
+            return Ok(None);
+        }
         let mut file = File::open(path).map_err(|e| err(&name, e))?;
         let file_len = reader.file_len();
         if desc.length < PAGE_HEADER_LEN as u64
@@ -136,6 +140,18 @@ impl ArenaIn {
         }
         if h.codec == CODEC_NONE && h.uncompressed_size != h.compressed_size {
             return Err(err(&name, "a stored page's two sizes differ"));
+        }
+        // The same decoded-size budget as every other read (docs/format.md §10).
+        let budget = reader.options().limits.budget(file_len);
+        if u64::from(h.uncompressed_size) > budget {
+            return Err(err(
+                &name,
+                format!(
+                    "declares {} raw bytes, over the {budget}-byte budget for a {file_len}-byte \
+                     file",
+                    h.uncompressed_size
+                ),
+            ));
         }
         // One pass over the compressed bytes checks both checksums.
         let (mut page_crc, mut region_crc) = (Crc32c::new(), Crc32c::new());
@@ -220,12 +236,14 @@ impl ArenaIn {
     /// Reads the whole raw arena (the fallback for unordered lookups).
     fn load_whole(&mut self) -> Result<(), String> {
         let mut src = self.body_reader()?;
-        let mut all = Vec::with_capacity(self.raw_len as usize);
+        // Grown by what the decoder really gives (never sized from the header alone), and one
+        // byte past the declared length, to tell a frame that runs long.
+        let mut all = Vec::new();
         (&mut src)
-            .take(self.raw_len)
+            .take(self.raw_len + 1)
             .read_to_end(&mut all)
             .map_err(|e| err(&self.name, e))?;
-        if (all.len() as u64) < self.raw_len {
+        if all.len() as u64 != self.raw_len {
             return Err(err(
                 &self.name,
                 format!(
@@ -293,8 +311,8 @@ impl ArenaIn {
         let end = end.min(self.raw_len);
         let c = &mut self.cursors[i];
         while c.end() < end {
-            let want = ((end - c.end()) as usize).max(STEP);
-            let want = want.min((self.raw_len - c.end()) as usize);
+            // One step at a time: the buffer only grows by what the decoder delivers.
+            let want = STEP.min((self.raw_len - c.end()) as usize);
             let at = c.buf.len();
             c.buf.resize(at + want, 0);
             let mut got = 0;
@@ -307,6 +325,19 @@ impl ArenaIn {
                 }
             }
             c.buf.truncate(at + got);
+            if c.end() == self.raw_len {
+                // The declared end: the frame must end here too.
+                let mut probe = [0u8; 1];
+                if matches!(c.src.read(&mut probe), Ok(n) if n > 0) {
+                    return Err(err(
+                        &self.name,
+                        format!(
+                            "decompresses past the {} bytes the page declares",
+                            self.raw_len
+                        ),
+                    ));
+                }
+            }
             if got == 0 {
                 return Err(err(
                     &self.name,

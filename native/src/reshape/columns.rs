@@ -44,7 +44,19 @@ impl<'r> ColumnStream<'r> {
         id: u64,
         rows: Range<u64>,
     ) -> meguri_core::Result<Self> {
-        let spans = reader.column_dir(table, id)?.page_spans();
+        let dir = reader.column_dir(table, id)?;
+        // The directory's own rules (pages add up to the table's rows, skip-list rows follow
+        // on), checked once here since pages are then read one by one.
+        let mut findings = Vec::new();
+        if !meguri_core::column::check_dir(table, dir, Some(reader.rows(table)), &mut findings) {
+            if let Some(f) = findings
+                .into_iter()
+                .find(|f| f.severity == meguri_core::Severity::Error)
+            {
+                return Err(f.error);
+            }
+        }
+        let spans = dir.page_spans();
         // The page holding the first row: the last one starting at or before it.
         let page = spans
             .partition_point(|s| s.first_row <= rows.start)
@@ -72,7 +84,7 @@ impl<'r> ColumnStream<'r> {
 
     /// Makes the held page the one holding `self.row`, reading forward page by page.
     fn load(&mut self) -> meguri_core::Result<()> {
-        while !(self.first..self.first + self.held).contains(&self.row) {
+        while !(self.first..self.first.saturating_add(self.held)).contains(&self.row) {
             if self.loaded {
                 self.page += 1;
             }

@@ -81,18 +81,25 @@ pub fn run(
             ));
         }
     }
-    let temps: Vec<PathBuf> = plans.iter().map(|(_, p)| intent::temp_name(p)).collect();
+    let abs = |p: &Path| std::path::absolute(p).map_err(|e| format!("{}: {e}", p.display()));
+    let finals: Vec<PathBuf> = plans
+        .iter()
+        .map(|(_, p)| abs(p))
+        .collect::<Result<_, _>>()?;
+    let temps: Vec<PathBuf> = finals.iter().map(|p| intent::temp_name(p)).collect();
     let record = Intent {
         op: op.to_string(),
         pid: std::process::id(),
         inputs: inputs
             .iter()
-            .map(|i| InputRecord {
-                path: i.path.clone(),
-                footer_crc: i.footer_crc(),
+            .map(|i| {
+                Ok(InputRecord {
+                    path: abs(&i.path)?,
+                    footer_crc: i.footer_crc(),
+                })
             })
-            .collect(),
-        outputs: plans.iter().map(|(_, p)| p.clone()).collect(),
+            .collect::<Result<_, String>>()?,
+        outputs: finals.clone(),
         temps: temps.clone(),
     };
     let held = intent::begin(&dir, &record)
@@ -138,12 +145,13 @@ pub fn run(
             ));
         }
     }
-    for (i, ((_, out), tmp)) in plans.iter().zip(&temps).enumerate() {
-        if let Err(e) = fs::rename(tmp, out) {
-            let finals: Vec<PathBuf> = plans.iter().take(i).map(|(_, p)| p.clone()).collect();
-            undo(&temps, &finals);
+    for (i, (out, tmp)) in finals.iter().zip(&temps).enumerate() {
+        // A hard link, not a rename: it fails rather than replaces a file that appeared under
+        // the output's name while we worked.
+        if let Err(e) = fs::hard_link(tmp, out).and_then(|_| fs::remove_file(tmp)) {
+            undo(&temps, &finals[..i]);
             let _ = held.commit();
-            return Err(format!("{}: rename into place: {e}", out.display()));
+            return Err(format!("{}: publishing the output: {e}", out.display()));
         }
         crash_point(&format!("rename-{i}"));
     }

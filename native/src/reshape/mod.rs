@@ -544,7 +544,10 @@ fn arena_hint(inputs: &[Input], plan: &OutputPlan) -> u64 {
         .iter()
         .filter_map(|&i| {
             let r = &inputs[i].reader;
-            let d = r.footer().region(meguri_core::format::REGION_STRING_BLOB)?;
+            let d = r
+                .footer()
+                .region(meguri_core::format::REGION_STRING_BLOB)
+                .filter(|d| d.length >= meguri_core::format::page::PAGE_HEADER_LEN as u64)?;
             use meguri_core::format::page::PAGE_HEADER_LEN;
             let mut head = [0u8; PAGE_HEADER_LEN];
             use meguri_core::source::Source;
@@ -594,7 +597,7 @@ pub fn write_output(
             Ok((c, zipped, t.elapsed().as_secs_f64()))
         });
         let t = std::time::Instant::now();
-        let w = walk(
+        let walked = walk(
             inputs,
             plan,
             settings,
@@ -605,7 +608,18 @@ pub fn write_output(
                 written: 0,
                 tx,
             },
-        )?;
+        );
+        let w = match walked {
+            Ok(w) => w,
+            Err(e) => {
+                // The walk's sender is gone, so the arena thread ends; if it failed first
+                // (a full disk, say), its error is the cause worth reporting.
+                return Err(match job.join() {
+                    Ok(Err(arena_error)) => arena_error,
+                    _ => e,
+                });
+            }
+        };
         phases.walk = t.elapsed().as_secs_f64();
         if w.raw_len > u64::from(u32::MAX) {
             return Err(format!(
