@@ -1,12 +1,13 @@
 //! Intent records: how `compact` and `split` stay all-or-nothing across crashes.
 //!
 //! Protocol, in the directory that receives the outputs:
-//! 1. Before any output is created, an intent record `.<first output>.meguri-intent` is written
-//!    atomically (temporary file, fsync, rename, directory fsync). It names the operation, the
-//!    inputs with their footer CRCs, the final outputs and their temporary names. The process
-//!    holds an exclusive lock on it for as long as it works.
-//! 2. Outputs are written to their temporary names and fsynced, then renamed into place one by
-//!    one; the directory is fsynced.
+//! 1. Before any output is created, an intent record `.<first output>.meguri-intent` is
+//!    written: to a temporary file that is locked and fsynced, then hard-linked to its name
+//!    (never replacing another job's record), then the directory is fsynced. It names the
+//!    operation, the inputs with their footer CRCs, the final outputs and their temporary names,
+//!    as absolute paths. The process holds the lock for as long as it works.
+//! 2. Outputs are written to their temporary names and fsynced, then published one by one by
+//!    hard link (never replacing a file); the directory is fsynced.
 //! 3. Removing the intent record (then a directory fsync) is the commit point.
 //!
 //! Invariants: inputs are never written, renamed or removed. An intent record that no live
