@@ -320,7 +320,7 @@ pub struct Encoder<'c, S: Sink> {
     dirs: [Vec<ColumnDir>; 2],
     flags: u16,
     due: DueStats,
-    /// `(codec, declared body length, bytes written)` of an arena body being streamed.
+    /// `(declared body length, bytes written)` of an arena body being streamed.
     arena_body: Option<(u64, u64)>,
     page: Vec<u8>,
 }
@@ -425,6 +425,7 @@ impl<'c, S: Sink> Encoder<'c, S> {
                     base: u64::from(self.plan.schedule_base.unwrap_or(0)),
                 },
                 &payload,
+                self.comp,
             )?;
             self.flags |= FLAG_SCHEDULE;
         }
@@ -449,6 +450,7 @@ impl<'c, S: Sink> Encoder<'c, S> {
                 base: 0,
             },
             blob,
+            self.comp,
         )?;
         self.flags |= FLAG_SEENSET;
         Ok(())
@@ -462,10 +464,8 @@ impl<'c, S: Sink> Encoder<'c, S> {
                 "the arena is too large for v1's 32-bit page fields",
             ));
         }
-        let mut page = core::mem::take(&mut self.page);
-        page.clear();
-        put_page(
-            &mut page,
+        self.put_page_region(
+            REGION_STRING_BLOB,
             PageMeta {
                 kind: KIND_BLOB,
                 encoding: RAW,
@@ -475,12 +475,7 @@ impl<'c, S: Sink> Encoder<'c, S> {
             },
             raw,
             comp,
-        );
-        self.open_region(REGION_STRING_BLOB);
-        let r = self.put(&page);
-        self.page = page;
-        r?;
-        self.close_region();
+        )?;
         self.flags |= FLAG_BLOB;
         Ok(())
     }
@@ -614,11 +609,17 @@ impl<'c, S: Sink> Encoder<'c, S> {
         Ok((self.sink, header.encode()))
     }
 
-    /// Appends a region holding one page (the wheel or the filter).
-    fn put_page_region(&mut self, id: u8, meta: PageMeta, payload: &[u8]) -> Result<()> {
+    /// Appends a region holding one page (the wheel, the filter or the arena).
+    fn put_page_region(
+        &mut self,
+        id: u8,
+        meta: PageMeta,
+        payload: &[u8],
+        comp: &dyn Compressor,
+    ) -> Result<()> {
         let mut page = core::mem::take(&mut self.page);
         page.clear();
-        put_page(&mut page, meta, payload, self.comp);
+        put_page(&mut page, meta, payload, comp);
         self.open_region(id);
         let r = self.put(&page);
         self.page = page;

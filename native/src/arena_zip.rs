@@ -12,7 +12,7 @@
 //! the 32 MiB window.
 
 use meguri_core::crc::Crc32c;
-use meguri_core::format::codec::{Compressor, ZstdParams, CODEC_NONE, CODEC_ZSTD};
+use meguri_core::format::codec::{keep_if_smaller, Compressor, ZstdParams, CODEC_ZSTD};
 use std::io::{self, Write};
 
 /// Bytes handed to zstd per call.
@@ -180,15 +180,9 @@ impl Compressor for ArenaZip {
                 e.write_all(input)?;
                 e.finish()
             });
-        match written {
-            Ok((_, c)) if c.len < input.len() as u64 => CODEC_ZSTD,
-            // Not smaller (or, impossibly for a Vec, failed): store the arena as it is.
-            _ => {
-                out.truncate(at);
-                out.extend_from_slice(input);
-                CODEC_NONE
-            }
-        }
+        // A failure is impossible for a Vec; it would store the arena as it is.
+        let len = written.ok().map(|(_, c)| c.len as usize);
+        keep_if_smaller(input, out, at, len, CODEC_ZSTD)
     }
     fn min_output(&self, len: usize) -> usize {
         len.min(meguri_core::format::codec::ZSTD_MIN_FRAME)

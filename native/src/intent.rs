@@ -57,11 +57,6 @@ pub struct Held {
 }
 
 impl Held {
-    /// The record's path.
-    pub fn path(&self) -> &Path {
-        &self.path
-    }
-
     /// Commits: removes the record and fsyncs the directory.
     pub fn commit(self) -> std::io::Result<()> {
         fs::remove_file(&self.path)?;

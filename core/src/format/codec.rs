@@ -149,6 +149,31 @@ pub trait Compressor {
     fn min_output(&self, len: usize) -> usize;
 }
 
+/// The stored-page rule (§11): compressed bytes are kept only when they are fewer than the raw
+/// ones; otherwise the payload is stored as it is, with codec 0.
+pub fn compression_pays(raw_len: u64, compressed_len: u64) -> bool {
+    compressed_len < raw_len
+}
+
+/// Applies [`compression_pays`] to what a compressor appended to `out` from `at` on
+/// (`compressed` is its length, `None` if compressing failed): keeps it and returns `codec`, or
+/// replaces it with `input` and returns codec 0.
+pub fn keep_if_smaller(
+    input: &[u8],
+    out: &mut Vec<u8>,
+    at: usize,
+    compressed: Option<usize>,
+    codec: u8,
+) -> u8 {
+    if compressed.is_some_and(|n| compression_pays(input.len() as u64, n as u64)) {
+        codec
+    } else {
+        out.truncate(at);
+        out.extend_from_slice(input);
+        CODEC_NONE
+    }
+}
+
 /// Stores payloads as they are (codec 0).
 #[derive(Debug, Clone, Copy, Default)]
 pub struct Uncompressed;
@@ -257,13 +282,7 @@ impl Compressor for CZstd {
             .borrow_mut()
             .compress_to_buffer(input, &mut cursor)
             .expect("zstd compression into a buffer of compress_bound bytes");
-        if n < input.len() {
-            CODEC_ZSTD
-        } else {
-            out.truncate(at);
-            out.extend_from_slice(input);
-            CODEC_NONE
-        }
+        keep_if_smaller(input, out, at, Some(n), CODEC_ZSTD)
     }
     fn min_output(&self, len: usize) -> usize {
         len.min(ZSTD_MIN_FRAME)

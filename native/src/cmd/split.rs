@@ -50,14 +50,14 @@ fn err(msg: impl std::fmt::Display) -> CmdError {
 /// For each cut key, the first row of `table` whose host key is at or above it (one streaming
 /// pass over the host-key column).
 fn cut_rows(input: &Input, table: Table, cuts: &[u64]) -> Result<Vec<u64>, String> {
+    let ctx = |e: meguri_core::Error| format!("{}: {e}", input.name());
     let n = input.reader.rows(table);
-    let mut s = ColumnStream::new(&input.reader, table, 0, 0..n)
-        .map_err(|e| format!("{}: {e}", input.name()))?;
+    let mut s = ColumnStream::new(&input.reader, table, 0, 0..n).map_err(ctx)?;
     let mut out = Vec::with_capacity(cuts.len());
     let mut row = 0u64;
     for &cut in cuts {
-        while row < n && s.peek().map_err(|e| format!("{}: {e}", input.name()))? < cut {
-            s.take().map_err(|e| format!("{}: {e}", input.name()))?;
+        while row < n && s.peek().map_err(ctx)? < cut {
+            s.take().map_err(ctx)?;
             row += 1;
         }
         out.push(row);
@@ -65,32 +65,36 @@ fn cut_rows(input: &Input, table: Table, cuts: &[u64]) -> Result<Vec<u64>, Strin
     Ok(out)
 }
 
-/// Cut keys for `n` outputs of balanced URL counts, each at the start of a host's run of URLs
-/// (the boundary nearest each ideal position).
-fn balanced_cuts(input: &Input, n: u32) -> Result<Vec<u64>, String> {
+/// Cuts for `n` outputs of balanced URL counts, each at the start of a host's run of URLs (the
+/// boundary nearest each ideal position): `(host key, first URL row)` pairs, so the URL rows
+/// need no second pass.
+fn balanced_cuts(input: &Input, n: u32) -> Result<Vec<(u64, u64)>, String> {
     let total = input.reader.rows(Table::Url);
     let mut s = ColumnStream::new(&input.reader, Table::Url, 0, 0..total)
         .map_err(|e| format!("{}: {e}", input.name()))?;
-    let mut cuts = Vec::new();
+    let mut cuts: Vec<(u64, u64)> = Vec::new();
+    let last_key = |cuts: &[(u64, u64)]| cuts.last().map(|&(k, _)| k);
     let mut target_i = 1u64;
     let target = |i: u64| (i * total).div_ceil(u64::from(n));
     // The previous host boundary: (URLs before it, its host key).
     let mut prev: Option<(u64, u64)> = None;
-    let mut last_key: Option<u64> = None;
+    let mut run_key: Option<u64> = None;
     for row in 0..total {
         let k = s.take().map_err(|e| format!("{}: {e}", input.name()))?;
-        if last_key == Some(k) {
+        if run_key == Some(k) {
             continue;
         }
-        last_key = Some(k);
+        run_key = Some(k);
         // A boundary before `row`, at host key `k`.
         while target_i < u64::from(n) && row >= target(target_i) {
             let t = target(target_i);
             let pick = match prev {
-                Some((p, pk)) if t - p < row - t && cuts.last().is_none_or(|&c| pk > c) => pk,
-                _ => k,
+                Some((p, pk)) if t - p < row - t && last_key(&cuts).is_none_or(|c| pk > c) => {
+                    (pk, p)
+                }
+                _ => (k, row),
             };
-            if cuts.last() != Some(&pick) && row > 0 {
+            if last_key(&cuts) != Some(pick.0) && row > 0 {
                 cuts.push(pick);
             }
             target_i += 1;
@@ -101,8 +105,8 @@ fn balanced_cuts(input: &Input, n: u32) -> Result<Vec<u64>, String> {
     }
     // Targets past the last boundary: the last boundary is the nearest one left.
     while target_i < u64::from(n) {
-        if let Some((_, pk)) = prev.filter(|&(_, pk)| cuts.last().is_none_or(|&c| pk > c)) {
-            cuts.push(pk);
+        if let Some((p, pk)) = prev.filter(|&(_, pk)| last_key(&cuts).is_none_or(|c| pk > c)) {
+            cuts.push((pk, p));
         }
         target_i += 1;
     }
@@ -123,9 +127,15 @@ pub fn run(args: &SplitArgs, out: &mut dyn Write) -> CmdResult {
     }
     let input = Input::open(&args.file).map_err(err)?;
     let (lo, hi) = input.range();
-    let cuts = match args.into {
-        Some(n) => balanced_cuts(&input, n).map_err(err)?,
-        None => args.at.clone(),
+    let (cuts, balanced_rows) = match args.into {
+        Some(n) => {
+            let c = balanced_cuts(&input, n).map_err(err)?;
+            (
+                c.iter().map(|&(k, _)| k).collect(),
+                Some(c.iter().map(|&(_, r)| r).collect()),
+            )
+        }
+        None => (args.at.clone(), None),
     };
     for (i, &c) in cuts.iter().enumerate() {
         if c <= lo || c > hi {
@@ -141,7 +151,10 @@ pub fn run(args: &SplitArgs, out: &mut dyn Write) -> CmdResult {
             )));
         }
     }
-    let url_cuts = cut_rows(&input, Table::Url, &cuts).map_err(err)?;
+    let url_cuts = match balanced_rows {
+        Some(rows) => rows,
+        None => cut_rows(&input, Table::Url, &cuts).map_err(err)?,
+    };
     let host_cuts = cut_rows(&input, Table::Host, &cuts).map_err(err)?;
     let bound = |v: &[u64], i: usize, end: u64| {
         (

@@ -99,11 +99,29 @@ impl<'r> ColumnStream<'r> {
                     ),
                 ));
             }
-            let p = self
-                .reader
-                .read_page(self.table, self.id, self.page as u32)?;
+            let span = self.spans[self.page];
+            // Each page must start where the rows before it end (the first one at or before
+            // the first row wanted), or the columns would drift apart.
+            let follows = if self.loaded {
+                self.first.checked_add(self.held) == Some(span.first_row)
+            } else {
+                span.first_row <= self.row
+            };
+            if !follows {
+                return Err(Error::new(
+                    ErrorKind::Corrupt,
+                    format!(
+                        "{} column {} page {} starts at row {}, not where the rows before it end",
+                        self.table.name(),
+                        self.id,
+                        self.page,
+                        span.first_row
+                    ),
+                ));
+            }
+            let p = self.reader.read_span(self.table, self.id, span)?;
             self.loaded = true;
-            self.first = p.span.first_row;
+            self.first = span.first_row;
             match p.values {
                 Values::Int(v) => {
                     self.held = v.len() as u64;
@@ -118,24 +136,39 @@ impl<'r> ColumnStream<'r> {
         Ok(())
     }
 
-    /// The next row's value.
-    pub fn take(&mut self) -> meguri_core::Result<u64> {
+    /// The error for a column whose values are not of the kind asked for.
+    fn not_a(&self, what: &str) -> Error {
+        Error::new(
+            ErrorKind::Corrupt,
+            format!("{} column {} is not {what}", self.table.name(), self.id),
+        )
+    }
+
+    /// The next row's value from the held page's `held` values.
+    fn next_of<T: Copy>(&mut self, held: fn(&Self) -> &[T], what: &str) -> meguri_core::Result<T> {
         self.load()?;
-        let v = self
-            .vals
+        let v = held(self)
             .get((self.row - self.first) as usize)
             .copied()
-            .ok_or_else(|| {
-                Error::new(
-                    ErrorKind::Corrupt,
-                    format!(
-                        "{} column {} is not integer-valued",
-                        self.table.name(),
-                        self.id
-                    ),
-                )
-            })?;
+            .ok_or_else(|| self.not_a(what))?;
         self.row += 1;
+        Ok(v)
+    }
+
+    /// The next row's value.
+    pub fn take(&mut self) -> meguri_core::Result<u64> {
+        self.next_of(|s| &s.vals, "integer-valued")
+    }
+
+    /// The next row's 16-byte value.
+    pub fn next_wide(&mut self) -> meguri_core::Result<[u8; 16]> {
+        self.next_of(|s| &s.wide, "16 bytes wide")
+    }
+
+    /// The next row's value, left to be taken again.
+    pub fn peek(&mut self) -> meguri_core::Result<u64> {
+        let v = self.take()?;
+        self.row -= 1;
         Ok(v)
     }
 
@@ -147,50 +180,14 @@ impl<'r> ColumnStream<'r> {
         }
         self.load()?;
         let at = (self.row - self.first) as usize;
-        let n = max
-            .min(self.left())
-            .min(self.held - (self.row - self.first)) as usize;
-        let vals = self.vals.get(at..at + n).ok_or_else(|| {
-            Error::new(
-                ErrorKind::Corrupt,
-                format!(
-                    "{} column {} is not integer-valued",
-                    self.table.name(),
-                    self.id
-                ),
-            )
-        })?;
+        let n = max.min(self.left()).min(self.held - at as u64) as usize;
+        let vals = self
+            .vals
+            .get(at..at + n)
+            .ok_or_else(|| self.not_a("integer-valued"))?;
         out.extend_from_slice(vals);
         self.row += n as u64;
         Ok(n as u64)
-    }
-
-    /// The next row's value, left to be taken again.
-    pub fn peek(&mut self) -> meguri_core::Result<u64> {
-        let v = self.take()?;
-        self.row -= 1;
-        Ok(v)
-    }
-
-    /// The next row's 16-byte value.
-    pub fn next_wide(&mut self) -> meguri_core::Result<[u8; 16]> {
-        self.load()?;
-        let v = self
-            .wide
-            .get((self.row - self.first) as usize)
-            .copied()
-            .ok_or_else(|| {
-                Error::new(
-                    ErrorKind::Corrupt,
-                    format!(
-                        "{} column {} is not 16 bytes wide",
-                        self.table.name(),
-                        self.id
-                    ),
-                )
-            })?;
-        self.row += 1;
-        Ok(v)
     }
 }
 
@@ -256,6 +253,27 @@ impl<'a> SegmentsFeed<'a> {
         ColumnStream::new(&self.inputs[s.input].reader, self.table, id, rows)
     }
 
+    /// Positions the feed on a row of column `id` that is left to read: a fresh stream at the
+    /// column's first row, then the next segment whenever one runs out.
+    fn ready(&mut self, id: u64, start: usize) -> meguri_core::Result<()> {
+        if start == 0 || self.state.is_none() {
+            self.state = Some((0, self.stream(0, id)?));
+        }
+        loop {
+            let seg = match &self.state {
+                Some((seg, stream)) if stream.left() == 0 => *seg,
+                _ => return Ok(()),
+            };
+            if seg + 1 >= self.segments.len() {
+                return Err(Error::new(
+                    ErrorKind::Invalid,
+                    format!("the inputs ran out of {} rows", self.table.name()),
+                ));
+            }
+            self.state = Some((seg + 1, self.stream(seg + 1, id)?));
+        }
+    }
+
     /// Appends the next `n` values of column `id` when every row survives.
     fn copy_all(
         &mut self,
@@ -264,29 +282,17 @@ impl<'a> SegmentsFeed<'a> {
         n: usize,
         out: &mut Vec<u64>,
     ) -> meguri_core::Result<()> {
-        if start == 0 || self.state.is_none() {
-            self.state = Some((0, self.stream(0, id)?));
-        }
         let mut got = 0u64;
         while got < n as u64 {
-            let (seg, stream) = self.state.as_mut().expect("set above");
-            if stream.left() == 0 {
-                let next = *seg + 1;
-                if next >= self.segments.len() {
-                    return Err(Error::new(
-                        ErrorKind::Invalid,
-                        format!("the inputs ran out of {} rows", self.table.name()),
-                    ));
-                }
-                self.state = Some((next, self.stream(next, id)?));
-                continue;
-            }
+            self.ready(id, if got == 0 { start } else { 1 })?;
+            let (_, stream) = self.state.as_mut().expect("ready sets it");
             got += stream.take_into(n as u64 - got, out)?;
         }
         Ok(())
     }
 
-    /// Calls `take` on each surviving row of column `id` until `n` rows were taken.
+    /// Calls `take` on each surviving row of column `id` (and `skip` on each dropped one)
+    /// until `n` rows were taken.
     fn pull(
         &mut self,
         id: u64,
@@ -295,27 +301,16 @@ impl<'a> SegmentsFeed<'a> {
         mut take: impl FnMut(&mut ColumnStream<'a>) -> meguri_core::Result<()>,
         mut skip: impl FnMut(&mut ColumnStream<'a>) -> meguri_core::Result<()>,
     ) -> meguri_core::Result<()> {
-        if start == 0 || self.state.is_none() {
-            self.state = Some((0, self.stream(0, id)?));
-        }
         let mut got = 0;
+        let mut first = true;
         while got < n {
-            let (seg, stream) = self.state.as_mut().expect("set above");
-            if stream.left() == 0 {
-                let next = *seg + 1;
-                if next >= self.segments.len() {
-                    return Err(Error::new(
-                        ErrorKind::Invalid,
-                        format!("the inputs ran out of {} rows", self.table.name()),
-                    ));
+            self.ready(id, if first { start } else { 1 })?;
+            first = false;
+            let (seg, stream) = self.state.as_mut().expect("ready sets it");
+            let keep = match (self.keep.get(*seg), self.table) {
+                (Some(Some(bits)), Table::Url) => {
+                    bits.get(stream.row - self.segments[*seg].urls.start)
                 }
-                self.state = Some((next, self.stream(next, id)?));
-                continue;
-            }
-            let seg = *seg;
-            let s = &self.segments[seg];
-            let keep = match (&self.keep.get(seg), self.table) {
-                (Some(Some(bits)), Table::Url) => bits.get(stream.row - s.urls.start),
                 _ => true,
             };
             if keep {

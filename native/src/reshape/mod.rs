@@ -4,14 +4,14 @@
 //!
 //! An output is written in three passes, none of which holds a table or an arena whole:
 //! 1. **Walk** (this thread): each segment's host and URL rows in host-key order, reading only
-//!    the key, status, time and reference columns page by page. It decides which URL rows
-//!    survive, checks order and ranges, lays out the new arena (each host's strings, then its
-//!    URLs' strings, as `seed` does) by looking up entry lengths in the inputs' arenas, and
-//!    spills the new references and the list of entries to copy.
-//! 2. **Arena** (a second thread): copies the listed entries into one stream and compresses it
-//!    to a spill file with the arena's length known, so the bytes are the ones `seed` would
-//!    write for the same arena.
-//! 3. **Tables** (this thread, at the same time): every column of both tables, page by page,
+//!    the key, reference and (when they matter) status, time and due columns page by page. It
+//!    decides which URL rows survive, checks order and ranges, copies the surviving rows'
+//!    strings from the inputs' arenas into the new arena (each host's strings, then its URLs'
+//!    strings, as `seed` lays them out) and spills the new references.
+//! 2. **Arena** (a second thread, from the walk's start): compresses the new arena as the walk
+//!    appends it to a spill file, through the same encoder `seed` uses, so the same arena
+//!    gives the same bytes.
+//! 3. **Tables** (this thread, after the walk): every column of both tables, page by page,
 //!    through the writer's [`Encoder`], reading kept rows from the inputs and references from
 //!    the spills; then the schedule wheel and seen-set rebuilt over the kept rows, then the
 //!    arena, the footer and the header.
@@ -31,7 +31,7 @@ use crate::fsource::FileSource;
 use arena_in::{Access, ArenaIn};
 use columns::{Bits, ColumnStream, SegmentsFeed};
 use meguri_core::bytes::put_uvarint;
-use meguri_core::format::codec::{CODEC_NONE, CODEC_ZSTD, ZSTD_MIN_FRAME};
+use meguri_core::format::codec::{compression_pays, CODEC_NONE, CODEC_ZSTD};
 use meguri_core::keys::UrlKey;
 use meguri_core::reader::Reader;
 use meguri_core::seenset::BloomBuilder;
@@ -227,6 +227,18 @@ impl ChunkSender {
         }
         Ok(())
     }
+    /// Appends one arena entry (`uvarint len ‖ bytes`); returns its size.
+    fn put_entry(&mut self, entry: &[u8]) -> Result<u64, String> {
+        let before = self.buf.len();
+        put_uvarint(&mut self.buf, entry.len() as u64);
+        self.buf.extend_from_slice(entry);
+        let n = (self.buf.len() - before) as u64;
+        if self.buf.len() >= BATCH {
+            self.send()?;
+        }
+        Ok(n)
+    }
+
     fn send(&mut self) -> Result<(), String> {
         self.file
             .write_all_at(&self.buf, self.written)
@@ -277,15 +289,45 @@ impl Layout {
                 "a row refers to arena entry {old}, but the file has no string arena"
             ));
         };
-        let entry = arena.entry(old)?;
         let at = self.raw_len;
-        let mut v = Vec::with_capacity(10);
-        put_uvarint(&mut v, entry.len() as u64);
-        self.raw_len += (v.len() + entry.len()) as u64;
-        self.out.put(&v)?;
-        self.out.put(entry)?;
+        self.raw_len += self.out.put_entry(arena.entry(old)?)?;
         Ok(at)
     }
+
+    /// The new references of a row's three arena references, copying each distinct entry once:
+    /// a reference equal to an earlier one of the same row (a registrable domain that is the
+    /// host itself, say) shares its new entry.
+    fn intern_row(
+        &mut self,
+        old: [u64; 3],
+        mut arena: Option<&mut ArenaIn>,
+    ) -> Result<[u64; 3], String> {
+        let mut new = [0u64; 3];
+        for i in 0..3 {
+            new[i] = match old[..i].iter().position(|&o| o == old[i]) {
+                Some(j) => new[j],
+                None => self.intern(old[i], arena.as_deref_mut())?,
+            };
+        }
+        Ok(new)
+    }
+}
+
+/// Refuses a row whose host key lies outside its own file's header range.
+fn check_in_range(
+    name: &str,
+    what: &str,
+    row: u64,
+    key: u64,
+    (lo, hi): (u64, u64),
+) -> Result<(), String> {
+    if key < lo || key > hi {
+        return Err(format!(
+            "{name}: {what} row {row} has host key {key:#018x}, outside the file's range \
+             {lo:#018x}..{hi:#018x}; run `meguri verify`"
+        ));
+    }
+    Ok(())
 }
 
 fn walk(
@@ -368,12 +410,7 @@ fn walk(
             if host_turn {
                 let key = h[0].take().map_err(ctx)?;
                 let row = seg.hosts.start + hi_;
-                if key < lo || key > hi {
-                    return Err(format!(
-                        "{name}: host row {row} has host key {key:#018x}, outside the file's \
-                         range {lo:#018x}..{hi:#018x}; run `meguri verify`"
-                    ));
-                }
+                check_in_range(&name, "host", row, key, (lo, hi))?;
                 if let Some((prev, pi)) = last_host {
                     if key <= prev {
                         return Err(order_error(
@@ -386,31 +423,15 @@ fn walk(
                     }
                 }
                 last_host = Some((key, seg.input));
-                let (href, reg, robots) = (
+                let old = [
                     h[1].take().map_err(ctx)?,
                     h[2].take().map_err(ctx)?,
                     h[3].take().map_err(ctx)?,
-                );
-                let nh_ = layout
-                    .intern(href, arena.as_mut())
+                ];
+                let new = layout
+                    .intern_row(old, arena.as_mut())
                     .map_err(|e| format!("{name}: host row {row}: {e}"))?;
-                let nreg = if reg == href {
-                    nh_
-                } else {
-                    layout
-                        .intern(reg, arena.as_mut())
-                        .map_err(|e| format!("{name}: host row {row}: {e}"))?
-                };
-                let nrob = if robots == href {
-                    nh_
-                } else if robots == reg {
-                    nreg
-                } else {
-                    layout
-                        .intern(robots, arena.as_mut())
-                        .map_err(|e| format!("{name}: host row {row}: {e}"))?
-                };
-                for (s, v) in host_refs.iter_mut().zip([nh_, nreg, nrob]) {
+                for (s, v) in host_refs.iter_mut().zip(new) {
                     s.push(v).map_err(io_err("spill file"))?;
                 }
                 hosts += 1;
@@ -419,12 +440,7 @@ fn walk(
             }
             let Some(hk) = next_url.take() else { break };
             let row = seg.urls.start + ui;
-            if hk < lo || hk > hi {
-                return Err(format!(
-                    "{name}: URL row {row} has host key {hk:#018x}, outside the file's range \
-                     {lo:#018x}..{hi:#018x}; run `meguri verify`"
-                ));
-            }
+            check_in_range(&name, "URL", row, hk, (lo, hi))?;
             let path = next(&mut u, 1)?;
             let status = next(&mut u, 2)?;
             let uref = next(&mut u, 3)?;
@@ -454,26 +470,10 @@ fn walk(
                 dropped += 1;
                 continue;
             }
-            let nu_ = layout
-                .intern(uref, arena.as_mut())
+            let new = layout
+                .intern_row([uref, etag, redirect], arena.as_mut())
                 .map_err(|e| format!("{name}: URL row {row}: {e}"))?;
-            let ne = if etag == uref {
-                nu_
-            } else {
-                layout
-                    .intern(etag, arena.as_mut())
-                    .map_err(|e| format!("{name}: URL row {row}: {e}"))?
-            };
-            let nr = if redirect == uref {
-                nu_
-            } else if redirect == etag {
-                ne
-            } else {
-                layout
-                    .intern(redirect, arena.as_mut())
-                    .map_err(|e| format!("{name}: URL row {row}: {e}"))?
-            };
-            for (s, v) in url_refs.iter_mut().zip([nu_, ne, nr]) {
+            for (s, v) in url_refs.iter_mut().zip(new) {
                 s.push(v).map_err(io_err("spill file"))?;
             }
             if due != 0 {
@@ -692,7 +692,7 @@ pub fn write_output(
             ));
         }
         let mut zipped = zipped.into_reader().map_err(io_err("spill file"))?;
-        if c.len < raw_len && raw_len > ZSTD_MIN_FRAME as u64 {
+        if compression_pays(raw_len, c.len) {
             enc.begin_arena(StoredBody {
                 codec: CODEC_ZSTD,
                 raw_len,
@@ -702,7 +702,7 @@ pub fn write_output(
             .map_err(core_err)?;
             copy_into(&mut enc, &mut zipped, c.len)?;
         } else {
-            // Compression did not pay (as `seed` decides too): store the arena as it is, by
+            // Compression did not pay (the rule `seed` follows too): store the arena as it is, by
             // decompressing the frame just written rather than keeping a raw copy.
             enc.begin_arena(StoredBody {
                 codec: CODEC_NONE,

@@ -46,11 +46,6 @@ impl SpillWriter {
         self.out.write_all(&v.to_le_bytes())
     }
 
-    /// Appends raw bytes (for spills of mixed records; `count` is not advanced).
-    pub fn push_bytes(&mut self, b: &[u8]) -> io::Result<()> {
-        self.out.write_all(b)
-    }
-
     /// The bare (unlinked) file, for callers that write it with positioned writes.
     pub fn into_file(self) -> io::Result<File> {
         self.out.into_inner().map_err(|e| e.into_error())
