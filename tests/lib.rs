@@ -165,3 +165,16 @@ pub fn assert_verifies(path: &Path) {
         .collect();
     assert!(errors.is_empty(), "{}: {errors:#?}", path.display());
 }
+
+/// Runs the binary at `exe` (a test's `env!("CARGO_BIN_EXE_meguri")`) with `args`.
+pub fn run_bin(exe: &str, args: &[&str]) -> std::process::Output {
+    std::process::Command::new(exe)
+        .args(args)
+        .output()
+        .expect("run the binary")
+}
+
+/// Bytes of a process's output as text.
+pub fn text(b: &[u8]) -> String {
+    String::from_utf8_lossy(b).into_owned()
+}

@@ -1,18 +1,11 @@
 //! The `meguri` binary as a user runs it: outputs, exit codes, one-line errors, never a panic.
 
-use meguri_tests::golden_dir;
+use meguri_tests::{golden_dir, run_bin, text};
 use std::path::Path;
-use std::process::{Command, Output};
+use std::process::Output;
 
 fn meguri(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_meguri"))
-        .args(args)
-        .output()
-        .expect("run meguri")
-}
-
-fn text(b: &[u8]) -> String {
-    String::from_utf8_lossy(b).into_owned()
+    run_bin(env!("CARGO_BIN_EXE_meguri"), args)
 }
 
 fn corrupted_copy(src: &Path, at: usize, name: &str) -> std::path::PathBuf {

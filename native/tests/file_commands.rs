@@ -2,7 +2,7 @@
 //! reference ran its commands from the golden folder with relative paths, so these do too.
 
 use meguri_core::reader::Reader;
-use meguri_tests::{files_with_suffix, golden_dir, subject_of};
+use meguri_tests::{files_with_suffix, golden_dir, subject_of, text};
 use std::path::Path;
 use std::process::{Command, Output};
 
@@ -12,10 +12,6 @@ fn meguri_in(dir: &Path, args: &[&str]) -> Output {
         .args(args)
         .output()
         .expect("run meguri")
-}
-
-fn text(b: &[u8]) -> String {
-    String::from_utf8_lossy(b).into_owned()
 }
 
 /// `name` of `path` relative to the golden folder, as the reference wrote it.

@@ -1,19 +1,12 @@
 //! `compact` and `split` on the reference's files: the rows it got from the same operations,
 //! the refusals, and byte-identical round trips of our own files.
 
-use meguri_tests::{assert_verifies, golden_dir, values_at, Scratch};
+use meguri_tests::{assert_verifies, golden_dir, run_bin, text, values_at, Scratch};
 use std::path::Path;
-use std::process::{Command, Output};
+use std::process::Output;
 
 fn meguri(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_meguri"))
-        .args(args)
-        .output()
-        .expect("run meguri")
-}
-
-fn text(b: &[u8]) -> String {
-    String::from_utf8_lossy(b).into_owned()
+    run_bin(env!("CARGO_BIN_EXE_meguri"), args)
 }
 
 fn s(p: &Path) -> &str {
