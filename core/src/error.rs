@@ -111,6 +111,10 @@ pub enum Place {
         /// Entry index, if the problem is in one entry.
         entry: Option<u32>,
     },
+    /// The superblock of a partition directory.
+    Superblock,
+    /// A frame of a partition directory's log.
+    LogFrame,
     /// Not (yet) attributed to a structure.
     Unknown,
 }
@@ -144,6 +148,8 @@ impl fmt::Display for Place {
             Place::Stats => f.write_str("stats"),
             Place::Manifest { entry: None } => f.write_str("manifest"),
             Place::Manifest { entry: Some(e) } => write!(f, "manifest entry {e}"),
+            Place::Superblock => f.write_str("superblock"),
+            Place::LogFrame => f.write_str("log frame"),
             Place::Unknown => f.write_str("input"),
         }
     }

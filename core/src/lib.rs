@@ -41,6 +41,7 @@ pub mod schedule;
 pub mod schema;
 pub mod seenset;
 pub mod source;
+pub mod store;
 pub mod verify;
 pub mod write;
 

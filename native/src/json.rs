@@ -32,6 +32,8 @@ pub fn place(p: &Place) -> Value {
         Place::Schedule => json!({"kind": "schedule"}),
         Place::SeenSet => json!({"kind": "seenset"}),
         Place::Stats => json!({"kind": "stats"}),
+        Place::Superblock => json!({"kind": "superblock"}),
+        Place::LogFrame => json!({"kind": "log_frame"}),
         Place::Unknown => json!({"kind": "unknown"}),
     };
     v["name"] = Value::String(p.to_string());

@@ -5,11 +5,14 @@
 pub mod arena_zip;
 pub mod atomic;
 pub mod cmd;
+pub mod crash;
+pub mod encode;
 pub mod fsource;
 pub mod intent;
 pub mod json;
 pub mod reshape;
 pub mod seed;
+pub mod store;
 
 /// A command failure: one line for stderr, and the exit status.
 #[derive(Debug)]

@@ -1,7 +1,7 @@
 //! The `meguri` command.
 
 use clap::{Parser, Subcommand};
-use meguri::cmd::{compact, inspect, manifest, map, schedule, seed, split, stats, verify};
+use meguri::cmd::{compact, inspect, live, manifest, map, schedule, seed, split, stats, verify};
 use std::io::Write;
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -33,9 +33,10 @@ enum Command {
     /// host, are skipped and counted; repeated URLs are ignored. The output is written to a
     /// temporary file, synced and renamed into place.
     Seed(seed::SeedArgs),
-    /// The footer summary of a partition file (counts, range, due range, bytes/url, regions).
+    /// The footer summary of a partition file, or the live counters of a partition
+    /// directory (snapshot plus log, read-only).
     Stats {
-        /// The .meguri file.
+        /// The .meguri file or partition directory.
         #[arg(long)]
         data: PathBuf,
         /// Print JSON instead of text.
@@ -65,6 +66,9 @@ enum Command {
     /// are rebuilt. With --gc, Gone tombstones older than --gc-horizon are dropped. Inputs are
     /// never modified; an interrupted run is undone by the next run in the same directory.
     Compact(compact::CompactArgs),
+    /// Write a partition directory's live state (snapshot plus log) as one .meguri file,
+    /// without changing the directory.
+    Pack(live::PackArgs),
     /// Split a partition at host keys (or into N balanced parts) whose ranges tile the input's.
     ///
     /// Inputs are never modified; outputs appear all together or not at all.
@@ -109,6 +113,7 @@ fn main() -> ExitCode {
         } => inspect::run(&file, &inspect::InspectArgs { json, columns }, &mut out).map(|_| true),
         Command::Seed(args) => seed::run(&args, &mut out).map(|_| true),
         Command::Compact(args) => compact::run(&args, &mut out).map(|_| true),
+        Command::Pack(args) => live::pack(&args, &mut out).map(|_| true),
         Command::Split(args) => split::run(&args, &mut out).map(|_| true),
         Command::Stats { data, json } => stats::run(&data, json, &mut out).map(|_| true),
         Command::Schedule(args) => schedule::run(&args, &mut out).map(|_| true),

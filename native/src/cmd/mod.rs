@@ -2,6 +2,7 @@
 
 pub mod compact;
 pub mod inspect;
+pub mod live;
 pub mod manifest;
 pub mod map;
 pub mod schedule;

@@ -14,7 +14,8 @@ use std::path::PathBuf;
 /// Options of `schedule`.
 #[derive(Debug, Clone, clap::Args)]
 pub struct ScheduleArgs {
-    /// The .meguri file.
+    /// The .meguri file, or a partition directory (live: every schedulable URL with
+    /// next_due <= H, next_due 0 included, by (next_due, key), with its URL).
     #[arg(long)]
     pub data: PathBuf,
     /// Horizon in epoch-hours: rows with 0 < next_due <= H are due (0 = the current hour).
@@ -45,12 +46,6 @@ fn now_hour() -> u32 {
 /// Runs `schedule`.
 pub fn run(args: &ScheduleArgs, out: &mut dyn Write) -> CmdResult {
     let path = &args.data;
-    if path.is_dir() {
-        return Err(CmdError::new(format!(
-            "schedule {}: is a directory; live partition directories are not supported yet, give a .meguri file",
-            path.display()
-        )));
-    }
     let host = match args.host.as_deref() {
         None | Some("") => None,
         Some(s) => Some(parse_host_key(s).map_err(|e| CmdError {
@@ -64,9 +59,12 @@ pub fn run(args: &ScheduleArgs, out: &mut dyn Write) -> CmdResult {
     } else {
         args.before
     };
+    let limit = (args.limit != 0).then_some(args.limit);
+    if path.is_dir() {
+        return super::live::schedule(path, before, host, limit, args.json, out);
+    }
     let src = FileSource::open(path).map_err(|e| fail("schedule", path, e))?;
     let reader = Reader::open(&src).map_err(|e| fail("schedule", path, e))?;
-    let limit = (args.limit != 0).then_some(args.limit);
     let list = due(&reader, before, host, limit).map_err(|e| fail("schedule", path, e))?;
     // URL strings only when asked: that costs the arena and the listed rows' url_ref pages.
     let urls: Option<Vec<String>> = if args.urls {

@@ -1,14 +1,11 @@
 //! `meguri seed [-i FILE] -o FILE`: a partition from Common Crawl CDX JSONL (plain or zstd).
 
 use super::fail;
-use crate::arena_zip::{ArenaZip, ARENA_PARAMS};
 use crate::atomic::write_atomic;
 use crate::seed::{parse_block, ParsedBlock, Seeder};
 use crate::{CmdError, CmdResult};
-use meguri_core::format::codec::{CZstd, Compressor};
-use meguri_core::partition::Partition;
 use meguri_core::reader::Reader;
-use meguri_core::write::{encode_with, WriteOptions};
+use meguri_core::write::WriteOptions;
 use std::io::{BufRead, BufReader, IsTerminal, Read, Write};
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
@@ -63,9 +60,6 @@ fn open_input(input: Option<&Path>) -> std::io::Result<Box<dyn Read + Send>> {
 
 /// A numbered block of whole lines from the reading thread, or the error that ended input.
 type Block = (u64, Result<Vec<u8>, String>);
-
-/// The arena's compression running on another thread: its codec and bytes.
-type ArenaJob<'s> = std::thread::ScopedJoinHandle<'s, (u8, Vec<u8>)>;
 
 /// Threads parsing blocks of input (the reading thread decompresses beside them).
 const PARSERS: usize = 2;
@@ -147,61 +141,6 @@ fn spawn_reader(
     (rx, handle)
 }
 
-/// A compressor whose one job, the arena, was started on another thread before the encoder
-/// asked for it; any other input is compressed in place.
-struct Background<'a, 's> {
-    input: &'a [u8],
-    job: std::cell::RefCell<Option<ArenaJob<'s>>>,
-    fallback: &'a ArenaZip,
-}
-
-impl Compressor for Background<'_, '_> {
-    fn codec(&self) -> u8 {
-        self.fallback.codec()
-    }
-    fn compress(&self, input: &[u8], out: &mut Vec<u8>) -> u8 {
-        if std::ptr::eq(input, self.input) {
-            if let Some(job) = self.job.borrow_mut().take() {
-                let (codec, bytes) = job.join().expect("arena compression thread");
-                out.extend_from_slice(&bytes);
-                return codec;
-            }
-        }
-        self.fallback.compress(input, out)
-    }
-    fn min_output(&self, len: usize) -> usize {
-        self.fallback.min_output(len)
-    }
-}
-
-/// Encodes the partition, compressing the arena on a second thread while this one encodes
-/// the tables. The bytes are the same as a single-threaded [`encode_with`].
-fn encode_parallel(p: &Partition, args: &SeedArgs) -> meguri_core::error::Result<Vec<u8>> {
-    let pages = CZstd::new(args.level);
-    let arena = ArenaZip {
-        level: args.arena_level,
-        params: ARENA_PARAMS,
-    };
-    let opts = WriteOptions {
-        page_rows: args.page_rows,
-        ..WriteOptions::default()
-    };
-    std::thread::scope(|scope| {
-        let arena_bytes = &p.arena;
-        let job = scope.spawn(move || {
-            let mut out = Vec::new();
-            let codec = arena.compress(arena_bytes, &mut out);
-            (codec, out)
-        });
-        let bg = Background {
-            input: &p.arena,
-            job: std::cell::RefCell::new(Some(job)),
-            fallback: &arena,
-        };
-        encode_with(p, &opts, &pages, &bg)
-    })
-}
-
 /// Runs `seed`; prints the reference's summary line to `out`.
 pub fn run(args: &SeedArgs, out: &mut dyn Write) -> CmdResult {
     let src_name = args
@@ -274,7 +213,15 @@ pub fn run(args: &SeedArgs, out: &mut dyn Write) -> CmdResult {
     let partition = seeder.finish();
     let urls = partition.urls.len();
     let t_finish = started.elapsed();
-    let bytes = encode_parallel(&partition, args).map_err(|e| fail("seed", &args.out, e))?;
+    let bytes = crate::encode::encode_partition(
+        &partition,
+        &crate::encode::EncodeSettings {
+            level: args.level,
+            arena_level: args.arena_level,
+            page_rows: args.page_rows,
+        },
+    )
+    .map_err(|e| fail("seed", &args.out, e))?;
     let t_encode = started.elapsed();
     drop(partition);
     write_atomic(&args.out, &bytes).map_err(|e| fail("seed", &args.out, e))?;

@@ -1,8 +1,9 @@
-//! `meguri stats --data FILE`: the footer summary of a partition file (no rows decoded).
+//! `meguri stats --data PATH`: the footer summary of a partition file (no rows decoded), or
+//! the live counters of a partition directory (`cmd/live.rs`).
 
 use super::fail;
 use crate::fsource::FileSource;
-use crate::{json, CmdError, CmdResult};
+use crate::{json, CmdResult};
 use meguri_core::inspect::ColdStats;
 use meguri_core::reader::Reader;
 use std::io::Write;
@@ -11,10 +12,7 @@ use std::path::Path;
 /// Runs `stats` on `path`.
 pub fn run(path: &Path, as_json: bool, out: &mut dyn Write) -> CmdResult {
     if path.is_dir() {
-        return Err(CmdError::new(format!(
-            "stats {}: is a directory; live partition directories are not supported yet, give a .meguri file",
-            path.display()
-        )));
+        return super::live::stats(path, super::compact::hour_now(), as_json, out);
     }
     let src = FileSource::open(path).map_err(|e| fail("stats", path, e))?;
     let reader = Reader::open(&src).map_err(|e| fail("stats", path, e))?;

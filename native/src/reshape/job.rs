@@ -18,13 +18,6 @@ pub const CRASH_POINTS: &[&str] = &[
     "commit",   // every output is in place, the intent not yet removed
 ];
 
-fn crash_point(name: &str) {
-    if std::env::var("MEGURI_CRASH_AT").is_ok_and(|v| v == name) {
-        eprintln!("meguri: MEGURI_CRASH_AT={name}: aborting");
-        std::process::abort();
-    }
-}
-
 /// The directory outputs go to (`.` for a bare file name).
 pub fn dir_of(path: &Path) -> PathBuf {
     path.parent()
@@ -104,7 +97,7 @@ pub fn run(
     };
     let held = intent::begin(&dir, &record)
         .map_err(|e| format!("{}: intent record: {e}", dir.display()))?;
-    crash_point("intent");
+    crate::crash::crash_point("intent");
     let undo = |temps: &[PathBuf], finals: &[PathBuf]| {
         for p in temps.iter().chain(finals) {
             let _ = fs::remove_file(p);
@@ -130,7 +123,7 @@ pub fn run(
                 return Err(e);
             }
         }
-        crash_point(&format!("output-{i}"));
+        crate::crash::crash_point(&format!("output-{i}"));
     }
     // An input that changed underneath us (another writer replaced it) makes the outputs
     // suspect: refuse rather than publish them.
@@ -153,10 +146,10 @@ pub fn run(
             let _ = held.commit();
             return Err(format!("{}: publishing the output: {e}", out.display()));
         }
-        crash_point(&format!("rename-{i}"));
+        crate::crash::crash_point(&format!("rename-{i}"));
     }
     sync_dir(&dir).map_err(|e| format!("{}: {e}", dir.display()))?;
-    crash_point("commit");
+    crate::crash::crash_point("commit");
     held.commit()
         .map_err(|e| format!("{}: removing the intent record: {e}", dir.display()))?;
     Ok(outcomes)

@@ -1,0 +1,297 @@
+//! The superblock: two 256-byte slots, each able to name a complete checkpoint.
+//!
+//! ```text
+//! off   0  magic u32 = 0x4D454755 (bytes 55 47 45 4D)
+//! off   4  gen u64        checkpoint generation
+//! off  12  frontier u64   the next log sequence number when the checkpoint was cut
+//! off  20  arena_len u64  length of the snapshot's string arena
+//! off  28  u16 len ‖ snapshot file name, then u16 len ‖ log file name, then zeros
+//! off 252  crc32c u32 over bytes 0..252
+//! ```
+//! Generation `g` lives in slot `g % 2`, so committing a new generation never overwrites the
+//! slot that names the current one: a torn commit leaves the previous generation readable. The
+//! valid slot with the higher generation is current.
+
+use crate::crc::crc32c;
+use crate::error::{Error, ErrorKind, Place, Result};
+use alloc::format;
+use alloc::string::String;
+
+/// Bytes of the whole superblock file.
+pub const LEN: usize = 2 * SLOT_LEN;
+/// Bytes of one slot.
+pub const SLOT_LEN: usize = 256;
+/// The slot magic.
+pub const MAGIC: u32 = 0x4D45_4755;
+const NAMES_AT: usize = 28;
+const CRC_AT: usize = 252;
+
+/// What one slot says.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Checkpoint {
+    /// Generation: the number of checkpoints taken.
+    pub gen: u64,
+    /// The first log sequence number after the checkpoint.
+    pub frontier: u64,
+    /// Length of the snapshot's arena (informational).
+    pub arena_len: u64,
+    /// File name of the snapshot, relative to the directory.
+    pub snapshot: String,
+    /// File name of the log that continues the snapshot.
+    pub log: String,
+}
+
+impl Checkpoint {
+    /// The slot (0 or 1) this generation is written to.
+    pub fn slot(&self) -> usize {
+        (self.gen % 2) as usize
+    }
+}
+
+/// The state of one slot.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Slot {
+    /// Never written (all zero bytes, or beyond the end of a short file).
+    Blank,
+    /// A checksummed checkpoint.
+    Valid(Checkpoint),
+    /// Written but unreadable: a torn write or damage.
+    Bad(Error),
+}
+
+/// Encodes a slot. Fails if the names do not fit or are not plain file names.
+pub fn encode_slot(c: &Checkpoint) -> Result<[u8; SLOT_LEN]> {
+    let mut b = [0u8; SLOT_LEN];
+    b[0..4].copy_from_slice(&MAGIC.to_le_bytes());
+    b[4..12].copy_from_slice(&c.gen.to_le_bytes());
+    b[12..20].copy_from_slice(&c.frontier.to_le_bytes());
+    b[20..28].copy_from_slice(&c.arena_len.to_le_bytes());
+    let mut at = NAMES_AT;
+    for name in [&c.snapshot, &c.log] {
+        check_name(name).map_err(|m| Error::new(ErrorKind::Invalid, m))?;
+        let n = name.len();
+        if at + 2 + n > CRC_AT {
+            return Err(Error::new(
+                ErrorKind::Invalid,
+                "superblock file names do not fit in a slot",
+            ));
+        }
+        b[at..at + 2].copy_from_slice(&(n as u16).to_le_bytes());
+        b[at + 2..at + 2 + n].copy_from_slice(name.as_bytes());
+        at += 2 + n;
+    }
+    let crc = crc32c(&b[..CRC_AT]);
+    b[CRC_AT..].copy_from_slice(&crc.to_le_bytes());
+    Ok(b)
+}
+
+/// A name is a plain file name in the directory: no separators, no `..`, nothing odd. This
+/// is what keeps a crafted superblock from pointing the store outside its directory.
+fn check_name(name: &str) -> core::result::Result<(), String> {
+    let ok = !name.is_empty()
+        && name != "."
+        && name != ".."
+        && name
+            .bytes()
+            .all(|c| c.is_ascii_alphanumeric() || c == b'-' || c == b'_' || c == b'.');
+    if ok {
+        Ok(())
+    } else {
+        Err(format!("{name:?} is not a plain file name"))
+    }
+}
+
+/// Decodes slot `index` (0 = A, 1 = B) from the bytes of a superblock file, which may be
+/// short.
+pub fn decode_slot(file: &[u8], index: usize) -> Slot {
+    let start = index * SLOT_LEN;
+    let Some(b) = file.get(start..start + SLOT_LEN) else {
+        return Slot::Blank;
+    };
+    if b.iter().all(|&x| x == 0) {
+        return Slot::Blank;
+    }
+    let bad = |kind, msg: String| {
+        Slot::Bad(
+            Error::new(kind, format!("slot {}: {msg}", slot_name(index)))
+                .within(Place::Superblock)
+                .at(start as u64),
+        )
+    };
+    let u64_at = |o: usize| u64::from_le_bytes(b[o..o + 8].try_into().unwrap_or_default());
+    let magic = u32::from_le_bytes(b[0..4].try_into().unwrap_or_default());
+    if magic != MAGIC {
+        return bad(ErrorKind::BadMagic, format!("magic is {magic:#010x}"));
+    }
+    let stored = u32::from_le_bytes(b[CRC_AT..].try_into().unwrap_or_default());
+    let computed = crc32c(&b[..CRC_AT]);
+    if stored != computed {
+        return bad(
+            ErrorKind::Checksum,
+            format!("CRC32C is {stored:#010x}, its bytes give {computed:#010x}"),
+        );
+    }
+    let mut names = [String::new(), String::new()];
+    let mut at = NAMES_AT;
+    for name in &mut names {
+        let n = usize::from(u16::from_le_bytes([b[at], b[at + 1]]));
+        if at + 2 + n > CRC_AT {
+            return bad(
+                ErrorKind::Corrupt,
+                format!("a {n}-byte file name at slot offset {at} runs past the slot"),
+            );
+        }
+        match core::str::from_utf8(&b[at + 2..at + 2 + n]) {
+            Ok(s) => *name = s.into(),
+            Err(_) => return bad(ErrorKind::Corrupt, "a file name is not UTF-8".into()),
+        }
+        if let Err(m) = check_name(name) {
+            return bad(ErrorKind::Corrupt, m);
+        }
+        at += 2 + n;
+    }
+    let [snapshot, log] = names;
+    Slot::Valid(Checkpoint {
+        gen: u64_at(4),
+        frontier: u64_at(12),
+        arena_len: u64_at(20),
+        snapshot,
+        log,
+    })
+}
+
+/// `"A"` or `"B"`.
+pub fn slot_name(index: usize) -> &'static str {
+    if index == 0 {
+        "A"
+    } else {
+        "B"
+    }
+}
+
+/// What a superblock file says as a whole.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Superblock {
+    /// Both slots as read.
+    pub slots: [Slot; 2],
+}
+
+impl Superblock {
+    /// Reads both slots of a superblock file's bytes.
+    pub fn read(file: &[u8]) -> Superblock {
+        Superblock {
+            slots: [decode_slot(file, 0), decode_slot(file, 1)],
+        }
+    }
+
+    /// The current checkpoint: the valid slot with the higher generation (slot A on a tie).
+    ///
+    /// `Ok(None)` means no checkpoint was ever committed: both slots are blank. A slot that was
+    /// written but is unreadable while the other is valid is the torn write of a commit that
+    /// never completed, so the valid slot stands. If no slot is valid and one is damaged, the
+    /// directory's current generation is unknown: that is an error, never "start empty".
+    pub fn current(&self) -> Result<Option<(usize, &Checkpoint)>> {
+        let valid = |i: usize| match &self.slots[i] {
+            Slot::Valid(c) => Some((i, c)),
+            _ => None,
+        };
+        match (valid(0), valid(1)) {
+            (Some(a), Some(b)) => Ok(Some(if b.1.gen > a.1.gen { b } else { a })),
+            (Some(a), None) => Ok(Some(a)),
+            (None, Some(b)) => Ok(Some(b)),
+            (None, None) => {
+                let damage: alloc::vec::Vec<String> = self
+                    .slots
+                    .iter()
+                    .filter_map(|s| match s {
+                        Slot::Bad(e) => Some(e.message.clone()),
+                        _ => None,
+                    })
+                    .collect();
+                if damage.is_empty() {
+                    Ok(None)
+                } else {
+                    Err(Error::corrupt(format!(
+                        "no valid slot ({}); the current checkpoint cannot be known",
+                        damage.join("; ")
+                    ))
+                    .within(Place::Superblock))
+                }
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn cp(gen: u64) -> Checkpoint {
+        Checkpoint {
+            gen,
+            frontier: 100 + gen,
+            arena_len: 7,
+            snapshot: format!("snap-{gen}.meguri"),
+            log: format!("log-{}", gen + 1),
+        }
+    }
+
+    fn file(slots: &[Checkpoint]) -> [u8; LEN] {
+        let mut f = [0u8; LEN];
+        for c in slots {
+            let s = c.slot() * SLOT_LEN;
+            f[s..s + SLOT_LEN].copy_from_slice(&encode_slot(c).unwrap());
+        }
+        f
+    }
+
+    #[test]
+    fn picks_the_newer_valid_slot() {
+        let f = file(&[cp(4), cp(5)]);
+        let sb = Superblock::read(&f);
+        assert_eq!(sb.current().unwrap().unwrap().1, &cp(5));
+        let mut torn = f;
+        torn[SLOT_LEN + 30] ^= 1;
+        let sb = Superblock::read(&torn);
+        assert!(matches!(sb.slots[1], Slot::Bad(_)));
+        assert_eq!(sb.current().unwrap().unwrap().1, &cp(4));
+    }
+
+    #[test]
+    fn blank_is_no_checkpoint_but_damage_is_an_error() {
+        assert_eq!(Superblock::read(&[]).current().unwrap(), None);
+        assert_eq!(Superblock::read(&[0; LEN]).current().unwrap(), None);
+        let mut f = file(&[cp(1)]);
+        f[SLOT_LEN + 5] ^= 0x40;
+        let e = Superblock::read(&f).current().unwrap_err();
+        assert!(e.message.contains("slot B"), "{e}");
+    }
+
+    #[test]
+    fn refuses_names_that_leave_the_directory() {
+        let mut c = cp(2);
+        c.snapshot = "../etc/passwd".into();
+        assert!(encode_slot(&c).is_err());
+        // The same name with a valid CRC, as a crafted file would carry it.
+        let mut b = encode_slot(&cp(2)).unwrap();
+        let name = b"../x";
+        b[30..34].copy_from_slice(name);
+        b[28..30].copy_from_slice(&4u16.to_le_bytes());
+        let crc = crc32c(&b[..CRC_AT]);
+        b[CRC_AT..].copy_from_slice(&crc.to_le_bytes());
+        assert!(matches!(decode_slot(&b, 0), Slot::Bad(_)));
+        // A name length that runs past the slot.
+        b[28..30].copy_from_slice(&300u16.to_le_bytes());
+        let crc = crc32c(&b[..CRC_AT]);
+        b[CRC_AT..].copy_from_slice(&crc.to_le_bytes());
+        assert!(matches!(decode_slot(&b, 0), Slot::Bad(_)));
+    }
+
+    #[test]
+    fn reads_the_reference_layout() {
+        // Slot B of a reference directory after its first checkpoint, rebuilt from the layout.
+        let f = file(&[cp(1)]);
+        assert_eq!(&f[SLOT_LEN..SLOT_LEN + 4], &[0x55, 0x47, 0x45, 0x4D]);
+        assert!(f[..SLOT_LEN].iter().all(|&b| b == 0));
+    }
+}

@@ -1,0 +1,354 @@
+//! The partition directory: the reference's directories open with the same content, ours
+//! keep the reference's layout, the resident budget holds, one writer per directory, and
+//! read-only commands change nothing.
+
+use meguri::store::{Durability, Options, Store};
+use meguri_core::keys::UrlKey;
+use meguri_core::records::{HostRecord, UrlRecord};
+use meguri_core::store::superblock::{self, Superblock};
+use meguri_tests::{golden_dir, run_bin, text, values_at, values_of, Scratch};
+use std::path::Path;
+
+const BIN: &str = env!("CARGO_BIN_EXE_meguri");
+
+fn copy_dir(from: &Path, to: &Path) {
+    std::fs::create_dir_all(to).unwrap();
+    for e in std::fs::read_dir(from).unwrap() {
+        let e = e.unwrap();
+        let name = e.file_name().to_string_lossy().into_owned();
+        if name.ends_with(".txt") {
+            continue;
+        }
+        std::fs::copy(e.path(), to.join(&name)).unwrap();
+        let mut perm = std::fs::metadata(to.join(&name)).unwrap().permissions();
+        #[allow(clippy::permissions_set_readonly_false)]
+        perm.set_readonly(false);
+        std::fs::set_permissions(to.join(&name), perm).unwrap();
+    }
+}
+
+fn url(i: u64) -> UrlRecord {
+    UrlRecord {
+        key: UrlKey {
+            host: i % 7 + 1,
+            path: i,
+        },
+        status: (i % 9) as u8,
+        priority: 0.5,
+        next_due: 1000 + (i % 50) as u32,
+        crawl_count: i as u32,
+        ..UrlRecord::default()
+    }
+}
+
+fn opts(d: Durability, budget: usize) -> Options {
+    Options {
+        durability: d,
+        resident_budget: budget,
+        ..Options::default()
+    }
+}
+
+/// Files in a directory with their sizes and modification times.
+fn listing(dir: &Path) -> Vec<(String, u64, std::time::SystemTime)> {
+    let mut v: Vec<_> = std::fs::read_dir(dir)
+        .unwrap()
+        .map(|e| {
+            let e = e.unwrap();
+            let m = e.metadata().unwrap();
+            (
+                e.file_name().to_string_lossy().into_owned(),
+                m.len(),
+                m.modified().unwrap(),
+            )
+        })
+        .collect();
+    v.sort();
+    v
+}
+
+#[test]
+fn reference_directories_pack_to_the_reference_rows() {
+    let Some(g) = golden_dir() else { return };
+    for name in ["storelog-small", "serve-small"] {
+        let dir = g.join(name);
+        let before = listing(&dir);
+        let s = Scratch::new("pack-golden");
+        let out = s.join("p.meguri");
+        let o = run_bin(
+            BIN,
+            &[
+                "pack",
+                "--data",
+                dir.to_str().unwrap(),
+                "--out",
+                out.to_str().unwrap(),
+            ],
+        );
+        assert!(o.status.success(), "{}", text(&o.stderr));
+        assert!(
+            text(&o.stdout).starts_with("packed "),
+            "{}",
+            text(&o.stdout)
+        );
+        meguri_tests::assert_verifies(&out);
+        let ours = values_at(&out);
+        let theirs = values_at(&g.join(format!("{name}.pack.meguri")));
+        assert_eq!(ours.0.len(), theirs.0.len(), "{name}: URL rows");
+        assert_eq!(ours.1.len(), theirs.1.len(), "{name}: host rows");
+        for (a, b) in ours.0.iter().zip(&theirs.0) {
+            assert_eq!(a, b, "{name}: URL row");
+        }
+        assert_eq!(ours.1, theirs.1, "{name}: host rows");
+        // The packed file has a schedule region, as the reference's does.
+        let r = meguri_core::reader::Reader::open(&std::fs::read(&out).unwrap()[..])
+            .unwrap()
+            .header()
+            .flags;
+        assert_ne!(r & 0x2, 0, "{name}: no schedule region");
+        for cmd in [
+            &["stats", "--data"][..],
+            &["schedule", "--before", "4294967295", "--data"],
+        ] {
+            let mut args = cmd.to_vec();
+            args.push(dir.to_str().unwrap());
+            let o = run_bin(BIN, &args);
+            assert!(o.status.success(), "{args:?}: {}", text(&o.stderr));
+            assert!(text(&o.stdout).contains("(live)"), "{}", text(&o.stdout));
+        }
+        assert_eq!(
+            listing(&dir),
+            before,
+            "{name}: a read-only command changed the directory"
+        );
+    }
+}
+
+#[test]
+fn live_stats_and_schedule_match_the_packed_file() {
+    let Some(g) = golden_dir() else { return };
+    let dir = g.join("storelog-small");
+    let o = run_bin(BIN, &["stats", "--data", dir.to_str().unwrap(), "--json"]);
+    assert!(o.status.success());
+    let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    assert_eq!(v["urls"], 975);
+    assert_eq!(v["hosts"], 867);
+    // The 24 deletes and 48 re-puts of the log are applied: 48 rows are crawled.
+    assert_eq!(v["by_status"]["crawled"], 48);
+    let o = run_bin(
+        BIN,
+        &[
+            "schedule",
+            "--data",
+            dir.to_str().unwrap(),
+            "--before",
+            "491041",
+            "--limit",
+            "0",
+        ],
+    );
+    let t = text(&o.stdout);
+    let packed = values_at(&g.join("storelog-small.pack.meguri"));
+    let due = packed
+        .0
+        .iter()
+        .filter(|u| ![3, 6, 7, 8].contains(&u.rec.status) && u.rec.next_due <= 491041)
+        .count();
+    assert!(
+        t.starts_with(&format!(
+            "schedule {} (live) due at or before hour 491041: {due} shown\n",
+            dir.display()
+        )),
+        "{t}"
+    );
+    let hours: Vec<u32> = t
+        .lines()
+        .skip(1)
+        .map(|l| l.split_whitespace().nth(1).unwrap().parse().unwrap())
+        .collect();
+    assert!(
+        hours.windows(2).all(|w| w[0] <= w[1]),
+        "not in next_due order"
+    );
+    assert!(t.lines().skip(1).all(|l| l.contains("://")), "{t}");
+}
+
+#[test]
+fn a_reference_directory_opens_writable_and_continues() {
+    let Some(g) = golden_dir() else { return };
+    let s = Scratch::new("store-ref");
+    let dir = s.join("d");
+    copy_dir(&g.join("storelog-small"), &dir);
+    let expected = values_at(&g.join("storelog-small.pack.meguri"));
+    let st = Store::open(&dir, opts(Durability::Full, 0)).unwrap();
+    assert_eq!(st.url_count(), 975);
+    assert_eq!(st.generation(), 1);
+    let before = st.arena_len();
+    let r = st.intern(b"https://added.example/").unwrap();
+    assert_eq!(r, before);
+    let mut u = url(1);
+    u.url_ref = r;
+    st.put_url(u).unwrap();
+    st.checkpoint().unwrap();
+    st.close().unwrap();
+    let mut names: Vec<String> = std::fs::read_dir(&dir)
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
+    names.sort();
+    assert_eq!(names, ["log-3", "snap-2.meguri", "super"]);
+    // The superblock keeps the reference's layout: generation 2 in slot A, slot B untouched.
+    let sb = std::fs::read(dir.join("super")).unwrap();
+    assert_eq!(sb.len(), superblock::LEN);
+    let orig = std::fs::read(g.join("storelog-small/super")).unwrap();
+    assert_eq!(sb[superblock::SLOT_LEN..], orig[superblock::SLOT_LEN..]);
+    let parsed = Superblock::read(&sb);
+    let (_, cp) = parsed.current().unwrap().unwrap();
+    assert_eq!(
+        (cp.gen, cp.snapshot.as_str(), cp.log.as_str()),
+        (2, "snap-2.meguri", "log-3")
+    );
+    let snap = values_at(&dir.join("snap-2.meguri"));
+    assert_eq!(snap.0.len(), 976);
+    assert_eq!(snap.1, expected.1);
+    let added = snap.0.iter().find(|v| v.rec.key == u.key).unwrap();
+    assert_eq!(
+        added.strings[0].as_deref(),
+        Some(&b"https://added.example/"[..])
+    );
+    for v in &expected.0 {
+        assert!(snap.0.contains(v), "row {:?} lost", v.rec.key);
+    }
+}
+
+#[test]
+fn updates_survive_reopen_and_checkpoints_in_every_mode() {
+    for d in [Durability::None, Durability::Normal, Durability::Full] {
+        let s = Scratch::new("store-modes");
+        let dir = s.join("d");
+        let st = Store::open(&dir, opts(d, 0)).unwrap();
+        for i in 0..300 {
+            st.put_url(url(i)).unwrap();
+        }
+        for i in 0..10 {
+            st.put_host(HostRecord {
+                host_key: i + 1,
+                crawl_delay: 10,
+                ..HostRecord::default()
+            })
+            .unwrap();
+        }
+        assert!(st.delete_url(url(5).key).unwrap().is_some());
+        assert_eq!(st.delete_url(url(5).key).unwrap(), None);
+        st.checkpoint().unwrap();
+        let mut changed = url(7);
+        changed.status = 4;
+        st.put_url(changed).unwrap();
+        st.close().unwrap();
+        let st = Store::open(&dir, opts(d, 0)).unwrap();
+        assert_eq!(st.url_count(), 299, "{d:?}");
+        assert_eq!(st.host_count(), 10);
+        assert_eq!(st.get_url(url(7).key).unwrap(), Some(changed));
+        assert_eq!(st.get_url(url(5).key).unwrap(), None);
+        assert_eq!(st.get_url(url(8).key).unwrap(), Some(url(8)));
+        assert_eq!(st.recovery().frames, 1);
+    }
+}
+
+#[test]
+fn the_budget_bounds_resident_records_from_snapshot_replay_and_puts() {
+    let s = Scratch::new("store-budget");
+    let dir = s.join("d");
+    let st = Store::open(&dir, opts(Durability::Normal, 0)).unwrap();
+    for i in 0..2000 {
+        st.put_url(url(i)).unwrap();
+    }
+    st.checkpoint().unwrap();
+    for i in 2000..2600 {
+        st.put_url(url(i)).unwrap();
+    }
+    st.close().unwrap();
+    let st = Store::open(&dir, opts(Durability::Normal, 64)).unwrap();
+    assert!(
+        st.resident() <= 64,
+        "{} resident after recovery",
+        st.resident()
+    );
+    assert_eq!(st.url_count(), 2600);
+    for i in (0..2600).rev().step_by(7) {
+        assert_eq!(st.get_url(url(i).key).unwrap(), Some(url(i)), "row {i}");
+        assert!(st.resident() <= 64);
+    }
+    for i in 2600..3000 {
+        st.put_url(url(i)).unwrap();
+        assert!(st.resident() <= 64);
+    }
+    let p = st.partition().unwrap();
+    assert_eq!(p.urls.len(), 3000);
+    assert!(p.urls.iter().all(|u| *u == url(u.key.path)));
+    st.checkpoint().unwrap();
+    assert_eq!(st.get_url(url(2999).key).unwrap(), Some(url(2999)));
+    assert!(st.resident() <= 64);
+}
+
+#[test]
+fn one_writer_per_directory_and_read_only_opens_change_nothing() {
+    let s = Scratch::new("store-lock");
+    let dir = s.join("d");
+    let st = Store::open(&dir, opts(Durability::Normal, 0)).unwrap();
+    st.put_url(url(1)).unwrap();
+    let e = Store::open(&dir, opts(Durability::Normal, 0))
+        .err()
+        .unwrap();
+    assert!(e.0.contains("already open for writing"), "{e}");
+    // Read-only opens go on while the writer holds the lock, and see its updates.
+    let before = listing(&dir);
+    let ro = Store::open(
+        &dir,
+        Options {
+            read_only: true,
+            ..Options::default()
+        },
+    )
+    .unwrap();
+    assert_eq!(ro.url_count(), 1);
+    assert!(ro.put_url(url(2)).is_err());
+    drop(ro);
+    assert_eq!(listing(&dir), before);
+    st.close().unwrap();
+    // The lock goes with the writer.
+    Store::open(&dir, opts(Durability::Normal, 0)).unwrap();
+    let missing = s.join("nope");
+    let o = run_bin(BIN, &["pack", "--data", missing.to_str().unwrap()]);
+    assert!(!o.status.success());
+    assert!(
+        text(&o.stderr).contains("not a partition directory"),
+        "{}",
+        text(&o.stderr)
+    );
+    assert!(!missing.exists());
+}
+
+#[test]
+fn checkpoints_are_deterministic_and_the_reference_can_read_our_frames() {
+    // Two stores fed the same updates write the same snapshot bytes and the same log bytes.
+    let mut snaps = Vec::new();
+    for _ in 0..2 {
+        let s = Scratch::new("store-det");
+        let dir = s.join("d");
+        let st = Store::open(&dir, opts(Durability::Normal, 0)).unwrap();
+        for i in (0..500).rev() {
+            st.put_url(url(i)).unwrap();
+        }
+        st.checkpoint().unwrap();
+        st.put_url(url(9999)).unwrap();
+        st.close().unwrap();
+        let log = std::fs::read(dir.join("log-2")).unwrap();
+        // One URL put frame of the reference's size: 14 + 16 + 87 + 4.
+        assert_eq!(log.len(), 121);
+        snaps.push((std::fs::read(dir.join("snap-1.meguri")).unwrap(), log));
+    }
+    assert_eq!(snaps[0], snaps[1]);
+    let (urls, _) = values_of(&snaps[0].0);
+    assert_eq!(urls.len(), 500);
+}
