@@ -317,7 +317,14 @@ fn one_writer_per_directory_and_read_only_opens_change_nothing() {
     assert_eq!(listing(&dir), before);
     st.close().unwrap();
     // The lock goes with the writer.
-    Store::open(&dir, opts(Durability::Normal, 0)).unwrap();
+    // A reference that does not resolve would make the next snapshot fail verification.
+    let st = Store::open(&dir, opts(Durability::Normal, 0)).unwrap();
+    let mut bad = url(3);
+    bad.url_ref = 4096;
+    let e = st.put_url(bad).unwrap_err();
+    assert!(e.0.contains("url_ref 4096 does not resolve"), "{e}");
+    st.put_url(url(3)).unwrap();
+    drop(st);
     let missing = s.join("nope");
     let o = run_bin(BIN, &["pack", "--data", missing.to_str().unwrap()]);
     assert!(!o.status.success());

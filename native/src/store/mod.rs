@@ -231,16 +231,27 @@ impl Store {
             None
         } else {
             let f = File::open(dir).map_err(|e| ctx(format!("cannot open: {e}")))?;
-            match f.try_lock() {
-                Ok(()) => Some(f),
-                Err(std::fs::TryLockError::WouldBlock) => {
-                    return err(format!(
-                        "{shown} is already open for writing by another process; \
-                         one writer per partition directory"
-                    ))
-                }
-                Err(std::fs::TryLockError::Error(e)) => {
-                    return err(format!("{shown}: cannot lock: {e}"))
+            // A lock released a moment ago can still be held by a copy of its descriptor in
+            // a child another thread is forking (until that child's exec closes it), so a
+            // conflict is retried briefly before it is reported.
+            let deadline = std::time::Instant::now() + std::time::Duration::from_millis(500);
+            loop {
+                match f.try_lock() {
+                    Ok(()) => break Some(f),
+                    Err(std::fs::TryLockError::WouldBlock)
+                        if std::time::Instant::now() < deadline =>
+                    {
+                        std::thread::sleep(std::time::Duration::from_millis(5));
+                    }
+                    Err(std::fs::TryLockError::WouldBlock) => {
+                        return err(format!(
+                            "{shown} is already open for writing by another process; \
+                             one writer per partition directory"
+                        ))
+                    }
+                    Err(std::fs::TryLockError::Error(e)) => {
+                        return err(format!("{shown}: cannot lock: {e}"))
+                    }
                 }
             }
         };
@@ -450,6 +461,8 @@ impl Store {
     /// Appends frames for `updates` in one write, applying each to the in-memory state.
     fn append(&self, s: &mut State, updates: &[Update<'_>]) -> Result<Appended> {
         self.check_writable()?;
+        check_refs(&s.arena, updates)
+            .map_err(|m| StoreError(format!("{}: refused: {m}", self.dir.display())))?;
         let start = s.log_end;
         let first_lsn = s.next_lsn;
         let mut buf = std::mem::take(&mut s.frame);
@@ -814,6 +827,52 @@ impl Store {
         }
         Ok(())
     }
+}
+
+/// Refuses records whose arena references do not resolve (counting strings interned earlier
+/// in the same batch): a snapshot holding one would fail verification, and the directory
+/// would no longer open.
+fn check_refs(arena: &[u8], updates: &[Update<'_>]) -> std::result::Result<(), String> {
+    use meguri_core::arena::{Arena, Span};
+    let grown;
+    let arena = if updates.iter().any(|u| matches!(u, Update::Intern(_))) {
+        let mut a = arena.to_vec();
+        for u in updates {
+            if let Update::Intern(s) = u {
+                meguri_core::bytes::put_uvarint(&mut a, s.len() as u64);
+                a.extend_from_slice(s);
+            }
+        }
+        grown = a;
+        &grown[..]
+    } else {
+        arena
+    };
+    let a = Arena(arena);
+    for u in updates {
+        let refs: [(&str, u64); 3] = match u {
+            Update::PutUrl(r) => [
+                ("url_ref", r.url_ref),
+                ("etag_ref", r.etag_ref),
+                ("redirect_ref", r.redirect_ref),
+            ],
+            Update::PutHost(h) => [
+                ("host_ref", h.host_ref),
+                ("registrable_ref", h.registrable_ref),
+                ("robots_ref", h.robots_ref),
+            ],
+            _ => continue,
+        };
+        for (name, r) in refs {
+            if !matches!(a.span(r), Span::None | Span::Present(_)) {
+                return Err(format!(
+                    "{name} {r} does not resolve in the {}-byte string arena",
+                    arena.len()
+                ));
+            }
+        }
+    }
+    Ok(())
 }
 
 /// Applies one update to the in-memory state; `offset` is its frame's place in the log.

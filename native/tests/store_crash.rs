@@ -1,0 +1,608 @@
+//! Crash tests of the partition directory, with real processes and real files:
+//! - a kill -9 loop under `full` durability, checked against a model after every reopen;
+//! - a crash at each step of a checkpoint;
+//! - a torn-tail matrix: the log cut at every byte and bit-flipped across its last frames;
+//! - damaged superblock slots;
+//! - an injected fsync failure.
+//!
+//! The crashing processes are this test binary itself, re-run with `STORE_CHILD` set: the
+//! `child` test then becomes a writer that prints one line per acknowledged update.
+
+use meguri::store::log::Faults;
+use meguri::store::{Durability, Options, Store};
+use meguri_core::keys::UrlKey;
+use meguri_core::records::{HostRecord, UrlRecord};
+use meguri_core::store::superblock;
+use meguri_tests::Scratch;
+use std::collections::BTreeMap;
+use std::io::{BufRead, Write};
+use std::path::Path;
+use std::process::{Command, Stdio};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+/// A small deterministic generator (SplitMix64).
+struct Rng(u64);
+
+impl Rng {
+    fn next(&mut self) -> u64 {
+        self.0 = self.0.wrapping_add(0x9E37_79B9_7F4A_7C15);
+        let mut z = self.0;
+        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+        z ^ (z >> 31)
+    }
+    fn below(&mut self, n: u64) -> u64 {
+        self.next() % n
+    }
+}
+
+/// One writer thread's operation.
+#[derive(Debug, Clone)]
+enum Op {
+    Put(UrlRecord),
+    Delete(UrlKey),
+    Host(HostRecord),
+    Intern(Vec<u8>),
+    Checkpoint,
+}
+
+/// Operation `i` of thread `t` in cycle `seed`: keys are the thread's own (URL host key
+/// `t + 1`, host keys `(t + 1) << 32 | x`), so each thread's slice of the state is
+/// determined by how many of its operations took effect. Only thread 0 interns and
+/// checkpoints, so the arena is determined too.
+fn op(seed: u64, t: u64, i: u64) -> Op {
+    let mut r = Rng(seed ^ (t << 48) ^ i.wrapping_mul(0x1000_0001));
+    r.next();
+    let key = UrlKey {
+        host: t + 1,
+        path: r.below(64),
+    };
+    match r.below(100) {
+        0..=69 => Op::Put(UrlRecord {
+            key,
+            status: r.below(9) as u8,
+            next_due: r.below(1 << 20) as u32,
+            crawl_count: i as u32,
+            simhash: r.next(),
+            ..UrlRecord::default()
+        }),
+        70..=84 => Op::Delete(key),
+        85..=94 => Op::Host(HostRecord {
+            host_key: ((t + 1) << 32) | r.below(8),
+            crawl_delay: r.below(100) as u16,
+            url_count: i as u32,
+            ..HostRecord::default()
+        }),
+        95..=97 if t == 0 => Op::Intern(format!("https://h{seed}.example/{i}").into_bytes()),
+        98..=99 if t == 0 && i % 7 == 0 => Op::Checkpoint,
+        _ => Op::Delete(key),
+    }
+}
+
+/// Everything the store holds, as a model.
+#[derive(Debug, Clone, Default, PartialEq)]
+struct Model {
+    urls: BTreeMap<UrlKey, UrlRecord>,
+    hosts: BTreeMap<u64, HostRecord>,
+    arena: Vec<u8>,
+}
+
+impl Model {
+    fn apply(&mut self, o: &Op) {
+        match o {
+            Op::Put(u) => {
+                self.urls.insert(u.key, *u);
+            }
+            Op::Delete(k) => {
+                self.urls.remove(k);
+            }
+            Op::Host(h) => {
+                self.hosts.insert(h.host_key, *h);
+            }
+            Op::Intern(s) => {
+                meguri_core::bytes::put_uvarint(&mut self.arena, s.len() as u64);
+                self.arena.extend_from_slice(s);
+            }
+            Op::Checkpoint => {}
+        }
+    }
+
+    fn of(store: &Store) -> Model {
+        let p = store.partition().unwrap();
+        Model {
+            urls: p.urls.into_iter().map(|u| (u.key, u)).collect(),
+            hosts: p.hosts.into_iter().map(|h| (h.host_key, h)).collect(),
+            arena: p.arena,
+        }
+    }
+
+    /// Thread `t`'s slice (with the arena for thread 0).
+    fn slice(&self, t: u64) -> Model {
+        Model {
+            urls: self
+                .urls
+                .iter()
+                .filter(|(k, _)| k.host == t + 1)
+                .map(|(k, v)| (*k, *v))
+                .collect(),
+            hosts: self
+                .hosts
+                .iter()
+                .filter(|(k, _)| *k >> 32 == t + 1)
+                .map(|(k, v)| (*k, *v))
+                .collect(),
+            arena: if t == 0 {
+                self.arena.clone()
+            } else {
+                Vec::new()
+            },
+        }
+    }
+}
+
+fn full() -> Options {
+    Options {
+        durability: Durability::Full,
+        ..Options::default()
+    }
+}
+
+/// The child writer (a no-op unless `STORE_CHILD` is set).
+#[test]
+fn child() {
+    let Ok(mode) = std::env::var("STORE_CHILD") else {
+        return;
+    };
+    let dir = std::env::var("STORE_DIR").unwrap();
+    let seed: u64 = std::env::var("STORE_SEED").unwrap().parse().unwrap();
+    let store = Arc::new(Store::open(Path::new(&dir), full()).unwrap());
+    let out = Arc::new(Mutex::new(std::io::stdout()));
+    match mode.as_str() {
+        "loop" => {
+            let threads: u64 = std::env::var("STORE_THREADS").unwrap().parse().unwrap();
+            writeln!(out.lock().unwrap(), "open").unwrap();
+            let handles: Vec<_> = (0..threads)
+                .map(|t| {
+                    let (store, out) = (store.clone(), out.clone());
+                    std::thread::spawn(move || {
+                        for i in 0.. {
+                            match op(seed, t, i) {
+                                Op::Put(u) => drop(store.put_url(u).unwrap()),
+                                Op::Delete(k) => drop(store.delete_url(k).unwrap()),
+                                Op::Host(h) => drop(store.put_host(h).unwrap()),
+                                Op::Intern(s) => drop(store.intern(&s).unwrap()),
+                                Op::Checkpoint => drop(store.checkpoint().unwrap()),
+                            }
+                            let mut o = out.lock().unwrap();
+                            writeln!(o, "ack {t} {i}").unwrap();
+                            o.flush().unwrap();
+                        }
+                    })
+                })
+                .collect();
+            for h in handles {
+                h.join().unwrap();
+            }
+        }
+        "checkpoint" => {
+            // 300 acknowledged updates, then a checkpoint that MEGURI_CRASH_AT interrupts.
+            for i in 0..300 {
+                store.put_url(url(i)).unwrap();
+            }
+            writeln!(out.lock().unwrap(), "acked").unwrap();
+            store.checkpoint().unwrap();
+            writeln!(out.lock().unwrap(), "checkpointed").unwrap();
+        }
+        other => panic!("unknown child mode {other}"),
+    }
+}
+
+fn url(i: u64) -> UrlRecord {
+    UrlRecord {
+        key: UrlKey {
+            host: 1 + i % 5,
+            path: i,
+        },
+        crawl_count: i as u32,
+        ..UrlRecord::default()
+    }
+}
+
+fn spawn_child(mode: &str, dir: &Path, seed: u64, extra: &[(&str, &str)]) -> std::process::Child {
+    let mut c = Command::new(std::env::current_exe().unwrap());
+    c.args(["--exact", "child", "--nocapture", "--test-threads", "1"])
+        .env("STORE_CHILD", mode)
+        .env("STORE_DIR", dir)
+        .env("STORE_SEED", seed.to_string())
+        .env("STORE_THREADS", "4")
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null());
+    for (k, v) in extra {
+        c.env(k, v);
+    }
+    c.spawn().unwrap()
+}
+
+#[test]
+fn kill_9_loop_loses_no_acknowledged_update() {
+    let cycles: u64 = if std::env::var("CI").is_ok() { 40 } else { 25 };
+    let s = Scratch::new("store-kill");
+    let dir = s.join("d");
+    let mut model = Model {
+        arena: vec![0],
+        ..Model::default()
+    };
+    let (mut kills, mut checked, mut acks_total) = (0u64, 0u64, 0u64);
+    for cycle in 0..cycles {
+        let seed = 1000 + cycle;
+        let mut child = spawn_child("loop", &dir, seed, &[]);
+        let stdout = child.stdout.take().unwrap();
+        let lines = Arc::new(Mutex::new(Vec::<String>::new()));
+        let reader = {
+            let lines = lines.clone();
+            std::thread::spawn(move || {
+                for l in std::io::BufReader::new(stdout).lines() {
+                    let Ok(l) = l else { break };
+                    lines.lock().unwrap().push(l);
+                }
+            })
+        };
+        // Wait until the child has opened the store, then let it run a random while.
+        let t0 = std::time::Instant::now();
+        // libtest prints "test child ... " before the first line, without a newline.
+        while !lines.lock().unwrap().iter().any(|l| l.ends_with("open")) {
+            assert!(t0.elapsed() < Duration::from_secs(60), "child never opened");
+            if let Ok(Some(status)) = child.try_wait() {
+                panic!("child exited early: {status}");
+            }
+            std::thread::sleep(Duration::from_millis(2));
+        }
+        let mut r = Rng(seed);
+        std::thread::sleep(Duration::from_millis(10 + r.below(150)));
+        child.kill().unwrap(); // SIGKILL
+        child.wait().unwrap();
+        reader.join().unwrap();
+        kills += 1;
+        // Acknowledged operations per thread: all ops up to the last acked index.
+        let mut acked = [0u64; 4];
+        for l in lines.lock().unwrap().iter() {
+            if let Some(rest) = l.strip_prefix("ack ") {
+                // (acks are whole lines; the "open" line carried libtest's prefix)
+                let mut it = rest.split(' ');
+                let t: usize = it.next().unwrap().parse().unwrap();
+                let i: u64 = it.next().unwrap().parse().unwrap();
+                assert_eq!(i, acked[t], "acks of a thread come in order");
+                acked[t] = i + 1;
+            }
+        }
+        acks_total += acked.iter().sum::<u64>();
+        // Reopen as the next writer would (truncating any torn tail), and compare each
+        // thread's slice with the model after its acknowledged ops, or one more (written,
+        // not yet acknowledged).
+        let store = Store::open(&dir, full()).unwrap();
+        let got = Model::of(&store);
+        store.close().unwrap();
+        let mut next = Model::default();
+        for t in 0..4u64 {
+            let mut m = model.slice(t);
+            for i in 0..acked[t as usize] {
+                m.apply(&op(seed, t, i));
+            }
+            let want = got.slice(t);
+            if m != want {
+                m.apply(&op(seed, t, acked[t as usize]));
+            }
+            if m != want {
+                let diff: Vec<_> = m
+                    .urls
+                    .iter()
+                    .filter(|(k, v)| want.urls.get(k) != Some(v))
+                    .map(|(k, _)| k.path)
+                    .collect();
+                let extra: Vec<_> = want
+                    .urls
+                    .keys()
+                    .filter(|k| !m.urls.contains_key(k))
+                    .map(|k| k.path)
+                    .collect();
+                panic!(
+                    "cycle {cycle}: thread {t}'s state after reopen is neither the model after its \
+                     {} acknowledged ops nor one more (urls {} vs {}, differing {diff:?}, extra {extra:?}, hosts eq {}, arena {} vs {})",
+                    acked[t as usize], m.urls.len(), want.urls.len(), m.hosts == want.hosts, m.arena.len(), want.arena.len()
+                );
+            }
+            checked += m.urls.len() as u64 + m.hosts.len() as u64;
+            next.urls.extend(m.urls);
+            next.hosts.extend(m.hosts);
+            if t == 0 {
+                next.arena = m.arena;
+            }
+        }
+        model = next;
+    }
+    eprintln!(
+        "kill -9 loop: {kills} kills survived, {acks_total} acknowledged updates, \
+         {checked} records checked against the model"
+    );
+    assert!(
+        acks_total > cycles,
+        "the children acknowledged almost nothing"
+    );
+}
+
+#[test]
+fn a_crash_at_each_checkpoint_step_recovers_a_consistent_generation() {
+    for (point, gen, survivors) in [
+        ("checkpoint-prepared", 0, ["log-1"].as_slice()),
+        (
+            "checkpoint-committed",
+            1,
+            ["log-2", "snap-1.meguri", "super"].as_slice(),
+        ),
+    ] {
+        let s = Scratch::new("store-ckpt-crash");
+        let dir = s.join("d");
+        let mut child = spawn_child("checkpoint", &dir, 1, &[("MEGURI_CRASH_AT", point)]);
+        let status = child.wait().unwrap();
+        assert!(!status.success(), "{point}: the child did not crash");
+        let mut names: Vec<String> = std::fs::read_dir(&dir)
+            .unwrap()
+            .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+            .collect();
+        names.sort();
+        eprintln!("{point}: after the crash: {names:?}");
+        let store = Store::open(&dir, full()).unwrap();
+        assert_eq!(store.generation(), gen, "{point}");
+        assert_eq!(store.url_count(), 300, "{point}");
+        for i in 0..300 {
+            assert_eq!(store.get_url(url(i).key).unwrap(), Some(url(i)));
+        }
+        assert!(
+            !store.recovery().notes.is_empty(),
+            "{point}: leftovers were removed silently"
+        );
+        store.close().unwrap();
+        let mut names: Vec<String> = std::fs::read_dir(&dir)
+            .unwrap()
+            .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+            .collect();
+        names.sort();
+        assert_eq!(names, survivors, "{point}");
+    }
+}
+
+/// A store with `n` updates of every kind in its log (no checkpoint), closed.
+fn logged_store(dir: &Path, n: u64) -> Vec<Op> {
+    let st = Store::open(dir, full()).unwrap();
+    let mut ops = Vec::new();
+    for i in 0..n {
+        let o = match i % 4 {
+            0 | 1 => Op::Put(url(i)),
+            2 => Op::Intern(format!("https://x.example/{i}").into_bytes()),
+            _ => Op::Host(HostRecord {
+                host_key: i,
+                ..HostRecord::default()
+            }),
+        };
+        match &o {
+            Op::Put(u) => drop(st.put_url(*u).unwrap()),
+            Op::Intern(s) => drop(st.intern(s).unwrap()),
+            Op::Host(h) => drop(st.put_host(*h).unwrap()),
+            _ => unreachable!(),
+        }
+        ops.push(o);
+    }
+    st.close().unwrap();
+    ops
+}
+
+fn model_of(ops: &[Op]) -> Model {
+    let mut m = Model {
+        arena: vec![0],
+        ..Model::default()
+    };
+    for o in ops {
+        m.apply(o);
+    }
+    m
+}
+
+/// Frame boundaries of a log (offsets where each frame ends).
+fn frame_ends(log: &[u8]) -> Vec<usize> {
+    let mut ends = Vec::new();
+    let mut at = 0;
+    while let meguri_core::store::frame::Parsed::Frame(f) =
+        meguri_core::store::frame::parse(&log[at..], at as u64)
+    {
+        at += f.len;
+        ends.push(at);
+    }
+    assert_eq!(at, log.len());
+    ends
+}
+
+#[test]
+fn torn_tail_matrix_recovers_a_gap_free_prefix_and_later_appends_survive() {
+    let s = Scratch::new("store-torn");
+    let base = s.join("base");
+    let ops = logged_store(&base, 40);
+    let log = std::fs::read(base.join("log-1")).unwrap();
+    let ends = frame_ends(&log);
+    assert_eq!(ends.len(), 40);
+    let first = ends[ends.len() - 4]; // the last three frames, byte by byte
+    let extra = url(777_777);
+    let mut cases = 0;
+    let mut damage: Vec<(String, Vec<u8>)> = Vec::new();
+    for cut in first..log.len() {
+        damage.push((format!("cut at {cut}"), log[..cut].to_vec()));
+    }
+    for at in first..log.len() {
+        let mut b = log.clone();
+        b[at] ^= 1 << (at % 8);
+        damage.push((format!("bit flip at {at}"), b));
+    }
+    for (what, bytes) in damage {
+        let dir = s.join("case");
+        let _ = std::fs::remove_dir_all(&dir);
+        std::fs::create_dir_all(&dir).unwrap();
+        std::fs::write(dir.join("log-1"), &bytes).unwrap();
+        // The frames wholly before the first damaged byte survive, nothing after it does.
+        let first_bad = bytes
+            .iter()
+            .zip(&log)
+            .position(|(a, b)| a != b)
+            .unwrap_or(bytes.len());
+        let intact = ends.iter().filter(|&&e| e <= first_bad).count();
+        let st = Store::open(&dir, full()).unwrap();
+        assert_eq!(Model::of(&st), model_of(&ops[..intact]), "{what}");
+        let boundary = if intact == 0 { 0 } else { ends[intact - 1] };
+        if bytes.len() > boundary {
+            assert!(
+                st.recovery().notes.iter().any(|n| n.contains("truncated")),
+                "{what}: {:?}",
+                st.recovery().notes
+            );
+        }
+        st.put_url(extra).unwrap();
+        st.close().unwrap();
+        let st = Store::open(&dir, full()).unwrap();
+        let mut want = model_of(&ops[..intact]);
+        want.apply(&Op::Put(extra));
+        assert_eq!(
+            Model::of(&st),
+            want,
+            "{what}: the append after recovery was lost"
+        );
+        drop(st);
+        cases += 1;
+    }
+    eprintln!("torn-tail matrix: {cases} damaged logs recovered");
+}
+
+#[test]
+fn damaged_superblock_slots() {
+    let s = Scratch::new("store-super");
+    let dir = s.join("d");
+    let st = Store::open(&dir, full()).unwrap();
+    for i in 0..50 {
+        st.put_url(url(i)).unwrap();
+    }
+    st.checkpoint().unwrap(); // generation 1, slot B
+    for i in 50..80 {
+        st.put_url(url(i)).unwrap();
+    }
+    st.checkpoint().unwrap(); // generation 2, slot A
+    st.put_url(url(80)).unwrap();
+    st.close().unwrap();
+    let good = std::fs::read(dir.join("super")).unwrap();
+    let with = |b: &[u8]| {
+        std::fs::write(dir.join("super"), b).unwrap();
+        Store::open(
+            &dir,
+            Options {
+                read_only: true,
+                ..Options::default()
+            },
+        )
+    };
+    // The older slot damaged: nothing changes.
+    let mut b = good.clone();
+    b[superblock::SLOT_LEN + 40] ^= 0x10;
+    let st = with(&b).unwrap();
+    assert_eq!((st.generation(), st.url_count()), (2, 81));
+    assert!(st.recovery().notes.iter().any(|n| n.contains("slot B")));
+    // The current slot damaged: generation 1's files are gone (generation 2 committed and
+    // cleaned up), so this must be a precise error, not an empty or older partition.
+    let mut b = good.clone();
+    b[40] ^= 0x10;
+    let e = with(&b).err().unwrap();
+    assert!(e.0.contains("snap-1.meguri"), "{e}");
+    // Both damaged: refused, naming both slots.
+    let mut b = good.clone();
+    b[40] ^= 0x10;
+    b[superblock::SLOT_LEN + 40] ^= 0x10;
+    let e = with(&b).err().unwrap();
+    assert!(e.0.contains("slot A") && e.0.contains("slot B"), "{e}");
+    // A superblock that names a missing log: refused with the file's name.
+    std::fs::write(dir.join("super"), &good).unwrap();
+    std::fs::rename(dir.join("log-3"), dir.join("moved")).unwrap();
+    let e = Store::open(&dir, full()).err().unwrap();
+    assert!(e.0.contains("log-3") && e.0.contains("missing"), "{e}");
+    std::fs::rename(dir.join("moved"), dir.join("log-3")).unwrap();
+    // A snapshot that fails verification: refused, naming it.
+    let snap = dir.join("snap-2.meguri");
+    let mut b = std::fs::read(&snap).unwrap();
+    b[100] ^= 0xff;
+    std::fs::write(&snap, &b).unwrap();
+    let e = Store::open(&dir, full()).err().unwrap();
+    assert!(
+        e.0.contains("snap-2.meguri") && e.0.contains("verif"),
+        "{e}"
+    );
+}
+
+#[test]
+fn a_failed_fsync_is_surfaced_and_the_store_refuses_further_writes() {
+    let s = Scratch::new("store-fsync");
+    let dir = s.join("d");
+    let st = Arc::new(
+        Store::open(
+            &dir,
+            Options {
+                durability: Durability::Full,
+                faults: Some(Faults::fail_log_sync(5)),
+                ..Options::default()
+            },
+        )
+        .unwrap(),
+    );
+    // 8 writers; the fifth fsync fails. Every update acknowledged before it survives; the
+    // writers of the failed batch get an error, never an acknowledgement.
+    let acked = Arc::new(Mutex::new(Vec::new()));
+    let failed = Arc::new(Mutex::new(Vec::new()));
+    let handles: Vec<_> = (0..8u64)
+        .map(|t| {
+            let (st, acked, failed) = (st.clone(), acked.clone(), failed.clone());
+            std::thread::spawn(move || {
+                for i in 0..50u64 {
+                    let u = url(t * 1000 + i);
+                    match st.put_url(u) {
+                        Ok(_) => acked.lock().unwrap().push(u),
+                        Err(e) => {
+                            failed.lock().unwrap().push(e.0);
+                            break;
+                        }
+                    }
+                }
+            })
+        })
+        .collect();
+    for h in handles {
+        h.join().unwrap();
+    }
+    let failed = failed.lock().unwrap().clone();
+    assert_eq!(failed.len(), 8, "every writer must see the failure");
+    assert!(
+        failed.iter().any(|e| e.contains("injected fsync failure")),
+        "{failed:?}"
+    );
+    assert!(failed.iter().all(|e| e.contains("refuse")), "{failed:?}");
+    let e = st.put_url(url(99_999)).unwrap_err();
+    assert!(e.0.contains("refuses writes"), "{e}");
+    assert!(
+        st.checkpoint().is_err(),
+        "a checkpoint after a failed fsync"
+    );
+    let acked = acked.lock().unwrap().clone();
+    assert!(!acked.is_empty());
+    drop(st);
+    let st = Store::open(&dir, full()).unwrap();
+    for u in &acked {
+        assert_eq!(
+            st.get_url(u.key).unwrap(),
+            Some(*u),
+            "an acknowledged update was lost"
+        );
+    }
+}
