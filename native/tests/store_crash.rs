@@ -75,7 +75,7 @@ fn op(seed: u64, t: u64, i: u64) -> Op {
             ..HostRecord::default()
         }),
         95..=97 if t == 0 => Op::Intern(format!("https://h{seed}.example/{i}").into_bytes()),
-        98..=99 if t == 0 && i % 7 == 0 => Op::Checkpoint,
+        98..=99 if t == 0 && i.is_multiple_of(7) => Op::Checkpoint,
         _ => Op::Delete(key),
     }
 }
