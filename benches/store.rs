@@ -82,7 +82,11 @@ where
     let secs = start.elapsed().as_secs_f64();
     let mut all: Vec<Duration> = lat.into_iter().flatten().collect();
     all.sort_unstable();
-    let q = |f: f64| all.get(((all.len() as f64 * f) as usize).min(all.len().saturating_sub(1))).copied().unwrap_or_default();
+    let q = |f: f64| {
+        all.get(((all.len() as f64 * f) as usize).min(all.len().saturating_sub(1)))
+            .copied()
+            .unwrap_or_default()
+    };
     Cell {
         ops: all.len() as u64,
         secs,
@@ -132,7 +136,8 @@ fn sqlite_cell(sync: &str, writers: u64, secs: f64) -> Cell {
         .map(|_| {
             let c = rusqlite::Connection::open(&path).unwrap();
             c.busy_timeout(Duration::from_secs(30)).unwrap();
-            c.execute_batch(&format!("PRAGMA synchronous={sync};")).unwrap();
+            c.execute_batch(&format!("PRAGMA synchronous={sync};"))
+                .unwrap();
             std::sync::Mutex::new(c)
         })
         .collect();
@@ -260,11 +265,17 @@ fn corpus_dir(corpus: &Path, log_puts: usize) -> (PathBuf, f64, usize) {
     }
     store.apply(&batch).unwrap();
     for chunk in p.hosts.chunks(4096) {
-        let b: Vec<_> = chunk.iter().map(|h| meguri_core::store::frame::Update::PutHost(*h)).collect();
+        let b: Vec<_> = chunk
+            .iter()
+            .map(|h| meguri_core::store::frame::Update::PutHost(*h))
+            .collect();
         store.apply(&b).unwrap();
     }
     for chunk in p.urls.chunks(4096) {
-        let b: Vec<_> = chunk.iter().map(|u| meguri_core::store::frame::Update::PutUrl(*u)).collect();
+        let b: Vec<_> = chunk
+            .iter()
+            .map(|u| meguri_core::store::frame::Update::PutUrl(*u))
+            .collect();
         store.apply(&b).unwrap();
     }
     let t0 = Instant::now();
@@ -312,12 +323,22 @@ fn main() {
             }
         }
         for sync in ["OFF", "NORMAL", "FULL"] {
-            let r = print("sqlite", &sync.to_lowercase(), writers, &sqlite_cell(sync, writers, secs));
+            let r = print(
+                "sqlite",
+                &sync.to_lowercase(),
+                writers,
+                &sqlite_cell(sync, writers, secs),
+            );
             if writers == 64 && sync == "FULL" {
                 full64.1 = r;
             }
         }
-        print("fjall", "nosync", writers, &fjall_cell(false, writers, secs));
+        print(
+            "fjall",
+            "nosync",
+            writers,
+            &fjall_cell(false, writers, secs),
+        );
         print("fjall", "sync", writers, &fjall_cell(true, writers, secs));
     }
     println!(
@@ -371,7 +392,11 @@ fn main() {
         let f: Vec<&str> = t.split_whitespace().collect();
         println!(
             "budget {:>7}: {} URLs, {} resident, peak RSS {} MB, RSS after open {} MB, open {} s",
-            if budget == 0 { "none".to_string() } else { budget.to_string() },
+            if budget == 0 {
+                "none".to_string()
+            } else {
+                budget.to_string()
+            },
             f.first().unwrap_or(&"?"),
             f.get(1).unwrap_or(&"?"),
             f.get(2).and_then(|v| v.parse::<u64>().ok()).unwrap_or(0) / 1024,

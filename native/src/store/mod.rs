@@ -294,41 +294,51 @@ impl Store {
                      but it cannot be opened: {e}"
                 ))
             })?;
-            let report = meguri_core::verify::verify_file(&src, &ReadOptions::default());
-            if !report.is_ok() {
-                let first = report
-                    .findings
-                    .iter()
-                    .find(|f| f.severity == meguri_core::Severity::Error)
-                    .map(|f| f.error.to_string())
-                    .unwrap_or_default();
-                return Err(ctx(format!(
-                    "snapshot {name} fails verification ({} errors; first: {first})",
-                    report.errors()
-                )));
-            }
-            let reader = Reader::open(src).map_err(|e| ctx(format!("{name}: {e}")))?;
+            // A checked load rather than a separate `verify` pass: every page and region is
+            // CRC-checked as it is decoded, and the rules a snapshot's rows must keep (keys in
+            // strict order, references that resolve) are checked row by row, so opening never
+            // holds more than one block of decoded rows beyond what stays resident.
+            let bad = |m: String| ctx(format!("snapshot {name} fails verification: {m}"));
+            let reader =
+                Reader::open_with(src, ReadOptions::default()).map_err(|e| bad(e.to_string()))?;
             id = reader.header().partition_id;
             created_hours = reader.header().created_hours;
-            let a = reader.arena().map_err(|e| ctx(format!("{name}: {e}")))?;
+            let a = reader.arena().map_err(|e| bad(e.to_string()))?;
             if !a.is_empty() {
                 arena = a;
             }
-            for h in reader
+            let mut prev_host = None;
+            for (i, h) in reader
                 .host_table()
-                .map_err(|e| ctx(format!("{name}: {e}")))?
+                .map_err(|e| bad(e.to_string()))?
+                .into_iter()
+                .enumerate()
             {
+                if prev_host.is_some_and(|p| p >= h.host_key) {
+                    return Err(bad(format!("host row {i} is out of key order")));
+                }
+                prev_host = Some(h.host_key);
+                check_refs(&arena, &[Update::PutHost(h)])
+                    .map_err(|m| bad(format!("host row {i}: {m}")))?;
                 hosts.insert(h.host_key, h);
             }
             let n = reader.rows(meguri_core::Table::Url);
             let mut start = 0;
+            let mut prev_key = None;
             while start < n {
                 let end = (start + SNAP_BLOCK * 4).min(n);
                 let rows = reader
                     .url_rows(start..end)
-                    .map_err(|e| ctx(format!("{name}: {e}")))?;
+                    .map_err(|e| bad(e.to_string()))?;
                 for (i, r) in rows.into_iter().enumerate() {
-                    let loc = Loc::Snap((start + i as u64) as u32);
+                    let row = start + i as u64;
+                    if prev_key.is_some_and(|p| p >= r.key) {
+                        return Err(bad(format!("URL row {row} is out of key order")));
+                    }
+                    prev_key = Some(r.key);
+                    check_refs(&arena, &[Update::PutUrl(r)])
+                        .map_err(|m| bad(format!("URL row {row}: {m}")))?;
+                    let loc = Loc::Snap(row as u32);
                     if opts.resident_budget == 0 || urls.resident() < opts.resident_budget {
                         urls.put(r, loc);
                     } else {
