@@ -1,7 +1,9 @@
 //! The `meguri` command.
 
 use clap::{Parser, Subcommand};
-use meguri::cmd::{compact, inspect, live, manifest, map, schedule, seed, split, stats, verify};
+use meguri::cmd::{
+    compact, inspect, live, load, manifest, map, schedule, seed, split, stats, verify,
+};
 use std::io::Write;
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -69,6 +71,9 @@ enum Command {
     /// Write a partition directory's live state (snapshot plus log) as one .meguri file,
     /// without changing the directory.
     Pack(live::PackArgs),
+    /// Put every row of partition files into a partition directory through its log (under
+    /// --durability, with --resident-budget), optionally checkpointing after.
+    Load(load::LoadArgs),
     /// Split a partition at host keys (or into N balanced parts) whose ranges tile the input's.
     ///
     /// Inputs are never modified; outputs appear all together or not at all.
@@ -114,6 +119,7 @@ fn main() -> ExitCode {
         Command::Seed(args) => seed::run(&args, &mut out).map(|_| true),
         Command::Compact(args) => compact::run(&args, &mut out).map(|_| true),
         Command::Pack(args) => live::pack(&args, &mut out).map(|_| true),
+        Command::Load(args) => load::run(&args, &mut out).map(|_| true),
         Command::Split(args) => split::run(&args, &mut out).map(|_| true),
         Command::Stats { data, json } => stats::run(&data, json, &mut out).map(|_| true),
         Command::Schedule(args) => schedule::run(&args, &mut out).map(|_| true),

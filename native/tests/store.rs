@@ -359,3 +359,63 @@ fn checkpoints_are_deterministic_and_the_reference_can_read_our_frames() {
     let (urls, _) = values_of(&snaps[0].0);
     assert_eq!(urls.len(), 500);
 }
+
+#[test]
+fn load_then_pack_gives_back_the_file_rows() {
+    let Some(g) = golden_dir() else { return };
+    let s = Scratch::new("store-load");
+    let dir = s.join("d");
+    let small = g.join("small.meguri");
+    for (i, extra) in [
+        &["--durability", "full", "--checkpoint"][..],
+        &["--resident-budget", "100"],
+    ]
+    .iter()
+    .enumerate()
+    {
+        let mut args = vec![
+            "load",
+            "--data",
+            dir.to_str().unwrap(),
+            small.to_str().unwrap(),
+        ];
+        args.extend_from_slice(extra);
+        args.push("--json");
+        let o = run_bin(BIN, &args);
+        assert!(o.status.success(), "{}", text(&o.stderr));
+        let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+        assert_eq!(v["url_rows"], 999);
+        // Loading the same file again replaces rows: still 999 live URLs.
+        assert_eq!(v["live_urls"], 999, "run {i}");
+    }
+    let out = s.join("p.meguri");
+    let o = run_bin(
+        BIN,
+        &[
+            "pack",
+            "--data",
+            dir.to_str().unwrap(),
+            "--out",
+            out.to_str().unwrap(),
+        ],
+    );
+    assert!(o.status.success(), "{}", text(&o.stderr));
+    assert_eq!(values_at(&out), values_at(&small));
+    let o = run_bin(
+        BIN,
+        &[
+            "load",
+            "--data",
+            dir.to_str().unwrap(),
+            "--durability",
+            "sometimes",
+            small.to_str().unwrap(),
+        ],
+    );
+    assert!(!o.status.success());
+    assert!(
+        text(&o.stderr).contains("none, normal or full"),
+        "{}",
+        text(&o.stderr)
+    );
+}

@@ -3,6 +3,7 @@
 pub mod compact;
 pub mod inspect;
 pub mod live;
+pub mod load;
 pub mod manifest;
 pub mod map;
 pub mod schedule;

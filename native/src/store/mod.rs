@@ -133,23 +133,44 @@ pub struct Recovery {
 /// The cold snapshot: rows read back on demand, a few decoded blocks cached.
 struct Snapshot {
     reader: Reader<FileSource>,
+    block: u64,
     cache: Vec<(u64, Vec<UrlRecord>)>,
 }
 
-const SNAP_BLOCK: u64 = 4096;
 const SNAP_CACHE_BLOCKS: usize = 4;
+
+/// Rows to decode at a time when walking a file's URL table: its largest page, so no page is
+/// decoded more than twice (a file whose columns are single pages is decoded once, whole),
+/// and at least 4,096.
+pub fn row_block<S: meguri_core::source::Source>(reader: &Reader<S>) -> u64 {
+    let n = reader.rows(meguri_core::Table::Url);
+    let mut block = 4096u64;
+    for id in 0..meguri_core::schema::URL_COLUMNS.len() as u64 {
+        if let Ok(dir) = reader.column_dir(meguri_core::Table::Url, id) {
+            let largest = dir
+                .pages
+                .iter()
+                .map(|p| p.num_values)
+                .max()
+                .unwrap_or(dir.num_values);
+            block = block.max(largest);
+        }
+    }
+    block.min(n.max(1))
+}
 
 impl Snapshot {
     fn url(&mut self, row: u64) -> std::result::Result<UrlRecord, String> {
-        let block = row / SNAP_BLOCK;
+        let size = self.block;
+        let block = row / size;
         if let Some(i) = self.cache.iter().position(|(b, _)| *b == block) {
             let hit = self.cache.remove(i);
-            let r = hit.1[(row - block * SNAP_BLOCK) as usize];
+            let r = hit.1[(row - block * size) as usize];
             self.cache.push(hit);
             return Ok(r);
         }
-        let start = block * SNAP_BLOCK;
-        let end = (start + SNAP_BLOCK).min(self.reader.rows(meguri_core::Table::Url));
+        let start = block * size;
+        let end = (start + size).min(self.reader.rows(meguri_core::Table::Url));
         let rows = self
             .reader
             .url_rows(start..end)
@@ -323,10 +344,11 @@ impl Store {
                 hosts.insert(h.host_key, h);
             }
             let n = reader.rows(meguri_core::Table::Url);
+            let block = row_block(&reader);
             let mut start = 0;
             let mut prev_key = None;
             while start < n {
-                let end = (start + SNAP_BLOCK * 4).min(n);
+                let end = (start + block).min(n);
                 let rows = reader
                     .url_rows(start..end)
                     .map_err(|e| bad(e.to_string()))?;
@@ -349,6 +371,7 @@ impl Store {
             }
             recovery.snapshot_urls = n;
             snapshot = Some(Snapshot {
+                block,
                 reader,
                 cache: Vec::new(),
             });
@@ -796,6 +819,7 @@ impl Store {
         let old_snap = s.snapshot_name.replace(snap_name);
         let old_log = std::mem::replace(&mut s.log_name, log_name);
         s.snapshot = Some(Snapshot {
+            block: row_block(&reader),
             reader,
             cache: Vec::new(),
         });
@@ -844,21 +868,24 @@ impl Store {
 /// would no longer open.
 fn check_refs(arena: &[u8], updates: &[Update<'_>]) -> std::result::Result<(), String> {
     use meguri_core::arena::{Arena, Span};
-    let grown;
-    let arena = if updates.iter().any(|u| matches!(u, Update::Intern(_))) {
-        let mut a = arena.to_vec();
-        for u in updates {
-            if let Update::Intern(s) = u {
-                meguri_core::bytes::put_uvarint(&mut a, s.len() as u64);
-                a.extend_from_slice(s);
-            }
+    // Offsets the batch's own interns will get, in order (the arena is not copied: a
+    // reference past its end must be exactly one of these).
+    let mut pending = Vec::new();
+    let mut end = arena.len() as u64;
+    for u in updates {
+        if let Update::Intern(s) = u {
+            pending.push(end);
+            end += (meguri_core::bytes::uvarint_len(s.len() as u64) + s.len()) as u64;
         }
-        grown = a;
-        &grown[..]
-    } else {
-        arena
-    };
+    }
     let a = Arena(arena);
+    let resolves = |r: u64| {
+        if r < arena.len() as u64 {
+            matches!(a.span(r), Span::None | Span::Present(_))
+        } else {
+            pending.binary_search(&r).is_ok()
+        }
+    };
     for u in updates {
         let refs: [(&str, u64); 3] = match u {
             Update::PutUrl(r) => [
@@ -874,10 +901,9 @@ fn check_refs(arena: &[u8], updates: &[Update<'_>]) -> std::result::Result<(), S
             _ => continue,
         };
         for (name, r) in refs {
-            if !matches!(a.span(r), Span::None | Span::Present(_)) {
+            if !resolves(r) {
                 return Err(format!(
-                    "{name} {r} does not resolve in the {}-byte string arena",
-                    arena.len()
+                    "{name} {r} does not resolve in the {end}-byte string arena"
                 ));
             }
         }
