@@ -60,6 +60,8 @@ function size(n) {
   while (v >= 1024 && i < u.length - 1) { v /= 1024; i++; }
   return `${v.toFixed(v < 10 ? 2 : 1)} ${u[i]}`;
 }
+// Zone maps arrive as decimal strings (u64 does not fit a JS number); key columns show hex.
+const zoneText = (c, v) => (v === null || v === undefined ? '–' : /_key$/.test(c.name) ? '0x' + BigInt(v).toString(16).padStart(16, '0') : v);
 const hours = (h) => (h ? new Date(h * 3600 * 1000).toISOString().slice(0, 13).replace('T', ' ') + 'h' : '–');
 
 // ---------- loading ----------
@@ -297,7 +299,7 @@ function columnsView(it) {
         const st = crcState(c);
         return el('tr', { class: key === state.colSel ? 'selected' : '', tabindex: 0, onclick: () => { state.colSel = key; drawTable(); drawPages(c); }, onkeydown: (e) => { if (e.key === 'Enter') { state.colSel = key; drawTable(); drawPages(c); } } },
           [c.table, c.id, c.name, c.width, fmt(c.rows ?? 0), c.pages, fmt(c.bytes), fmt(c.raw_bytes), c.bytes ? (c.raw_bytes / c.bytes).toFixed(2) : '–', c.codec ?? '–',
-            c.encodings.map((e) => `${e.name} ×${e.pages}`).join(', '), c.zone_min ?? '–', c.zone_max ?? '–'].map((v) => el('td', {}, String(v))),
+            c.encodings.map((e) => `${e.name} ×${e.pages}`).join(', '), zoneText(c, c.zone_min), zoneText(c, c.zone_max)].map((v) => el('td', {}, String(v))),
           el('td', { class: st.includes('bad') ? 'bad' : st === 'ok' ? 'ok' : '' }, st));
       }))));
   }
@@ -319,11 +321,11 @@ function columnsView(it) {
         el('table', { class: 'num' }, el('thead', {}, el('tr', {}, ['page', 'offset', 'bytes', 'first row', 'rows', 'encoding', 'zone min', 'zone max', 'CRC', ''].map((h) => el('th', {}, h)))),
           el('tbody', {}, shown.map((p) => {
             const r = m.get(p.page);
-            return el('tr', {}, [p.page, fmt(p.offset), fmt(p.bytes), fmt(p.first_row), fmt(p.rows), p.encoding, p.zone_min ?? '–', p.zone_max ?? '–'].map((v) => el('td', {}, String(v))),
+            return el('tr', {}, [p.page, fmt(p.offset), fmt(p.bytes), fmt(p.first_row), fmt(p.rows), p.encoding, zoneText(c, p.zone_min), zoneText(c, p.zone_max)].map((v) => el('td', {}, String(v))),
               el('td', { class: r ? (r.ok ? 'ok' : 'bad') : '', title: r?.error ?? '' }, r ? (r.ok ? 'ok' : `BAD: ${r.error}`) : '–'),
               el('td', {}, el('button', { class: 'link', onclick: () => openHex(it.fid, p.offset, p.offset, p.bytes) }, 'hex')));
           }))),
-        pages.length > shown.length ? el('p', { class: 'note' }, `first ${shown.length} pages shown`) : null);
+        pages.length > shown.length ? el('p', { class: 'note' }, `first ${shown.length} pages shown`) : '');
     } catch (e) { pagesBox.replaceChildren(el('p', { class: 'error' }, e.message)); }
   }
   drawTable();

@@ -27,7 +27,6 @@ use meguri_core::keys;
 use meguri_core::manifest::{render_map, render_route, Entry, Manifest};
 use meguri_core::reader::{read_shape, ReadOptions, Reader, Shape};
 use meguri_core::records::{source_name, status_name};
-use meguri_core::schema;
 use meguri_core::source::{read_range, Source};
 use meguri_core::verify::{verify_file, verify_manifest, Report};
 use source::{JsRead, Shared};
@@ -793,20 +792,13 @@ impl Catalog {
 }
 
 /// Decodes every column, the arena, the wheel and the filter of an in-memory file and returns
-/// how many values it decoded (the Node throughput bench).
+/// how many values it decoded (the Node throughput bench; `examples/decode_bench.rs` is the
+/// native side).
 #[wasm_bindgen]
 pub fn decode_all(bytes: &[u8]) -> Result<f64, JsError> {
-    let r = Reader::open(bytes).map_err(js_err)?;
-    let mut n = 0usize;
-    for table in [Table::Url, Table::Host] {
-        for spec in schema::columns(table) {
-            n += r.read_column(table, spec.id).map_err(js_err)?.len();
-        }
-    }
-    n += r.arena().map_err(js_err)?.len().min(1);
-    let _ = r.schedule().map_err(js_err)?;
-    let _ = r.seen_filter().map_err(js_err)?;
-    Ok(n as f64)
+    parity::decode_everything(bytes, ReadOptions::default())
+        .map(|n| n as f64)
+        .map_err(js_err)
 }
 
 /// The parity digest of an in-memory input (file or manifest), as the native test computes it.
