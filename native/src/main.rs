@@ -2,7 +2,7 @@
 
 use clap::{Parser, Subcommand};
 use meguri::cmd::{
-    compact, inspect, live, load, manifest, map, schedule, seed, split, stats, verify,
+    compact, inspect, live, load, manifest, map, schedule, seed, split, stats, verify, web,
 };
 use std::io::Write;
 use std::path::PathBuf;
@@ -96,6 +96,14 @@ enum Command {
         #[arg(long, short)]
         quiet: bool,
     },
+    /// Serve the browser inspector (embedded in this binary) to look at files in a browser.
+    ///
+    /// Dropped files are read by the page in the browser; nothing is uploaded.
+    Web {
+        /// Address to listen on (port 0 picks a free port).
+        #[arg(long, default_value = web::DEFAULT_LISTEN)]
+        listen: String,
+    },
 }
 
 #[derive(Subcommand)]
@@ -134,6 +142,7 @@ fn main() -> ExitCode {
         Command::Verify { files, json, quiet } => {
             verify::run(&files, &verify::VerifyArgs { json, quiet }, &mut out)
         }
+        Command::Web { listen } => web::run(&listen, &mut out).map(|_| true),
     };
     let _ = out.flush();
     match result {

@@ -11,6 +11,7 @@ pub mod seed;
 pub mod split;
 pub mod stats;
 pub mod verify;
+pub mod web;
 
 /// Parses a host key as the reference does: trimmed, `0x`/`0X` then hex, otherwise decimal.
 pub fn parse_host_key(s: &str) -> Result<u64, String> {

@@ -1,0 +1,54 @@
+//! Embeds the browser inspector (`web/`, and `web/pkg/` once `web/build.sh` has built the
+//! wasm) into the `meguri` binary for `meguri web`. Without the built wasm the command still
+//! compiles; `meguri web` then says how to build the assets.
+
+use std::fmt::Write;
+use std::path::{Path, PathBuf};
+
+/// Served path, file under `web/`, content type.
+const ASSETS: &[(&str, &str, &str)] = &[
+    ("/", "index.html", "text/html; charset=utf-8"),
+    ("/index.html", "index.html", "text/html; charset=utf-8"),
+    ("/app.js", "app.js", "text/javascript; charset=utf-8"),
+    ("/worker.js", "worker.js", "text/javascript; charset=utf-8"),
+    ("/style.css", "style.css", "text/css; charset=utf-8"),
+    (
+        "/pkg/meguri_wasm.js",
+        "pkg/meguri_wasm.js",
+        "text/javascript; charset=utf-8",
+    ),
+    (
+        "/pkg/meguri_wasm_bg.wasm",
+        "pkg/meguri_wasm_bg.wasm",
+        "application/wasm",
+    ),
+];
+
+fn main() {
+    let web = Path::new(env!("CARGO_MANIFEST_DIR")).join("../web");
+    println!("cargo:rerun-if-changed=build.rs");
+    // The folders' own times change when web/build.sh creates or replaces pkg/.
+    for d in [web.clone(), web.join("pkg")] {
+        if d.is_dir() {
+            println!("cargo:rerun-if-changed={}", d.display());
+        }
+    }
+    let mut src = String::from("/// Embedded inspector assets: (path, content type, bytes).\npub const ASSETS: &[(&str, &str, &[u8])] = &[\n");
+    let mut have_wasm = false;
+    for (path, file, ctype) in ASSETS {
+        let p: PathBuf = web.join(file);
+        if let Ok(abs) = p.canonicalize() {
+            println!("cargo:rerun-if-changed={}", abs.display());
+            have_wasm |= file.ends_with(".wasm");
+            let _ = writeln!(
+                src,
+                "    ({path:?}, {ctype:?}, include_bytes!({:?})),",
+                abs.to_string_lossy()
+            );
+        }
+    }
+    src.push_str("];\n");
+    let _ = writeln!(src, "/// Whether web/build.sh had built the wasm when this binary was built.\npub const HAVE_WASM: bool = {have_wasm};");
+    let out = PathBuf::from(std::env::var("OUT_DIR").expect("OUT_DIR"));
+    std::fs::write(out.join("web_assets.rs"), src).expect("write web_assets.rs");
+}

@@ -1,0 +1,52 @@
+//! Lists the small golden files for the browser test, which cannot read the file system: it
+//! embeds them with `include_bytes!`. When the shared reference folder is absent the list is
+//! empty and the test says it skipped.
+
+use std::fmt::Write;
+use std::path::{Path, PathBuf};
+
+/// Files up to this size are embedded (all the small and feature files and the manifests).
+const EMBED_LIMIT: u64 = 300 << 10;
+
+fn main() {
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../shared/reference/golden");
+    println!("cargo:rerun-if-changed=build.rs");
+    println!("cargo:rerun-if-changed={}", dir.display());
+    let mut files: Vec<(String, PathBuf)> = Vec::new();
+    let mut stack = vec![dir.clone()];
+    while let Some(d) = stack.pop() {
+        let Ok(rd) = std::fs::read_dir(&d) else {
+            continue;
+        };
+        for e in rd.flatten() {
+            let p = e.path();
+            let name = p.to_string_lossy().into_owned();
+            if p.is_dir() {
+                stack.push(p);
+            } else if (name.ends_with(".meguri") || name.ends_with(".manifest"))
+                && e.metadata().is_ok_and(|m| m.len() <= EMBED_LIMIT)
+            {
+                let rel = p
+                    .strip_prefix(&dir)
+                    .map(|r| r.to_string_lossy().replace('\\', "/"));
+                if let (Ok(rel), Ok(abs)) = (rel, p.canonicalize()) {
+                    files.push((rel, abs));
+                }
+            }
+        }
+    }
+    files.sort();
+    let mut src = String::from(
+        "/// Small golden inputs, embedded by build.rs.\npub const SUBSET: &[(&str, &[u8])] = &[\n",
+    );
+    for (rel, abs) in &files {
+        let _ = writeln!(
+            src,
+            "    ({rel:?}, include_bytes!({:?})),",
+            abs.to_string_lossy()
+        );
+    }
+    src.push_str("];\n");
+    let out = PathBuf::from(std::env::var("OUT_DIR").expect("OUT_DIR"));
+    std::fs::write(out.join("golden_subset.rs"), src).expect("write golden_subset.rs");
+}

@@ -1,0 +1,247 @@
+//! Decoder parity: a canonical, line-per-part digest of everything a file decodes to.
+//!
+//! The same function runs natively (C zstd, as the `meguri` command decodes) and in wasm
+//! (ruzstd, under Node and in Chromium). Both are checked against one committed table of
+//! expected digests (`wasm/tests/parity/expected.txt`), so each target is compared with the
+//! other through it. A part is a hash of decoded values, not of the file's bytes: two decoders
+//! agree only if they decode every value alike. Errors and verify findings are kept as text,
+//! so corrupted inputs must fail the same way too.
+//!
+//! Digest lines look like `url.6 url_ref 999 3f0c…` (part, values, XXH64 of the values as
+//! little-endian words), `verify 2 0` followed by every finding, or `open error: …`.
+
+use meguri_core::error::Table;
+use meguri_core::inspect::{columns, render_columns, Summary};
+use meguri_core::manifest::{render_map, Manifest};
+use meguri_core::reader::{ReadOptions, Reader};
+use meguri_core::records::Values;
+use meguri_core::schema;
+use meguri_core::source::Source;
+use meguri_core::verify::{verify_file, verify_manifest, Report};
+use std::fmt::Write;
+use std::hash::Hasher;
+use twox_hash::XxHash64;
+
+/// XXH64 with seed 0, the hash every digest line uses (the same function as the host key).
+fn hasher() -> XxHash64 {
+    XxHash64::with_seed(0)
+}
+
+fn hash_values(v: &Values) -> u64 {
+    let mut h = hasher();
+    match v {
+        Values::Int(xs) => xs.iter().for_each(|x| h.write(&x.to_le_bytes())),
+        Values::Wide(xs) => xs.iter().for_each(|x| h.write(x)),
+    }
+    h.finish()
+}
+
+fn hash_bytes(b: &[u8]) -> u64 {
+    meguri_core::keys::host_key_of(b)
+}
+
+fn hash_text(s: &str) -> u64 {
+    hash_bytes(s.as_bytes())
+}
+
+/// Appends the verify report: counts, then every finding as `verify` prints it.
+pub fn render_report(o: &mut String, r: &Report) {
+    let _ = writeln!(o, "verify {} {}", r.errors(), r.warnings());
+    for f in &r.findings {
+        let _ = writeln!(o, "  {f}");
+    }
+}
+
+/// The digest of a partition file read through `src` with `opts`.
+pub fn digest_file<S: Source + ?Sized>(src: &S, opts: ReadOptions) -> String {
+    let mut o = String::new();
+    match Reader::open_with(src, opts) {
+        Err(e) => {
+            let _ = writeln!(o, "open error: {e}");
+        }
+        Ok(r) => {
+            let summary = Summary::from_shape(r.shape());
+            let layout = render_columns(&columns(r.shape()), summary.urls);
+            let _ = writeln!(o, "summary {:016x}", hash_text(&summary.render()));
+            let _ = writeln!(o, "layout {:016x}", hash_text(&layout));
+            for table in [Table::Url, Table::Host] {
+                for spec in schema::columns(table) {
+                    let _ = match r.read_column(table, spec.id) {
+                        Ok(v) => writeln!(
+                            o,
+                            "{}.{} {} {} {:016x}",
+                            table.name(),
+                            spec.id,
+                            spec.name,
+                            v.len(),
+                            hash_values(&v)
+                        ),
+                        Err(e) => {
+                            writeln!(o, "{}.{} {} error: {e}", table.name(), spec.id, spec.name)
+                        }
+                    };
+                }
+            }
+            let _ = match r.arena() {
+                Ok(a) => writeln!(o, "arena {} {:016x}", a.len(), hash_bytes(&a)),
+                Err(e) => writeln!(o, "arena error: {e}"),
+            };
+            let _ = match r.schedule() {
+                Ok(None) => writeln!(o, "wheel none"),
+                Ok(Some(w)) => {
+                    let mut h = hasher();
+                    w.counts.iter().for_each(|c| h.write(&c.to_le_bytes()));
+                    w.rows.iter().for_each(|c| h.write(&c.to_le_bytes()));
+                    writeln!(
+                        o,
+                        "wheel base {} covered {} rows {} {:016x}",
+                        w.base,
+                        w.covered,
+                        w.rows.len(),
+                        h.finish()
+                    )
+                }
+                Err(e) => writeln!(o, "wheel error: {e}"),
+            };
+            let _ = match r.seen_filter() {
+                Ok(None) => writeln!(o, "seen none"),
+                Ok(Some(f)) => writeln!(o, "seen {} keys {}", f.kind_name(), f.key_count()),
+                Err(e) => writeln!(o, "seen error: {e}"),
+            };
+        }
+    }
+    render_report(&mut o, &verify_file(src, &opts));
+    o
+}
+
+/// The digest of a manifest: parse result, map text, tiling and verify report.
+pub fn digest_manifest(bytes: &[u8]) -> String {
+    let mut o = String::new();
+    match Manifest::parse(bytes) {
+        Err(e) => {
+            let _ = writeln!(o, "manifest error: {e}");
+        }
+        Ok(m) => {
+            let t = m.tiling();
+            let _ = writeln!(
+                o,
+                "manifest {} entries epoch {} map {:016x}",
+                m.entries.len(),
+                t.epoch,
+                hash_text(&render_map(&m))
+            );
+            for g in &t.gaps {
+                let _ = writeln!(o, "  gap 0x{:016x} 0x{:016x}", g.lo, g.hi);
+            }
+            for v in &t.overlaps {
+                let _ = writeln!(
+                    o,
+                    "  overlap 0x{:016x} 0x{:016x} {} {}",
+                    v.lo, v.hi, v.first, v.second
+                );
+            }
+        }
+    }
+    render_report(&mut o, &verify_manifest(bytes));
+    o
+}
+
+/// The digest of any input: a manifest when it starts with the manifest magic, else a file.
+pub fn digest(bytes: &[u8], opts: ReadOptions) -> String {
+    if bytes.starts_with(&meguri_core::manifest::MANIFEST_MAGIC) {
+        digest_manifest(bytes)
+    } else {
+        digest_file(bytes, opts)
+    }
+}
+
+/// Applies a damage recipe to `bytes`: `xor:N` flips every bit of byte N, `cut:N` keeps the
+/// first N bytes. Names in the expected table are `file!recipe`, so both targets damage the
+/// same golden file identically. `None` for a recipe that does not fit the input.
+pub fn damage(bytes: &mut Vec<u8>, recipe: &str) -> Option<()> {
+    let (op, n) = recipe.split_once(':')?;
+    let n: usize = n.parse().ok()?;
+    match op {
+        "xor" => {
+            *bytes.get_mut(n)? ^= 0xff;
+        }
+        "cut" if n <= bytes.len() => bytes.truncate(n),
+        _ => return None,
+    }
+    Some(())
+}
+
+/// One entry of the expected table: a name (`path` or `path!recipe`) and its digest text.
+pub struct Expected {
+    /// Path under the golden folder, with an optional `!recipe`.
+    pub name: String,
+    /// The digest lines.
+    pub digest: String,
+}
+
+/// Parses the expected table: blocks that start with `== name` followed by digest lines.
+pub fn parse_expected(text: &str) -> Vec<Expected> {
+    let mut out: Vec<Expected> = Vec::new();
+    for line in text.lines() {
+        if let Some(name) = line.strip_prefix("== ") {
+            out.push(Expected {
+                name: name.to_string(),
+                digest: String::new(),
+            });
+        } else if let Some(last) = out.last_mut() {
+            last.digest.push_str(line);
+            last.digest.push('\n');
+        }
+    }
+    out
+}
+
+/// Reads an entry's input: the golden file through `read`, damaged by its recipe.
+pub fn input_of(name: &str, read: impl Fn(&str) -> Option<Vec<u8>>) -> Result<Vec<u8>, String> {
+    let (path, recipe) = match name.split_once('!') {
+        Some((p, r)) => (p, Some(r)),
+        None => (name, None),
+    };
+    let mut bytes = read(path).ok_or_else(|| format!("{path} cannot be read"))?;
+    if let Some(r) = recipe {
+        damage(&mut bytes, r).ok_or_else(|| format!("recipe {r} does not fit {path}"))?;
+    }
+    Ok(bytes)
+}
+
+/// Compares `actual` with `expected`, returning a readable difference (first differing line).
+pub fn compare(name: &str, expected: &str, actual: &str) -> Result<(), String> {
+    if expected == actual {
+        return Ok(());
+    }
+    let mut e = expected.lines();
+    let mut a = actual.lines();
+    loop {
+        match (e.next(), a.next()) {
+            (Some(x), Some(y)) if x == y => continue,
+            (x, y) => {
+                return Err(format!(
+                    "{name}: digest differs\n  expected: {}\n  actual:   {}",
+                    x.unwrap_or("<end>"),
+                    y.unwrap_or("<end>")
+                ))
+            }
+        }
+    }
+}
+
+/// Decodes every column of both tables, the arena, the wheel and the seen-set filter, and
+/// returns the number of column values decoded: the work the throughput bench times.
+pub fn decode_everything(bytes: &[u8], opts: ReadOptions) -> meguri_core::Result<usize> {
+    let r = Reader::open_with(bytes, opts)?;
+    let mut n = 0usize;
+    for table in [Table::Url, Table::Host] {
+        for spec in schema::columns(table) {
+            n += r.read_column(table, spec.id)?.len();
+        }
+    }
+    let _ = r.arena()?;
+    let _ = r.schedule()?;
+    let _ = r.seen_filter()?;
+    Ok(n)
+}

@@ -1,0 +1,138 @@
+//! Checks shared by the Node and Chromium runs of the wasm decoder.
+
+use meguri_wasm::parity::{compare, input_of, parse_expected};
+use meguri_wasm::{digest_bytes, Catalog, MeguriFile};
+use wasm_bindgen::prelude::*;
+use wasm_bindgen::JsCast;
+
+/// The table the native decoder is held to as well.
+pub const EXPECTED: &str = include_str!("../parity/expected.txt");
+
+/// Compares the wasm digest of every entry whose golden input `read` can give with the
+/// expected table; returns how many were compared.
+pub fn check_digests(read: &dyn Fn(&str) -> Option<Vec<u8>>) -> usize {
+    let mut failures = Vec::new();
+    let mut compared = 0;
+    for e in parse_expected(EXPECTED) {
+        let path = e.name.split('!').next().unwrap_or_default();
+        if read(path).is_none() {
+            continue;
+        }
+        match input_of(&e.name, read) {
+            Ok(bytes) => {
+                compared += 1;
+                if let Err(msg) = compare(&e.name, &e.digest, &digest_bytes(&bytes)) {
+                    failures.push(msg);
+                }
+            }
+            Err(msg) => failures.push(format!("{}: {msg}", e.name)),
+        }
+    }
+    assert!(failures.is_empty(), "{}", failures.join("\n"));
+    compared
+}
+
+/// A `read(offset, len)` JavaScript function over `bytes`, as the worker's `File.slice` is.
+pub fn js_reader(bytes: Vec<u8>) -> js_sys::Function {
+    let f = Closure::<dyn Fn(f64, f64) -> js_sys::Uint8Array>::new(move |off: f64, len: f64| {
+        let (o, l) = (off as usize, len as usize);
+        js_sys::Uint8Array::from(&bytes[o..o + l])
+    });
+    let func: js_sys::Function = f.as_ref().unchecked_ref::<js_sys::Function>().clone();
+    // The closure must outlive the file that reads through it; tests are short, so it leaks.
+    f.forget();
+    func
+}
+
+/// Parses a JSON string the API returned.
+pub fn json(s: &str) -> JsValue {
+    js_sys::JSON::parse(s).expect("the API returns valid JSON")
+}
+
+/// `obj[key]` (dotted paths allowed).
+pub fn get(v: &JsValue, path: &str) -> JsValue {
+    path.split('.').fold(v.clone(), |o, k| {
+        let key = match k.parse::<u32>() {
+            Ok(i) => JsValue::from(i),
+            Err(_) => JsValue::from_str(k),
+        };
+        js_sys::Reflect::get(&o, &key).unwrap_or(JsValue::UNDEFINED)
+    })
+}
+
+/// `obj[key]` as a string (numbers formatted as JavaScript does).
+pub fn text(v: &JsValue, path: &str) -> String {
+    let x = get(v, path);
+    x.as_string()
+        .or_else(|| x.as_f64().map(|n| format!("{n}")))
+        .or_else(|| x.as_bool().map(|b| format!("{b}")))
+        .unwrap_or_else(|| format!("{x:?}"))
+}
+
+/// The views the page uses, on small.meguri read through a JavaScript callback: the summary
+/// is `meguri inspect`'s text, opening reads only the header and the tail, the rows decode
+/// with URL strings, a URL is found by its keys, and a damaged page is caught by its CRC with
+/// the message `verify` gives.
+pub fn check_views(small: &[u8], inspect_txt: Option<&str>) {
+    let f = MeguriFile::new(small.len() as f64, js_reader(small.to_vec()));
+    assert!(f.open_error().is_none());
+    assert!(f.reads() <= 3.0, "open took {} reads", f.reads());
+    let s = json(&f.summary().expect("summary"));
+    assert_eq!(text(&s, "urls"), "999");
+    assert_eq!(text(&s, "hosts"), "867");
+    if let Some(want) = inspect_txt {
+        let got = text(&s, "text");
+        assert!(
+            got.starts_with(want),
+            "summary text differs from inspect:\n{got}"
+        );
+    }
+    let rows = json(&f.url_rows(10.0, 20.0, true).expect("rows"));
+    assert_eq!(text(&rows, "rows.0.row"), "10");
+    let url = text(&rows, "rows.3.url");
+    assert!(url.contains("://") || url.contains('.'), "odd URL {url:?}");
+    let found = json(&f.find(&url).expect("find"));
+    assert_eq!(text(&found, "row"), "13", "{url} not found at its row");
+    // The key column's page zone maps find the host's rows without a scan.
+    let by_host = json(&f.find(&text(&found, "host_key")).expect("find host"));
+    assert!(text(&by_host, "count").parse::<u32>().unwrap_or(0) >= 1);
+    let layout = json(&f.layout().expect("layout"));
+    assert_eq!(text(&layout, "file_len"), small.len().to_string());
+    // A flipped byte inside url column 0's page: the CRC check names it, as verify does.
+    let mut bad = small.to_vec();
+    bad[3200] ^= 0xff;
+    let g = MeguriFile::new(bad.len() as f64, js_reader(bad));
+    let pages = json(&g.check_pages("url", 0, 0, 1).expect("check pages"));
+    assert_eq!(text(&pages, "0.ok"), "false");
+    let report = json(&g.verify());
+    let finding = (0..10)
+        .map(|i| text(&report, &format!("findings.{i}.text")))
+        .find(|t| t.contains("page 0"))
+        .expect("verify names the page");
+    assert!(finding.ends_with(&text(&pages, "0.error")), "{finding}");
+    assert_eq!(text(&report, "findings.2.offset"), "92");
+    // The same digest through the callback as from memory.
+    assert_eq!(f.digest(), digest_bytes(small));
+}
+
+/// Tiling of the golden parts' manifests: clean, one gap and one overlap with exact ranges,
+/// and routing of a host key and of a URL.
+pub fn check_tiling(read: &dyn Fn(&str) -> Option<Vec<u8>>) {
+    let m = |p: &str| Catalog::from_manifest(&read(p).expect("manifest")).expect("parses");
+    let clean = json(&m("parts/meguri.manifest").tiling());
+    assert_eq!(text(&clean, "clean"), "true");
+    let gap = json(&m("parts/gap.manifest").tiling());
+    assert_eq!(text(&gap, "gaps.0.lo"), "0x22e976746abcd163");
+    assert_eq!(text(&gap, "gaps.0.hi"), "0x67ac805e0356d3b6");
+    let over = json(&m("parts/overlap.manifest").tiling());
+    assert_eq!(text(&over, "overlaps.0.lo"), "0x4f751b0617b83946");
+    assert_eq!(text(&over, "overlaps.0.hi"), "0x67ac805e0356d3b6");
+    let cat = m("parts/meguri.manifest");
+    let r = json(&cat.route("0x22e976746abcd163").expect("route"));
+    assert_eq!(
+        text(&r, "text"),
+        "host 0x22e976746abcd163 -> partition 1 (part-1.meguri)\n"
+    );
+    let r = json(&cat.route("https://example.com/a").expect("route"));
+    assert_eq!(text(&r, "host_key"), "0x2883ba7dc9aa3289");
+}
