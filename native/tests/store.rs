@@ -27,6 +27,22 @@ fn copy_dir(from: &Path, to: &Path) {
     }
 }
 
+/// Runs `meguri pack --data dir --out out` and requires success.
+fn pack(dir: &Path, out: &Path) -> std::process::Output {
+    let o = run_bin(
+        BIN,
+        &[
+            "pack",
+            "--data",
+            dir.to_str().unwrap(),
+            "--out",
+            out.to_str().unwrap(),
+        ],
+    );
+    assert!(o.status.success(), "{}", text(&o.stderr));
+    o
+}
+
 fn url(i: u64) -> UrlRecord {
     UrlRecord {
         key: UrlKey {
@@ -75,17 +91,7 @@ fn reference_directories_pack_to_the_reference_rows() {
         let before = listing(&dir);
         let s = Scratch::new("pack-golden");
         let out = s.join("p.meguri");
-        let o = run_bin(
-            BIN,
-            &[
-                "pack",
-                "--data",
-                dir.to_str().unwrap(),
-                "--out",
-                out.to_str().unwrap(),
-            ],
-        );
-        assert!(o.status.success(), "{}", text(&o.stderr));
+        let o = pack(&dir, &out);
         assert!(
             text(&o.stdout).starts_with("packed "),
             "{}",
@@ -389,17 +395,7 @@ fn load_then_pack_gives_back_the_file_rows() {
         assert_eq!(v["live_urls"], 999, "run {i}");
     }
     let out = s.join("p.meguri");
-    let o = run_bin(
-        BIN,
-        &[
-            "pack",
-            "--data",
-            dir.to_str().unwrap(),
-            "--out",
-            out.to_str().unwrap(),
-        ],
-    );
-    assert!(o.status.success(), "{}", text(&o.stderr));
+    pack(&dir, &out);
     assert_eq!(values_at(&out), values_at(&small));
     let o = run_bin(
         BIN,

@@ -76,9 +76,10 @@ pub struct CompactArgs {
 
 /// The current epoch-hour from the system clock.
 pub fn hour_now() -> u32 {
-    std::time::SystemTime::now()
+    let secs = std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
-        .map_or(0, |d| (d.as_secs() / 3600) as u32)
+        .map_or(0, |d| d.as_secs());
+    u32::try_from(secs / 3600).unwrap_or(u32::MAX)
 }
 
 fn err(msg: impl std::fmt::Display) -> CmdError {

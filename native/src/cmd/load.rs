@@ -72,6 +72,27 @@ impl<'a> Mover<'a> {
     }
 }
 
+/// Applies `rows` in batches of [`BATCH`]: `put` turns a row into its update, adding the
+/// interns it needs to the batch first; `next` tracks where the arena will end.
+fn apply_rows<'a, T: Copy>(
+    store: &Store,
+    rows: &[T],
+    mut put: impl FnMut(T, &mut Vec<Update<'a>>, &mut u64) -> Update<'a>,
+) -> Result<(), CmdError> {
+    for chunk in rows.chunks(BATCH) {
+        let mut batch = Vec::with_capacity(chunk.len() * 2);
+        let mut next = store.arena_len();
+        for &row in chunk {
+            let update = put(row, &mut batch, &mut next);
+            batch.push(update);
+        }
+        store
+            .apply(&batch)
+            .map_err(|e| CmdError::new(format!("load: {e}")))?;
+    }
+    Ok(())
+}
+
 /// Runs `load`.
 pub fn run(args: &LoadArgs, out: &mut dyn Write) -> CmdResult {
     let started = Instant::now();
@@ -98,21 +119,13 @@ pub fn run(args: &LoadArgs, out: &mut dyn Write) -> CmdResult {
             moved: HashMap::new(),
         };
         let hosts_rows = reader.host_table().map_err(|e| fail("load", path, e))?;
-        for chunk in hosts_rows.chunks(BATCH) {
-            let mut batch = Vec::with_capacity(chunk.len() * 3);
-            let mut next = store.arena_len();
-            for h in chunk {
-                let mut h = *h;
-                h.host_ref = mover.intern(h.host_ref, &mut batch, &mut next);
-                h.registrable_ref = mover.intern(h.registrable_ref, &mut batch, &mut next);
-                h.robots_ref = mover.intern(h.robots_ref, &mut batch, &mut next);
-                batch.push(Update::PutHost(h));
-            }
-            store
-                .apply(&batch)
-                .map_err(|e| CmdError::new(format!("load: {e}")))?;
-            hosts += chunk.len() as u64;
-        }
+        apply_rows(&store, &hosts_rows, |mut h, batch, next| {
+            h.host_ref = mover.intern(h.host_ref, batch, next);
+            h.registrable_ref = mover.intern(h.registrable_ref, batch, next);
+            h.robots_ref = mover.intern(h.robots_ref, batch, next);
+            Update::PutHost(h)
+        })?;
+        hosts += hosts_rows.len() as u64;
         let n = reader.rows(meguri_core::Table::Url);
         let block = crate::store::row_block(&reader);
         let mut start = 0;
@@ -121,20 +134,12 @@ pub fn run(args: &LoadArgs, out: &mut dyn Write) -> CmdResult {
             let rows = reader
                 .url_rows(start..end)
                 .map_err(|e| fail("load", path, e))?;
-            for chunk in rows.chunks(BATCH) {
-                let mut batch = Vec::with_capacity(chunk.len() * 2);
-                let mut next = store.arena_len();
-                for u in chunk {
-                    let mut u = *u;
-                    u.url_ref = mover.intern(u.url_ref, &mut batch, &mut next);
-                    u.etag_ref = mover.intern(u.etag_ref, &mut batch, &mut next);
-                    u.redirect_ref = mover.intern(u.redirect_ref, &mut batch, &mut next);
-                    batch.push(Update::PutUrl(u));
-                }
-                store
-                    .apply(&batch)
-                    .map_err(|e| CmdError::new(format!("load: {e}")))?;
-            }
+            apply_rows(&store, &rows, |mut u, batch, next| {
+                u.url_ref = mover.intern(u.url_ref, batch, next);
+                u.etag_ref = mover.intern(u.etag_ref, batch, next);
+                u.redirect_ref = mover.intern(u.redirect_ref, batch, next);
+                Update::PutUrl(u)
+            })?;
             urls += end - start;
             start = end;
             if progress {

@@ -35,14 +35,6 @@ pub struct ScheduleArgs {
     pub json: bool,
 }
 
-/// The current epoch-hour (the default horizon).
-fn now_hour() -> u32 {
-    let secs = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map_or(0, |d| d.as_secs());
-    u32::try_from(secs / 3600).unwrap_or(u32::MAX)
-}
-
 /// Runs `schedule`.
 pub fn run(args: &ScheduleArgs, out: &mut dyn Write) -> CmdResult {
     let path = &args.data;
@@ -55,7 +47,7 @@ pub fn run(args: &ScheduleArgs, out: &mut dyn Write) -> CmdResult {
     }
     .filter(|&h| h != 0);
     let before = if args.before == 0 {
-        now_hour()
+        super::compact::hour_now()
     } else {
         args.before
     };

@@ -77,6 +77,11 @@ impl UrlIndex {
         self.map.get(key).copied()
     }
 
+    /// Whether `key` is live (known and not deleted).
+    pub fn is_live(&self, key: &UrlKey) -> bool {
+        self.map.get(key).is_some_and(|e| e.loc != Loc::Tomb)
+    }
+
     /// The resident record of an entry.
     pub fn record(&self, e: Entry) -> Option<&UrlRecord> {
         (e.slot != NONE).then(|| &self.slab[e.slot as usize])

@@ -567,7 +567,7 @@ impl Store {
     pub fn delete_url(&self, key: UrlKey) -> Result<Option<u64>> {
         let a = {
             let mut s = self.state();
-            if !matches!(s.urls.entry(&key), Some(e) if e.loc != Loc::Tomb) {
+            if !s.urls.is_live(&key) {
                 return Ok(None);
             }
             self.append(&mut s, &[Update::DeleteUrl(key)])?
