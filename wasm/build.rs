@@ -1,5 +1,5 @@
-//! Lists the small golden files for the browser test, which cannot read the file system: it
-//! embeds them with `include_bytes!`. When the shared reference folder is absent the list is
+//! Lists the small golden files (and the damaged files beside them) for the browser test, which
+//! cannot read the file system: it embeds them with `include_bytes!`. When the shared reference folder is absent the list is
 //! empty and the test says it skipped.
 
 use std::fmt::Write;
@@ -31,6 +31,20 @@ fn main() {
                     .map(|r| r.to_string_lossy().replace('\\', "/"));
                 if let (Ok(rel), Ok(abs)) = (rel, p.canonicalize()) {
                     files.push((rel, abs));
+                }
+            }
+        }
+    }
+    // The damaged files beside the golden folder, named as the parity table names them.
+    let damaged = dir.join("../damaged");
+    println!("cargo:rerun-if-changed={}", damaged.display());
+    if let Ok(rd) = std::fs::read_dir(&damaged) {
+        for e in rd.flatten() {
+            let p = e.path();
+            let name = e.file_name().to_string_lossy().into_owned();
+            if name.ends_with(".meguri") {
+                if let Ok(abs) = p.canonicalize() {
+                    files.push((format!("../damaged/{name}"), abs));
                 }
             }
         }

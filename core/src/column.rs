@@ -4,8 +4,8 @@
 
 use crate::error::{Error, ErrorKind, Finding, Place, Result, Table};
 use crate::format::codec::ZstdBackend;
-use crate::format::encoding::{decode_values, decode_wide, encoding_name, RAW};
-use crate::format::footer::{ColumnDir, PageSpan, RegionDesc};
+use crate::format::encoding::{decode_values, decode_wide, encoding_name, is_page_encoding, RAW};
+use crate::format::footer::{ColumnDir, PageSpan, RegionDesc, SkipEntry};
 use crate::format::page::{
     decode_payload, locate_page, PageHeader, KIND_BLOB, KIND_DATA, KIND_SCHEDULE, PAGE_HEADER_LEN,
 };
@@ -116,6 +116,32 @@ pub fn check_dir(
             ok = false;
         }
     }
+    // No reader decodes by this field, but an id that names no encoding at all is damage, not
+    // a stale value: the directory entry cannot be trusted.
+    if !is_page_encoding(dir.encoding) {
+        out.push(Finding::error(
+            Error::corrupt(format!(
+                "directory encoding {} names no encoding a page can use",
+                encoding_name(dir.encoding)
+            ))
+            .within(pl)
+            .at(at),
+        ));
+        ok = false;
+    }
+    for (i, p) in dir.pages.iter().enumerate() {
+        if !is_page_encoding(p.encoding) {
+            out.push(Finding::error(
+                Error::corrupt(format!(
+                    "skip list encoding {} names no encoding a page can use",
+                    encoding_name(p.encoding)
+                ))
+                .within(place(table, dir, Some(i as u32)))
+                .at(at),
+            ));
+            ok = false;
+        }
+    }
     let raw = dir.num_values.checked_mul(u64::from(dir.width));
     if raw != Some(dir.total_uncompressed) {
         out.push(Finding::warning(
@@ -175,6 +201,24 @@ pub fn check_dir(
                 .at(at),
             ));
             ok = false;
+        }
+        // The column's zone map must hold every page's (which decoding holds to the values),
+        // so a reader that prunes by the column's and reads page by page agrees with both.
+        let pages_zone = dir.pages.iter().filter_map(SkipEntry::zone).reduce(|a, b| {
+            (a.0.min(b.0), a.1.max(b.1))
+        });
+        if let (Some(col), Some(pz)) = (dir.zone(), pages_zone) {
+            if col.0 > pz.0 || col.1 < pz.1 {
+                out.push(Finding::error(
+                    Error::corrupt(format!(
+                        "zone map [{}, {}] does not contain its pages' zone maps [{}, {}]: pruning by it would skip rows",
+                        col.0, col.1, pz.0, pz.1
+                    ))
+                    .within(pl)
+                    .at(at),
+                ));
+                ok = false;
+            }
         }
         if payload != dir.total_compressed {
             out.push(Finding::warning(
@@ -298,14 +342,11 @@ pub fn decode_pages(
                 ));
             }
             if h.kind != KIND_DATA {
-                out.push(Finding::warning(
-                    Error::corrupt(format!(
-                        "column page has kind {}, expected 0 (data)",
-                        h.kind
-                    ))
-                    .within(pl)
-                    .at(s.offset),
-                ));
+                return Err(Error::corrupt(format!(
+                    "column page has kind {}, expected {KIND_DATA} (data)",
+                    h.kind
+                ))
+                .at(s.offset));
             }
             let payload = decode_payload(&page, &ctx.limits, ctx.file_len, ctx.zstd)?;
             let n = h.num_values as usize;
@@ -327,18 +368,16 @@ pub fn decode_pages(
                     .map_err(|e| e.at_if_unset(page.payload_offset()))?;
                 Values::Int(v)
             };
-            if multi {
-                if let (Some(zone), Values::Int(v)) = (dir.pages[s.index as usize].zone(), &values)
-                {
-                    out.extend(zone_finding(
-                        table,
-                        dir,
-                        Some(s.index),
-                        zone,
-                        v,
-                        dir.entry_offset,
-                    ));
-                }
+            // Each page against its own zone map (the column's, for a single page), so a
+            // reader that walks pages one by one checks them as a whole-column read does.
+            let zone = if multi {
+                dir.pages[s.index as usize].zone()
+            } else {
+                dir.zone()
+            };
+            if let (Some(zone), Values::Int(v)) = (zone, &values) {
+                let page = multi.then_some(s.index);
+                out.extend(zone_finding(table, dir, page, zone, v, dir.entry_offset));
             }
             Ok(DecodedPage {
                 span: *s,
@@ -387,6 +426,7 @@ pub fn decode_column(
         ));
     }
     let spans = dir.page_spans();
+    let multi = !dir.pages.is_empty();
     let pages = decode_pages(table, dir, &spans, bytes, dir.first_page_offset, ctx, out);
     let mut first_encoding = None;
     let mut values: Option<Values> = None;
@@ -421,16 +461,54 @@ pub fn decode_column(
             ));
         }
     }
-    if let (Some(zone), Values::Int(v)) = (dir.zone(), &values) {
+    if let (Some(zone), Values::Int(v), true) = (dir.zone(), &values, multi) {
         out.extend(zone_finding(table, dir, None, zone, v, dir.entry_offset));
     }
     Some(values)
 }
 
+/// The place a special region's page is reported under.
+pub fn region_place(kind: u8) -> Place {
+    match kind {
+        KIND_BLOB => Place::Arena,
+        KIND_SCHEDULE => Place::Schedule,
+        _ => Place::SeenSet,
+    }
+}
+
+/// Checks the 32-byte header `head` of a special region's page against its region: the page's
+/// kind is `kind` (the reference checks it for the wheel and the filter only, but only damage
+/// makes any page's kind wrong) and the page fills the region exactly (bytes after it would be
+/// ignored by every reader, so they can only be damage or a foreign writer's).
+pub fn region_page_header(
+    head: &[u8; PAGE_HEADER_LEN],
+    desc: &RegionDesc,
+    kind: u8,
+) -> Result<PageHeader> {
+    let pl = region_place(kind);
+    let h = PageHeader::read(head);
+    if h.kind != kind {
+        return Err(
+            Error::corrupt(format!("page kind is {}, expected {kind}", h.kind))
+                .within(pl)
+                .at(desc.offset),
+        );
+    }
+    if h.byte_len() != desc.length {
+        return Err(Error::corrupt(format!(
+            "the page is {} bytes but its region is {}; a region holds exactly its page",
+            h.byte_len(),
+            desc.length
+        ))
+        .within(pl)
+        .at(desc.offset + 12));
+    }
+    Ok(h)
+}
+
 /// Decodes the single page of a special region (the arena, the wheel or the filter) from the
-/// region's bytes. A zero-length arena region is an empty arena. Findings: a page error; a page
-/// kind other than `kind` (an error, except for the arena, whose kind no reader checks: a
-/// warning there); bytes after the page inside the region (a warning, they are ignored).
+/// region's bytes, under [`region_page_header`]'s rules. A zero-length arena region is an empty
+/// arena.
 pub fn decode_region_page(
     bytes: &[u8],
     desc: &RegionDesc,
@@ -438,44 +516,23 @@ pub fn decode_region_page(
     ctx: &DecodeCtx,
     out: &mut Vec<Finding>,
 ) -> Option<(PageHeader, Vec<u8>)> {
-    let pl = match kind {
-        KIND_BLOB => Place::Arena,
-        KIND_SCHEDULE => Place::Schedule,
-        _ => Place::SeenSet,
-    };
     if bytes.is_empty() && kind == KIND_BLOB {
         return Some((PageHeader::default(), Vec::new()));
     }
-    let page = match locate_page(bytes, desc.offset) {
+    let pl = region_place(kind);
+    let page = locate_page(bytes, desc.offset)
+        .map_err(|e| e.within(pl))
+        .and_then(|p| {
+            let head = bytes[..PAGE_HEADER_LEN].try_into().expect("located");
+            region_page_header(head, desc, kind).map(|_| p)
+        });
+    let page = match page {
         Ok(p) => p,
         Err(e) => {
-            out.push(Finding::error(e.within(pl)));
-            return None;
-        }
-    };
-    if page.header.kind != kind {
-        let e = Error::corrupt(format!(
-            "page kind is {}, expected {kind}",
-            page.header.kind
-        ))
-        .within(pl)
-        .at(desc.offset);
-        if kind != KIND_BLOB {
             out.push(Finding::error(e));
             return None;
         }
-        out.push(Finding::warning(e));
-    }
-    if page.byte_len() < desc.length {
-        out.push(Finding::warning(
-            Error::corrupt(format!(
-                "{} bytes after the page inside the region are ignored",
-                desc.length - page.byte_len()
-            ))
-            .within(pl)
-            .at(desc.offset + page.byte_len()),
-        ));
-    }
+    };
     match decode_payload(&page, &ctx.limits, ctx.file_len, ctx.zstd) {
         Ok(p) => Some((page.header, p.into_owned())),
         Err(e) => {

@@ -143,6 +143,44 @@ pub fn check_declared_rows(h: &Header, file_len: u64, limits: &Limits) -> Result
     Ok(())
 }
 
+/// Checks what the column directories say before any page is read: every schema column is
+/// listed, and each entry keeps its own rules ([`crate::column::check_dir`]: widths, row
+/// counts, page counts, the skip list, encoding ids). Every reader of a file (the lazy reader,
+/// `verify`, compaction, the store) goes through this, so a file none of them can read whole
+/// is refused by all of them at open, not by some of them halfway.
+pub fn check_directories(shape: &Shape) -> Result<()> {
+    for table in [Table::Url, Table::Host] {
+        let rows = match table {
+            Table::Url => shape.header.url_count,
+            Table::Host => shape.header.host_count,
+        };
+        let dirs = shape.footer.columns(table);
+        for spec in schema::columns(table) {
+            if !dirs.iter().any(|d| d.column_id == spec.id) {
+                return Err(Error::corrupt(format!(
+                    "{} column {} {} is missing from the directory",
+                    table.name(),
+                    spec.id,
+                    spec.name
+                ))
+                .within(Place::Section(match table {
+                    Table::Url => crate::format::footer::TAG_URL_COLUMNS,
+                    Table::Host => crate::format::footer::TAG_HOST_COLUMNS,
+                })));
+            }
+        }
+        for dir in dirs {
+            let mut findings = Vec::new();
+            let expected = schema::spec(table, dir.column_id).map(|_| rows);
+            crate::column::check_dir(table, dir, expected, &mut findings);
+            if let Some(f) = findings.into_iter().find(|f| f.severity == Severity::Error) {
+                return Err(f.error);
+            }
+        }
+    }
+    Ok(())
+}
+
 /// A `.meguri` file opened for lazy reading.
 pub struct Reader<S> {
     src: S,
@@ -164,6 +202,7 @@ impl<S: Source> Reader<S> {
             return Err(e.clone());
         }
         check_declared_rows(&shape.header, shape.file_len, &opts.limits)?;
+        check_directories(&shape)?;
         Ok(Reader { src, opts, shape })
     }
 

@@ -731,7 +731,9 @@ impl<'c, S: Sink> Encoder<'c, S> {
             zone_min: column_zone.map_or(0, |z| z.0),
             zone_max: column_zone.map_or(0, |z| z.1),
             pages,
+            // Known only once the footer is laid out; a writer never reads them.
             entry_offset: 0,
+            crc_offset: 0,
         })
     }
 }

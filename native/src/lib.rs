@@ -13,6 +13,7 @@ pub mod json;
 pub mod reshape;
 pub mod seed;
 pub mod store;
+pub mod zstd_check;
 
 /// A command failure: one line for stderr, and the exit status.
 #[derive(Debug)]

@@ -155,15 +155,21 @@ pub fn digest(bytes: &[u8], opts: ReadOptions) -> String {
     }
 }
 
-/// Applies a damage recipe to `bytes`: `xor:N` flips every bit of byte N, `cut:N` keeps the
-/// first N bytes. Names in the expected table are `file!recipe`, so both targets damage the
-/// same golden file identically. `None` for a recipe that does not fit the input.
+/// Applies a damage recipe to `bytes`: `xor:N` flips every bit of byte N, `zxor:N` does too
+/// and then recomputes every CRC of the file ([`meguri_core::reseal`]), so that only the
+/// decoders (a zstd frame's own checks, say) can see the change; `cut:N` keeps the first N
+/// bytes. Names in the expected table are `file!recipe`, so both targets damage the same golden
+/// file identically. `None` for a recipe that does not fit the input.
 pub fn damage(bytes: &mut Vec<u8>, recipe: &str) -> Option<()> {
     let (op, n) = recipe.split_once(':')?;
     let n: usize = n.parse().ok()?;
     match op {
         "xor" => {
             *bytes.get_mut(n)? ^= 0xff;
+        }
+        "zxor" => {
+            *bytes.get_mut(n)? ^= 0xff;
+            meguri_core::reseal::reseal(bytes).then_some(())?;
         }
         "cut" if n <= bytes.len() => bytes.truncate(n),
         _ => return None,

@@ -14,7 +14,10 @@ use std::path::{Path, PathBuf};
 const EXPECTED: &str = include_str!("parity/expected.txt");
 
 /// Damaged inputs: a header byte, a data byte inside a column page, a footer byte, the footer
-/// CRC in the trailer, a truncation, and a manifest byte. Offsets are inside the files named.
+/// CRC in the trailer, a truncation, and a manifest byte. Then damage only zstd can see (every
+/// CRC recomputed, `zxor`): inside a column page's frame, in its checksum, in an arena's frame
+/// and its checksum, in a multi-page column and arena, in the wheel and the seen-set pages; and
+/// the damaged files beside the golden folder. Offsets are inside the files named.
 const DAMAGED: &[&str] = &[
     "small.meguri!xor:10",
     "small.meguri!xor:3200",
@@ -24,6 +27,19 @@ const DAMAGED: &[&str] = &[
     "features/mp100-zstd.meguri!xor:5000",
     "features/seen-bloom-sched-meta.meguri!xor:30000",
     "parts/meguri.manifest!xor:30",
+    "small.meguri!zxor:3200",
+    "small.meguri!zxor:7107",
+    "small.meguri!zxor:30000",
+    "small.meguri!zxor:36294",
+    "features/mp100-zstd.meguri!zxor:5000",
+    "features/mp100-zstd.meguri!zxor:70000",
+    "features/seen-bloom-sched-meta.meguri!zxor:42400",
+    "features/seen-bloom-sched-meta.meguri!zxor:43000",
+    "../damaged/arena-page-kind.meguri",
+    "../damaged/arena-zstd-checksum.meguri",
+    "../damaged/bad-encoding-id.meguri",
+    "../damaged/zstd-checksum.meguri",
+    "../damaged/zstd-content-size.meguri",
 ];
 
 fn golden() -> Option<PathBuf> {
@@ -98,7 +114,8 @@ fn native_decoder_matches_the_expected_digests() {
         let mut text = String::from(
             "# Decoder parity digests (wasm/src/parity.rs), written by the native decoder with\n\
              # MEGURI_BLESS=1 cargo test -p meguri-wasm --test native_parity; checked natively,\n\
-             # under Node and in Chromium. Names are golden paths, `!xor:N` / `!cut:N` damage them.\n",
+             # under Node and in Chromium. Names are golden paths (`../damaged/` is beside the golden\n\
+             # folder); `!xor:N`, `!zxor:N` (CRCs recomputed) and `!cut:N` damage them.\n",
         );
         for (n, d) in names.iter().zip(digests(&dir, &names)) {
             text.push_str(&format!("== {n}\n{}", d.expect("golden input")));
@@ -132,7 +149,10 @@ fn native_decoder_matches_the_expected_digests() {
     }
     assert!(failures.is_empty(), "{}", failures.join("\n"));
     // The damaged inputs really are damaged: each reports at least one error.
-    for e in expected.iter().filter(|e| e.name.contains('!')) {
+    for e in expected
+        .iter()
+        .filter(|e| e.name.contains('!') || e.name.starts_with("../damaged/"))
+    {
         assert!(
             !e.digest.contains("verify 0 "),
             "{}: damage went unnoticed",

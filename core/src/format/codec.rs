@@ -6,6 +6,7 @@
 //! buffer of exactly the page's declared decoded size, which the caller has already checked
 //! against its [`super::Limits`], so a small frame cannot inflate past what the page declares.
 
+use super::zstd_frame;
 use crate::error::{Error, ErrorKind, Result};
 use alloc::borrow::Cow;
 use alloc::format;
@@ -43,12 +44,18 @@ pub enum ZstdBackend {
     C,
 }
 
-/// Decodes a page payload under `codec` into exactly `expected` bytes.
+/// Decodes a page payload under `codec` into exactly `expected` bytes. `base` is the payload's
+/// absolute offset, so errors name the byte at fault.
+///
+/// A zstd payload is held to the frame rules of [`super::zstd_frame`] (exactly one frame, its
+/// content size and checksum) before and after decoding, whichever backend decodes it, so both
+/// backends refuse the same payloads.
 pub fn decompress<'a>(
     codec: u8,
     payload: &'a [u8],
     expected: usize,
     backend: ZstdBackend,
+    base: u64,
 ) -> Result<Cow<'a, [u8]>> {
     match codec {
         CODEC_NONE => {
@@ -70,10 +77,11 @@ pub fn decompress<'a>(
                 }
                 return Ok(Cow::Owned(Vec::new()));
             }
+            let frame = zstd_frame::walk(payload, base, expected as u64)?;
             let out = match backend {
-                ZstdBackend::Pure => zstd_pure(payload, expected)?,
+                ZstdBackend::Pure => zstd_pure(payload, expected, &frame, base)?,
                 #[cfg(feature = "c-zstd")]
-                ZstdBackend::C => zstd_c(payload, expected)?,
+                ZstdBackend::C => zstd_c(payload, expected, &frame, base)?,
             };
             Ok(Cow::Owned(out))
         }
@@ -88,25 +96,49 @@ pub fn decompress<'a>(
     }
 }
 
-fn zstd_pure(payload: &[u8], expected: usize) -> Result<Vec<u8>> {
-    // One spare byte lets us tell "exactly `expected`" from "more than `expected`".
+/// Decodes one walked frame with `ruzstd`, then checks its length and content checksum.
+fn zstd_pure(
+    payload: &[u8],
+    expected: usize,
+    frame: &zstd_frame::FrameWalker,
+    base: u64,
+) -> Result<Vec<u8>> {
+    // One spare byte tells "exactly `expected`" from "more than `expected`".
     let mut out = vec![0u8; expected + 1];
     let mut dec = ruzstd::decoding::FrameDecoder::new();
-    let n = dec
-        .decode_all(payload, &mut out)
-        .map_err(|e| Error::corrupt(format!("zstd payload does not decode: {e}")))?;
+    // The walker has bounded the window: at most MAX_WINDOW, or the frame's own content size,
+    // which it has held to `expected`.
+    dec.set_max_window_size(zstd_frame::MAX_WINDOW.max(expected as u64));
+    let n = match dec.decode_all(payload, &mut out) {
+        Ok(n) => n,
+        Err(ruzstd::decoding::errors::FrameDecoderError::TargetTooSmall) => expected + 1,
+        Err(e) => {
+            return Err(Error::corrupt(format!("zstd frame does not decode: {e}")).at(base));
+        }
+    };
     if n != expected {
-        return Err(Error::corrupt(format!(
-            "zstd payload decodes to {}{n} bytes but the page declares {expected}",
-            if n > expected { "at least " } else { "" }
-        )));
+        return Err(zstd_frame::length_error(n as u64, expected as u64).at(base));
     }
     out.truncate(expected);
+    if let (_, Some(stored)) = frame.finish()? {
+        let computed = dec.get_calculated_checksum().expect("a frame was decoded");
+        zstd_frame::checksum_matches(stored, computed, n as u64, frame.checksum_at())?;
+    }
     Ok(out)
 }
 
+/// Decodes one walked frame with the C library, which checks the content size and checksum
+/// itself. The C decoder is only a faster path to the pure decoder's answer: when it refuses a
+/// frame, the pure decoder decides, and its verdict, value and words are used. (The C library
+/// refuses a few damaged frames that still decode to their checksummed bytes, such as a
+/// flipped bit the bitstream never reads; the verdict must not depend on the backend.)
 #[cfg(feature = "c-zstd")]
-fn zstd_c(payload: &[u8], expected: usize) -> Result<Vec<u8>> {
+fn zstd_c(
+    payload: &[u8],
+    expected: usize,
+    frame: &zstd_frame::FrameWalker,
+    base: u64,
+) -> Result<Vec<u8>> {
     std::thread_local! {
         // One decompression context per thread: creating one per page costs an allocation
         // of ~100 KiB (and its page faults) for every page of a many-page file.
@@ -114,7 +146,7 @@ fn zstd_c(payload: &[u8], expected: usize) -> Result<Vec<u8>> {
             const { core::cell::RefCell::new(None) };
     }
     let mut out = Vec::with_capacity(expected + 1);
-    DCTX.with(|slot| {
+    let res = DCTX.with(|slot| {
         let mut slot = slot.borrow_mut();
         if slot.is_none() {
             *slot = Some(zstd::bulk::Decompressor::new()?);
@@ -122,13 +154,12 @@ fn zstd_c(payload: &[u8], expected: usize) -> Result<Vec<u8>> {
         slot.as_mut()
             .expect("set above")
             .decompress_to_buffer(payload, &mut out)
-    })
-    .map_err(|e| Error::corrupt(format!("zstd payload does not decode: {e}")))?;
+    });
+    if res.is_err() {
+        return zstd_pure(payload, expected, frame, base);
+    }
     if out.len() != expected {
-        return Err(Error::corrupt(format!(
-            "zstd payload decodes to {} bytes but the page declares {expected}",
-            out.len()
-        )));
+        return Err(zstd_frame::length_error(out.len() as u64, expected as u64).at(base));
     }
     Ok(out)
 }

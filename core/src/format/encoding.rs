@@ -41,6 +41,12 @@ pub fn encoding_name(id: u8) -> alloc::borrow::Cow<'static, str> {
     })
 }
 
+/// Whether `id` names an encoding a page of a v1 file may use: every id but FSST (which has
+/// an id but no page layout) and the unassigned ones.
+pub fn is_page_encoding(id: u8) -> bool {
+    matches!(id, RAW | DICT | DELTA | FOR | RLE | DELTA_FOR)
+}
+
 /// Reads a `width`-byte little-endian value.
 #[inline]
 fn get_w(b: &[u8], width: usize) -> u64 {

@@ -122,6 +122,8 @@ pub struct ColumnDir {
     pub pages: Vec<SkipEntry>,
     /// Absolute offset of this entry in the footer (for error locations).
     pub entry_offset: u64,
+    /// Absolute offset of the column CRC field (the flags byte and zone map follow it).
+    pub crc_offset: u64,
 }
 
 impl ColumnDir {
@@ -185,6 +187,7 @@ impl ColumnDir {
         let encoding = c.u8("encoding")?;
         let codec = c.u8("codec")?;
         let uncompressed_size = c.u64("uncompressed size")?;
+        let crc_offset = c.offset();
         let column_crc = c.u32("column CRC")?;
         let flags = c.u8("flags")?;
         let zone_min = c.u64("zone min")?;
@@ -233,6 +236,7 @@ impl ColumnDir {
             zone_max,
             pages,
             entry_offset,
+            crc_offset,
         })
     }
 

@@ -8,6 +8,7 @@ pub mod encoding;
 pub mod footer;
 pub mod header;
 pub mod page;
+pub mod zstd_frame;
 
 /// File magic, at offset 0 and in the last 4 bytes.
 pub const FILE_MAGIC: [u8; 4] = *b"MEG1";

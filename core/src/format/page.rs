@@ -177,8 +177,14 @@ pub fn decode_payload<'a>(
         )
         .at(page.offset + 8));
     }
-    decompress(h.codec, page.payload, h.uncompressed_size as usize, backend)
-        .map_err(|e| e.at_if_unset(page.payload_offset()))
+    decompress(
+        h.codec,
+        page.payload,
+        h.uncompressed_size as usize,
+        backend,
+        page.payload_offset(),
+    )
+    .map_err(|e| e.at_if_unset(page.payload_offset()))
 }
 
 /// The one page reader: locate, CRC-check and decompress the page at the start of `bytes`.

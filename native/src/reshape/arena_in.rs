@@ -10,13 +10,15 @@
 //! the cost any reader of an unordered arena pays.
 //!
 //! Invariants: the page's CRC and the region's CRC are checked (one sequential read of the
-//! compressed bytes) before any entry is served; every entry is bounded by the page's declared
-//! raw length; a frame that ends early or runs long is an error, never a short string.
+//! compressed bytes), and the frame is decoded through once under the core's frame rules
+//! (content size, checksum), before any entry is served; every entry is bounded by the page's
+//! declared raw length; a frame that ends early or runs long is an error, never a short string.
 
 use meguri_core::bytes::read_uvarint;
+use meguri_core::column::region_page_header;
 use meguri_core::crc::Crc32c;
 use meguri_core::format::codec::{CODEC_NONE, CODEC_ZSTD};
-use meguri_core::format::page::{PageHeader, KIND_BLOB, PAGE_HEADER_LEN};
+use meguri_core::format::page::{KIND_BLOB, PAGE_HEADER_LEN};
 use meguri_core::format::REGION_STRING_BLOB;
 use meguri_core::reader::Reader;
 use std::fs::File;
@@ -24,6 +26,8 @@ use std::io::{BufReader, Read, Seek, SeekFrom};
 use std::path::Path;
 
 use crate::fsource::FileSource;
+use crate::zstd_check::{check_payload, CheckError, PureRead, Reads};
+use meguri_core::Place;
 
 /// Streaming cursors an arena may open before it is decompressed whole instead.
 pub const MAX_CURSORS: usize = 3;
@@ -82,6 +86,8 @@ pub struct ArenaIn {
     body_offset: u64,
     body_len: u64,
     codec: u8,
+    /// Which decoder reads the frame (the C one unless it refused a frame the rules accept).
+    reads: Reads,
     raw_len: u64,
     cursors: Vec<Cursor>,
     opened: usize,
@@ -124,17 +130,8 @@ impl ArenaIn {
         file.seek(SeekFrom::Start(desc.offset))
             .and_then(|_| file.read_exact(&mut head))
             .map_err(|e| err(&name, e))?;
-        let h = PageHeader::read(&head);
+        let h = region_page_header(&head, &desc, KIND_BLOB).map_err(|e| format!("{name}: {e}"))?;
         let body_len = desc.length - PAGE_HEADER_LEN as u64;
-        if h.kind != KIND_BLOB || u64::from(h.compressed_size) != body_len {
-            return Err(err(
-                &name,
-                format!(
-                    "page at byte {} is kind {} with a {}-byte body; the region holds {body_len}",
-                    desc.offset, h.kind, h.compressed_size
-                ),
-            ));
-        }
         if h.codec != CODEC_NONE && h.codec != CODEC_ZSTD {
             return Err(err(&name, format!("codec {} is not supported", h.codec)));
         }
@@ -185,12 +182,34 @@ impl ArenaIn {
                 ),
             ));
         }
+        let body_offset = desc.offset + PAGE_HEADER_LEN as u64;
+        let mut reads = Reads::C;
+        if h.codec == CODEC_ZSTD && body_len > 0 {
+            // The frame is decoded through once, in bounded memory, before any entry is served:
+            // its content size and checksum are the only checks that see damage inside it, and
+            // the cursors below may never reach its end.
+            let open = || {
+                Ok(RangeReader {
+                    file: file.try_clone()?,
+                    pos: body_offset,
+                    end: body_offset + body_len,
+                })
+            };
+            reads =
+                check_payload(open, body_offset, u64::from(h.uncompressed_size)).map_err(|e| {
+                    match e {
+                        CheckError::Format(e) => format!("{name}: {}", e.within(Place::Arena)),
+                        CheckError::Io(e) => err(&name, e),
+                    }
+                })?;
+        }
         Ok(Some(ArenaIn {
             name,
             file,
-            body_offset: desc.offset + PAGE_HEADER_LEN as u64,
+            body_offset,
             body_len,
             codec: h.codec,
+            reads,
             // An empty zstd body means an empty arena.
             raw_len: if body_len == 0 {
                 0
@@ -223,12 +242,15 @@ impl ArenaIn {
                 end: self.body_offset + self.body_len,
             },
         );
-        Ok(match self.codec {
-            CODEC_ZSTD => Box::new(
+        Ok(match (self.codec, self.reads) {
+            (CODEC_ZSTD, Reads::C) => Box::new(
                 zstd::stream::read::Decoder::with_buffer(body)
                     .map_err(|e| err(&self.name, e))?
                     .single_frame(),
             ),
+            (CODEC_ZSTD, Reads::Pure) => {
+                Box::new(PureRead::new(body, self.body_offset, self.raw_len))
+            }
             _ => Box::new(body),
         })
     }
