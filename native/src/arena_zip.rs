@@ -156,6 +156,8 @@ impl ArenaZip {
             enc.set_parameter(CParameter::MinMatch(self.params.min_match))?;
         }
         enc.include_contentsize(false)?;
+        // The content checksum: see `CZstd` (core/src/format/codec.rs).
+        enc.include_checksum(true)?;
         Ok(ArenaEncoder {
             enc,
             pending: Vec::with_capacity(CHUNK),

@@ -222,9 +222,10 @@ impl Compressor for Uncompressed {
     }
 }
 
-/// The smallest zstd frame that holds any content: magic (4), frame header descriptor (1),
-/// block header (3) and one byte of block content (a one-byte RLE block).
-pub const ZSTD_MIN_FRAME: usize = 9;
+/// The smallest zstd frame meguri writes that holds any content: magic (4), frame header
+/// descriptor (1), block header (3), one byte of block content (a one-byte RLE block) and the
+/// content checksum (4).
+pub const ZSTD_MIN_FRAME: usize = 13;
 
 /// zstd parameters the writer may set beside the level (0 keeps the level's own value).
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
@@ -243,7 +244,7 @@ pub struct ZstdParams {
 /// state from one frame to the next, so reuse does not change the bytes.
 ///
 /// A payload that zstd would not shrink is stored as it is, with codec 0 in its page header:
-/// every v1 reader dispatches on the page's own codec.
+/// every v1 reader dispatches on the page's own codec. Frames carry a content checksum.
 #[cfg(feature = "c-zstd")]
 pub struct CZstd {
     level: i32,
@@ -262,6 +263,9 @@ impl CZstd {
     pub fn with_params(level: i32, params: ZstdParams) -> Self {
         use zstd::zstd_safe::CParameter;
         let mut ctx = zstd::bulk::Compressor::new(level).expect("zstd context");
+        // Frames carry their content checksum, as the reference's do: the only check that sees
+        // damage inside a frame once the page's CRC is recomputed over it (4 bytes a page).
+        ctx.include_checksum(true).expect("zstd checksum flag");
         if params.window_log != 0 {
             ctx.set_parameter(CParameter::WindowLog(params.window_log))
                 .expect("zstd window log");
