@@ -204,9 +204,11 @@ pub fn check_dir(
         }
         // The column's zone map must hold every page's (which decoding holds to the values),
         // so a reader that prunes by the column's and reads page by page agrees with both.
-        let pages_zone = dir.pages.iter().filter_map(SkipEntry::zone).reduce(|a, b| {
-            (a.0.min(b.0), a.1.max(b.1))
-        });
+        let pages_zone = dir
+            .pages
+            .iter()
+            .filter_map(SkipEntry::zone)
+            .reduce(|a, b| (a.0.min(b.0), a.1.max(b.1)));
         if let (Some(col), Some(pz)) = (dir.zone(), pages_zone) {
             if col.0 > pz.0 || col.1 < pz.1 {
                 out.push(Finding::error(

@@ -37,6 +37,7 @@ pub mod manifest;
 pub mod partition;
 pub mod reader;
 pub mod records;
+pub mod report;
 pub mod reseal;
 pub mod schedule;
 pub mod schema;
