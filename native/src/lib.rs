@@ -7,6 +7,7 @@ pub mod atomic;
 pub mod cmd;
 pub mod crash;
 pub mod encode;
+pub mod engine;
 pub mod fsource;
 pub mod intent;
 pub mod json;

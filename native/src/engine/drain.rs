@@ -1,0 +1,457 @@
+//! The drain: every URL due when it starts is dispatched through the frontier, fetched, and its
+//! outcome folded into its row, until nothing of this drain is left to fetch. What `meguri run`
+//! and `meguri serve --offline` do with the offline fetcher.
+//!
+//! Time is a logical clock unless the drain runs on the wall clock: when no queue can hand out
+//! a URL, the clock jumps to the moment one can (a politeness delay, a retry's back-off), so a
+//! drain of hours of politeness takes the milliseconds its work takes, and its rows depend on
+//! its inputs and start time alone.
+//!
+//! Invariants: each dispatch goes through [`Frontier::take`] (the politeness gate); a queue's
+//! host row records when it may next be fetched; a URL fetched successfully leaves the drain
+//! (its next visit is for a later one), a failing one comes back at its back-off until it is
+//! Gone; redirect targets are discovered as new rows in the same drain.
+
+use super::frontier::{Frontier, Gate, Millis, Take};
+use super::outcome::{self, apply, dispatched, status, Outcome};
+use meguri_core::keys::{seed_key, UrlKey};
+use meguri_core::partition::Partition;
+use meguri_core::records::{HostRecord, UrlRecord};
+use std::collections::HashMap;
+
+/// Fetches a URL and says what came back.
+pub trait Fetcher {
+    /// The outcome of fetching `url` (row `row`) at `at`.
+    fn fetch(&mut self, url: &str, row: &UrlRecord, at: Millis) -> Outcome;
+}
+
+/// The reference's offline fetcher: every URL answers 200 with nothing to record.
+#[derive(Debug, Default, Clone, Copy)]
+pub struct Offline;
+
+impl Fetcher for Offline {
+    fn fetch(&mut self, _url: &str, _row: &UrlRecord, _at: Millis) -> Outcome {
+        Outcome::Fetched {
+            http: 200,
+            content_fp: 0,
+            simhash: 0,
+            etag: None,
+            last_modified: None,
+        }
+    }
+}
+
+/// How a drain runs.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct DrainOptions {
+    /// When it starts (milliseconds since the epoch); the logical clock starts here.
+    pub start: Millis,
+    /// Wait for politeness on the wall clock instead of jumping a logical clock.
+    pub wall: bool,
+    /// Fold outcomes through the state machine (otherwise every fetch is a crawl).
+    pub state_machine: bool,
+    /// Crawl delay of hosts whose row has none, in milliseconds.
+    pub default_delay: Millis,
+    /// Priority of discovered redirect targets.
+    pub priority: f32,
+    /// Queues served at most per dispatch round (0: no limit): the bound on active hosts.
+    pub max_active: usize,
+}
+
+/// What a drain did, in the reference's words: `ran N urls: D dispatched, F fetched, X failed,
+/// P pending`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, serde::Serialize)]
+pub struct DrainReport {
+    /// URLs in the partition when the drain started.
+    pub ran: u64,
+    /// Dispatches (a URL retried counts each time).
+    pub dispatched: u64,
+    /// Fetches that came back with a page, a 304 or a redirect.
+    pub fetched: u64,
+    /// Fetches that failed (4xx, 5xx, transport).
+    pub failed: u64,
+    /// URLs still waiting when the drain stopped.
+    pub pending: u64,
+    /// URLs in the partition when it ended (redirect targets added).
+    pub urls: u64,
+    /// Rounds of dispatch (each hands out one URL per ready queue).
+    pub rounds: u64,
+    /// Logical (or wall) milliseconds the drain covered.
+    pub span_ms: u64,
+}
+
+/// Whether a row is dispatched by a drain starting at `hour`: schedulable and due (a zero
+/// `next_due` counts as due).
+pub fn due_now(u: &UrlRecord, hour: u32) -> bool {
+    status::schedulable(u.status) && u.next_due <= hour
+}
+
+/// Drains `p` with `fetcher`. Rows are updated in place; redirect targets are added (the rows
+/// are sorted again at the end, arena references kept).
+pub fn drain(p: &mut Partition, fetcher: &mut dyn Fetcher, o: &DrainOptions) -> DrainReport {
+    let mut rep = DrainReport {
+        ran: p.urls.len() as u64,
+        ..Default::default()
+    };
+    let host_index: HashMap<u64, usize> = p
+        .hosts
+        .iter()
+        .enumerate()
+        .map(|(i, h)| (h.host_key, i))
+        .collect();
+    let mut hosts = HostRows {
+        index: host_index,
+        default_delay: o.default_delay,
+    };
+    let mut f: Frontier<u32> = Frontier::new(o.default_delay);
+    let start_hour = outcome::hour_of(o.start);
+    for (i, u) in p.urls.iter().enumerate() {
+        if due_now(u, start_hour) {
+            f.push(u.key.host, i as u32, o.start, u.priority);
+        }
+    }
+    for q in f.queue_keys().collect::<Vec<_>>() {
+        f.set_gate(q, hosts.gate(p, q));
+    }
+    let mut known: Option<HashMap<UrlKey, u32>> = None;
+    let mut now = o.start;
+    let mut out = Vec::new();
+    let take = Take {
+        max_queues: o.max_active,
+        max_per_queue: 1,
+        // Outcomes come back within the round; the lease only has to outlast it.
+        lease: Millis::MAX / 4,
+        queue: None,
+    };
+    loop {
+        out.clear();
+        f.take(now, &take, &mut out);
+        if out.is_empty() {
+            match f.next_ready() {
+                Some(t) if t > now => {
+                    if o.wall {
+                        let wait = t - now;
+                        std::thread::sleep(std::time::Duration::from_millis(wait));
+                        now = wall_now().max(t);
+                    } else {
+                        now = t;
+                    }
+                    continue;
+                }
+                _ => break,
+            }
+        }
+        rep.rounds += 1;
+        for h in &out {
+            let row = h.id as usize;
+            rep.dispatched += 1;
+            let url = url_of(p, row);
+            let outcome = fetcher.fetch(&url, &p.urls[row], now);
+            if outcome.failed() {
+                rep.failed += 1;
+            } else {
+                rep.fetched += 1;
+            }
+            let hi = hosts.row(p, h.queue);
+            let delay = hosts.delay(&p.hosts[hi]);
+            dispatched(&mut p.hosts[hi], now, delay);
+            let mut u = p.urls[row];
+            let fx = apply(&mut u, &mut p.hosts[hi], &outcome, now, o.state_machine);
+            if let Some(tag) = &fx.etag {
+                u.etag_ref = intern(&mut p.arena, tag);
+            }
+            f.release(h.id);
+            if let Some(target) = &fx.redirect {
+                u.redirect_ref = intern(&mut p.arena, target);
+                let map = known.get_or_insert_with(|| {
+                    p.urls
+                        .iter()
+                        .enumerate()
+                        .map(|(i, u)| (u.key, i as u32))
+                        .collect()
+                });
+                if let Some(new) = discover(p, &mut hosts, map, target, o, u.depth, now) {
+                    let n = &p.urls[new as usize];
+                    f.push(n.key.host, new, now, n.priority);
+                    let q = n.key.host;
+                    if f.gate(q).delay.is_none() {
+                        f.set_gate(q, hosts.gate(p, q));
+                    }
+                }
+            }
+            p.urls[row] = u;
+            if let Some(at) = fx.retry_at {
+                f.push(h.queue, h.id, at, u.priority);
+            }
+            let mut g = f.gate(h.queue);
+            if let Some(until) = fx.block_host_until {
+                g.blocked_until = g.blocked_until.max(until);
+                let hi = hosts.row(p, h.queue);
+                p.hosts[hi].host_next_eligible = p.hosts[hi]
+                    .host_next_eligible
+                    .max(outcome::secs_ceil(until));
+            }
+            f.set_gate(h.queue, g);
+        }
+    }
+    rep.pending = f.counts().queued;
+    rep.span_ms = now - o.start;
+    if known.is_some() {
+        p.urls.sort_by_key(|u| u.key);
+        p.hosts.sort_by_key(|h| h.host_key);
+    }
+    rep.urls = p.urls.len() as u64;
+    rep
+}
+
+fn wall_now() -> Millis {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_millis() as Millis)
+}
+
+/// A URL row's string.
+fn url_of(p: &Partition, row: usize) -> String {
+    meguri_core::arena::Arena(&p.arena)
+        .get(p.urls[row].url_ref)
+        .map(|b| String::from_utf8_lossy(b).into_owned())
+        .unwrap_or_default()
+}
+
+/// Appends an arena entry (`varint len ‖ bytes`) and returns its offset.
+pub fn intern(arena: &mut Vec<u8>, s: &str) -> u64 {
+    if arena.is_empty() {
+        arena.push(0);
+    }
+    let at = arena.len() as u64;
+    meguri_core::bytes::put_uvarint(arena, s.len() as u64);
+    arena.extend_from_slice(s.as_bytes());
+    at
+}
+
+/// The host rows, found by key, with the delay rule.
+struct HostRows {
+    index: HashMap<u64, usize>,
+    default_delay: Millis,
+}
+
+impl HostRows {
+    /// The crawl delay of a host row (deciseconds; 0: the default).
+    fn delay(&self, h: &HostRecord) -> Millis {
+        if h.crawl_delay == 0 {
+            self.default_delay
+        } else {
+            u64::from(h.crawl_delay) * 100
+        }
+    }
+
+    /// The gate a host's row implies: its delay, and its next eligible second as a block.
+    fn gate(&self, p: &Partition, host: u64) -> Gate {
+        match self.index.get(&host) {
+            Some(&i) => Gate {
+                delay: Some(self.delay(&p.hosts[i])),
+                blocked_until: u64::from(p.hosts[i].host_next_eligible) * 1000,
+                ..Gate::default()
+            },
+            None => Gate::default(),
+        }
+    }
+
+    /// The row of a host, made when missing (a URL whose host has no row).
+    fn row(&mut self, p: &mut Partition, host: u64) -> usize {
+        *self.index.entry(host).or_insert_with(|| {
+            p.hosts.push(HostRecord {
+                host_key: host,
+                ..Default::default()
+            });
+            p.hosts.len() - 1
+        })
+    }
+}
+
+/// Adds a redirect target as a new row (keyed as `seed` keys URLs) unless it is known or falls
+/// outside the partition's range; returns its row.
+fn discover(
+    p: &mut Partition,
+    hosts: &mut HostRows,
+    known: &mut HashMap<UrlKey, u32>,
+    target: &str,
+    o: &DrainOptions,
+    depth: u16,
+    now: Millis,
+) -> Option<u32> {
+    let key = seed_key(target, "");
+    if known.contains_key(&key) || key.host < p.hostkey_lo || key.host > p.hostkey_hi {
+        return None;
+    }
+    let url_ref = intern(&mut p.arena, target);
+    let row = p.urls.len() as u32;
+    p.urls.push(UrlRecord {
+        key,
+        status: status::SCHEDULED,
+        priority: o.priority,
+        depth: depth.saturating_add(1),
+        discovery_source: outcome::source::REDIRECT,
+        url_ref,
+        first_seen: outcome::hour_of(now),
+        ..Default::default()
+    });
+    known.insert(key, row);
+    let hi = hosts.row(p, key.host);
+    let h = &mut p.hosts[hi];
+    if h.host_ref == 0 {
+        let name = meguri_core::keys::host_of(target);
+        let r = intern(&mut p.arena, name);
+        let h = &mut p.hosts[hi];
+        h.host_ref = r;
+        h.registrable_ref = r;
+        h.crawl_delay = (o.default_delay / 100).min(u64::from(u16::MAX)) as u16;
+    }
+    let h = &mut p.hosts[hi];
+    h.url_count = h.url_count.saturating_add(1);
+    Some(row)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn partition(hosts: &[(&str, usize)]) -> Partition {
+        let mut p = Partition {
+            id: 1,
+            hostkey_hi: u64::MAX,
+            arena: vec![0],
+            ..Default::default()
+        };
+        for (name, n) in hosts {
+            let hk = meguri_core::keys::host_key_of(name.as_bytes());
+            let r = intern(&mut p.arena, name);
+            p.hosts.push(HostRecord {
+                host_key: hk,
+                host_ref: r,
+                registrable_ref: r,
+                crawl_delay: 10,
+                url_count: *n as u32,
+                ..Default::default()
+            });
+            for i in 0..*n {
+                let url = format!("https://{name}/p/{i}");
+                let key = seed_key(&url, name);
+                let url_ref = intern(&mut p.arena, &url);
+                p.urls.push(UrlRecord {
+                    key,
+                    status: status::SCHEDULED,
+                    priority: 0.5,
+                    url_ref,
+                    ..Default::default()
+                });
+            }
+        }
+        p.urls.sort_by_key(|u| u.key);
+        p.hosts.sort_by_key(|h| h.host_key);
+        p
+    }
+
+    fn opts(start: Millis) -> DrainOptions {
+        DrainOptions {
+            start,
+            wall: false,
+            state_machine: false,
+            default_delay: 1000,
+            priority: 0.5,
+            max_active: 0,
+        }
+    }
+
+    /// Records every dispatch's time per host.
+    struct Spy(HashMap<u64, Vec<Millis>>);
+
+    impl Fetcher for Spy {
+        fn fetch(&mut self, url: &str, row: &UrlRecord, at: Millis) -> Outcome {
+            self.0.entry(row.key.host).or_default().push(at);
+            Offline.fetch(url, row, at)
+        }
+    }
+
+    #[test]
+    fn every_due_url_is_fetched_once_one_delay_apart_per_host() {
+        let mut p = partition(&[("a.example", 3), ("b.example", 1), ("c.example", 5)]);
+        let start = 1_795_240_232_000;
+        let mut spy = Spy(HashMap::new());
+        let rep = drain(&mut p, &mut spy, &opts(start));
+        assert_eq!(
+            (
+                rep.ran,
+                rep.dispatched,
+                rep.fetched,
+                rep.failed,
+                rep.pending
+            ),
+            (9, 9, 9, 0, 0)
+        );
+        for times in spy.0.values() {
+            for w in times.windows(2) {
+                assert!(w[1] - w[0] >= 1000, "{times:?}");
+            }
+        }
+        let c = p
+            .hosts
+            .iter()
+            .find(|h| h.url_count == 5)
+            .expect("c.example");
+        // Dispatched at start, +1 s, ... +4 s; eligible again a second after the last.
+        assert_eq!(c.host_next_eligible, 1_795_240_232 + 5);
+        assert_eq!(c.crawl_total, 5);
+        assert!(p.urls.iter().all(|u| u.status == status::CRAWLED
+            && u.last_crawled == 498_677
+            && u.next_due == 498_677 + 168));
+        // Crawled rows are not due again in the same week: a second drain does nothing.
+        let rep = drain(&mut p, &mut Offline, &opts(start + 3_600_000));
+        assert_eq!(rep.dispatched, 0);
+    }
+
+    /// Outcomes by a hash of the URL: 404s retried, redirects discovered.
+    struct Mixed;
+
+    impl Fetcher for Mixed {
+        fn fetch(&mut self, url: &str, _row: &UrlRecord, _at: Millis) -> Outcome {
+            if url.ends_with("/p/0") {
+                Outcome::NotFound { http: 404 }
+            } else if url.ends_with("/p/1") {
+                Outcome::Redirect {
+                    http: 301,
+                    target: format!("{url}/"),
+                }
+            } else {
+                Offline.fetch(url, _row, _at)
+            }
+        }
+    }
+
+    #[test]
+    fn the_state_machine_retries_and_discovers() {
+        let mut p = partition(&[("a.example", 3), ("b.example", 2)]);
+        let o = DrainOptions {
+            state_machine: true,
+            ..opts(1_000 * 3_600_000)
+        };
+        let rep = drain(&mut p, &mut Mixed, &o);
+        // Two 404 rows tried five times each; two redirects add two rows, fetched once each.
+        assert_eq!(rep.urls, 7);
+        assert_eq!(rep.dispatched, 2 * 5 + 3 + 2);
+        assert_eq!(rep.failed, 10);
+        assert_eq!(rep.pending, 0);
+        let gone = p.urls.iter().filter(|u| u.status == status::GONE).count();
+        assert_eq!(gone, 2);
+        let found = p
+            .urls
+            .iter()
+            .filter(|u| u.discovery_source == outcome::source::REDIRECT)
+            .count();
+        assert_eq!(found, 2);
+        assert!(
+            p.urls.windows(2).all(|w| w[0].key < w[1].key),
+            "rows sorted"
+        );
+    }
+}

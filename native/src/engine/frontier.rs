@@ -1,0 +1,779 @@
+//! The frontier: per-queue URL heaps, the politeness gate and the lease table. It decides
+//! which URLs go out next and holds each one until it comes back. It is the one place those
+//! rules live: the drain (`meguri run`, `meguri serve --offline`) and the URLFrontier server
+//! (`GetURLs`, `PutURLs`) both dispatch through it.
+//!
+//! There is no clock, file or thread here: every call takes `now` (milliseconds since the
+//! epoch, or of a logical clock), so a dispatch sequence is a function of the calls alone.
+//!
+//! Invariants:
+//! - A URL is in exactly one state: *queued* (in its queue's heap, waiting for its due time and
+//!   its queue's gate) or *leased* (handed out, in the lease heap until it expires or is
+//!   released). The `slots` map is the truth; heap entries carry a generation and are skipped
+//!   when stale, so updates never search a heap.
+//! - A queue hands out URLs only through its gate: not blocked, its crawl limit not reached,
+//!   at least its delay since its last hand-out, and fewer leased URLs than the request allows.
+//!   A call that hands out nothing from a queue leaves its last hand-out time untouched.
+//! - Every queue with queued URLs has one live entry in the schedule heap, at the time it can
+//!   next hand out (its gate and its earliest due URL), ordered by (priority of that URL,
+//!   that time, queue key): the order depends on state alone, so a frontier rebuilt from a
+//!   checkpoint dispatches exactly as the one that wrote it would have.
+
+use std::cmp::Reverse;
+use std::collections::hash_map::Entry;
+use std::collections::{BinaryHeap, HashMap};
+use std::hash::Hash;
+
+/// Milliseconds since the Unix epoch (or since a logical clock's start).
+pub type Millis = u64;
+
+/// How a queue lets URLs out.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct Gate {
+    /// Minimum time between two hand-outs; `None` uses the frontier's default.
+    pub delay: Option<Millis>,
+    /// No hand-out before this time (0: not blocked).
+    pub blocked_until: Millis,
+    /// The queue stops handing out once this many of its URLs are completed (`None`: no limit).
+    pub limit: Option<u64>,
+    /// When the queue last handed out a URL.
+    pub last_handout: Option<Millis>,
+}
+
+/// A request for URLs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Take {
+    /// Queues to serve at most (0: no limit).
+    pub max_queues: usize,
+    /// URLs one queue may have out at once, counting those already leased (0: no limit).
+    pub max_per_queue: u32,
+    /// How long a handed-out URL is held before it may be handed out again.
+    pub lease: Millis,
+    /// Only this queue.
+    pub queue: Option<u64>,
+}
+
+/// One URL handed out.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Handout<Id> {
+    /// Its queue.
+    pub queue: u64,
+    /// The caller's id of the URL.
+    pub id: Id,
+    /// The lease's end.
+    pub until: Millis,
+}
+
+/// A URL's place in the frontier.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Slot {
+    /// Its queue.
+    pub queue: u64,
+    /// When it may be handed out.
+    pub due: Millis,
+    /// Higher goes first among URLs due at once, and decides between queues.
+    pub priority: f32,
+    /// `Some(end)` while handed out.
+    pub leased_until: Option<Millis>,
+    gen: u32,
+}
+
+/// A priority as a key that sorts higher priorities first (by the f32's total order).
+fn prio_key(p: f32) -> Reverse<u32> {
+    let b = p.to_bits();
+    // The usual flip that makes IEEE-754 bits sort like the numbers they encode.
+    Reverse(if b >> 31 == 1 { !b } else { b | 1 << 31 })
+}
+
+/// A queue's heap entry: (due, priority, id), oldest generation skipped.
+type QueueItem<Id> = Reverse<(Millis, Reverse<u32>, Id, u32)>;
+
+/// The schedule heap entry: when a queue can next hand out, ordered by its head URL's priority
+/// first, then that time, then the queue key.
+type SchedItem = Reverse<(Reverse<u32>, Millis, u64, u32)>;
+
+#[derive(Debug)]
+struct Queue<Id> {
+    heap: BinaryHeap<QueueItem<Id>>,
+    queued: u64,
+    leased: u32,
+    completed: u64,
+    gate: Gate,
+    /// Generation of the live schedule entry.
+    sched_gen: u32,
+    /// Whether a live schedule entry exists.
+    scheduled: bool,
+}
+
+impl<Id: Ord> Default for Queue<Id> {
+    fn default() -> Self {
+        Queue {
+            heap: BinaryHeap::new(),
+            queued: 0,
+            leased: 0,
+            completed: 0,
+            gate: Gate::default(),
+            sched_gen: 0,
+            scheduled: false,
+        }
+    }
+}
+
+/// Counts of one queue or of the whole frontier.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct Counts {
+    /// URLs waiting (due or not).
+    pub queued: u64,
+    /// URLs handed out and not yet back.
+    pub leased: u64,
+    /// URLs completed (the frontier counts what callers report through [`Frontier::complete`]).
+    pub completed: u64,
+}
+
+/// The frontier over URLs the caller names by `Id` (a row index, a URL key).
+#[derive(Debug)]
+pub struct Frontier<Id> {
+    queues: HashMap<u64, Queue<Id>>,
+    slots: HashMap<Id, Slot>,
+    sched: BinaryHeap<SchedItem>,
+    leases: BinaryHeap<Reverse<(Millis, Id, u32)>>,
+    default_delay: Millis,
+    next_gen: u32,
+    totals: Counts,
+}
+
+impl<Id: Copy + Ord + Hash> Frontier<Id> {
+    /// An empty frontier whose queues wait `default_delay` between hand-outs unless told
+    /// otherwise.
+    pub fn new(default_delay: Millis) -> Self {
+        Frontier {
+            queues: HashMap::new(),
+            slots: HashMap::new(),
+            sched: BinaryHeap::new(),
+            leases: BinaryHeap::new(),
+            default_delay,
+            next_gen: 0,
+            totals: Counts::default(),
+        }
+    }
+
+    /// The delay of queues that have none of their own.
+    pub fn default_delay(&self) -> Millis {
+        self.default_delay
+    }
+
+    /// Changes the default delay (queues with their own keep theirs).
+    pub fn set_default_delay(&mut self, delay: Millis) {
+        self.default_delay = delay;
+        let keys: Vec<u64> = self.queues.keys().copied().collect();
+        for q in keys {
+            self.reschedule(q);
+        }
+    }
+
+    fn gen(&mut self) -> u32 {
+        self.next_gen = self.next_gen.wrapping_add(1);
+        self.next_gen
+    }
+
+    /// A queue's gate (the default gate for a queue the frontier has not seen).
+    pub fn gate(&self, queue: u64) -> Gate {
+        self.queues.get(&queue).map(|q| q.gate).unwrap_or_default()
+    }
+
+    /// Sets a queue's gate (creating the queue if needed) and re-times it.
+    pub fn set_gate(&mut self, queue: u64, gate: Gate) {
+        self.queues.entry(queue).or_default().gate = gate;
+        self.reschedule(queue);
+    }
+
+    /// Sets how many of a queue's URLs are completed (rebuilding a frontier from stored rows).
+    pub fn set_completed(&mut self, queue: u64, completed: u64) {
+        let q = self.queues.entry(queue).or_default();
+        self.totals.completed = self.totals.completed - q.completed + completed;
+        q.completed = completed;
+        self.reschedule(queue);
+    }
+
+    /// Whether the frontier knows the queue.
+    pub fn has_queue(&self, queue: u64) -> bool {
+        self.queues.contains_key(&queue)
+    }
+
+    /// Every queue key (in no particular order).
+    pub fn queue_keys(&self) -> impl Iterator<Item = u64> + '_ {
+        self.queues.keys().copied()
+    }
+
+    /// The counts of a queue.
+    pub fn queue_counts(&self, queue: u64) -> Counts {
+        self.queues
+            .get(&queue)
+            .map_or_else(Counts::default, |q| Counts {
+                queued: q.queued,
+                leased: u64::from(q.leased),
+                completed: q.completed,
+            })
+    }
+
+    /// The counts of the whole frontier.
+    pub fn counts(&self) -> Counts {
+        self.totals
+    }
+
+    /// Queues known.
+    pub fn queue_count(&self) -> usize {
+        self.queues.len()
+    }
+
+    /// Whether a queue holds URLs not yet completed (queued or leased) and is not blocked at
+    /// `now` (URLFrontier's "active": due-ness is not considered).
+    pub fn is_active(&self, queue: u64, now: Millis) -> bool {
+        self.queues
+            .get(&queue)
+            .is_some_and(|q| q.queued + u64::from(q.leased) > 0 && q.gate.blocked_until <= now)
+    }
+
+    /// Where a URL is, if the frontier holds it.
+    pub fn slot(&self, id: Id) -> Option<&Slot> {
+        self.slots.get(&id)
+    }
+
+    /// Queues URL `id` in `queue`, to be handed out from `due` on. A URL already held (queued
+    /// or leased) is moved: its lease, if any, ends.
+    pub fn push(&mut self, queue: u64, id: Id, due: Millis, priority: f32) {
+        self.remove(id);
+        let gen = self.gen();
+        self.slots.insert(
+            id,
+            Slot {
+                queue,
+                due,
+                priority,
+                leased_until: None,
+                gen,
+            },
+        );
+        let q = self.queues.entry(queue).or_default();
+        q.heap.push(Reverse((due, prio_key(priority), id, gen)));
+        q.queued += 1;
+        self.totals.queued += 1;
+        self.reschedule(queue);
+    }
+
+    /// Takes URL `id` out of the frontier (queued or leased); returns where it was.
+    pub fn remove(&mut self, id: Id) -> Option<Slot> {
+        let slot = self.slots.remove(&id)?;
+        if let Some(q) = self.queues.get_mut(&slot.queue) {
+            if slot.leased_until.is_some() {
+                q.leased -= 1;
+                self.totals.leased -= 1;
+            } else {
+                q.queued -= 1;
+                self.totals.queued -= 1;
+            }
+        }
+        self.reschedule(slot.queue);
+        Some(slot)
+    }
+
+    /// Counts a URL of `queue` as completed (it will not be handed out again), for its crawl
+    /// limit. The caller has removed it, or never queued it.
+    pub fn complete(&mut self, queue: u64) {
+        let q = self.queues.entry(queue).or_default();
+        q.completed += 1;
+        self.totals.completed += 1;
+        self.reschedule(queue);
+    }
+
+    /// Takes back a count of completed URLs of `queue` (a completed URL scheduled again, or
+    /// deleted).
+    pub fn uncomplete(&mut self, queue: u64) {
+        if let Some(q) = self.queues.get_mut(&queue) {
+            if q.completed > 0 {
+                q.completed -= 1;
+                self.totals.completed -= 1;
+            }
+        }
+        self.reschedule(queue);
+    }
+
+    /// Drops a whole queue: its URLs (queued and leased) and its gate. Returns the ids it held.
+    pub fn drop_queue(&mut self, queue: u64) -> Vec<Id> {
+        let Some(q) = self.queues.remove(&queue) else {
+            return Vec::new();
+        };
+        let ids: Vec<Id> = self
+            .slots
+            .iter()
+            .filter(|(_, s)| s.queue == queue)
+            .map(|(id, _)| *id)
+            .collect();
+        for id in &ids {
+            self.slots.remove(id);
+        }
+        self.totals.queued -= q.queued;
+        self.totals.leased -= u64::from(q.leased);
+        self.totals.completed -= q.completed;
+        ids
+    }
+
+    /// Ends the lease of `id` (its URL came back): the URL leaves the frontier; the caller
+    /// pushes it again if it is to be fetched again. Returns its slot as it was.
+    pub fn release(&mut self, id: Id) -> Option<Slot> {
+        match self.slots.get(&id) {
+            Some(s) if s.leased_until.is_some() => self.remove(id),
+            _ => None,
+        }
+    }
+
+    /// Returns URLs whose lease has ended by `now` to their queues, due as they were; returns
+    /// how many.
+    pub fn expire(&mut self, now: Millis) -> usize {
+        let mut n = 0;
+        while let Some(Reverse((until, id, gen))) = self.leases.peek().copied() {
+            if until > now {
+                break;
+            }
+            self.leases.pop();
+            let live = self
+                .slots
+                .get(&id)
+                .is_some_and(|s| s.gen == gen && s.leased_until == Some(until));
+            if !live {
+                continue;
+            }
+            let s = self.slots[&id];
+            self.push(s.queue, id, s.due, s.priority);
+            n += 1;
+        }
+        n
+    }
+
+    /// When the next lease ends, if any is out.
+    pub fn next_expiry(&mut self) -> Option<Millis> {
+        while let Some(Reverse((until, id, gen))) = self.leases.peek().copied() {
+            if self.slots.get(&id).is_some_and(|s| s.gen == gen) {
+                return Some(until);
+            }
+            self.leases.pop();
+        }
+        None
+    }
+
+    /// The earliest time a queue can hand out a URL, if any URL is queued at all.
+    pub fn next_ready(&mut self) -> Option<Millis> {
+        while let Some(Reverse((_, at, q, gen))) = self.sched.peek().copied() {
+            if self
+                .queues
+                .get(&q)
+                .is_some_and(|x| x.scheduled && x.sched_gen == gen)
+            {
+                return Some(at);
+            }
+            self.sched.pop();
+        }
+        None
+    }
+
+    /// The delay in force for a queue.
+    fn delay_of(&self, g: &Gate) -> Millis {
+        g.delay.unwrap_or(self.default_delay)
+    }
+
+    /// The queue's earliest live URL, dropping stale heap entries on the way.
+    fn head(&mut self, queue: u64) -> Option<(Millis, Reverse<u32>)> {
+        let q = self.queues.get_mut(&queue)?;
+        while let Some(Reverse((due, prio, id, gen))) = q.heap.peek().copied() {
+            let live = self
+                .slots
+                .get(&id)
+                .is_some_and(|s| s.gen == gen && s.leased_until.is_none());
+            if live {
+                return Some((due, prio));
+            }
+            q.heap.pop();
+        }
+        None
+    }
+
+    /// Re-times a queue in the schedule heap after anything about it changed.
+    fn reschedule(&mut self, queue: u64) {
+        let head = self.head(queue);
+        let default_delay = self.default_delay;
+        let gen = self.gen();
+        let Some(q) = self.queues.get_mut(&queue) else {
+            return;
+        };
+        q.sched_gen = gen;
+        let limited = q.gate.limit.is_some_and(|l| q.completed >= l);
+        let Some((due, prio)) = head.filter(|_| !limited) else {
+            q.scheduled = false;
+            return;
+        };
+        let polite = q.gate.last_handout.map_or(0, |t| {
+            t.saturating_add(q.gate.delay.unwrap_or(default_delay))
+        });
+        let at = due.max(polite).max(q.gate.blocked_until);
+        q.scheduled = true;
+        self.sched.push(Reverse((prio, at, queue, gen)));
+    }
+
+    /// Hands out URLs due at `now` under every queue's gate, as `take` asks; appends them to
+    /// `out` and returns how many queues served. Queues are visited in schedule order (higher
+    /// head priority first, then the longest ready, then by key).
+    pub fn take(&mut self, now: Millis, take: &Take, out: &mut Vec<Handout<Id>>) -> usize {
+        if let Some(q) = take.queue {
+            return usize::from(self.serve(q, now, take, out));
+        }
+        let mut served = 0;
+        // Queues ready in time but full of leased URLs for this request; they go back after.
+        let mut full: Vec<SchedItem> = Vec::new();
+        while take.max_queues == 0 || served < take.max_queues {
+            let Some(item) = self.sched.peek().copied() else {
+                break;
+            };
+            let Reverse((_, at, queue, gen)) = item;
+            if at > now {
+                break;
+            }
+            self.sched.pop();
+            let live = self
+                .queues
+                .get(&queue)
+                .is_some_and(|x| x.scheduled && x.sched_gen == gen);
+            if !live {
+                continue;
+            }
+            let leased = self.queues[&queue].leased;
+            if take.max_per_queue != 0 && leased >= take.max_per_queue {
+                full.push(item);
+                continue;
+            }
+            if self.serve(queue, now, take, out) {
+                served += 1;
+            }
+        }
+        self.sched.extend(full);
+        served
+    }
+
+    /// Serves one queue if its gate lets it; returns whether it handed out anything.
+    fn serve(&mut self, queue: u64, now: Millis, take: &Take, out: &mut Vec<Handout<Id>>) -> bool {
+        let Some(q) = self.queues.get(&queue) else {
+            return false;
+        };
+        let g = q.gate;
+        let polite = g
+            .last_handout
+            .is_none_or(|t| t.saturating_add(self.delay_of(&g)) <= now);
+        let limited = g.limit.is_some_and(|l| q.completed >= l);
+        let room = if take.max_per_queue == 0 {
+            u32::MAX
+        } else {
+            take.max_per_queue.saturating_sub(q.leased)
+        };
+        if !polite || limited || g.blocked_until > now || room == 0 {
+            return false;
+        }
+        let until = now.saturating_add(take.lease);
+        let mut n = 0u32;
+        while n < room {
+            match self.head(queue) {
+                Some((due, _)) if due <= now => {}
+                _ => break,
+            }
+            let q = self.queues.get_mut(&queue).expect("present");
+            let Reverse((_, _, id, _)) = q.heap.pop().expect("a live head");
+            q.queued -= 1;
+            q.leased += 1;
+            let gen = self.next_gen.wrapping_add(1);
+            self.next_gen = gen;
+            let s = self.slots.get_mut(&id).expect("live");
+            s.leased_until = Some(until);
+            s.gen = gen;
+            self.leases.push(Reverse((until, id, gen)));
+            out.push(Handout { queue, id, until });
+            n += 1;
+        }
+        self.totals.queued -= u64::from(n);
+        self.totals.leased += u64::from(n);
+        if n > 0 {
+            // Only a queue that handed something out pays its delay.
+            self.queues
+                .get_mut(&queue)
+                .expect("present")
+                .gate
+                .last_handout = Some(now);
+        }
+        self.reschedule(queue);
+        n > 0
+    }
+
+    /// Ids of the URLs of `queue` (queued and leased), in no particular order.
+    pub fn ids_of(&self, queue: u64) -> Vec<Id> {
+        self.slots
+            .iter()
+            .filter(|(_, s)| s.queue == queue)
+            .map(|(id, _)| *id)
+            .collect()
+    }
+
+    /// Updates a held URL's due time and priority (a leased URL keeps its lease).
+    pub fn retime(&mut self, id: Id, due: Millis, priority: f32) {
+        match self.slots.entry(id) {
+            Entry::Occupied(mut e) if e.get().leased_until.is_some() => {
+                let s = e.get_mut();
+                s.due = due;
+                s.priority = priority;
+            }
+            Entry::Occupied(e) => {
+                let queue = e.get().queue;
+                self.push(queue, id, due, priority);
+            }
+            Entry::Vacant(_) => {}
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const S: Millis = 1000;
+
+    fn take(max_queues: usize, max_per_queue: u32) -> Take {
+        Take {
+            max_queues,
+            max_per_queue,
+            lease: 30 * S,
+            queue: None,
+        }
+    }
+
+    fn ids(out: &[Handout<u32>]) -> Vec<u32> {
+        out.iter().map(|h| h.id).collect()
+    }
+
+    #[test]
+    fn a_queue_waits_its_delay_between_handouts_and_an_empty_handout_costs_nothing() {
+        let mut f = Frontier::new(S);
+        for i in 0..3 {
+            f.push(7, i, 0, 0.0);
+        }
+        let mut out = Vec::new();
+        assert_eq!(f.take(10 * S, &take(0, 1), &mut out), 1);
+        assert_eq!(ids(&out), [0]);
+        // Its lease is out and the request allows one in flight: nothing more.
+        f.release(0);
+        out.clear();
+        assert_eq!(f.take(10 * S + 999, &take(0, 1), &mut out), 0);
+        assert_eq!(f.take(11 * S, &take(0, 1), &mut out), 1);
+        assert_eq!(ids(&out), [1]);
+        // A queue whose URLs are not due hands out nothing and keeps its last hand-out time.
+        let mut g = Frontier::new(S);
+        g.push(9, 5, 100 * S, 0.0);
+        assert_eq!(g.take(50 * S, &take(0, 0), &mut out), 0);
+        assert_eq!(g.gate(9).last_handout, None);
+    }
+
+    #[test]
+    fn urls_leave_a_queue_in_due_order_then_by_priority() {
+        let mut f = Frontier::new(0);
+        f.push(1, 10, 5 * S, 0.9);
+        f.push(1, 11, 2 * S, 0.1);
+        f.push(1, 12, 2 * S, 0.7);
+        let mut out = Vec::new();
+        f.take(10 * S, &take(0, 0), &mut out);
+        assert_eq!(ids(&out), [12, 11, 10]);
+    }
+
+    #[test]
+    fn leases_hold_urls_until_released_or_expired() {
+        let mut f = Frontier::new(0);
+        f.push(1, 1, 0, 0.0);
+        let mut out = Vec::new();
+        f.take(S, &take(0, 0), &mut out);
+        assert_eq!(f.counts().leased, 1);
+        out.clear();
+        assert_eq!(
+            f.take(20 * S, &take(0, 0), &mut out),
+            0,
+            "leased until 31 s"
+        );
+        assert_eq!(f.expire(30 * S), 0);
+        assert_eq!(f.expire(31 * S), 1);
+        assert_eq!(
+            f.counts(),
+            Counts {
+                queued: 1,
+                leased: 0,
+                completed: 0
+            }
+        );
+        f.take(31 * S, &take(0, 0), &mut out);
+        assert_eq!(ids(&out), [1]);
+        // Released: it leaves the frontier and its expiry is forgotten.
+        assert!(f.release(1).is_some());
+        assert_eq!(f.expire(u64::MAX), 0);
+        assert_eq!(f.counts(), Counts::default());
+    }
+
+    #[test]
+    fn blocks_limits_and_in_flight_caps_close_the_gate() {
+        let mut f = Frontier::new(0);
+        for i in 0..4 {
+            f.push(3, i, 0, 0.0);
+        }
+        f.set_gate(
+            3,
+            Gate {
+                blocked_until: 100 * S,
+                ..Gate::default()
+            },
+        );
+        let mut out = Vec::new();
+        assert_eq!(f.take(99 * S, &take(0, 0), &mut out), 0);
+        assert_eq!(f.take(100 * S, &take(0, 2), &mut out), 1);
+        assert_eq!(out.len(), 2, "at most two in flight");
+        out.clear();
+        assert_eq!(f.take(200 * S, &take(0, 2), &mut out), 0);
+        f.release(out.first().map_or(0, |h| h.id));
+        f.release(0);
+        f.complete(3);
+        f.set_gate(
+            3,
+            Gate {
+                limit: Some(1),
+                ..f.gate(3)
+            },
+        );
+        assert_eq!(
+            f.take(300 * S, &take(0, 0), &mut out),
+            0,
+            "crawl limit reached"
+        );
+        f.set_gate(
+            3,
+            Gate {
+                limit: None,
+                ..f.gate(3)
+            },
+        );
+        assert_eq!(f.take(300 * S, &take(0, 0), &mut out), 1);
+    }
+
+    #[test]
+    fn many_queues_are_served_fairly_and_max_queues_bounds_a_call() {
+        let mut f = Frontier::new(S);
+        for q in 0..10u64 {
+            for i in 0..3u32 {
+                f.push(q, (q as u32) * 10 + i, 0, 0.5);
+            }
+        }
+        let mut out = Vec::new();
+        assert_eq!(f.take(0, &take(4, 1), &mut out), 4);
+        assert_eq!(f.take(0, &take(4, 1), &mut out), 4);
+        assert_eq!(f.take(0, &take(4, 1), &mut out), 2);
+        let mut queues: Vec<u64> = out.iter().map(|h| h.queue).collect();
+        queues.sort();
+        queues.dedup();
+        assert_eq!(queues.len(), 10, "every queue once before any twice");
+        for h in out.drain(..) {
+            f.release(h.id);
+        }
+        // One second later each is polite again.
+        assert_eq!(f.take(S, &take(0, 1), &mut out), 10);
+    }
+
+    #[test]
+    fn higher_priority_queues_go_first() {
+        let mut f = Frontier::new(0);
+        f.push(1, 1, 0, 0.2);
+        f.push(2, 2, 0, 0.9);
+        f.push(3, 3, 0, 0.5);
+        let mut out = Vec::new();
+        f.take(0, &take(1, 0), &mut out);
+        f.take(0, &take(1, 0), &mut out);
+        f.take(0, &take(1, 0), &mut out);
+        assert_eq!(ids(&out), [2, 3, 1]);
+    }
+
+    #[test]
+    fn pushing_a_leased_url_ends_its_lease_and_dropping_a_queue_forgets_it() {
+        let mut f = Frontier::new(0);
+        f.push(1, 1, 0, 0.0);
+        f.push(1, 2, 0, 0.0);
+        let mut out = Vec::new();
+        f.take(0, &take(0, 1), &mut out);
+        f.push(1, 1, 50, 0.0);
+        assert_eq!(
+            f.counts(),
+            Counts {
+                queued: 2,
+                leased: 0,
+                completed: 0
+            }
+        );
+        assert_eq!(f.expire(u64::MAX), 0, "the old lease is stale");
+        let dropped = f.drop_queue(1);
+        assert_eq!(dropped.len(), 2);
+        assert_eq!(f.counts(), Counts::default());
+        assert_eq!(f.next_ready(), None);
+    }
+
+    /// Politeness under a random mix of pushes, takes, releases and expiries: no queue ever
+    /// hands out twice within its delay, and never more in flight than a request allows.
+    #[test]
+    fn politeness_holds_under_a_random_mix() {
+        let mut x = 0x1234_5678_9abc_def0u64;
+        let mut rnd = move |n: u64| {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            x % n
+        };
+        let mut f: Frontier<u32> = Frontier::new(2 * S);
+        let mut last: HashMap<u64, Millis> = HashMap::new();
+        let mut next_id = 0u32;
+        let mut now = 0;
+        let mut out = Vec::new();
+        let mut checked = 0;
+        for _ in 0..20_000 {
+            match rnd(10) {
+                0..=3 => {
+                    f.push(rnd(20), next_id, now + rnd(5 * S), rnd(3) as f32);
+                    next_id += 1;
+                }
+                4..=6 => {
+                    out.clear();
+                    let t = take(rnd(5) as usize, 1 + rnd(3) as u32);
+                    f.take(now, &t, &mut out);
+                    let mut seen = Vec::new();
+                    for h in &out {
+                        if !seen.contains(&h.queue) {
+                            if let Some(&prev) = last.get(&h.queue) {
+                                assert!(now >= prev + 2 * S, "queue {} too soon", h.queue);
+                            }
+                            last.insert(h.queue, now);
+                            seen.push(h.queue);
+                        }
+                        let c = f.queue_counts(h.queue);
+                        assert!(c.leased <= u64::from(t.max_per_queue));
+                        checked += 1;
+                    }
+                    for h in &out {
+                        if rnd(2) == 0 {
+                            f.release(h.id);
+                        }
+                    }
+                }
+                7 => {
+                    f.expire(now);
+                }
+                _ => now += rnd(3 * S),
+            }
+        }
+        assert!(checked > 1000, "only {checked} hand-outs");
+    }
+}

@@ -1,0 +1,15 @@
+//! The crawl engine: what decides which URL is fetched next, and what a fetch's outcome does to
+//! a URL's row. No network, no files and no clock of its own: the front ends (`meguri run`,
+//! `meguri serve --offline`, the URLFrontier server) bring the storage, the time and, for the
+//! drain, a fetcher.
+//!
+//! - [`frontier`]: per-queue URL heaps, the politeness gate and the lease table: the one place
+//!   dispatch rules live.
+//! - [`outcome`]: the state machine that folds a fetch's outcome into the rows, and the
+//!   change-rate schedule.
+//! - [`drain`]: the drain loop of `meguri run` and `meguri serve --offline`, with the offline
+//!   fetcher.
+
+pub mod drain;
+pub mod frontier;
+pub mod outcome;
