@@ -4,6 +4,7 @@
 
 pub mod arena_zip;
 pub mod atomic;
+pub mod bench;
 pub mod cmd;
 pub mod crash;
 pub mod encode;

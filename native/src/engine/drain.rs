@@ -119,8 +119,8 @@ pub fn drain(p: &mut Partition, fetcher: &mut dyn Fetcher, o: &DrainOptions) -> 
     let take = Take {
         max_queues: o.max_active,
         max_per_queue: 1,
-        // Outcomes come back within the round; the lease only has to outlast it.
-        lease: Millis::MAX / 4,
+        // Outcomes come back within the round: nothing to hold.
+        lease: None,
         queue: None,
     };
     loop {
@@ -145,8 +145,12 @@ pub fn drain(p: &mut Partition, fetcher: &mut dyn Fetcher, o: &DrainOptions) -> 
         for h in &out {
             let row = h.id as usize;
             rep.dispatched += 1;
-            let url = url_of(p, row);
-            let outcome = fetcher.fetch(&url, &p.urls[row], now);
+            let outcome = {
+                let url = meguri_core::arena::Arena(&p.arena)
+                    .get(p.urls[row].url_ref)
+                    .unwrap_or_default();
+                fetcher.fetch(&String::from_utf8_lossy(url), &p.urls[row], now)
+            };
             if outcome.failed() {
                 rep.failed += 1;
             } else {
@@ -160,7 +164,6 @@ pub fn drain(p: &mut Partition, fetcher: &mut dyn Fetcher, o: &DrainOptions) -> 
             if let Some(tag) = &fx.etag {
                 u.etag_ref = intern(&mut p.arena, tag);
             }
-            f.release(h.id);
             if let Some(target) = &fx.redirect {
                 u.redirect_ref = intern(&mut p.arena, target);
                 let map = known.get_or_insert_with(|| {
@@ -183,15 +186,15 @@ pub fn drain(p: &mut Partition, fetcher: &mut dyn Fetcher, o: &DrainOptions) -> 
             if let Some(at) = fx.retry_at {
                 f.push(h.queue, h.id, at, u.priority);
             }
-            let mut g = f.gate(h.queue);
             if let Some(until) = fx.block_host_until {
+                let mut g = f.gate(h.queue);
                 g.blocked_until = g.blocked_until.max(until);
+                f.set_gate(h.queue, g);
                 let hi = hosts.row(p, h.queue);
                 p.hosts[hi].host_next_eligible = p.hosts[hi]
                     .host_next_eligible
                     .max(outcome::secs_ceil(until));
             }
-            f.set_gate(h.queue, g);
         }
     }
     rep.pending = f.counts().queued;
@@ -208,14 +211,6 @@ fn wall_now() -> Millis {
     std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
         .map_or(0, |d| d.as_millis() as Millis)
-}
-
-/// A URL row's string.
-fn url_of(p: &Partition, row: usize) -> String {
-    meguri_core::arena::Arena(&p.arena)
-        .get(p.urls[row].url_ref)
-        .map(|b| String::from_utf8_lossy(b).into_owned())
-        .unwrap_or_default()
 }
 
 /// Appends an arena entry (`varint len ‖ bytes`) and returns its offset.

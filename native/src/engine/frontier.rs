@@ -21,8 +21,36 @@
 
 use std::cmp::Reverse;
 use std::collections::hash_map::Entry;
-use std::collections::{BinaryHeap, HashMap};
-use std::hash::Hash;
+use std::collections::BinaryHeap;
+use std::hash::{BuildHasherDefault, Hash, Hasher};
+
+/// A fast hasher for the frontier's maps: their keys are host keys and URL keys (already
+/// hashes) or row numbers, none chosen by an adversary who could not just send more URLs, so
+/// SipHash's protection buys nothing here and costs most of a dispatch.
+#[derive(Default, Clone, Copy)]
+pub struct FastHasher(u64);
+
+impl Hasher for FastHasher {
+    fn finish(&self) -> u64 {
+        self.0
+    }
+    fn write(&mut self, bytes: &[u8]) {
+        for chunk in bytes.chunks(8) {
+            let mut b = [0u8; 8];
+            b[..chunk.len()].copy_from_slice(chunk);
+            self.write_u64(u64::from_le_bytes(b));
+        }
+    }
+    fn write_u64(&mut self, v: u64) {
+        self.0 = (self.0.rotate_left(5) ^ v).wrapping_mul(0x51_7c_c1_b7_27_22_0a_95);
+    }
+    fn write_u32(&mut self, v: u32) {
+        self.write_u64(u64::from(v));
+    }
+}
+
+/// A hash map with [`FastHasher`].
+pub type FastMap<K, V> = std::collections::HashMap<K, V, BuildHasherDefault<FastHasher>>;
 
 /// Milliseconds since the Unix epoch (or since a logical clock's start).
 pub type Millis = u64;
@@ -47,8 +75,10 @@ pub struct Take {
     pub max_queues: usize,
     /// URLs one queue may have out at once, counting those already leased (0: no limit).
     pub max_per_queue: u32,
-    /// How long a handed-out URL is held before it may be handed out again.
-    pub lease: Millis,
+    /// How long a handed-out URL is held before it may be handed out again; `None` hands it
+    /// out for good: it leaves the frontier at once (a caller whose fetches complete within
+    /// the call, such as the drain, has nothing to hold).
+    pub lease: Option<Millis>,
     /// Only this queue.
     pub queue: Option<u64>,
 }
@@ -60,8 +90,8 @@ pub struct Handout<Id> {
     pub queue: u64,
     /// The caller's id of the URL.
     pub id: Id,
-    /// The lease's end.
-    pub until: Millis,
+    /// The lease's end (`None`: handed out for good).
+    pub until: Option<Millis>,
 }
 
 /// A URL's place in the frontier.
@@ -103,6 +133,8 @@ struct Queue<Id> {
     sched_gen: u32,
     /// Whether a live schedule entry exists.
     scheduled: bool,
+    /// The live entry's (priority, time), to leave it alone when nothing about it changed.
+    sched_key: (Reverse<u32>, Millis),
 }
 
 impl<Id: Ord> Default for Queue<Id> {
@@ -115,6 +147,7 @@ impl<Id: Ord> Default for Queue<Id> {
             gate: Gate::default(),
             sched_gen: 0,
             scheduled: false,
+            sched_key: (Reverse(0), 0),
         }
     }
 }
@@ -133,8 +166,8 @@ pub struct Counts {
 /// The frontier over URLs the caller names by `Id` (a row index, a URL key).
 #[derive(Debug)]
 pub struct Frontier<Id> {
-    queues: HashMap<u64, Queue<Id>>,
-    slots: HashMap<Id, Slot>,
+    queues: FastMap<u64, Queue<Id>>,
+    slots: FastMap<Id, Slot>,
     sched: BinaryHeap<SchedItem>,
     leases: BinaryHeap<Reverse<(Millis, Id, u32)>>,
     default_delay: Millis,
@@ -147,8 +180,8 @@ impl<Id: Copy + Ord + Hash> Frontier<Id> {
     /// otherwise.
     pub fn new(default_delay: Millis) -> Self {
         Frontier {
-            queues: HashMap::new(),
-            slots: HashMap::new(),
+            queues: FastMap::default(),
+            slots: FastMap::default(),
             sched: BinaryHeap::new(),
             leases: BinaryHeap::new(),
             default_delay,
@@ -397,15 +430,14 @@ impl<Id: Copy + Ord + Hash> Frontier<Id> {
         None
     }
 
-    /// Re-times a queue in the schedule heap after anything about it changed.
+    /// Re-times a queue in the schedule heap after anything about it changed. An entry whose
+    /// key did not change stays as it is, so the heap holds few stale entries.
     fn reschedule(&mut self, queue: u64) {
         let head = self.head(queue);
         let default_delay = self.default_delay;
-        let gen = self.gen();
         let Some(q) = self.queues.get_mut(&queue) else {
             return;
         };
-        q.sched_gen = gen;
         let limited = q.gate.limit.is_some_and(|l| q.completed >= l);
         let Some((due, prio)) = head.filter(|_| !limited) else {
             q.scheduled = false;
@@ -415,6 +447,13 @@ impl<Id: Copy + Ord + Hash> Frontier<Id> {
             t.saturating_add(q.gate.delay.unwrap_or(default_delay))
         });
         let at = due.max(polite).max(q.gate.blocked_until);
+        if q.scheduled && q.sched_key == (prio, at) {
+            return;
+        }
+        self.next_gen = self.next_gen.wrapping_add(1);
+        let gen = self.next_gen;
+        q.sched_gen = gen;
+        q.sched_key = (prio, at);
         q.scheduled = true;
         self.sched.push(Reverse((prio, at, queue, gen)));
     }
@@ -450,8 +489,12 @@ impl<Id: Copy + Ord + Hash> Frontier<Id> {
                 full.push(item);
                 continue;
             }
+            // The live entry is out of the heap now; serving (or not) puts a new one in.
+            self.queues.get_mut(&queue).expect("live").scheduled = false;
             if self.serve(queue, now, take, out) {
                 served += 1;
+            } else {
+                self.reschedule(queue);
             }
         }
         self.sched.extend(full);
@@ -476,7 +519,7 @@ impl<Id: Copy + Ord + Hash> Frontier<Id> {
         if !polite || limited || g.blocked_until > now || room == 0 {
             return false;
         }
-        let until = now.saturating_add(take.lease);
+        let until = take.lease.map(|l| now.saturating_add(l));
         let mut n = 0u32;
         while n < room {
             match self.head(queue) {
@@ -486,18 +529,27 @@ impl<Id: Copy + Ord + Hash> Frontier<Id> {
             let q = self.queues.get_mut(&queue).expect("present");
             let Reverse((_, _, id, _)) = q.heap.pop().expect("a live head");
             q.queued -= 1;
-            q.leased += 1;
-            let gen = self.next_gen.wrapping_add(1);
-            self.next_gen = gen;
-            let s = self.slots.get_mut(&id).expect("live");
-            s.leased_until = Some(until);
-            s.gen = gen;
-            self.leases.push(Reverse((until, id, gen)));
+            match until {
+                Some(until) => {
+                    q.leased += 1;
+                    let gen = self.next_gen.wrapping_add(1);
+                    self.next_gen = gen;
+                    let s = self.slots.get_mut(&id).expect("live");
+                    s.leased_until = Some(until);
+                    s.gen = gen;
+                    self.leases.push(Reverse((until, id, gen)));
+                }
+                None => {
+                    self.slots.remove(&id);
+                }
+            }
             out.push(Handout { queue, id, until });
             n += 1;
         }
         self.totals.queued -= u64::from(n);
-        self.totals.leased += u64::from(n);
+        if until.is_some() {
+            self.totals.leased += u64::from(n);
+        }
         if n > 0 {
             // Only a queue that handed something out pays its delay.
             self.queues
@@ -546,7 +598,7 @@ mod tests {
         Take {
             max_queues,
             max_per_queue,
-            lease: 30 * S,
+            lease: Some(30 * S),
             queue: None,
         }
     }
@@ -734,7 +786,7 @@ mod tests {
             x % n
         };
         let mut f: Frontier<u32> = Frontier::new(2 * S);
-        let mut last: HashMap<u64, Millis> = HashMap::new();
+        let mut last: std::collections::HashMap<u64, Millis> = Default::default();
         let mut next_id = 0u32;
         let mut now = 0;
         let mut out = Vec::new();
