@@ -7,6 +7,7 @@ pub mod atomic;
 pub mod bench;
 pub mod cmd;
 pub mod crash;
+pub mod crawl;
 pub mod encode;
 pub mod engine;
 pub mod fsource;
