@@ -66,9 +66,9 @@ pub struct DrainReport {
     pub ran: u64,
     /// Dispatches (a URL retried counts each time).
     pub dispatched: u64,
-    /// Fetches that came back with a page, a 304 or a redirect.
+    /// Fetches that got an HTTP answer (any status).
     pub fetched: u64,
-    /// Fetches that failed (4xx, 5xx, transport).
+    /// Fetches that got none (timeouts, resets).
     pub failed: u64,
     /// URLs still waiting when the drain stopped.
     pub pending: u64,
@@ -434,7 +434,7 @@ mod tests {
         // Two 404 rows tried five times each; two redirects add two rows, fetched once each.
         assert_eq!(rep.urls, 7);
         assert_eq!(rep.dispatched, 2 * 5 + 3 + 2);
-        assert_eq!(rep.failed, 10);
+        assert_eq!((rep.fetched, rep.failed), (15, 0), "a 404 is an answer");
         assert_eq!(rep.pending, 0);
         let gone = p.urls.iter().filter(|u| u.status == status::GONE).count();
         assert_eq!(gone, 2);

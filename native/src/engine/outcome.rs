@@ -120,12 +120,10 @@ impl Outcome {
         }
     }
 
-    /// Whether it counts as a failed fetch in the drain's tally.
+    /// Whether it counts as a failed fetch in the drain's tally: no HTTP answer came back (an
+    /// error status is a fetch that worked, as the reference counts them).
     pub fn failed(&self) -> bool {
-        !matches!(
-            self,
-            Outcome::Fetched { .. } | Outcome::NotModified | Outcome::Redirect { .. }
-        )
+        matches!(self, Outcome::Transport)
     }
 }
 
