@@ -291,6 +291,56 @@ fn corpus_dir(corpus: &Path, log_puts: usize) -> (PathBuf, f64, usize) {
     (store_dir, checkpoint, p.urls.len())
 }
 
+/// One writer putting URLs as fast as its acknowledgements allow while the main thread runs a
+/// checkpoint: the checkpoint's length, the puts acknowledged while it ran, and the longest
+/// and 99th-percentile acknowledgement latency among them (the writer's stall).
+fn writer_stall(dir: &Path, d: Durability) -> (f64, usize, Duration, Duration) {
+    let store = Store::open(
+        dir,
+        Options {
+            durability: d,
+            ..Options::default()
+        },
+    )
+    .unwrap();
+    let running = AtomicBool::new(false);
+    let stop = AtomicBool::new(false);
+    let (ck, mut lat) = std::thread::scope(|s| {
+        let w = s.spawn(|| {
+            let mut lat = Vec::new();
+            let mut i = 0u64;
+            while !stop.load(Ordering::Relaxed) {
+                let during = running.load(Ordering::Relaxed);
+                let t0 = Instant::now();
+                store.put_url(record(99, i)).unwrap();
+                let took = t0.elapsed();
+                if during || running.load(Ordering::Relaxed) {
+                    lat.push(took);
+                }
+                i += 1;
+            }
+            lat
+        });
+        std::thread::sleep(Duration::from_millis(200));
+        running.store(true, Ordering::Relaxed);
+        let t0 = Instant::now();
+        store.checkpoint().unwrap();
+        let ck = t0.elapsed().as_secs_f64();
+        running.store(false, Ordering::Relaxed);
+        std::thread::sleep(Duration::from_millis(50));
+        stop.store(true, Ordering::Relaxed);
+        (ck, w.join().unwrap())
+    });
+    store.close().unwrap();
+    lat.sort_unstable();
+    let max = lat.last().copied().unwrap_or_default();
+    let p99 = lat
+        .get((lat.len() as f64 * 0.99) as usize)
+        .copied()
+        .unwrap_or(max);
+    (ck, lat.len(), max, p99)
+}
+
 fn main() {
     if let Ok(spec) = std::env::var("MEGURI_BENCH_OPEN") {
         let (dir, budget) = spec.split_once('|').unwrap();
@@ -383,6 +433,15 @@ fn main() {
     println!("\n== the corpus as a partition directory");
     let (dir, checkpoint, urls) = corpus_dir(&corpus, 50_000);
     println!("checkpoint of {urls} URLs: {checkpoint:.3} s");
+    for d in [Durability::Normal, Durability::Full] {
+        let (ck, n, max, p99) = writer_stall(&dir, d);
+        println!(
+            "writer stall, {d:?}: checkpoint {ck:.3} s; {n} puts acknowledged during it, \
+             max latency {:.1} ms, p99 {:.2} ms",
+            max.as_secs_f64() * 1e3,
+            p99.as_secs_f64() * 1e3
+        );
+    }
     for budget in [0, urls / 10] {
         let out = std::process::Command::new(std::env::current_exe().unwrap())
             .env("MEGURI_BENCH_OPEN", format!("{}|{budget}", dir.display()))

@@ -2,7 +2,7 @@
 //! keep the reference's layout, the resident budget holds, one writer per directory, and
 //! read-only commands change nothing.
 
-use meguri::store::{Durability, Options, Store};
+use meguri::store::{BadRef, Durability, Options, Refusal, Store, StoreError};
 use meguri_core::keys::UrlKey;
 use meguri_core::records::{HostRecord, UrlRecord};
 use meguri_core::store::superblock::{self, Superblock};
@@ -306,7 +306,8 @@ fn one_writer_per_directory_and_read_only_opens_change_nothing() {
     let e = Store::open(&dir, opts(Durability::Normal, 0))
         .err()
         .unwrap();
-    assert!(e.0.contains("already open for writing"), "{e}");
+    assert!(matches!(e, StoreError::Locked { .. }), "{e:?}");
+    assert!(e.to_string().contains("already open for writing"), "{e}");
     // Read-only opens go on while the writer holds the lock, and see its updates.
     let before = listing(&dir);
     let ro = Store::open(
@@ -328,7 +329,24 @@ fn one_writer_per_directory_and_read_only_opens_change_nothing() {
     let mut bad = url(3);
     bad.url_ref = 4096;
     let e = st.put_url(bad).unwrap_err();
-    assert!(e.0.contains("url_ref 4096 does not resolve"), "{e}");
+    assert!(
+        matches!(
+            &e,
+            StoreError::Refused {
+                reason: Refusal::BadRef(BadRef {
+                    field: "url_ref",
+                    value: 4096,
+                    ..
+                }),
+                ..
+            }
+        ),
+        "{e:?}"
+    );
+    assert!(
+        e.to_string().contains("url_ref 4096 does not resolve"),
+        "{e}"
+    );
     st.put_url(url(3)).unwrap();
     drop(st);
     let missing = s.join("nope");

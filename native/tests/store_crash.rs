@@ -8,8 +8,8 @@
 //! The crashing processes are this test binary itself, re-run with `STORE_CHILD` set: the
 //! `child` test then becomes a writer that prints one line per acknowledged update.
 
-use meguri::store::log::Faults;
-use meguri::store::{Durability, Options, Store};
+use meguri::store::sim::SimFs;
+use meguri::store::{Durability, Options, Store, StoreError};
 use meguri_core::keys::UrlKey;
 use meguri_core::records::{HostRecord, UrlRecord};
 use meguri_core::store::superblock;
@@ -359,7 +359,7 @@ fn a_crash_at_each_checkpoint_step_recovers_a_consistent_generation() {
             assert_eq!(store.get_url(url(i).key).unwrap(), Some(url(i)));
         }
         assert!(
-            !store.recovery().notes.is_empty(),
+            !store.recovery().events.is_empty(),
             "{point}: leftovers were removed silently"
         );
         store.close().unwrap();
@@ -459,9 +459,12 @@ fn torn_tail_matrix_recovers_a_gap_free_prefix_and_later_appends_survive() {
         let boundary = if intact == 0 { 0 } else { ends[intact - 1] };
         if bytes.len() > boundary {
             assert!(
-                st.recovery().notes.iter().any(|n| n.contains("truncated")),
+                st.recovery()
+                    .events
+                    .iter()
+                    .any(|n| n.to_string().contains("truncated")),
                 "{what}: {:?}",
-                st.recovery().notes
+                st.recovery().events
             );
         }
         st.put_url(extra).unwrap();
@@ -511,24 +514,31 @@ fn damaged_superblock_slots() {
     b[superblock::SLOT_LEN + 40] ^= 0x10;
     let st = with(&b).unwrap();
     assert_eq!((st.generation(), st.url_count()), (2, 81));
-    assert!(st.recovery().notes.iter().any(|n| n.contains("slot B")));
+    assert!(st
+        .recovery()
+        .events
+        .iter()
+        .any(|n| n.to_string().contains("slot B")));
     // The current slot damaged: generation 1's files are gone (generation 2 committed and
     // cleaned up), so this must be a precise error, not an empty or older partition.
     let mut b = good.clone();
     b[40] ^= 0x10;
     let e = with(&b).err().unwrap();
-    assert!(e.0.contains("snap-1.meguri"), "{e}");
+    assert!(matches!(e, StoreError::SnapshotMissing { .. }), "{e:?}");
+    assert!(e.to_string().contains("snap-1.meguri"), "{e}");
     // Both damaged: refused, naming both slots.
     let mut b = good.clone();
     b[40] ^= 0x10;
     b[superblock::SLOT_LEN + 40] ^= 0x10;
-    let e = with(&b).err().unwrap();
-    assert!(e.0.contains("slot A") && e.0.contains("slot B"), "{e}");
+    let e = with(&b).err().unwrap().to_string();
+    assert!(e.contains("slot A") && e.contains("slot B"), "{e}");
     // A superblock that names a missing log: refused with the file's name.
     std::fs::write(dir.join("super"), &good).unwrap();
     std::fs::rename(dir.join("log-3"), dir.join("moved")).unwrap();
     let e = Store::open(&dir, full()).err().unwrap();
-    assert!(e.0.contains("log-3") && e.0.contains("missing"), "{e}");
+    assert!(matches!(e, StoreError::LogMissing { .. }), "{e:?}");
+    let e = e.to_string();
+    assert!(e.contains("log-3") && e.contains("missing"), "{e}");
     std::fs::rename(dir.join("moved"), dir.join("log-3")).unwrap();
     // A snapshot that fails verification: refused, naming it.
     let snap = dir.join("snap-2.meguri");
@@ -536,27 +546,23 @@ fn damaged_superblock_slots() {
     b[100] ^= 0xff;
     std::fs::write(&snap, &b).unwrap();
     let e = Store::open(&dir, full()).err().unwrap();
-    assert!(
-        e.0.contains("snap-2.meguri") && e.0.contains("verif"),
-        "{e}"
-    );
+    assert!(matches!(e, StoreError::SnapshotDamaged { .. }), "{e:?}");
+    let e = e.to_string();
+    assert!(e.contains("snap-2.meguri") && e.contains("verif"), "{e}");
 }
 
 #[test]
 fn a_failed_fsync_is_surfaced_and_the_store_refuses_further_writes() {
-    let s = Scratch::new("store-fsync");
-    let dir = s.join("d");
-    let st = Arc::new(
-        Store::open(
-            &dir,
-            Options {
-                durability: Durability::Full,
-                faults: Some(Faults::fail_log_sync(5)),
-                ..Options::default()
-            },
-        )
-        .unwrap(),
-    );
+    // The failing disk is the simulated one: its fifth fsync of a log fails.
+    let sim = SimFs::new();
+    let dir = Path::new("/d");
+    sim.fail_sync("log-", 5);
+    let on_sim = |d: Durability| Options {
+        durability: d,
+        storage: Some(sim.storage()),
+        ..Options::default()
+    };
+    let st = Arc::new(Store::open(dir, on_sim(Durability::Full)).unwrap());
     // 8 writers; the fifth fsync fails. Every update acknowledged before it survives; the
     // writers of the failed batch get an error, never an acknowledgement.
     let acked = Arc::new(Mutex::new(Vec::new()));
@@ -570,7 +576,7 @@ fn a_failed_fsync_is_surfaced_and_the_store_refuses_further_writes() {
                     match st.put_url(u) {
                         Ok(_) => acked.lock().unwrap().push(u),
                         Err(e) => {
-                            failed.lock().unwrap().push(e.0);
+                            failed.lock().unwrap().push(e);
                             break;
                         }
                     }
@@ -581,15 +587,24 @@ fn a_failed_fsync_is_surfaced_and_the_store_refuses_further_writes() {
     for h in handles {
         h.join().unwrap();
     }
-    let failed = failed.lock().unwrap().clone();
+    let failed: Vec<StoreError> = std::mem::take(&mut *failed.lock().unwrap());
     assert_eq!(failed.len(), 8, "every writer must see the failure");
     assert!(
-        failed.iter().any(|e| e.contains("injected fsync failure")),
+        failed.iter().all(|e| matches!(
+            e,
+            StoreError::NotDurable { .. } | StoreError::Poisoned { .. }
+        )),
         "{failed:?}"
     );
-    assert!(failed.iter().all(|e| e.contains("refuse")), "{failed:?}");
+    let texts: Vec<String> = failed.iter().map(|e| e.to_string()).collect();
+    assert!(
+        texts.iter().any(|e| e.contains("injected fsync failure")),
+        "{texts:?}"
+    );
+    assert!(texts.iter().all(|e| e.contains("refuse")), "{texts:?}");
     let e = st.put_url(url(99_999)).unwrap_err();
-    assert!(e.0.contains("refuses writes"), "{e}");
+    assert!(matches!(e, StoreError::Poisoned { .. }), "{e:?}");
+    assert!(e.to_string().contains("refuses writes"), "{e}");
     assert!(
         st.checkpoint().is_err(),
         "a checkpoint after a failed fsync"
@@ -597,7 +612,17 @@ fn a_failed_fsync_is_surfaced_and_the_store_refuses_further_writes() {
     let acked = acked.lock().unwrap().clone();
     assert!(!acked.is_empty());
     drop(st);
-    let st = Store::open(&dir, full()).unwrap();
+    // What a power cut leaves: every acknowledged update is there.
+    let after = sim.after_power_loss(meguri::store::sim::Loss::Strict);
+    let st = Store::open(
+        dir,
+        Options {
+            durability: Durability::Full,
+            storage: Some(after.storage()),
+            ..Options::default()
+        },
+    )
+    .unwrap();
     for u in &acked {
         assert_eq!(
             st.get_url(u.key).unwrap(),
