@@ -263,6 +263,16 @@ impl SimFs {
         self.lock().cut
     }
 
+    /// What the kernel does when the process that holds locks dies: releases them. (Its
+    /// written data stays, visible but only as durable as its fsyncs made it.)
+    pub fn release_locks(&self) {
+        let mut s = self.lock();
+        s.locked_dirs.clear();
+        for i in &mut s.inodes {
+            i.locked = false;
+        }
+    }
+
     /// Makes the `nth` fsync of files whose name starts with `prefix` fail (once).
     pub fn fail_sync(&self, prefix: &str, nth: u64) {
         self.lock().fail_sync.push((prefix.to_string(), nth));
