@@ -7,7 +7,9 @@
 //! memory with a 10% budget against unbounded.
 //!
 //! `cargo bench -p meguri-benches --bench store` (set `MEGURI_BENCH_SECS` to change the 2 s
-//! per cell; the corpus parts need `MEGURI_CORPUS`). Records are the store's own: a 16-byte
+//! per cell; the corpus parts need `MEGURI_CORPUS`). With `MEGURI_BENCH_COMMIT` set it
+//! measures only the ways one writer's commit can reach the disk (fsync, fdatasync, sparse or
+//! zero-written preallocation of several sizes, O_DSYNC), and the store's log chunk sizes. Records are the store's own: a 16-byte
 //! key and an 87-byte value for every engine.
 
 use meguri::store::{Durability, Options, Store};
@@ -106,11 +108,16 @@ fn print(engine: &str, mode: &str, writers: u64, c: &Cell) -> f64 {
 }
 
 fn meguri_cell(d: Durability, writers: u64, secs: f64) -> Cell {
+    meguri_cell_with(d, writers, secs, meguri::store::LOG_CHUNK)
+}
+
+fn meguri_cell_with(d: Durability, writers: u64, secs: f64, log_chunk: u64) -> Cell {
     let dir = scratch("meguri");
     let store = Store::open(
         &dir,
         Options {
             durability: d,
+            log_chunk,
             ..Options::default()
         },
     )
@@ -183,6 +190,65 @@ fn fsync_floor(secs: f64) -> Cell {
         let mut f = f.lock().unwrap();
         f.write_all(&[7u8; 121]).unwrap();
         f.sync_data().unwrap();
+    });
+    let _ = std::fs::remove_dir_all(&dir);
+    c
+}
+
+/// How a single writer's commit reaches the disk, for the alternatives measured below.
+#[derive(Clone, Copy)]
+enum Commit {
+    /// Append, then fsync.
+    AppendFsync,
+    /// Append, then fdatasync (the file grows with every commit).
+    AppendFdatasync,
+    /// Extend with `set_len` (sparse) in chunks of this many bytes, overwrite, fdatasync.
+    Sparse(u64),
+    /// Write zeros ahead in chunks of this many bytes, overwrite, fdatasync.
+    Zeroed(u64),
+    /// Zeros ahead in chunks, overwrite through a descriptor opened with O_DSYNC.
+    ZeroedDsync(u64),
+}
+
+/// One 121-byte frame per call, committed as `how` says, on one file.
+fn commit_floor(how: Commit, secs: f64) -> Cell {
+    use std::os::unix::fs::{FileExt, OpenOptionsExt};
+    let dir = scratch("commit");
+    let path = dir.join("log");
+    let mut o = std::fs::OpenOptions::new();
+    o.read(true).write(true).create(true);
+    if let Commit::ZeroedDsync(_) = how {
+        // O_DSYNC on Linux.
+        o.custom_flags(0o10000);
+    }
+    let f = o.open(&path).unwrap();
+    let state = std::sync::Mutex::new((0u64, 0u64)); // (end, allocated)
+    let c = drive(1, secs, |_, _| {
+        let mut st = state.lock().unwrap();
+        let (end, alloc) = *st;
+        let frame = [7u8; 121];
+        let new_end = end + 121;
+        match how {
+            Commit::Sparse(chunk) if new_end > alloc => {
+                let to = new_end.div_ceil(chunk) * chunk;
+                f.set_len(to).unwrap();
+                st.1 = to;
+            }
+            Commit::Zeroed(chunk) | Commit::ZeroedDsync(chunk) if new_end > alloc => {
+                let to = new_end.div_ceil(chunk) * chunk;
+                f.write_all_at(&vec![0u8; (to - alloc) as usize], alloc)
+                    .unwrap();
+                st.1 = to;
+            }
+            _ => {}
+        }
+        f.write_all_at(&frame, end).unwrap();
+        match how {
+            Commit::AppendFsync => f.sync_all().unwrap(),
+            Commit::ZeroedDsync(_) => {}
+            _ => f.sync_data().unwrap(),
+        }
+        st.0 = new_end;
     });
     let _ = std::fs::remove_dir_all(&dir);
     c
@@ -360,6 +426,29 @@ fn main() {
     println!("engine   mode    writers      rate          latency");
     let floor = fsync_floor(secs);
     print("fsync", "raw", 1, &floor);
+    if std::env::var_os("MEGURI_BENCH_COMMIT").is_some() {
+        println!("\n== one writer's commit: 121-byte frames, one file");
+        for (name, how) in [
+            ("append+fsync", Commit::AppendFsync),
+            ("append+fdatasync", Commit::AppendFdatasync),
+            ("sparse 1M+fdatasync", Commit::Sparse(1 << 20)),
+            ("zeroed 64K+fdatasync", Commit::Zeroed(64 << 10)),
+            ("zeroed 1M+fdatasync", Commit::Zeroed(1 << 20)),
+            ("zeroed 16M+fdatasync", Commit::Zeroed(16 << 20)),
+            ("zeroed 1M+O_DSYNC", Commit::ZeroedDsync(1 << 20)),
+        ] {
+            print(name, "", 1, &commit_floor(how, secs));
+        }
+        for (name, chunk) in [("chunk 0", 0u64), ("chunk 64K", 64 << 10), ("chunk 1M", 1 << 20)] {
+            print(
+                "meguri",
+                name,
+                1,
+                &meguri_cell_with(Durability::Full, 1, secs, chunk),
+            );
+        }
+        return;
+    }
     let mut full64 = (0.0, 0.0);
     for writers in [1u64, 8, 64] {
         for (mode, d) in [
