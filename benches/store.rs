@@ -108,7 +108,11 @@ fn print(engine: &str, mode: &str, writers: u64, c: &Cell) -> f64 {
 }
 
 fn meguri_cell(d: Durability, writers: u64, secs: f64) -> Cell {
-    meguri_cell_with(d, writers, secs, meguri::store::LOG_CHUNK)
+    let chunk = std::env::var("MEGURI_BENCH_CHUNK")
+        .ok()
+        .and_then(|c| c.parse().ok())
+        .unwrap_or(meguri::store::LOG_CHUNK);
+    meguri_cell_with(d, writers, secs, chunk)
 }
 
 fn meguri_cell_with(d: Durability, writers: u64, secs: f64, log_chunk: u64) -> Cell {
@@ -439,7 +443,11 @@ fn main() {
         ] {
             print(name, "", 1, &commit_floor(how, secs));
         }
-        for (name, chunk) in [("chunk 0", 0u64), ("chunk 64K", 64 << 10), ("chunk 1M", 1 << 20)] {
+        for (name, chunk) in [
+            ("chunk 0", 0u64),
+            ("chunk 64K", 64 << 10),
+            ("chunk 1M", 1 << 20),
+        ] {
             print(
                 "meguri",
                 name,
@@ -460,6 +468,9 @@ fn main() {
             if writers == 64 && d == Durability::Full {
                 full64.0 = r;
             }
+        }
+        if std::env::var_os("MEGURI_BENCH_ONLY_MEGURI").is_some() {
+            continue;
         }
         for sync in ["OFF", "NORMAL", "FULL"] {
             let r = print(

@@ -148,20 +148,50 @@ impl UrlIndex {
     /// Records that `r` is now the current version, durable at `loc`, and keeps it resident
     /// (evicting older records if over budget).
     pub fn put(&mut self, r: UrlRecord, loc: Loc) {
+        use std::collections::btree_map::Entry as Slot;
         let key = r.key;
         self.note_change(key);
-        let prev = self.map.get(&key).copied();
-        let slot = match prev {
-            Some(e) if e.slot != NONE => {
+        // One walk of the tree: the common cases (a new key, a resident key) finish here.
+        match self.map.entry(key) {
+            Slot::Occupied(mut o) if o.get().slot != NONE => {
+                let e = o.get_mut();
                 self.slab[e.slot as usize] = r;
-                e.slot
+                if e.loc.is_tomb() {
+                    self.live += 1;
+                }
+                e.loc = loc;
             }
-            _ => self.admit(r),
-        };
-        if !matches!(prev, Some(e) if !e.loc.is_tomb()) {
-            self.live += 1;
+            Slot::Occupied(mut o) => {
+                let was_live = !o.get().loc.is_tomb();
+                o.get_mut().loc = loc;
+                let slot = Self::admit_in(
+                    &mut self.slab,
+                    &mut self.free,
+                    &mut self.fifo,
+                    self.budget,
+                    r,
+                );
+                self.resident += 1;
+                if let Some(e) = self.map.get_mut(&key) {
+                    e.slot = slot;
+                }
+                if !was_live {
+                    self.live += 1;
+                }
+            }
+            Slot::Vacant(v) => {
+                let slot = Self::admit_in(
+                    &mut self.slab,
+                    &mut self.free,
+                    &mut self.fifo,
+                    self.budget,
+                    r,
+                );
+                self.resident += 1;
+                v.insert(Entry { loc, slot });
+                self.live += 1;
+            }
         }
-        self.map.insert(key, Entry { loc, slot });
         self.enforce_budget();
     }
 
@@ -314,17 +344,34 @@ impl UrlIndex {
 
     fn admit(&mut self, r: UrlRecord) -> u32 {
         self.resident += 1;
-        if self.budget > 0 {
-            self.fifo.push_back(r.key);
+        Self::admit_in(
+            &mut self.slab,
+            &mut self.free,
+            &mut self.fifo,
+            self.budget,
+            r,
+        )
+    }
+
+    /// Stores a resident record in the slab (and the eviction queue, with a budget).
+    fn admit_in(
+        slab: &mut Vec<UrlRecord>,
+        free: &mut Vec<u32>,
+        fifo: &mut VecDeque<UrlKey>,
+        budget: usize,
+        r: UrlRecord,
+    ) -> u32 {
+        if budget > 0 {
+            fifo.push_back(r.key);
         }
-        match self.free.pop() {
+        match free.pop() {
             Some(i) => {
-                self.slab[i as usize] = r;
+                slab[i as usize] = r;
                 i
             }
             None => {
-                self.slab.push(r);
-                (self.slab.len() - 1) as u32
+                slab.push(r);
+                (slab.len() - 1) as u32
             }
         }
     }

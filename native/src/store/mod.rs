@@ -119,10 +119,24 @@ pub struct Options {
     pub owner: Owner,
     /// How snapshots are encoded.
     pub encode: EncodeSettings,
-    /// Bytes the log grows by at a time (0: grow with each write).
+    /// Bytes the log grows by at a time under [`Durability::Full`] (0: grow with each write).
+    /// Under `none` and `normal` the log grows with each write: nothing waits for a commit
+    /// there, and overwriting preallocated pages that the kernel is writing back costs more
+    /// than extending the file (docs/format.md §13.9).
     pub log_chunk: u64,
     /// The file system (the real one when `None`).
     pub storage: Option<Arc<dyn Storage>>,
+}
+
+impl Options {
+    /// The preallocation chunk this durability setting uses.
+    fn log_chunk_in_use(&self) -> u64 {
+        if self.durability == Durability::Full {
+            self.log_chunk
+        } else {
+            0
+        }
+    }
 }
 
 impl Default for Options {
@@ -408,13 +422,13 @@ impl Store {
         let mut offsets = Vec::with_capacity(updates.len());
         for (i, u) in updates.iter().enumerate() {
             offsets.push(start + buf.len() as u64);
-            if let Err(e) = frame::encode(first_lsn + i as u64, u, &mut buf) {
+            // Only an intern too long for a frame fails to encode.
+            if frame::encode(first_lsn + i as u64, u, &mut buf).is_err() {
                 lg.frame = buf;
                 let len = match u {
                     Update::Intern(s) => s.len(),
                     _ => 0,
                 };
-                let _ = e;
                 return Err(refused(Refusal::TooLong { len }));
             }
         }
@@ -888,7 +902,7 @@ impl Store {
                 seg: new_seg,
                 end: 0,
                 alloc: 0,
-                chunk: self.opts.log_chunk,
+                chunk: self.opts.log_chunk_in_use(),
             };
             let old = std::mem::replace(&mut lg.w, w);
             let active = lg.w.file.clone();

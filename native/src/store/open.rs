@@ -356,7 +356,7 @@ pub(super) fn open(dir: &Path, opts: Options) -> Result<Store> {
         seg: named_seg,
         end: named_end,
         alloc: named_end,
-        chunk: opts.log_chunk,
+        chunk: opts.log_chunk_in_use(),
     };
     let owner = if current.is_some() { owner } else { opts.owner };
     let new_with_owner = current.is_none() && !opts.read_only && owner != Owner::default();

@@ -254,7 +254,7 @@ impl Columns {
 }
 
 /// A [`meguri_core::write::TableFeed`] over column spills: each column is read once, in row
-/// order, as the encoder asks for it, and its spill is closed when done.
+/// order, as the encoder asks for it.
 struct SpillFeed {
     table: Table,
     readers: Vec<Option<SpillReader>>,
@@ -291,9 +291,6 @@ impl meguri_core::write::TableFeed for SpillFeed {
         for _ in start..end {
             out.push(r.read_u64().map_err(io_core)?);
         }
-        if end == self.rows_hint(spec) {
-            self.readers[spec.id as usize] = None;
-        }
         Ok(())
     }
 
@@ -305,13 +302,6 @@ impl meguri_core::write::TableFeed for SpillFeed {
             .find(|s| s.kind == ValueKind::Opaque)
             .map_or(4, |s| s.id);
         self.reader(id)?.next_bytes(out).map_err(io_core)
-    }
-}
-
-impl SpillFeed {
-    /// Spills are dropped by `Columns::into_feed`'s owner at the end; nothing to do early.
-    fn rows_hint(&self, _spec: &ColumnSpec) -> usize {
-        usize::MAX
     }
 }
 
