@@ -7,7 +7,9 @@
 //! memory with a 10% budget against unbounded.
 //!
 //! `cargo bench -p meguri-benches --bench store` (set `MEGURI_BENCH_SECS` to change the 2 s
-//! per cell; the corpus parts need `MEGURI_CORPUS`). Records are the store's own: a 16-byte
+//! per cell; the corpus parts need `MEGURI_CORPUS`). With `MEGURI_BENCH_COMMIT` set it
+//! measures only the ways one writer's commit can reach the disk (fsync, fdatasync, sparse or
+//! zero-written preallocation of several sizes, O_DSYNC), and the store's log chunk sizes. Records are the store's own: a 16-byte
 //! key and an 87-byte value for every engine.
 
 use meguri::store::{Durability, Options, Store};
@@ -106,11 +108,20 @@ fn print(engine: &str, mode: &str, writers: u64, c: &Cell) -> f64 {
 }
 
 fn meguri_cell(d: Durability, writers: u64, secs: f64) -> Cell {
+    let chunk = std::env::var("MEGURI_BENCH_CHUNK")
+        .ok()
+        .and_then(|c| c.parse().ok())
+        .unwrap_or(meguri::store::LOG_CHUNK);
+    meguri_cell_with(d, writers, secs, chunk)
+}
+
+fn meguri_cell_with(d: Durability, writers: u64, secs: f64, log_chunk: u64) -> Cell {
     let dir = scratch("meguri");
     let store = Store::open(
         &dir,
         Options {
             durability: d,
+            log_chunk,
             ..Options::default()
         },
     )
@@ -183,6 +194,65 @@ fn fsync_floor(secs: f64) -> Cell {
         let mut f = f.lock().unwrap();
         f.write_all(&[7u8; 121]).unwrap();
         f.sync_data().unwrap();
+    });
+    let _ = std::fs::remove_dir_all(&dir);
+    c
+}
+
+/// How a single writer's commit reaches the disk, for the alternatives measured below.
+#[derive(Clone, Copy)]
+enum Commit {
+    /// Append, then fsync.
+    AppendFsync,
+    /// Append, then fdatasync (the file grows with every commit).
+    AppendFdatasync,
+    /// Extend with `set_len` (sparse) in chunks of this many bytes, overwrite, fdatasync.
+    Sparse(u64),
+    /// Write zeros ahead in chunks of this many bytes, overwrite, fdatasync.
+    Zeroed(u64),
+    /// Zeros ahead in chunks, overwrite through a descriptor opened with O_DSYNC.
+    ZeroedDsync(u64),
+}
+
+/// One 121-byte frame per call, committed as `how` says, on one file.
+fn commit_floor(how: Commit, secs: f64) -> Cell {
+    use std::os::unix::fs::{FileExt, OpenOptionsExt};
+    let dir = scratch("commit");
+    let path = dir.join("log");
+    let mut o = std::fs::OpenOptions::new();
+    o.read(true).write(true).create(true);
+    if let Commit::ZeroedDsync(_) = how {
+        // O_DSYNC on Linux.
+        o.custom_flags(0o10000);
+    }
+    let f = o.open(&path).unwrap();
+    let state = std::sync::Mutex::new((0u64, 0u64)); // (end, allocated)
+    let c = drive(1, secs, |_, _| {
+        let mut st = state.lock().unwrap();
+        let (end, alloc) = *st;
+        let frame = [7u8; 121];
+        let new_end = end + 121;
+        match how {
+            Commit::Sparse(chunk) if new_end > alloc => {
+                let to = new_end.div_ceil(chunk) * chunk;
+                f.set_len(to).unwrap();
+                st.1 = to;
+            }
+            Commit::Zeroed(chunk) | Commit::ZeroedDsync(chunk) if new_end > alloc => {
+                let to = new_end.div_ceil(chunk) * chunk;
+                f.write_all_at(&vec![0u8; (to - alloc) as usize], alloc)
+                    .unwrap();
+                st.1 = to;
+            }
+            _ => {}
+        }
+        f.write_all_at(&frame, end).unwrap();
+        match how {
+            Commit::AppendFsync => f.sync_all().unwrap(),
+            Commit::ZeroedDsync(_) => {}
+            _ => f.sync_data().unwrap(),
+        }
+        st.0 = new_end;
     });
     let _ = std::fs::remove_dir_all(&dir);
     c
@@ -291,6 +361,56 @@ fn corpus_dir(corpus: &Path, log_puts: usize) -> (PathBuf, f64, usize) {
     (store_dir, checkpoint, p.urls.len())
 }
 
+/// One writer putting URLs as fast as its acknowledgements allow while the main thread runs a
+/// checkpoint: the checkpoint's length, the puts acknowledged while it ran, and the longest
+/// and 99th-percentile acknowledgement latency among them (the writer's stall).
+fn writer_stall(dir: &Path, d: Durability) -> (f64, usize, Duration, Duration) {
+    let store = Store::open(
+        dir,
+        Options {
+            durability: d,
+            ..Options::default()
+        },
+    )
+    .unwrap();
+    let running = AtomicBool::new(false);
+    let stop = AtomicBool::new(false);
+    let (ck, mut lat) = std::thread::scope(|s| {
+        let w = s.spawn(|| {
+            let mut lat = Vec::new();
+            let mut i = 0u64;
+            while !stop.load(Ordering::Relaxed) {
+                let during = running.load(Ordering::Relaxed);
+                let t0 = Instant::now();
+                store.put_url(record(99, i)).unwrap();
+                let took = t0.elapsed();
+                if during || running.load(Ordering::Relaxed) {
+                    lat.push(took);
+                }
+                i += 1;
+            }
+            lat
+        });
+        std::thread::sleep(Duration::from_millis(200));
+        running.store(true, Ordering::Relaxed);
+        let t0 = Instant::now();
+        store.checkpoint().unwrap();
+        let ck = t0.elapsed().as_secs_f64();
+        running.store(false, Ordering::Relaxed);
+        std::thread::sleep(Duration::from_millis(50));
+        stop.store(true, Ordering::Relaxed);
+        (ck, w.join().unwrap())
+    });
+    store.close().unwrap();
+    lat.sort_unstable();
+    let max = lat.last().copied().unwrap_or_default();
+    let p99 = lat
+        .get((lat.len() as f64 * 0.99) as usize)
+        .copied()
+        .unwrap_or(max);
+    (ck, lat.len(), max, p99)
+}
+
 fn main() {
     if let Ok(spec) = std::env::var("MEGURI_BENCH_OPEN") {
         let (dir, budget) = spec.split_once('|').unwrap();
@@ -310,6 +430,33 @@ fn main() {
     println!("engine   mode    writers      rate          latency");
     let floor = fsync_floor(secs);
     print("fsync", "raw", 1, &floor);
+    if std::env::var_os("MEGURI_BENCH_COMMIT").is_some() {
+        println!("\n== one writer's commit: 121-byte frames, one file");
+        for (name, how) in [
+            ("append+fsync", Commit::AppendFsync),
+            ("append+fdatasync", Commit::AppendFdatasync),
+            ("sparse 1M+fdatasync", Commit::Sparse(1 << 20)),
+            ("zeroed 64K+fdatasync", Commit::Zeroed(64 << 10)),
+            ("zeroed 1M+fdatasync", Commit::Zeroed(1 << 20)),
+            ("zeroed 16M+fdatasync", Commit::Zeroed(16 << 20)),
+            ("zeroed 1M+O_DSYNC", Commit::ZeroedDsync(1 << 20)),
+        ] {
+            print(name, "", 1, &commit_floor(how, secs));
+        }
+        for (name, chunk) in [
+            ("chunk 0", 0u64),
+            ("chunk 64K", 64 << 10),
+            ("chunk 1M", 1 << 20),
+        ] {
+            print(
+                "meguri",
+                name,
+                1,
+                &meguri_cell_with(Durability::Full, 1, secs, chunk),
+            );
+        }
+        return;
+    }
     let mut full64 = (0.0, 0.0);
     for writers in [1u64, 8, 64] {
         for (mode, d) in [
@@ -321,6 +468,9 @@ fn main() {
             if writers == 64 && d == Durability::Full {
                 full64.0 = r;
             }
+        }
+        if std::env::var_os("MEGURI_BENCH_ONLY_MEGURI").is_some() {
+            continue;
         }
         for sync in ["OFF", "NORMAL", "FULL"] {
             let r = print(
@@ -383,6 +533,15 @@ fn main() {
     println!("\n== the corpus as a partition directory");
     let (dir, checkpoint, urls) = corpus_dir(&corpus, 50_000);
     println!("checkpoint of {urls} URLs: {checkpoint:.3} s");
+    for d in [Durability::Normal, Durability::Full] {
+        let (ck, n, max, p99) = writer_stall(&dir, d);
+        println!(
+            "writer stall, {d:?}: checkpoint {ck:.3} s; {n} puts acknowledged during it, \
+             max latency {:.1} ms, p99 {:.2} ms",
+            max.as_secs_f64() * 1e3,
+            p99.as_secs_f64() * 1e3
+        );
+    }
     for budget in [0, urls / 10] {
         let out = std::process::Command::new(std::env::current_exe().unwrap())
             .env("MEGURI_BENCH_OPEN", format!("{}|{budget}", dir.display()))

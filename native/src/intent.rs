@@ -15,10 +15,12 @@
 //! temporary it names (complete or not), then the record itself, so the directory is back to
 //! the untouched inputs, and the rerun starts clean. A record another process holds locked is
 //! left alone.
+//!
+//! Every file operation goes through the storage seam ([`Storage`]), so the protocol runs on
+//! the simulated file system in the power-loss tests as it does on the real one.
 
-use crate::atomic::sync_dir;
+use crate::store::storage::{FileRef, Open, RealFs, Storage};
 use serde::{Deserialize, Serialize};
-use std::fs::{self, File};
 use std::path::{Path, PathBuf};
 
 /// Suffix of intent record names.
@@ -50,17 +52,18 @@ pub struct Intent {
 }
 
 /// A written intent, locked for the life of the operation.
-pub struct Held {
+pub struct Held<'f> {
+    fs: &'f dyn Storage,
     path: PathBuf,
     dir: PathBuf,
-    _lock: File,
+    _lock: FileRef,
 }
 
-impl Held {
+impl Held<'_> {
     /// Commits: removes the record and fsyncs the directory.
     pub fn commit(self) -> std::io::Result<()> {
-        fs::remove_file(&self.path)?;
-        sync_dir(&self.dir)
+        self.fs.remove(&self.path)?;
+        self.fs.sync_dir(&self.dir)
     }
 }
 
@@ -72,11 +75,15 @@ pub fn temp_name(out: &Path) -> PathBuf {
     out.with_file_name(format!(".{name}.tmp-{}", std::process::id()))
 }
 
+/// Writes `intent` into `dir` on the real file system; see [`begin_in`].
+pub fn begin(dir: &Path, intent: &Intent) -> std::io::Result<Held<'static>> {
+    begin_in(&RealFs, dir, intent)
+}
+
 /// Writes `intent` into `dir`, locked before it becomes visible: the record is written and
 /// fsynced under a temporary name while locked, then hard-linked to its final name (which fails,
 /// rather than replaces, when another job's record is there) and the directory is fsynced.
-pub fn begin(dir: &Path, intent: &Intent) -> std::io::Result<Held> {
-    use std::io::Write;
+pub fn begin_in<'f>(fs: &'f dyn Storage, dir: &Path, intent: &Intent) -> std::io::Result<Held<'f>> {
     let first = intent
         .outputs
         .first()
@@ -85,15 +92,14 @@ pub fn begin(dir: &Path, intent: &Intent) -> std::io::Result<Held> {
     let path = dir.join(format!(".{first}{SUFFIX}"));
     let tmp = dir.join(format!(".{first}{SUFFIX}.tmp-{}", std::process::id()));
     let text = serde_json::to_vec_pretty(intent).map_err(std::io::Error::other)?;
-    let result = (|| -> std::io::Result<File> {
-        let mut f = fs::OpenOptions::new()
-            .write(true)
-            .create_new(true)
-            .open(&tmp)?;
-        f.try_lock().map_err(std::io::Error::other)?;
-        f.write_all(&text)?;
+    let result = (|| -> std::io::Result<FileRef> {
+        let f = fs.open(&tmp, Open::CreateNew)?;
+        if !f.try_lock()? {
+            return Err(std::io::Error::other("the new intent record is locked"));
+        }
+        f.write_all_at(&text, 0)?;
         f.sync_all()?;
-        fs::hard_link(&tmp, &path).map_err(|e| {
+        fs.hard_link(&tmp, &path).map_err(|e| {
             if e.kind() == std::io::ErrorKind::AlreadyExists {
                 std::io::Error::other(format!(
                     "{} exists: another job is writing the same outputs",
@@ -105,10 +111,11 @@ pub fn begin(dir: &Path, intent: &Intent) -> std::io::Result<Held> {
         })?;
         Ok(f)
     })();
-    let _ = fs::remove_file(&tmp);
+    let _ = fs.remove(&tmp);
     let lock = result?;
-    sync_dir(dir)?;
+    fs.sync_dir(dir)?;
     Ok(Held {
+        fs,
         path,
         dir: dir.to_path_buf(),
         _lock: lock,
@@ -129,20 +136,36 @@ fn leftover_pid(name: &str) -> Option<u32> {
     pid.parse().ok()
 }
 
-/// Finds interrupted operations in `dir` and undoes them; returns one line per record handled
-/// (for the user to read) and skips records a live process holds.
+/// Finds interrupted operations in `dir` on the real file system and undoes them; returns one
+/// line per record handled (for the user to read) and skips records a live process holds.
 pub fn recover(dir: &Path) -> std::io::Result<Vec<String>> {
+    let crc = |p: &Path| {
+        crate::reshape::Input::open(p)
+            .ok()
+            .map(|inp| inp.footer_crc())
+    };
+    recover_in(&RealFs, dir, &alive, &crc)
+}
+
+/// [`recover`] on any file system: `alive` says whether a process id is running, `footer_crc`
+/// reads an input's footer CRC (`None` when it cannot be read).
+pub fn recover_in(
+    fs: &dyn Storage,
+    dir: &Path,
+    alive: &dyn Fn(u32) -> bool,
+    footer_crc: &dyn Fn(&Path) -> Option<u32>,
+) -> std::io::Result<Vec<String>> {
     let mut said = Vec::new();
-    let Ok(entries) = fs::read_dir(dir) else {
+    let Ok(names) = fs.list(dir) else {
         return Ok(said);
     };
-    let all: Vec<PathBuf> = entries.filter_map(|e| e.ok().map(|e| e.path())).collect();
+    let all: Vec<PathBuf> = names.iter().map(|n| dir.join(n)).collect();
     // Spill files and record temporaries of processes that died before they could unlink
     // them: no record names these, so they go by their owner's pid.
     for p in &all {
         let name = p.file_name().map(|n| n.to_string_lossy().into_owned());
         if let Some(pid) = name.as_deref().and_then(leftover_pid) {
-            if !alive(pid) && fs::remove_file(p).is_ok() {
+            if !alive(pid) && fs.remove(p).is_ok() {
                 said.push(format!(
                     "removed {} left by a process that died",
                     p.display()
@@ -159,18 +182,18 @@ pub fn recover(dir: &Path) -> std::io::Result<Vec<String>> {
         .collect();
     records.sort();
     for path in records {
-        let lock = match File::open(&path) {
+        let lock = match fs.open(&path, Open::Read) {
             Ok(f) => f,
             Err(_) => continue,
         };
-        if lock.try_lock().is_err() {
+        if !lock.try_lock().unwrap_or(false) {
             said.push(format!(
                 "{}: another meguri process is working here; left alone",
                 path.display()
             ));
             continue;
         }
-        let bytes = match fs::read(&path) {
+        let bytes = match read_all(&*lock) {
             Ok(b) => b,
             // Its owner committed between our listing and our lock.
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => continue,
@@ -181,8 +204,8 @@ pub fn recover(dir: &Path) -> std::io::Result<Vec<String>> {
             // A record that does not parse was never completely written (the atomic write
             // makes that impossible unless it was damaged): nothing it names can be trusted,
             // so only the record goes.
-            fs::remove_file(&path)?;
-            sync_dir(dir)?;
+            fs.remove(&path)?;
+            fs.sync_dir(dir)?;
             said.push(format!(
                 "{}: unreadable intent record removed; nothing else touched",
                 path.display()
@@ -191,27 +214,24 @@ pub fn recover(dir: &Path) -> std::io::Result<Vec<String>> {
         };
         let mut removed = Vec::new();
         for p in intent.outputs.iter().chain(&intent.temps) {
-            match fs::remove_file(p) {
+            match fs.remove(p) {
                 Ok(()) => removed.push(p.display().to_string()),
                 Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
                 Err(e) => return Err(e),
             }
         }
-        sync_dir(dir)?;
+        fs.sync_dir(dir)?;
         let mut changed = Vec::new();
         for i in &intent.inputs {
-            let now = crate::reshape::Input::open(&i.path)
-                .ok()
-                .map(|inp| inp.footer_crc());
-            if now != Some(i.footer_crc) {
+            if footer_crc(&i.path) != Some(i.footer_crc) {
                 changed.push(i.path.display().to_string());
             }
         }
-        match fs::remove_file(&path) {
+        match fs.remove(&path) {
             Err(e) if e.kind() != std::io::ErrorKind::NotFound => return Err(e),
             _ => {}
         }
-        sync_dir(dir)?;
+        fs.sync_dir(dir)?;
         let mut line = format!(
             "recovered an interrupted {} (pid {}): removed {} partial output(s){}; inputs untouched",
             intent.op,
@@ -232,4 +252,16 @@ pub fn recover(dir: &Path) -> std::io::Result<Vec<String>> {
         said.push(line);
     }
     Ok(said)
+}
+
+/// The whole content of a small file.
+fn read_all(f: &dyn crate::store::storage::StorageFile) -> std::io::Result<Vec<u8>> {
+    let len = f.len()?;
+    // An intent record is a few hundred bytes of JSON; anything huge is not one of ours.
+    if len > 16 << 20 {
+        return Err(std::io::Error::other("an intent record larger than 16 MiB"));
+    }
+    let mut b = vec![0u8; len as usize];
+    f.read_exact_at(&mut b, 0)?;
+    Ok(b)
 }

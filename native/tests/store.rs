@@ -2,7 +2,7 @@
 //! keep the reference's layout, the resident budget holds, one writer per directory, and
 //! read-only commands change nothing.
 
-use meguri::store::{Durability, Options, Store};
+use meguri::store::{BadRef, Durability, Options, Refusal, Store, StoreError};
 use meguri_core::keys::UrlKey;
 use meguri_core::records::{HostRecord, UrlRecord};
 use meguri_core::store::superblock::{self, Superblock};
@@ -306,7 +306,8 @@ fn one_writer_per_directory_and_read_only_opens_change_nothing() {
     let e = Store::open(&dir, opts(Durability::Normal, 0))
         .err()
         .unwrap();
-    assert!(e.0.contains("already open for writing"), "{e}");
+    assert!(matches!(e, StoreError::Locked { .. }), "{e:?}");
+    assert!(e.to_string().contains("already open for writing"), "{e}");
     // Read-only opens go on while the writer holds the lock, and see its updates.
     let before = listing(&dir);
     let ro = Store::open(
@@ -328,7 +329,24 @@ fn one_writer_per_directory_and_read_only_opens_change_nothing() {
     let mut bad = url(3);
     bad.url_ref = 4096;
     let e = st.put_url(bad).unwrap_err();
-    assert!(e.0.contains("url_ref 4096 does not resolve"), "{e}");
+    assert!(
+        matches!(
+            &e,
+            StoreError::Refused {
+                reason: Refusal::BadRef(BadRef {
+                    field: "url_ref",
+                    value: 4096,
+                    ..
+                }),
+                ..
+            }
+        ),
+        "{e:?}"
+    );
+    assert!(
+        e.to_string().contains("url_ref 4096 does not resolve"),
+        "{e}"
+    );
     st.put_url(url(3)).unwrap();
     drop(st);
     let missing = s.join("nope");
@@ -414,4 +432,376 @@ fn load_then_pack_gives_back_the_file_rows() {
         "{}",
         text(&o.stderr)
     );
+}
+
+fn on_sim(sim: &meguri::store::sim::SimFs, d: Durability, budget: usize) -> Options {
+    Options {
+        durability: d,
+        resident_budget: budget,
+        storage: Some(sim.storage()),
+        ..Options::default()
+    }
+}
+
+#[test]
+fn scans_walk_key_ranges_in_order_reading_cold_rows_back() {
+    use std::collections::BTreeMap;
+    let s = Scratch::new("store-scan");
+    let dir = s.join("d");
+    let st = Store::open(&dir, opts(Durability::Normal, 64)).unwrap();
+    let mut model = BTreeMap::new();
+    for i in 0..1500 {
+        st.put_url(url(i)).unwrap();
+        model.insert(url(i).key, url(i));
+    }
+    st.checkpoint().unwrap();
+    for i in (0..1500).step_by(5) {
+        let mut u = url(i);
+        u.status = 4;
+        st.put_url(u).unwrap();
+        model.insert(u.key, u);
+    }
+    for i in (1..1500).step_by(11) {
+        st.delete_url(url(i).key).unwrap();
+        model.remove(&url(i).key);
+    }
+    let mut all = Vec::new();
+    st.scan_urls(.., |r| {
+        all.push(*r);
+        true
+    })
+    .unwrap();
+    assert_eq!(all, model.values().copied().collect::<Vec<_>>());
+    assert!(st.resident() <= 64);
+    // One host's rows (what a queue or a split reads), and bounds of every kind.
+    let lo = UrlKey { host: 3, path: 0 };
+    let hi = UrlKey {
+        host: 3,
+        path: u64::MAX,
+    };
+    let mut got = Vec::new();
+    st.scan_urls(lo..=hi, |r| {
+        got.push(r.key);
+        true
+    })
+    .unwrap();
+    let want: Vec<UrlKey> = model.range(lo..=hi).map(|(k, _)| *k).collect();
+    assert!(!want.is_empty());
+    assert_eq!(got, want);
+    let mid = want[want.len() / 2];
+    let mut got = Vec::new();
+    st.scan_urls(lo..mid, |r| {
+        got.push(r.key);
+        true
+    })
+    .unwrap();
+    assert_eq!(got, &want[..want.len() / 2]);
+    // Stopping early.
+    let mut n = 0;
+    st.scan_urls(.., |_| {
+        n += 1;
+        n < 10
+    })
+    .unwrap();
+    assert_eq!(n, 10);
+    let mut hosts = 0;
+    st.scan_hosts(|_| {
+        hosts += 1;
+        true
+    })
+    .unwrap();
+    assert_eq!(hosts, 0);
+}
+
+#[test]
+fn streamed_snapshots_and_exports_are_the_bytes_of_encoding_the_partition() {
+    use meguri::encode::{encode_partition, EncodeSettings};
+    use meguri::store::ExportOptions;
+    let s = Scratch::new("store-stream");
+    let dir = s.join("d");
+    let st = Store::open(&dir, opts(Durability::Normal, 100)).unwrap();
+    for i in 0..3000u64 {
+        let r = st
+            .intern(format!("https://h{}.example/p/{i}", i % 7).as_bytes())
+            .unwrap();
+        let mut u = url(i);
+        u.url_ref = r;
+        st.put_url(u).unwrap();
+    }
+    for h in 1..=7u64 {
+        let r = st.intern(format!("h{h}.example").as_bytes()).unwrap();
+        st.put_host(HostRecord {
+            host_key: h,
+            host_ref: r,
+            resolved_ip: [h as u8; 16],
+            ..HostRecord::default()
+        })
+        .unwrap();
+    }
+    // The checkpoint streams the rows; the bytes are those of the materialised encoder.
+    let p = st.partition().unwrap();
+    let want = encode_partition(&p, &EncodeSettings::default()).unwrap();
+    let gen = st.checkpoint().unwrap();
+    let snap = std::fs::read(dir.join(format!("snap-{gen}.meguri"))).unwrap();
+    assert!(snap == want, "the streamed snapshot differs");
+    // export: in flight becomes scheduled, with a schedule region.
+    let mut q = st.partition().unwrap();
+    for u in &mut q.urls {
+        if u.status == 3 {
+            u.status = 1;
+        }
+    }
+    q.schedule = true;
+    let want = encode_partition(&q, &EncodeSettings::default()).unwrap();
+    let out = s.join("x.meguri");
+    let w = st
+        .export(
+            &out,
+            &ExportOptions {
+                schedule: true,
+                in_flight_to_scheduled: true,
+                encode: EncodeSettings::default(),
+            },
+        )
+        .unwrap();
+    assert_eq!((w.urls, w.hosts, w.bytes), (3000, 7, want.len() as u64));
+    assert!(std::fs::read(&out).unwrap() == want, "the export differs");
+}
+
+#[test]
+fn readers_and_writers_go_on_while_checkpoints_run() {
+    let s = Scratch::new("store-concurrent");
+    let dir = s.join("d");
+    let st = Store::open(&dir, opts(Durability::Normal, 500)).unwrap();
+    for i in 0..5000 {
+        st.put_url(url(i)).unwrap();
+    }
+    std::thread::scope(|sc| {
+        let writers: Vec<_> = (0..3u64)
+            .map(|t| {
+                let st = &st;
+                sc.spawn(move || {
+                    for i in 0..3000u64 {
+                        let mut u = url(10_000 + t * 10_000 + i);
+                        u.crawl_count = i as u32;
+                        st.put_url(u).unwrap();
+                        if i % 7 == 0 {
+                            st.delete_url(url(i * 3 % 5000).key).unwrap();
+                        }
+                    }
+                })
+            })
+            .collect();
+        let reader = sc.spawn(|| {
+            let mut seen = 0u64;
+            for round in 0..20u64 {
+                for i in (round..5000).step_by(97) {
+                    // A row is there or deleted, never another row or an error.
+                    if let Some(r) = st.get_url(url(i).key).unwrap() {
+                        assert_eq!(r, url(i));
+                        seen += 1;
+                    }
+                }
+                let mut prev = None;
+                st.scan_urls(.., |r| {
+                    assert!(prev < Some(r.key), "scan out of order");
+                    prev = Some(r.key);
+                    true
+                })
+                .unwrap();
+            }
+            seen
+        });
+        for _ in 0..4 {
+            st.checkpoint().unwrap();
+        }
+        for w in writers {
+            w.join().unwrap();
+        }
+        assert!(reader.join().unwrap() > 0);
+    });
+    let live = st.url_count();
+    st.close().unwrap();
+    let st = Store::open(&dir, opts(Durability::Normal, 0)).unwrap();
+    assert_eq!(st.url_count(), live);
+    for t in 0..3u64 {
+        for i in (0..3000u64).step_by(13) {
+            let mut u = url(10_000 + t * 10_000 + i);
+            u.crawl_count = i as u32;
+            assert_eq!(st.get_url(u.key).unwrap(), Some(u));
+        }
+    }
+}
+
+#[test]
+fn the_owned_range_and_epoch_are_kept_and_guard_updates() {
+    use meguri::store::Owner;
+    let s = Scratch::new("store-owner");
+    let dir = s.join("d");
+    let owner = Owner {
+        lo: 2,
+        hi: 5,
+        epoch: 3,
+    };
+    let st = Store::open(
+        &dir,
+        Options {
+            owner,
+            ..opts(Durability::Full, 0)
+        },
+    )
+    .unwrap();
+    // A new directory with an owner records it at once (a first, empty checkpoint).
+    assert_eq!((st.owner(), st.generation()), (owner, 1));
+    let inside = url(1); // host 2
+    st.put_url(inside).unwrap();
+    let e = st.put_url(url(0)).unwrap_err(); // host 1
+    assert!(
+        matches!(
+            e,
+            StoreError::Refused {
+                reason: Refusal::OutOfRange { host: 1, .. },
+                ..
+            }
+        ),
+        "{e:?}"
+    );
+    // Narrowing past a row, or going back an epoch, is refused.
+    let e = st.set_owner(Owner { lo: 3, ..owner }).unwrap_err();
+    assert!(matches!(e, StoreError::Refused { .. }), "{e:?}");
+    let e = st.set_owner(Owner { epoch: 2, ..owner }).unwrap_err();
+    assert!(matches!(e, StoreError::Refused { .. }), "{e:?}");
+    let moved = Owner {
+        lo: 2,
+        hi: 9,
+        epoch: 4,
+    };
+    st.set_owner(moved).unwrap();
+    st.put_url(url(6)).unwrap(); // host 7
+    st.checkpoint().unwrap();
+    st.close().unwrap();
+    let st = Store::open(&dir, opts(Durability::Full, 0)).unwrap();
+    assert_eq!(st.owner(), moved);
+    assert_eq!(st.url_count(), 2);
+    let sb = Superblock::read(&std::fs::read(dir.join("super")).unwrap());
+    assert_eq!(sb.current().unwrap().unwrap().1.owner, moved);
+    drop(st);
+    // A reference directory owns everything at epoch 0.
+    if let Some(g) = golden_dir() {
+        let ro = Store::open(
+            &g.join("storelog-small"),
+            Options {
+                read_only: true,
+                ..Options::default()
+            },
+        )
+        .unwrap();
+        assert_eq!(ro.owner(), Owner::default());
+    }
+}
+
+#[test]
+fn a_failed_checkpoint_leaves_the_previous_generation_and_a_usable_store() {
+    use meguri::store::sim::{Loss, SimFs};
+    use meguri::store::storage::Storage;
+    let sim = SimFs::new();
+    let dir = Path::new("/f");
+    // The first snapshot's fsync fails.
+    sim.fail_sync("snap-", 1);
+    let st = Store::open(dir, on_sim(&sim, Durability::Full, 0)).unwrap();
+    for i in 0..100 {
+        st.put_url(url(i)).unwrap();
+    }
+    let e = st.checkpoint().unwrap_err();
+    assert!(matches!(e, StoreError::Checkpoint { .. }), "{e:?}");
+    assert_eq!(st.generation(), 0);
+    // Writes go on (into the log rotated to), and so do reads.
+    for i in 100..150 {
+        st.put_url(url(i)).unwrap();
+    }
+    assert_eq!(st.get_url(url(3).key).unwrap(), Some(url(3)));
+    // A power cut now: both logs replay, in LSN order.
+    let after = sim.after_power_loss(Loss::Strict);
+    let st2 = Store::open(dir, on_sim(&after, Durability::Full, 0)).unwrap();
+    assert_eq!((st2.generation(), st2.url_count()), (0, 150));
+    assert!(st2
+        .recovery()
+        .events
+        .iter()
+        .any(|e| matches!(e, meguri::store::RecoveryEvent::LogsFolded { .. })));
+    st2.close().unwrap();
+    assert_eq!(after.list(dir).unwrap(), ["log-1"]);
+    // The next checkpoint succeeds; close leaves the reference's layout.
+    let g = st.checkpoint().unwrap();
+    assert_eq!(g, 1);
+    st.put_url(url(150)).unwrap();
+    st.close().unwrap();
+    let mut names = sim.list(dir).unwrap();
+    names.sort();
+    assert_eq!(names, ["log-3", "snap-2.meguri", "super"]);
+    let st = Store::open(dir, on_sim(&sim, Durability::Full, 0)).unwrap();
+    assert_eq!(st.url_count(), 151);
+    // A failed checkpoint then a close folds the later log back into the named one.
+    let sim = SimFs::new();
+    sim.fail_sync("snap-", 1);
+    let st = Store::open(dir, on_sim(&sim, Durability::Full, 0)).unwrap();
+    st.put_url(url(1)).unwrap();
+    assert!(st.checkpoint().is_err());
+    st.put_url(url(2)).unwrap();
+    st.close().unwrap();
+    assert_eq!(sim.list(dir).unwrap(), ["log-1"]);
+    let st = Store::open(dir, on_sim(&sim, Durability::Full, 0)).unwrap();
+    assert_eq!(st.url_count(), 2);
+    assert_eq!(st.recovery().frames, 2);
+}
+
+#[test]
+fn a_preallocated_tail_is_zeros_that_recovery_trims_and_close_never_leaves() {
+    use meguri::store::sim::SimFs;
+    use meguri::store::RecoveryEvent;
+    let sim = SimFs::new();
+    let dir = Path::new("/z");
+    let st = Store::open(dir, on_sim(&sim, Durability::Full, 0)).unwrap();
+    for i in 0..10 {
+        st.put_url(url(i)).unwrap();
+    }
+    let log = dir.join("log-1");
+    assert_eq!(
+        sim.read(&log).unwrap().len() as u64,
+        meguri::store::LOG_CHUNK
+    );
+    std::mem::forget(st); // killed before it could trim
+    sim.release_locks();
+    let ro = Store::open(
+        dir,
+        Options {
+            read_only: true,
+            ..on_sim(&sim, Durability::Full, 0)
+        },
+    )
+    .unwrap();
+    assert_eq!(ro.url_count(), 10);
+    assert!(ro.recovery().events.iter().any(|e| matches!(
+        e,
+        RecoveryEvent::ZeroTail {
+            offset: 1210,
+            trimmed: false,
+            ..
+        }
+    )));
+    drop(ro);
+    let st = Store::open(dir, on_sim(&sim, Durability::Full, 0)).unwrap();
+    assert!(st
+        .recovery()
+        .events
+        .iter()
+        .any(|e| matches!(e, RecoveryEvent::ZeroTail { trimmed: true, .. })));
+    assert_eq!(sim.read(&log).unwrap().len(), 1210);
+    st.put_url(url(10)).unwrap();
+    st.close().unwrap();
+    // At rest the log ends at its last frame, as the reference expects.
+    assert_eq!(sim.read(&log).unwrap().len(), 1331);
+    // No discarded file: zeros are not damage.
+    use meguri::store::storage::Storage;
+    assert_eq!(sim.list(dir).unwrap(), ["log-1"]);
 }

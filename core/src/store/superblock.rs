@@ -6,8 +6,13 @@
 //! off  12  frontier u64   the next log sequence number when the checkpoint was cut
 //! off  20  arena_len u64  length of the snapshot's string arena
 //! off  28  u16 len ‖ snapshot file name, then u16 len ‖ log file name, then zeros
+//! off 220  optional owner extension (ours; the reference leaves zeros here and ignores it):
+//!          "MGX1" ‖ range lo u64 ‖ range hi u64 ‖ epoch u64 ‖ 4 zero bytes
 //! off 252  crc32c u32 over bytes 0..252
 //! ```
+//! The extension is written only for a directory that owns less than the whole key space or
+//! has a nonzero epoch, so a default directory's slots are the reference's byte for byte. With
+//! it, the names must end by offset 220.
 //! Generation `g` lives in slot `g % 2`, so committing a new generation never overwrites the
 //! slot that names the current one: a torn commit leaves the previous generation readable. The
 //! valid slot with the higher generation is current.
@@ -25,6 +30,38 @@ pub const SLOT_LEN: usize = 256;
 pub const MAGIC: u32 = 0x4D45_4755;
 const NAMES_AT: usize = 28;
 const CRC_AT: usize = 252;
+const EXT_AT: usize = 220;
+const EXT_MAGIC: [u8; 4] = *b"MGX1";
+
+/// The host-key range a directory owns and the epoch of that ownership (routing and splits
+/// use them). The default, the whole key space at epoch 0, is what a directory without the
+/// extension (every reference directory) owns.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Owner {
+    /// Lowest owned host key.
+    pub lo: u64,
+    /// Highest owned host key (inclusive).
+    pub hi: u64,
+    /// Ownership epoch.
+    pub epoch: u64,
+}
+
+impl Default for Owner {
+    fn default() -> Self {
+        Owner {
+            lo: 0,
+            hi: u64::MAX,
+            epoch: 0,
+        }
+    }
+}
+
+impl Owner {
+    /// Whether the range is the whole key space.
+    pub fn covers_all(&self) -> bool {
+        self.lo == 0 && self.hi == u64::MAX
+    }
+}
 
 /// What one slot says.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -39,6 +76,8 @@ pub struct Checkpoint {
     pub snapshot: String,
     /// File name of the log that continues the snapshot.
     pub log: String,
+    /// The owned range and epoch.
+    pub owner: Owner,
 }
 
 impl Checkpoint {
@@ -66,11 +105,16 @@ pub fn encode_slot(c: &Checkpoint) -> Result<[u8; SLOT_LEN]> {
     b[4..12].copy_from_slice(&c.gen.to_le_bytes());
     b[12..20].copy_from_slice(&c.frontier.to_le_bytes());
     b[20..28].copy_from_slice(&c.arena_len.to_le_bytes());
+    let ext = c.owner != Owner::default();
+    if c.owner.lo > c.owner.hi {
+        return Err(Error::new(ErrorKind::Invalid, "the owned range is empty"));
+    }
+    let limit = if ext { EXT_AT } else { CRC_AT };
     let mut at = NAMES_AT;
     for name in [&c.snapshot, &c.log] {
         check_name(name).map_err(|m| Error::new(ErrorKind::Invalid, m))?;
         let n = name.len();
-        if at + 2 + n > CRC_AT {
+        if at + 2 + n > limit {
             return Err(Error::new(
                 ErrorKind::Invalid,
                 "superblock file names do not fit in a slot",
@@ -79,6 +123,12 @@ pub fn encode_slot(c: &Checkpoint) -> Result<[u8; SLOT_LEN]> {
         b[at..at + 2].copy_from_slice(&(n as u16).to_le_bytes());
         b[at + 2..at + 2 + n].copy_from_slice(name.as_bytes());
         at += 2 + n;
+    }
+    if ext {
+        b[EXT_AT..EXT_AT + 4].copy_from_slice(&EXT_MAGIC);
+        b[EXT_AT + 4..EXT_AT + 12].copy_from_slice(&c.owner.lo.to_le_bytes());
+        b[EXT_AT + 12..EXT_AT + 20].copy_from_slice(&c.owner.hi.to_le_bytes());
+        b[EXT_AT + 20..EXT_AT + 28].copy_from_slice(&c.owner.epoch.to_le_bytes());
     }
     let crc = crc32c(&b[..CRC_AT]);
     b[CRC_AT..].copy_from_slice(&crc.to_le_bytes());
@@ -150,6 +200,22 @@ pub fn decode_slot(file: &[u8], index: usize) -> Slot {
         }
         at += 2 + n;
     }
+    let owner = if at <= EXT_AT && b[EXT_AT..EXT_AT + 4] == EXT_MAGIC {
+        let o = Owner {
+            lo: u64_at(EXT_AT + 4),
+            hi: u64_at(EXT_AT + 12),
+            epoch: u64_at(EXT_AT + 20),
+        };
+        if o.lo > o.hi {
+            return bad(
+                ErrorKind::Corrupt,
+                format!("the owned range {:#x}..{:#x} is empty", o.lo, o.hi),
+            );
+        }
+        o
+    } else {
+        Owner::default()
+    };
     let [snapshot, log] = names;
     Slot::Valid(Checkpoint {
         gen: u64_at(4),
@@ -157,6 +223,7 @@ pub fn decode_slot(file: &[u8], index: usize) -> Slot {
         arena_len: u64_at(20),
         snapshot,
         log,
+        owner,
     })
 }
 
@@ -233,6 +300,7 @@ mod tests {
             arena_len: 7,
             snapshot: format!("snap-{gen}.meguri"),
             log: format!("log-{}", gen + 1),
+            owner: Owner::default(),
         }
     }
 
@@ -285,6 +353,29 @@ mod tests {
         let crc = crc32c(&b[..CRC_AT]);
         b[CRC_AT..].copy_from_slice(&crc.to_le_bytes());
         assert!(matches!(decode_slot(&b, 0), Slot::Bad(_)));
+    }
+
+    #[test]
+    fn the_owner_extension_round_trips_and_a_default_one_is_not_written() {
+        let plain = encode_slot(&cp(3)).unwrap();
+        assert!(plain[EXT_AT..CRC_AT].iter().all(|&b| b == 0));
+        let mut c = cp(3);
+        c.owner = Owner {
+            lo: 0x10,
+            hi: 0x7fff_ffff_ffff_ffff,
+            epoch: 9,
+        };
+        let b = encode_slot(&c).unwrap();
+        assert_eq!(&b[EXT_AT..EXT_AT + 4], b"MGX1");
+        assert_eq!(decode_slot(&b, 0), Slot::Valid(c.clone()));
+        // An empty range is refused both ways.
+        c.owner.lo = c.owner.hi + 1;
+        assert!(encode_slot(&c).is_err());
+        let mut bad = b;
+        bad[EXT_AT + 4..EXT_AT + 12].copy_from_slice(&u64::MAX.to_le_bytes());
+        let crc = crc32c(&bad[..CRC_AT]);
+        bad[CRC_AT..].copy_from_slice(&crc.to_le_bytes());
+        assert!(matches!(decode_slot(&bad, 0), Slot::Bad(_)));
     }
 
     #[test]

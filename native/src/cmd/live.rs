@@ -4,13 +4,12 @@
 //! prefix of its log.
 
 use super::fail;
-use crate::atomic::write_atomic;
-use crate::encode::{encode_partition, EncodeSettings};
-use crate::store::{Options, Store};
+use crate::encode::EncodeSettings;
+use crate::store::{ExportOptions, Options, Store};
 use crate::{json, CmdError, CmdResult};
-use meguri_core::arena::Arena;
-use meguri_core::partition::Partition;
-use meguri_core::records::{status_name, HostRecord, UrlRecord};
+use meguri_core::keys::UrlKey;
+use meguri_core::records::{status_name, UrlRecord};
+use std::collections::BinaryHeap;
 use std::io::Write;
 use std::path::{Path, PathBuf};
 
@@ -21,7 +20,7 @@ const PENDING: [u8; 3] = [0, 1, 2];
 /// Bits of the reference's default-sized seen filter, the denominator of its bits/url line.
 const REFERENCE_SEEN_BITS: f64 = 11_558_400.0;
 
-/// Opens `dir` read-only, printing recovery notes to stderr.
+/// Opens `dir` read-only, printing recovery events to stderr.
 pub fn open_read_only(verb: &str, dir: &Path) -> Result<Store, CmdError> {
     let store = Store::open(
         dir,
@@ -31,24 +30,22 @@ pub fn open_read_only(verb: &str, dir: &Path) -> Result<Store, CmdError> {
         },
     )
     .map_err(|e| CmdError::new(format!("{verb}: {e}")))?;
-    for note in &store.recovery().notes {
-        eprintln!("meguri: {verb}: {note}");
+    for event in &store.recovery().events {
+        eprintln!("meguri: {verb}: {event}");
     }
     Ok(store)
 }
 
-/// The live state as the reference's frontier would checkpoint it after recovery: a URL
-/// that was in flight when the process stopped is scheduled again. (The reference also
-/// invents host rows for scheduled URLs whose host has none; we leave host rows to their
-/// owner and report such URLs instead; see docs/format.md §13.)
-pub fn live_partition(store: &Store) -> Result<Partition, String> {
-    let mut p = store.partition().map_err(|e| e.to_string())?;
-    for u in &mut p.urls {
-        if u.status == 3 {
-            u.status = 1;
-        }
+/// A live URL as it is counted and written: one that was in flight when the
+/// process stopped is scheduled again, as the reference's frontier makes it on recovery.
+/// (The reference also invents host rows for scheduled URLs whose host has none; we leave
+/// host rows to their owner; see docs/format.md §13.)
+fn live(u: &UrlRecord) -> UrlRecord {
+    let mut u = *u;
+    if u.status == 3 {
+        u.status = 1;
     }
-    Ok(p)
+    u
 }
 
 /// Options of `pack`.
@@ -75,19 +72,25 @@ pub fn pack(args: &PackArgs, out: &mut dyn Write) -> CmdResult {
         )));
     }
     let store = open_read_only("pack", dir)?;
-    let mut p = live_partition(&store).map_err(|e| fail("pack", dir, e))?;
-    p.schedule = true;
-    let bytes =
-        encode_partition(&p, &EncodeSettings::default()).map_err(|e| fail("pack", dir, e))?;
     let dest = args.out.clone().unwrap_or_else(|| dir.join("pack.meguri"));
-    write_atomic(&dest, &bytes).map_err(|e| fail("pack", &dest, e))?;
+    // Streamed: rows go through the writer in key order, never all in memory at once.
+    let w = store
+        .export(
+            &dest,
+            &ExportOptions {
+                schedule: true,
+                in_flight_to_scheduled: true,
+                encode: EncodeSettings::default(),
+            },
+        )
+        .map_err(|e| fail("pack", dir, e))?;
     let text = if args.json {
         let v = serde_json::json!({
             "data": dir.display().to_string(),
             "out": dest.display().to_string(),
-            "bytes": bytes.len(),
-            "urls": p.urls.len(),
-            "hosts": p.hosts.len(),
+            "bytes": w.bytes,
+            "urls": w.urls,
+            "hosts": w.hosts,
             "generation": store.recovery().gen,
             "frames_replayed": store.recovery().frames,
         });
@@ -97,7 +100,7 @@ pub fn pack(args: &PackArgs, out: &mut dyn Write) -> CmdResult {
             "packed {} -> {} ({} bytes)\n",
             dir.display(),
             dest.display(),
-            bytes.len()
+            w.bytes
         )
     };
     out.write_all(text.as_bytes())
@@ -124,30 +127,43 @@ pub struct LiveStats {
 }
 
 impl LiveStats {
-    /// Counts `urls` at hour `now`.
-    pub fn of(urls: &[UrlRecord], hosts: &[HostRecord], now: u32) -> LiveStats {
-        let mut s = LiveStats {
-            urls: urls.len(),
-            hosts: hosts.len(),
+    /// Nothing counted yet, of a directory with `hosts` host rows.
+    pub fn new(hosts: usize) -> LiveStats {
+        LiveStats {
+            urls: 0,
+            hosts,
             pending: 0,
             due_now: 0,
             next_due: None,
-            seen_keys: urls.len(),
+            seen_keys: 0,
             by_status: [0; 256],
-        };
+        }
+    }
+
+    /// Counts one URL at hour `now`.
+    pub fn add(&mut self, u: &UrlRecord, now: u32) {
+        let status = u.status;
+        self.urls += 1;
+        self.seen_keys += 1;
+        self.by_status[usize::from(status)] += 1;
+        if PENDING.contains(&status) {
+            self.pending += 1;
+        }
+        if NOT_SCHEDULABLE.contains(&status) {
+            return;
+        }
+        if u.next_due <= now {
+            self.due_now += 1;
+        } else if self.next_due.is_none_or(|d| u.next_due < d) {
+            self.next_due = Some(u.next_due);
+        }
+    }
+
+    /// Counts `urls` at hour `now`, beside `hosts` host rows.
+    pub fn of(urls: &[UrlRecord], hosts: usize, now: u32) -> LiveStats {
+        let mut s = LiveStats::new(hosts);
         for u in urls {
-            s.by_status[usize::from(u.status)] += 1;
-            if PENDING.contains(&u.status) {
-                s.pending += 1;
-            }
-            if NOT_SCHEDULABLE.contains(&u.status) {
-                continue;
-            }
-            if u.next_due <= now {
-                s.due_now += 1;
-            } else if s.next_due.is_none_or(|d| u.next_due < d) {
-                s.next_due = Some(u.next_due);
-            }
+            s.add(u, now);
         }
         s
     }
@@ -207,8 +223,13 @@ impl LiveStats {
 /// Runs `stats` on a directory at hour `now`.
 pub fn stats(dir: &Path, now: u32, as_json: bool, out: &mut dyn Write) -> CmdResult {
     let store = open_read_only("stats", dir)?;
-    let p = live_partition(&store).map_err(|e| fail("stats", dir, e))?;
-    let s = LiveStats::of(&p.urls, &p.hosts, now);
+    let mut s = LiveStats::new(store.host_count());
+    store
+        .scan_urls(.., |u| {
+            s.add(&live(u), now);
+            true
+        })
+        .map_err(|e| fail("stats", dir, e))?;
     let name = dir.display().to_string();
     let text = if as_json {
         let mut v = s.to_json(&name, now);
@@ -222,17 +243,53 @@ pub fn stats(dir: &Path, now: u32, as_json: bool, out: &mut dyn Write) -> CmdRes
         .map_err(|e| fail("stats", dir, e))
 }
 
-/// The schedulable URLs due at or before `before` (next_due 0 included), optionally of one
-/// host, ordered by (next_due, key).
-pub fn due_rows(urls: &[UrlRecord], before: u32, host: Option<u64>) -> Vec<&UrlRecord> {
-    let mut due: Vec<&UrlRecord> = urls
-        .iter()
-        .filter(|u| !NOT_SCHEDULABLE.contains(&u.status))
-        .filter(|u| u.next_due <= before)
-        .filter(|u| host.is_none_or(|h| u.key.host == h))
-        .collect();
-    due.sort_by_key(|u| (u.next_due, u.key));
-    due
+/// The schedulable URLs due at or before a given hour (next_due 0 included), ordered by
+/// (next_due, key), gathered from a stream of rows: all of them are counted, and only the
+/// first `limit` (in that order) are kept.
+pub struct DueList {
+    before: u32,
+    limit: Option<usize>,
+    due: usize,
+    /// A max-heap of the kept rows, so the last in order is dropped first.
+    kept: BinaryHeap<(u32, UrlKey, u64, u8)>,
+}
+
+impl DueList {
+    /// An empty list of rows due at or before `before`, keeping at most `limit`.
+    pub fn new(before: u32, limit: Option<usize>) -> DueList {
+        DueList {
+            before,
+            limit,
+            due: 0,
+            kept: BinaryHeap::new(),
+        }
+    }
+
+    /// Considers one URL.
+    pub fn add(&mut self, u: &UrlRecord) {
+        let status = u.status;
+        if NOT_SCHEDULABLE.contains(&status) || u.next_due > self.before {
+            return;
+        }
+        self.due += 1;
+        if self.limit == Some(0) {
+            return;
+        }
+        self.kept.push((u.next_due, u.key, u.url_ref, status));
+        if self.limit.is_some_and(|l| self.kept.len() > l) {
+            self.kept.pop();
+        }
+    }
+
+    /// Rows due in all.
+    pub fn due(&self) -> usize {
+        self.due
+    }
+
+    /// The kept rows, in (next_due, key) order: next_due, key, URL reference, status.
+    pub fn into_rows(self) -> Vec<(u32, UrlKey, u64, u8)> {
+        self.kept.into_sorted_vec()
+    }
 }
 
 /// Runs `schedule` on a directory.
@@ -245,25 +302,42 @@ pub fn schedule(
     out: &mut dyn Write,
 ) -> CmdResult {
     let store = open_read_only("schedule", dir)?;
-    let p = live_partition(&store).map_err(|e| fail("schedule", dir, e))?;
-    let due = due_rows(&p.urls, before, host);
-    let shown = &due[..limit.map_or(due.len(), |l| l.min(due.len()))];
-    let url_of = |u: &UrlRecord| {
-        Arena(&p.arena)
-            .get(u.url_ref)
-            .map(|b| String::from_utf8_lossy(b).into_owned())
+    let mut list = DueList::new(before, limit);
+    let scanned = match host {
+        Some(h) => store.scan_urls(
+            UrlKey { host: h, path: 0 }..=UrlKey {
+                host: h,
+                path: u64::MAX,
+            },
+            |u| {
+                list.add(&live(u));
+                true
+            },
+        ),
+        None => store.scan_urls(.., |u| {
+            list.add(&live(u));
+            true
+        }),
+    };
+    scanned.map_err(|e| fail("schedule", dir, e))?;
+    let due = list.due();
+    let shown = list.into_rows();
+    let url_of = |r: u64| {
+        store
+            .string(r)
+            .map(|b| String::from_utf8_lossy(&b).into_owned())
             .unwrap_or_default()
     };
     let text = if as_json {
         let rows: Vec<serde_json::Value> = shown
             .iter()
-            .map(|u| {
+            .map(|(next_due, key, url_ref, status)| {
                 serde_json::json!({
-                    "next_due": u.next_due,
-                    "host_key": json::hex(u.key.host),
-                    "path_key": json::hex(u.key.path),
-                    "status": status_name(u.status),
-                    "url": url_of(u),
+                    "next_due": next_due,
+                    "host_key": json::hex(key.host),
+                    "path_key": json::hex(key.path),
+                    "status": status_name(*status),
+                    "url": url_of(*url_ref),
                 })
             })
             .collect();
@@ -271,7 +345,7 @@ pub fn schedule(
             "data": dir.display().to_string(),
             "mode": "live",
             "before": before,
-            "due": due.len(),
+            "due": due,
             "listed": rows,
         });
         serde_json::to_string_pretty(&v).expect("JSON") + "\n"
@@ -282,8 +356,8 @@ pub fn schedule(
             dir.display(),
             shown.len()
         );
-        for u in shown {
-            let _ = writeln!(o, "  hour {:<8}  {}", u.next_due, url_of(u));
+        for (next_due, _, url_ref, _) in &shown {
+            let _ = writeln!(o, "  hour {:<8}  {}", next_due, url_of(*url_ref));
         }
         o
     };
@@ -315,13 +389,23 @@ mod tests {
             u(5, 3, 5),
             u(6, 5, 30),
         ];
-        let s = LiveStats::of(&urls, &[], 10);
+        let s = LiveStats::of(&urls, 0, 10);
         assert_eq!((s.pending, s.due_now, s.next_due), (2, 2, Some(20)));
         let text = s.render("d");
         assert!(text.contains("    gone            1\n"), "{text}");
         assert!(!text.contains("ready"));
-        let due = due_rows(&urls, 20, None);
-        let paths: Vec<u64> = due.iter().map(|r| r.key.path).collect();
+        let mut due = DueList::new(20, None);
+        for u in &urls {
+            due.add(u);
+        }
+        let paths: Vec<u64> = due.into_rows().iter().map(|r| r.1.path).collect();
         assert_eq!(paths, [1, 2, 3]);
+        let mut two = DueList::new(20, Some(2));
+        for u in urls.iter().rev() {
+            two.add(u);
+        }
+        assert_eq!(two.due(), 3);
+        let paths: Vec<u64> = two.into_rows().iter().map(|r| r.1.path).collect();
+        assert_eq!(paths, [1, 2]);
     }
 }

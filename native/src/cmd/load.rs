@@ -105,8 +105,8 @@ pub fn run(args: &LoadArgs, out: &mut dyn Write) -> CmdResult {
         },
     )
     .map_err(|e| CmdError::new(format!("load: {e}")))?;
-    for note in &store.recovery().notes {
-        eprintln!("meguri: load: {note}");
+    for event in &store.recovery().events {
+        eprintln!("meguri: load: {event}");
     }
     let progress = std::io::stderr().is_terminal();
     let (mut urls, mut hosts) = (0u64, 0u64);

@@ -2,8 +2,8 @@
 //! under an intent record (see [`crate::intent`] for the protocol).
 
 use super::{write_output, Input, Outcome, OutputPlan, Settings};
-use crate::atomic::sync_dir;
 use crate::intent::{self, InputRecord, Intent};
+use crate::store::storage::{RealFs, Storage};
 use std::fs;
 use std::path::{Path, PathBuf};
 
@@ -98,12 +98,7 @@ pub fn run(
     let held = intent::begin(&dir, &record)
         .map_err(|e| format!("{}: intent record: {e}", dir.display()))?;
     crate::crash::crash_point("intent");
-    let undo = |temps: &[PathBuf], finals: &[PathBuf]| {
-        for p in temps.iter().chain(finals) {
-            let _ = fs::remove_file(p);
-        }
-        let _ = sync_dir(&dir);
-    };
+    let undo = |temps: &[PathBuf], finals: &[PathBuf]| undo_in(&RealFs, &dir, temps, finals);
     let mut outcomes = Vec::with_capacity(plans.len());
     let progress = std::io::IsTerminal::is_terminal(&std::io::stderr());
     for (i, ((plan, out), tmp)) in plans.iter().zip(&temps).enumerate() {
@@ -138,19 +133,54 @@ pub fn run(
             ));
         }
     }
-    for (i, (out, tmp)) in finals.iter().zip(&temps).enumerate() {
-        // A hard link, not a rename: it fails rather than replaces a file that appeared under
-        // the output's name while we worked.
-        if let Err(e) = fs::hard_link(tmp, out).and_then(|_| fs::remove_file(tmp)) {
-            undo(&temps, &finals[..i]);
+    match publish(&RealFs, &dir, &temps, &finals) {
+        Ok(()) => {}
+        Err(Published::Undone(out, e)) => {
             let _ = held.commit();
             return Err(format!("{}: publishing the output: {e}", out.display()));
         }
-        crate::crash::crash_point(&format!("rename-{i}"));
+        // Published but not known durable: the record stays, so the next run undoes it.
+        Err(Published::NotDurable(e)) => return Err(format!("{}: {e}", dir.display())),
     }
-    sync_dir(&dir).map_err(|e| format!("{}: {e}", dir.display()))?;
     crate::crash::crash_point("commit");
     held.commit()
         .map_err(|e| format!("{}: removing the intent record: {e}", dir.display()))?;
     Ok(outcomes)
+}
+
+/// Removes `temps` and `finals` (best effort) and fsyncs `dir`: undoing a job's outputs.
+pub fn undo_in(fs: &dyn Storage, dir: &Path, temps: &[PathBuf], finals: &[PathBuf]) {
+    for p in temps.iter().chain(finals) {
+        let _ = fs.remove(p);
+    }
+    let _ = fs.sync_dir(dir);
+}
+
+/// How [`publish`] failed.
+#[derive(Debug)]
+pub enum Published {
+    /// Linking this output failed; the outputs published before it were removed again.
+    Undone(PathBuf, std::io::Error),
+    /// Every output is in place, but the directory fsync failed: they may not survive a
+    /// crash, so the intent record must stay for recovery to undo them.
+    NotDurable(std::io::Error),
+}
+
+/// Publishes complete temporary outputs under their final names, one by one, each by a hard
+/// link (which fails, rather than replaces, a file that appeared under the output's name
+/// meanwhile) and the removal of the temporary; then fsyncs the directory.
+pub fn publish(
+    fs: &dyn Storage,
+    dir: &Path,
+    temps: &[PathBuf],
+    finals: &[PathBuf],
+) -> Result<(), Published> {
+    for (i, (out, tmp)) in finals.iter().zip(temps).enumerate() {
+        if let Err(e) = fs.hard_link(tmp, out).and_then(|_| fs.remove(tmp)) {
+            undo_in(fs, dir, temps, &finals[..i]);
+            return Err(Published::Undone(out.clone(), e));
+        }
+        crate::crash::crash_point(&format!("rename-{i}"));
+    }
+    fs.sync_dir(dir).map_err(Published::NotDurable)
 }

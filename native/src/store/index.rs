@@ -1,28 +1,43 @@
-//! The URL index: every live URL key, where its current version is durable, and (for the hot
-//! set) the record itself.
+//! The in-memory index: every URL key in key order with where its current version is durable
+//! (and, for the hot set, the record itself), every host row, and, while a checkpoint runs, the
+//! pre-images that let it read the state as of its cut while writers go on.
 //!
 //! Invariants:
-//! - Every key the store knows has one [`Entry`]. Its [`Loc`] is where the current version
-//!   can be read back from disk (a snapshot row or a log frame), or `Tomb` for a deletion not
-//!   yet folded into a snapshot.
+//! - Every key the store knows has one [`Entry`]. Its [`Loc`] names the segment (a snapshot or
+//!   a log, by the store's segment id) and the row or frame offset where the current version
+//!   can be read back, or marks a deletion not yet folded into a snapshot (with the segment of
+//!   its tombstone frame).
 //! - `resident` counts entries whose record is held in memory, whatever brought it there
 //!   (snapshot load, replay, put, or a read of a cold record). With a budget, it never exceeds
 //!   the budget after an operation returns; the oldest-resident record is dropped first
 //!   (FIFO). Dropping a record loses nothing: its `Loc` still addresses it.
+//! - While frozen (a checkpoint runs), the first change to a key after the cut records the
+//!   key's location as it was at the cut (or that it did not exist), so the frozen view, the
+//!   live map overlaid with those pre-images, is exactly the state at the cut. Entries that
+//!   existed at the cut are never removed while frozen.
 
 use meguri_core::keys::UrlKey;
-use meguri_core::records::UrlRecord;
-use std::collections::{HashMap, VecDeque};
+use meguri_core::records::{HostRecord, UrlRecord};
+use std::collections::{BTreeMap, HashMap, VecDeque};
+use std::ops::Bound;
 
-/// Where the current version of a URL record is durable.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
-pub enum Loc {
-    /// Row `n` of the current snapshot.
-    Snap(u32),
-    /// The frame at this byte offset of the current log.
-    Log(u64),
-    /// Deleted since the snapshot.
-    Tomb,
+/// Where a version of a URL record is durable.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct Loc {
+    /// The segment (the store's id for an open snapshot or log).
+    pub seg: u32,
+    /// The snapshot row or the frame's byte offset; [`TOMB`] for a deletion.
+    pub pos: u64,
+}
+
+/// `Loc::pos` of a deletion.
+pub const TOMB: u64 = u64::MAX;
+
+impl Loc {
+    /// Whether this marks a deletion.
+    pub fn is_tomb(&self) -> bool {
+        self.pos == TOMB
+    }
 }
 
 /// One URL key's state.
@@ -36,16 +51,26 @@ pub struct Entry {
 
 const NONE: u32 = u32::MAX;
 
-/// The index with its resident budget.
+/// A row as a reader finds it: in memory, or to be read back from disk.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum Row {
+    /// Resident.
+    Hot(UrlRecord),
+    /// Cold, at this location.
+    Cold(Loc),
+}
+
+/// The URL index with its resident budget.
 #[derive(Debug, Default)]
 pub struct UrlIndex {
-    map: HashMap<UrlKey, Entry>,
+    map: BTreeMap<UrlKey, Entry>,
     slab: Vec<UrlRecord>,
     free: Vec<u32>,
     fifo: VecDeque<UrlKey>,
     resident: usize,
     live: usize,
     budget: usize,
+    frozen: Option<HashMap<UrlKey, Option<Loc>>>,
 }
 
 impl UrlIndex {
@@ -67,11 +92,6 @@ impl UrlIndex {
         self.resident
     }
 
-    /// The resident-record budget (0 = unbounded).
-    pub fn budget(&self) -> usize {
-        self.budget
-    }
-
     /// The entry of `key`, if the key is known (live or deleted).
     pub fn entry(&self, key: &UrlKey) -> Option<Entry> {
         self.map.get(key).copied()
@@ -79,62 +99,135 @@ impl UrlIndex {
 
     /// Whether `key` is live (known and not deleted).
     pub fn is_live(&self, key: &UrlKey) -> bool {
-        self.map.get(key).is_some_and(|e| e.loc != Loc::Tomb)
+        self.map.get(key).is_some_and(|e| !e.loc.is_tomb())
     }
 
-    /// The resident record of an entry.
-    pub fn record(&self, e: Entry) -> Option<&UrlRecord> {
+    /// The row of `key` as a reader sees it now (`None`: unknown or deleted).
+    pub fn row(&self, key: &UrlKey) -> Option<Row> {
+        let e = self.map.get(key)?;
+        if e.loc.is_tomb() {
+            return None;
+        }
+        Some(match self.record(*e) {
+            Some(r) => Row::Hot(*r),
+            None => Row::Cold(e.loc),
+        })
+    }
+
+    fn record(&self, e: Entry) -> Option<&UrlRecord> {
         (e.slot != NONE).then(|| &self.slab[e.slot as usize])
+    }
+
+    /// Whether any live key's host lies outside `lo..=hi`.
+    pub fn any_outside(&self, lo: u64, hi: u64) -> bool {
+        let below = self
+            .map
+            .range(..UrlKey { host: lo, path: 0 })
+            .any(|(_, e)| !e.loc.is_tomb());
+        let above = hi < u64::MAX
+            && self
+                .map
+                .range((
+                    Bound::Excluded(UrlKey {
+                        host: hi,
+                        path: u64::MAX,
+                    }),
+                    Bound::Unbounded,
+                ))
+                .any(|(_, e)| !e.loc.is_tomb());
+        below || above
+    }
+
+    fn note_change(&mut self, key: UrlKey) {
+        if let Some(f) = self.frozen.as_mut() {
+            let pre = self.map.get(&key).map(|e| e.loc);
+            f.entry(key).or_insert(pre);
+        }
     }
 
     /// Records that `r` is now the current version, durable at `loc`, and keeps it resident
     /// (evicting older records if over budget).
     pub fn put(&mut self, r: UrlRecord, loc: Loc) {
+        use std::collections::btree_map::Entry as Slot;
         let key = r.key;
-        let prev = self.map.get(&key).copied();
-        let slot = match prev {
-            Some(e) if e.slot != NONE => {
+        self.note_change(key);
+        // One walk of the tree: the common cases (a new key, a resident key) finish here.
+        match self.map.entry(key) {
+            Slot::Occupied(mut o) if o.get().slot != NONE => {
+                let e = o.get_mut();
                 self.slab[e.slot as usize] = r;
-                e.slot
+                if e.loc.is_tomb() {
+                    self.live += 1;
+                }
+                e.loc = loc;
             }
-            _ => self.admit(r),
-        };
-        if !matches!(prev, Some(e) if e.loc != Loc::Tomb) {
-            self.live += 1;
+            Slot::Occupied(mut o) => {
+                let was_live = !o.get().loc.is_tomb();
+                o.get_mut().loc = loc;
+                let slot = Self::admit_in(
+                    &mut self.slab,
+                    &mut self.free,
+                    &mut self.fifo,
+                    self.budget,
+                    r,
+                );
+                self.resident += 1;
+                if let Some(e) = self.map.get_mut(&key) {
+                    e.slot = slot;
+                }
+                if !was_live {
+                    self.live += 1;
+                }
+            }
+            Slot::Vacant(v) => {
+                let slot = Self::admit_in(
+                    &mut self.slab,
+                    &mut self.free,
+                    &mut self.fifo,
+                    self.budget,
+                    r,
+                );
+                self.resident += 1;
+                v.insert(Entry { loc, slot });
+                self.live += 1;
+            }
         }
-        self.map.insert(key, Entry { loc, slot });
         self.enforce_budget();
     }
 
     /// Records a cold entry: known and durable at `loc`, not in memory.
     pub fn put_cold(&mut self, key: UrlKey, loc: Loc) {
+        self.note_change(key);
         if let Some(old) = self.map.insert(key, Entry { loc, slot: NONE }) {
             self.release(old.slot);
-            if old.loc != Loc::Tomb {
+            if !old.loc.is_tomb() {
                 return;
             }
         }
         self.live += 1;
     }
 
-    /// Marks `key` deleted. Returns whether it was live.
-    pub fn delete(&mut self, key: UrlKey) -> bool {
-        match self.map.get_mut(&key) {
-            Some(e) if e.loc != Loc::Tomb => {
-                let slot = std::mem::replace(&mut e.slot, NONE);
-                e.loc = Loc::Tomb;
-                self.release(slot);
-                self.live -= 1;
-                true
-            }
-            _ => false,
+    /// Marks `key` deleted by the tombstone in segment `seg`. Returns whether it was live.
+    pub fn delete(&mut self, key: UrlKey, seg: u32) -> bool {
+        if !self.is_live(&key) {
+            return false;
         }
+        self.note_change(key);
+        let Some(e) = self.map.get_mut(&key) else {
+            return false;
+        };
+        let slot = std::mem::replace(&mut e.slot, NONE);
+        e.loc = Loc { seg, pos: TOMB };
+        self.release(slot);
+        self.live -= 1;
+        true
     }
 
-    /// Makes a record read back from disk resident again (it counts against the budget).
-    pub fn rematerialize(&mut self, r: UrlRecord) {
+    /// Makes a record read back from `loc` resident again, if the key still points there
+    /// (a writer may have replaced it while it was being read).
+    pub fn rematerialize(&mut self, r: UrlRecord, loc: Loc) {
         if let Some(e) = self.map.get(&r.key).copied() {
-            if e.slot == NONE && e.loc != Loc::Tomb {
+            if e.slot == NONE && e.loc == loc {
                 let slot = self.admit(r);
                 if let Some(m) = self.map.get_mut(&r.key) {
                     m.slot = slot;
@@ -144,35 +237,141 @@ impl UrlIndex {
         }
     }
 
-    /// Every key with its entry, in no particular order.
-    pub fn iter(&self) -> impl Iterator<Item = (&UrlKey, &Entry)> {
-        self.map.iter()
+    /// Up to `n` live rows with keys above `after` (from the start when `None`), in key order,
+    /// up to and including `end`.
+    pub fn batch(&self, after: Option<UrlKey>, end: UrlKey, n: usize) -> Vec<(UrlKey, Row)> {
+        let start = after.map_or(Bound::Unbounded, Bound::Excluded);
+        self.map
+            .range((start, Bound::Included(end)))
+            .filter(|(_, e)| !e.loc.is_tomb())
+            .take(n)
+            .map(|(k, e)| {
+                let row = match self.record(*e) {
+                    Some(r) => Row::Hot(*r),
+                    None => Row::Cold(e.loc),
+                };
+                (*k, row)
+            })
+            .collect()
     }
 
-    /// After a checkpoint: forgets deletions and points every live key at its new snapshot
-    /// row. `rows` are the live keys in snapshot order.
-    pub fn rebase(&mut self, rows: &[UrlKey]) {
-        self.map.retain(|_, e| e.loc != Loc::Tomb);
-        for (i, k) in rows.iter().enumerate() {
-            if let Some(e) = self.map.get_mut(k) {
-                e.loc = Loc::Snap(i as u32);
+    /// Starts a frozen view at this instant (see the module invariants).
+    pub fn freeze(&mut self) {
+        self.frozen = Some(HashMap::new());
+    }
+
+    /// Ends the frozen view.
+    pub fn thaw(&mut self) {
+        self.frozen = None;
+    }
+
+    /// Keys changed since the freeze (the pre-images held).
+    pub fn frozen_changes(&self) -> usize {
+        self.frozen.as_ref().map_or(0, HashMap::len)
+    }
+
+    /// Up to `n` keys above `after` that were live at the freeze, in key order, each with its
+    /// row as it was then (a pre-image is always read back from disk). The last key scanned is
+    /// returned too, so a caller resumes after it even when the batch is empty.
+    pub fn frozen_batch(
+        &self,
+        after: Option<UrlKey>,
+        n: usize,
+    ) -> (Vec<(UrlKey, Row)>, Option<UrlKey>) {
+        let start = after.map_or(Bound::Unbounded, Bound::Excluded);
+        let mut out = Vec::with_capacity(n.min(4096));
+        let mut last = None;
+        for (k, e) in self.map.range((start, Bound::Unbounded)) {
+            if out.len() >= n {
+                break;
+            }
+            last = Some(*k);
+            let row = match self.frozen.as_ref().and_then(|f| f.get(k)) {
+                Some(None) => continue,
+                Some(Some(loc)) if loc.is_tomb() => continue,
+                Some(Some(loc)) => Row::Cold(*loc),
+                None if e.loc.is_tomb() => continue,
+                None => match self.record(*e) {
+                    Some(r) => Row::Hot(*r),
+                    None => Row::Cold(e.loc),
+                },
+            };
+            out.push((*k, row));
+        }
+        (out, last)
+    }
+
+    /// After a checkpoint commits: walks the frozen view from `after` like
+    /// [`UrlIndex::frozen_batch`] (the same keys, so the same row numbers, starting at
+    /// `row`), pointing every entry still in a frozen segment at its row of the new snapshot
+    /// `seg`, and dropping deletions the snapshot has folded in. Returns the last key walked
+    /// and the next row number.
+    pub fn rebase_batch(
+        &mut self,
+        after: Option<UrlKey>,
+        n: usize,
+        mut row: u64,
+        frozen_seg: &dyn Fn(u32) -> bool,
+        seg: u32,
+    ) -> (Option<UrlKey>, u64) {
+        let start = after.map_or(Bound::Unbounded, Bound::Excluded);
+        let mut last = None;
+        let mut gone = Vec::new();
+        let frozen = self.frozen.as_ref();
+        for (k, e) in self.map.range_mut((start, Bound::Unbounded)).take(n) {
+            last = Some(*k);
+            let visible = match frozen.and_then(|f| f.get(k)) {
+                Some(None) => false,
+                Some(Some(loc)) => !loc.is_tomb(),
+                None => !e.loc.is_tomb(),
+            };
+            if frozen_seg(e.loc.seg) {
+                if e.loc.is_tomb() {
+                    gone.push(*k);
+                } else {
+                    e.loc = Loc { seg, pos: row };
+                }
+            }
+            if visible {
+                row += 1;
             }
         }
+        for k in gone {
+            self.map.remove(&k);
+        }
+        (last, row)
     }
 
     fn admit(&mut self, r: UrlRecord) -> u32 {
         self.resident += 1;
-        if self.budget > 0 {
-            self.fifo.push_back(r.key);
+        Self::admit_in(
+            &mut self.slab,
+            &mut self.free,
+            &mut self.fifo,
+            self.budget,
+            r,
+        )
+    }
+
+    /// Stores a resident record in the slab (and the eviction queue, with a budget).
+    fn admit_in(
+        slab: &mut Vec<UrlRecord>,
+        free: &mut Vec<u32>,
+        fifo: &mut VecDeque<UrlKey>,
+        budget: usize,
+        r: UrlRecord,
+    ) -> u32 {
+        if budget > 0 {
+            fifo.push_back(r.key);
         }
-        match self.free.pop() {
+        match free.pop() {
             Some(i) => {
-                self.slab[i as usize] = r;
+                slab[i as usize] = r;
                 i
             }
             None => {
-                self.slab.push(r);
-                (self.slab.len() - 1) as u32
+                slab.push(r);
+                (slab.len() - 1) as u32
             }
         }
     }
@@ -193,7 +392,7 @@ impl UrlIndex {
                 break;
             };
             if let Some(e) = self.map.get_mut(&key) {
-                if e.slot != NONE && e.loc != Loc::Tomb {
+                if e.slot != NONE && !e.loc.is_tomb() {
                     let slot = std::mem::replace(&mut e.slot, NONE);
                     self.release(slot);
                 }
@@ -215,6 +414,103 @@ impl UrlIndex {
     }
 }
 
+/// The host rows, with the same frozen view as the URL index.
+#[derive(Debug, Default)]
+pub struct HostIndex {
+    map: BTreeMap<u64, HostRecord>,
+    frozen: Option<HashMap<u64, Option<HostRecord>>>,
+}
+
+impl HostIndex {
+    /// Host rows.
+    pub fn len(&self) -> usize {
+        self.map.len()
+    }
+
+    /// Whether there are none.
+    pub fn is_empty(&self) -> bool {
+        self.map.is_empty()
+    }
+
+    /// The row of `key`.
+    pub fn get(&self, key: u64) -> Option<HostRecord> {
+        self.map.get(&key).copied()
+    }
+
+    fn note_change(&mut self, key: u64) {
+        if let Some(f) = self.frozen.as_mut() {
+            let pre = self.map.get(&key).copied();
+            f.entry(key).or_insert(pre);
+        }
+    }
+
+    /// Puts a row.
+    pub fn put(&mut self, h: HostRecord) {
+        self.note_change(h.host_key);
+        self.map.insert(h.host_key, h);
+    }
+
+    /// Removes a row.
+    pub fn remove(&mut self, key: u64) {
+        self.note_change(key);
+        self.map.remove(&key);
+    }
+
+    /// Whether any row's key lies outside `lo..=hi`.
+    pub fn any_outside(&self, lo: u64, hi: u64) -> bool {
+        self.map.range(..lo).next().is_some()
+            || (hi < u64::MAX && self.map.range(hi + 1..).next().is_some())
+    }
+
+    /// Up to `n` rows with keys above `after`, in key order (live view).
+    pub fn batch(&self, after: Option<u64>, n: usize) -> Vec<HostRecord> {
+        let start = after.map_or(Bound::Unbounded, Bound::Excluded);
+        self.map
+            .range((start, Bound::Unbounded))
+            .take(n)
+            .map(|(_, h)| *h)
+            .collect()
+    }
+
+    /// Starts a frozen view.
+    pub fn freeze(&mut self) {
+        self.frozen = Some(HashMap::new());
+    }
+
+    /// Ends it.
+    pub fn thaw(&mut self) {
+        self.frozen = None;
+    }
+
+    /// Up to `n` rows with keys above `after` as they were at the freeze, in key order.
+    pub fn frozen_batch(&self, after: Option<u64>, n: usize) -> Vec<HostRecord> {
+        let start = after.map_or(Bound::Unbounded, Bound::Excluded);
+        let Some(f) = self.frozen.as_ref() else {
+            return self.batch(after, n);
+        };
+        // Rows removed since the cut are in the pre-images only: merge both in key order.
+        let mut out: Vec<HostRecord> = self
+            .map
+            .range((start, Bound::Unbounded))
+            .filter(|(k, _)| !f.contains_key(k))
+            .take(n)
+            .map(|(_, h)| *h)
+            .collect();
+        let bound = out.last().map(|h| h.host_key);
+        let full = out.len() >= n;
+        for (k, pre) in f {
+            let above = after.is_none_or(|a| *k > a);
+            let within = !full || bound.is_none_or(|b| *k < b);
+            if let (true, true, Some(h)) = (above, within, pre) {
+                out.push(*h);
+            }
+        }
+        out.sort_unstable_by_key(|h| h.host_key);
+        out.truncate(n);
+        out
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -227,26 +523,125 @@ mod tests {
         }
     }
 
+    fn log(off: u64) -> Loc {
+        Loc { seg: 1, pos: off }
+    }
+
     #[test]
     fn budget_bounds_resident_records_of_every_origin() {
         let mut ix = UrlIndex::new(10);
         for i in 0..50 {
-            ix.put(rec(i), Loc::Log(i * 121));
+            ix.put(rec(i), log(i * 121));
             assert!(ix.resident() <= 10);
         }
         assert_eq!(ix.live(), 50);
-        let cold = ix.iter().filter(|(_, e)| ix.record(**e).is_none()).count();
+        let all = ix.batch(
+            None,
+            UrlKey {
+                host: u64::MAX,
+                path: u64::MAX,
+            },
+            usize::MAX,
+        );
+        let cold = all
+            .iter()
+            .filter(|(_, r)| matches!(r, Row::Cold(_)))
+            .count();
         assert_eq!(cold, 40);
         for i in 0..50 {
-            ix.rematerialize(rec(i));
+            ix.rematerialize(rec(i), log(i * 121));
             assert!(ix.resident() <= 10);
         }
-        assert!(ix.delete(rec(3).key));
-        assert!(!ix.delete(rec(3).key));
+        assert!(ix.delete(rec(3).key, 1));
+        assert!(!ix.delete(rec(3).key, 1));
         assert_eq!(ix.live(), 49);
-        ix.put(rec(3), Loc::Log(1));
+        ix.put(rec(3), log(1));
         assert_eq!(ix.live(), 50);
-        ix.put_cold(rec(99).key, Loc::Snap(0));
+        ix.put_cold(rec(99).key, Loc { seg: 0, pos: 0 });
         assert_eq!(ix.live(), 51);
+    }
+
+    #[test]
+    fn the_frozen_view_is_the_state_at_the_cut() {
+        let mut ix = UrlIndex::new(0);
+        for i in 0..20 {
+            ix.put(rec(i), log(i));
+        }
+        ix.delete(rec(5).key, 1);
+        ix.freeze();
+        // After the cut: a change, a delete, a new key, a resurrection.
+        let mut changed = rec(2);
+        changed.status = 9;
+        ix.put(changed, Loc { seg: 2, pos: 0 });
+        ix.delete(rec(3).key, 2);
+        ix.put(rec(100), Loc { seg: 2, pos: 1 });
+        ix.put(rec(5), Loc { seg: 2, pos: 2 });
+        let mut seen = Vec::new();
+        let mut after = None;
+        loop {
+            let (b, last) = ix.frozen_batch(after, 3);
+            if last.is_none() {
+                break;
+            }
+            seen.extend(b);
+            after = last;
+        }
+        let keys: Vec<u64> = seen.iter().map(|(k, _)| k.path).collect();
+        let want: Vec<u64> = (0..20).filter(|&i| i != 5).collect();
+        assert_eq!(keys, want);
+        assert_eq!(
+            seen[2].1,
+            Row::Cold(log(2)),
+            "a pre-image is read from disk"
+        );
+        assert_eq!(seen[3].1, Row::Cold(log(3)));
+        // Rebase: rows of the frozen segment move to the new snapshot (segment 3).
+        let (mut after, mut row) = (None, 0);
+        loop {
+            let (last, next) = ix.rebase_batch(after, 4, row, &|s| s == 1, 3);
+            if last.is_none() {
+                break;
+            }
+            (after, row) = (last, next);
+        }
+        assert_eq!(row, 19);
+        ix.thaw();
+        assert_eq!(ix.entry(&rec(0).key).unwrap().loc, Loc { seg: 3, pos: 0 });
+        assert_eq!(ix.entry(&rec(6).key).unwrap().loc, Loc { seg: 3, pos: 5 });
+        assert_eq!(ix.entry(&rec(2).key).unwrap().loc.seg, 2);
+        assert!(ix.entry(&rec(3).key).unwrap().loc.is_tomb());
+        assert_eq!(ix.live(), 20);
+    }
+
+    #[test]
+    fn frozen_hosts_merge_pre_images_in_order() {
+        let mut hx = HostIndex::default();
+        for k in [10u64, 20, 30, 40] {
+            hx.put(HostRecord {
+                host_key: k,
+                ..HostRecord::default()
+            });
+        }
+        hx.freeze();
+        hx.remove(20);
+        hx.put(HostRecord {
+            host_key: 25,
+            ..HostRecord::default()
+        });
+        hx.put(HostRecord {
+            host_key: 30,
+            crawl_delay: 7,
+            ..HostRecord::default()
+        });
+        let mut got = Vec::new();
+        let mut after = None;
+        loop {
+            let b = hx.frozen_batch(after, 2);
+            let Some(last) = b.last() else { break };
+            after = Some(last.host_key);
+            got.extend(b);
+        }
+        let keys: Vec<(u64, u16)> = got.iter().map(|h| (h.host_key, h.crawl_delay)).collect();
+        assert_eq!(keys, [(10, 0), (20, 0), (30, 0), (40, 0)]);
     }
 }

@@ -7,48 +7,67 @@
 //! <dir>/log-<G+1>        every update since that checkpoint, one checksummed frame each
 //! ```
 //!
-//! Invariants (each is tested in `native/tests/store_*.rs`):
+//! Invariants (each is tested in `native/tests/store*.rs`):
 //! 1. The current slot names a snapshot and a log that were complete and fsynced, with the
 //!    directory entries fsynced, before the slot was written. A generation is never half
 //!    visible.
 //! 2. A committed generation's files are removed only after the next slot is durable.
-//! 3. Replay is redo only, in LSN order, and stops at the first frame that is torn, fails its
-//!    CRC or breaks the LSN order. A writable open truncates the log there before anything is
-//!    appended, so no later append hides behind garbage; the discarded bytes are kept beside
-//!    the log (`log-<G>.discarded-<offset>`) and reported, never silently dropped.
-//! 4. Under [`Durability::Full`] an update is acknowledged only after an fsync that began
-//!    after its frame was written (group commit, `log.rs`).
-//! 5. After a failed write or fsync of the log, the store refuses every further update.
-//! 6. One writer per directory, by an exclusive `flock` on the directory itself, which the
+//! 3. Replay is redo only, in LSN order: the log the slot names, then any later logs
+//!    (`log-<n>` with a higher number, left by a checkpoint that rotated logs but did not
+//!    commit), each continuing exactly where the one before it ended. It stops at the first
+//!    frame that is torn, fails its CRC or breaks the LSN order. A writable open truncates
+//!    there and folds later logs into the named one before anything is appended, so no later
+//!    append hides behind garbage and a directory at rest has the reference's layout; damaged
+//!    bytes are kept beside the log (`log-<n>.discarded-<offset>`) and reported.
+//! 4. Under [`Durability::Full`] an update is acknowledged only after fsyncs that began after
+//!    its frame was written, of its log and of every log before it (group commit, `log.rs`).
+//! 5. After a failed write or fsync of a log, the store refuses every further update.
+//! 6. One writer per directory, by an exclusive lock on the directory itself, which the
 //!    kernel releases when the process dies. Read-only opens take no lock and create, write,
 //!    truncate and fsync nothing.
-//! 7. Files named like a generation's files but not named by the current slot are leftovers
-//!    of an interrupted checkpoint; a writable open removes them (and says so).
+//! 7. Files named like a generation's files but not named by the current slot, and not later
+//!    logs, are leftovers of a checkpoint; a writable open removes them (and says so).
+//! 8. Lock order: checkpoint, then log, then arena, then index, then segments. Readers take
+//!    one of index, arena or segments at a time, briefly; no lock is held across disk reads
+//!    or decoding except a snapshot's small block cache.
 
+pub mod error;
 pub mod index;
 pub mod log;
+mod open;
+#[cfg(any(test, feature = "crash-points"))]
+pub mod sim;
+pub mod snapshot;
+pub mod storage;
 
-use crate::atomic::sync_dir;
 use crate::crash::crash_point;
-use crate::encode::{encode_partition, EncodeSettings};
-use crate::fsource::FileSource;
-use index::{Loc, UrlIndex};
-use log::{Faults, GroupCommit, ScanEnd};
+use crate::encode::EncodeSettings;
+pub use error::{
+    BadRef, LogFailure, Op, RecoveryEvent, Refusal, Result, SnapshotProblem, Stop, StoreError,
+};
+use index::{HostIndex, Loc, Row, UrlIndex};
+use log::{GroupCommit, LogWriter};
 use meguri_core::keys::UrlKey;
 use meguri_core::partition::Partition;
-use meguri_core::reader::{ReadOptions, Reader};
 use meguri_core::records::{HostRecord, UrlRecord};
 use meguri_core::store::frame::{self, Frame, Update};
-use meguri_core::store::superblock::{self, Checkpoint, Superblock};
+pub use meguri_core::store::superblock::Owner;
+use meguri_core::store::superblock::{self, Checkpoint};
+pub use snapshot::row_block;
+use snapshot::{ColdSnapshot, SnapCursor, SnapshotSource, SnapshotSpec, Written};
 use std::collections::BTreeMap;
-use std::fs::{self, File, OpenOptions};
-use std::os::unix::fs::FileExt;
+use std::ops::{Bound, RangeBounds};
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::{Arc, Mutex, MutexGuard};
+use std::sync::{Arc, Mutex, MutexGuard, RwLock, RwLockReadGuard, RwLockWriteGuard};
+use storage::{FileRef, Open, Storage};
 
 /// File name of the superblock.
 pub const SUPER: &str = "super";
+
+/// Bytes a log grows by at a time (zeros written ahead of the frames; see `log.rs` and
+/// docs/format.md §13.9 for the measurements behind the size).
+pub const LOG_CHUNK: u64 = 1 << 20;
 
 /// When updates reach stable storage.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -65,20 +84,25 @@ pub enum Durability {
     Full,
 }
 
+/// A durability name that is not `none`, `normal` or `full`.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("durability is none, normal or full, not {0:?}")]
+pub struct ParseDurabilityError(pub String);
+
 impl std::str::FromStr for Durability {
-    type Err = String;
-    fn from_str(s: &str) -> std::result::Result<Self, String> {
+    type Err = ParseDurabilityError;
+    fn from_str(s: &str) -> std::result::Result<Self, ParseDurabilityError> {
         match s {
             "none" => Ok(Durability::None),
             "normal" => Ok(Durability::Normal),
             "full" => Ok(Durability::Full),
-            _ => Err(format!("durability is none, normal or full, not {s:?}")),
+            _ => Err(ParseDurabilityError(s.to_string())),
         }
     }
 }
 
 /// How to open a directory.
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Clone)]
 pub struct Options {
     /// When updates are durable.
     pub durability: Durability,
@@ -90,29 +114,45 @@ pub struct Options {
     pub partition_id: u32,
     /// Created hours of a new directory's first snapshot.
     pub created_hours: u32,
+    /// The owned host-key range and epoch of a new directory (a directory that has them
+    /// keeps its own).
+    pub owner: Owner,
     /// How snapshots are encoded.
     pub encode: EncodeSettings,
-    /// Injected failures (tests).
-    pub faults: Option<Arc<Faults>>,
+    /// Bytes the log grows by at a time under [`Durability::Full`] (0: grow with each write).
+    /// Under `none` and `normal` the log grows with each write: nothing waits for a commit
+    /// there, and overwriting preallocated pages that the kernel is writing back costs more
+    /// than extending the file (docs/format.md §13.9).
+    pub log_chunk: u64,
+    /// The file system (the real one when `None`).
+    pub storage: Option<Arc<dyn Storage>>,
 }
 
-/// A store error: one sentence naming the directory and what went wrong.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct StoreError(pub String);
-
-impl std::fmt::Display for StoreError {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(&self.0)
+impl Options {
+    /// The preallocation chunk this durability setting uses.
+    fn log_chunk_in_use(&self) -> u64 {
+        if self.durability == Durability::Full {
+            self.log_chunk
+        } else {
+            0
+        }
     }
 }
 
-impl std::error::Error for StoreError {}
-
-/// Result of store operations.
-pub type Result<T> = std::result::Result<T, StoreError>;
-
-fn err<T>(msg: impl Into<String>) -> Result<T> {
-    Err(StoreError(msg.into()))
+impl Default for Options {
+    fn default() -> Self {
+        Options {
+            durability: Durability::default(),
+            resident_budget: 0,
+            read_only: false,
+            partition_id: 0,
+            created_hours: 0,
+            owner: Owner::default(),
+            encode: EncodeSettings::default(),
+            log_chunk: LOG_CHUNK,
+            storage: None,
+        }
+    }
 }
 
 /// What recovery found and did, for the caller to report.
@@ -122,344 +162,123 @@ pub struct Recovery {
     pub gen: u64,
     /// URL rows loaded from the snapshot.
     pub snapshot_urls: u64,
-    /// Frames replayed from the log.
+    /// Frames replayed from the logs.
     pub frames: u64,
     /// Bytes of log replayed.
     pub log_bytes: u64,
-    /// One line per notable event (torn tail truncated, leftovers removed, a damaged slot).
-    pub notes: Vec<String>,
+    /// Notable events (torn tail truncated, leftovers removed, a damaged slot...).
+    pub events: Vec<RecoveryEvent>,
 }
 
-/// The cold snapshot: rows read back on demand, a few decoded blocks cached.
-struct Snapshot {
-    reader: Reader<FileSource>,
-    block: u64,
-    cache: Vec<(u64, Vec<UrlRecord>)>,
+/// An open snapshot or log that index entries point into.
+enum Segment {
+    Snap(Arc<ColdSnapshot>),
+    Log { file: FileRef, name: String },
 }
 
-const SNAP_CACHE_BLOCKS: usize = 4;
-
-/// Rows to decode at a time when walking a file's URL table: its largest page, so no page is
-/// decoded more than twice (a file whose columns are single pages is decoded once, whole),
-/// and at least 4,096.
-pub fn row_block<S: meguri_core::source::Source>(reader: &Reader<S>) -> u64 {
-    let n = reader.rows(meguri_core::Table::Url);
-    let mut block = 4096u64;
-    for id in 0..meguri_core::schema::URL_COLUMNS.len() as u64 {
-        if let Ok(dir) = reader.column_dir(meguri_core::Table::Url, id) {
-            let largest = dir
-                .pages
-                .iter()
-                .map(|p| p.num_values)
-                .max()
-                .unwrap_or(dir.num_values);
-            block = block.max(largest);
-        }
-    }
-    block.min(n.max(1))
+#[derive(Default)]
+struct Segments {
+    map: BTreeMap<u32, Arc<Segment>>,
+    next: u32,
 }
 
-impl Snapshot {
-    fn url(&mut self, row: u64) -> std::result::Result<UrlRecord, String> {
-        let size = self.block;
-        let block = row / size;
-        if let Some(i) = self.cache.iter().position(|(b, _)| *b == block) {
-            let hit = self.cache.remove(i);
-            let r = hit.1[(row - block * size) as usize];
-            self.cache.push(hit);
-            return Ok(r);
-        }
-        let start = block * size;
-        let end = (start + size).min(self.reader.rows(meguri_core::Table::Url));
-        let rows = self
-            .reader
-            .url_rows(start..end)
-            .map_err(|e| e.to_string())?;
-        let r = *rows
-            .get((row - start) as usize)
-            .ok_or_else(|| format!("snapshot has no URL row {row}"))?;
-        if self.cache.len() >= SNAP_CACHE_BLOCKS {
-            self.cache.remove(0);
-        }
-        self.cache.push((block, rows));
-        Ok(r)
-    }
-}
-
-struct State {
-    gen: u64,
-    next_lsn: u64,
-    log: Arc<File>,
-    log_name: String,
-    log_end: u64,
-    snapshot: Option<Snapshot>,
-    snapshot_name: Option<String>,
+/// The URL and host indexes, under one lock so a batch of updates lands at once.
+struct Indexes {
     urls: UrlIndex,
-    hosts: BTreeMap<u64, HostRecord>,
-    arena: Vec<u8>,
+    hosts: HostIndex,
+}
+
+/// What the current generation is.
+struct Meta {
+    gen: u64,
+    frontier: u64,
+    arena_len: u64,
+    snap: Option<(String, u32)>,
+    /// The log the slot names, with its segment.
+    named: (String, u32),
+    /// Logs sealed after the named one by checkpoints that did not commit, oldest first.
+    chain: Vec<(String, u32)>,
+    owner: Owner,
     id: u32,
     created_hours: u32,
+}
+
+struct LogState {
+    w: LogWriter,
+    next_lsn: u64,
+    owner: Owner,
     frame: Vec<u8>,
 }
 
 /// An open partition directory.
 pub struct Store {
     dir: PathBuf,
+    fs: Arc<dyn Storage>,
     opts: Options,
-    state: Mutex<State>,
+    index: RwLock<Indexes>,
+    arena: RwLock<Vec<u8>>,
+    log: Mutex<LogState>,
     commit: GroupCommit,
+    segs: RwLock<Segments>,
+    meta: Mutex<Meta>,
+    ckpt: Mutex<()>,
     poisoned: AtomicBool,
+    closed: AtomicBool,
     recovery: Recovery,
-    _lock: Option<File>,
+    _lock: Option<Box<dyn storage::DirLock>>,
 }
 
-/// Where an update landed: its LSN and the log epoch and end offset to wait on.
-#[derive(Debug, Clone, Copy)]
-struct Appended {
-    lsn: u64,
-    epoch: u64,
-    end: u64,
+/// What `export` writes.
+#[derive(Debug, Clone)]
+pub struct ExportOptions {
+    /// Write a schedule region.
+    pub schedule: bool,
+    /// Rewrite URLs in flight (status 3) as scheduled (1), as the reference's recovery does.
+    pub in_flight_to_scheduled: bool,
+    /// Page and arena compression.
+    pub encode: EncodeSettings,
 }
 
 fn is_generation_file(name: &str) -> bool {
-    let digits = |s: &str| !s.is_empty() && s.bytes().all(|b| b.is_ascii_digit());
-    name.strip_prefix("log-").is_some_and(digits)
-        || name
-            .strip_prefix("snap-")
-            .and_then(|s| s.strip_suffix(".meguri"))
-            .is_some_and(digits)
+    log_number(name).is_some() || snap_number(name).is_some()
+}
+
+fn digits(s: &str) -> Option<u64> {
+    (!s.is_empty() && s.bytes().all(|b| b.is_ascii_digit()))
+        .then(|| s.parse().ok())
+        .flatten()
+}
+
+/// `n` of `log-<n>`.
+fn log_number(name: &str) -> Option<u64> {
+    name.strip_prefix("log-").and_then(digits)
+}
+
+/// `n` of `snap-<n>.meguri`.
+fn snap_number(name: &str) -> Option<u64> {
+    name.strip_prefix("snap-")
+        .and_then(|s| s.strip_suffix(".meguri"))
+        .and_then(digits)
+}
+
+const BATCH: usize = 4096;
+const KEY_MAX: UrlKey = UrlKey {
+    host: u64::MAX,
+    path: u64::MAX,
+};
+
+/// Why a cold read could not finish: the segment went away (a checkpoint rebased the key
+/// meanwhile; look again), or a real error.
+enum Cold {
+    Moved,
+    Err(Box<StoreError>),
 }
 
 impl Store {
     /// Opens (or, unless read-only, creates) the partition directory `dir` and recovers its
-    /// state: the current snapshot plus the valid prefix of its log.
+    /// state: the current snapshot plus the valid prefix of its logs.
     pub fn open(dir: &Path, opts: Options) -> Result<Store> {
-        let shown = dir.display().to_string();
-        let ctx = |m: String| StoreError(format!("{shown}: {m}"));
-        if opts.read_only {
-            if !dir.is_dir() {
-                return err(format!("{shown} is not a partition directory"));
-            }
-            if !dir.join(SUPER).exists() && !dir.join("log-1").exists() {
-                return err(format!(
-                    "{shown} is not a partition directory (it has neither `super` nor `log-1`)"
-                ));
-            }
-        } else {
-            fs::create_dir_all(dir).map_err(|e| ctx(format!("cannot create: {e}")))?;
-        }
-        let lock = if opts.read_only {
-            None
-        } else {
-            let f = File::open(dir).map_err(|e| ctx(format!("cannot open: {e}")))?;
-            // A lock released a moment ago can still be held by a copy of its descriptor in
-            // a child another thread is forking (until that child's exec closes it), so a
-            // conflict is retried briefly before it is reported.
-            let deadline = std::time::Instant::now() + std::time::Duration::from_millis(500);
-            loop {
-                match f.try_lock() {
-                    Ok(()) => break Some(f),
-                    Err(std::fs::TryLockError::WouldBlock)
-                        if std::time::Instant::now() < deadline =>
-                    {
-                        std::thread::sleep(std::time::Duration::from_millis(5));
-                    }
-                    Err(std::fs::TryLockError::WouldBlock) => {
-                        return err(format!(
-                            "{shown} is already open for writing by another process; \
-                             one writer per partition directory"
-                        ))
-                    }
-                    Err(std::fs::TryLockError::Error(e)) => {
-                        return err(format!("{shown}: cannot lock: {e}"))
-                    }
-                }
-            }
-        };
-        let mut recovery = Recovery::default();
-        let sb_bytes = match fs::read(dir.join(SUPER)) {
-            Ok(b) => b,
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Vec::new(),
-            Err(e) => return Err(ctx(format!("cannot read the superblock: {e}"))),
-        };
-        let sb = Superblock::read(&sb_bytes);
-        let current = sb
-            .current()
-            .map_err(|e| ctx(e.to_string()))?
-            .map(|(i, c)| (i, c.clone()));
-        for (i, slot) in sb.slots.iter().enumerate() {
-            if let superblock::Slot::Bad(e) = slot {
-                recovery.notes.push(format!(
-                    "superblock slot {} is damaged ({}); using the other slot",
-                    superblock::slot_name(i),
-                    e.message
-                ));
-            }
-        }
-        let (gen, frontier, snap_name, log_name) = match &current {
-            Some((_, c)) => (c.gen, c.frontier, Some(c.snapshot.clone()), c.log.clone()),
-            None => (0, 1, None, "log-1".to_string()),
-        };
-        recovery.gen = gen;
-
-        let mut urls = UrlIndex::new(opts.resident_budget);
-        let mut hosts = BTreeMap::new();
-        let mut arena = vec![0u8];
-        let (mut id, mut created_hours) = (opts.partition_id, opts.created_hours);
-        let mut snapshot = None;
-        if let Some(name) = &snap_name {
-            let path = dir.join(name);
-            let src = FileSource::open(&path).map_err(|e| {
-                ctx(format!(
-                    "the superblock names {name} as generation {gen}'s snapshot, \
-                     but it cannot be opened: {e}"
-                ))
-            })?;
-            // A checked load rather than a separate `verify` pass: every page and region is
-            // CRC-checked as it is decoded, and the rules a snapshot's rows must keep (keys in
-            // strict order, references that resolve) are checked row by row, so opening never
-            // holds more than one block of decoded rows beyond what stays resident.
-            let bad = |m: String| ctx(format!("snapshot {name} fails verification: {m}"));
-            let reader =
-                Reader::open_with(src, ReadOptions::default()).map_err(|e| bad(e.to_string()))?;
-            id = reader.header().partition_id;
-            created_hours = reader.header().created_hours;
-            let a = reader.arena().map_err(|e| bad(e.to_string()))?;
-            if !a.is_empty() {
-                arena = a;
-            }
-            let mut prev_host = None;
-            for (i, h) in reader
-                .host_table()
-                .map_err(|e| bad(e.to_string()))?
-                .into_iter()
-                .enumerate()
-            {
-                if prev_host.is_some_and(|p| p >= h.host_key) {
-                    return Err(bad(format!("host row {i} is out of key order")));
-                }
-                prev_host = Some(h.host_key);
-                check_refs(&arena, &[Update::PutHost(h)])
-                    .map_err(|m| bad(format!("host row {i}: {m}")))?;
-                hosts.insert(h.host_key, h);
-            }
-            let n = reader.rows(meguri_core::Table::Url);
-            let block = row_block(&reader);
-            let mut start = 0;
-            let mut prev_key = None;
-            while start < n {
-                let end = (start + block).min(n);
-                let rows = reader
-                    .url_rows(start..end)
-                    .map_err(|e| bad(e.to_string()))?;
-                for (i, r) in rows.into_iter().enumerate() {
-                    let row = start + i as u64;
-                    if prev_key.is_some_and(|p| p >= r.key) {
-                        return Err(bad(format!("URL row {row} is out of key order")));
-                    }
-                    prev_key = Some(r.key);
-                    check_refs(&arena, &[Update::PutUrl(r)])
-                        .map_err(|m| bad(format!("URL row {row}: {m}")))?;
-                    let loc = Loc::Snap(row as u32);
-                    if opts.resident_budget == 0 || urls.resident() < opts.resident_budget {
-                        urls.put(r, loc);
-                    } else {
-                        urls.put_cold(r.key, loc);
-                    }
-                }
-                start = end;
-            }
-            recovery.snapshot_urls = n;
-            snapshot = Some(Snapshot {
-                block,
-                reader,
-                cache: Vec::new(),
-            });
-        }
-
-        let log_path = dir.join(&log_name);
-        let log_file = if opts.read_only {
-            match File::open(&log_path) {
-                Ok(f) => Some(f),
-                Err(e) if e.kind() == std::io::ErrorKind::NotFound && current.is_none() => None,
-                Err(e) => return Err(ctx(format!("cannot open {log_name}: {e}"))),
-            }
-        } else {
-            let mut o = OpenOptions::new();
-            o.read(true).write(true);
-            // Before the first checkpoint the log is created on demand; after one, the commit
-            // protocol created it, so its absence means it was lost.
-            if current.is_none() {
-                o.create(true);
-            }
-            Some(o.open(&log_path).map_err(|e| {
-                ctx(if e.kind() == std::io::ErrorKind::NotFound {
-                    format!(
-                        "the superblock names {log_name} as the log of generation {gen}, but \
-                         it is missing: the updates since that checkpoint are lost"
-                    )
-                } else {
-                    format!("cannot open {log_name}: {e}")
-                })
-            })?)
-        };
-
-        let mut last_lsn = None;
-        if let Some(f) = &log_file {
-            let scan_end = replay(f, frontier, &mut urls, &mut hosts, &mut arena)
-                .map_err(|e| ctx(format!("{log_name}: {e}")))?;
-            recovery.frames = scan_end.frames;
-            recovery.log_bytes = scan_end.good_end;
-            last_lsn = scan_end.last_lsn;
-            if scan_end.unknown > 0 {
-                recovery.notes.push(format!(
-                    "{log_name}: skipped {} frames of kinds this version does not know",
-                    scan_end.unknown
-                ));
-            }
-            if scan_end.good_end < scan_end.file_len {
-                handle_bad_tail(dir, &log_name, f, &scan_end, opts.read_only, &mut recovery)
-                    .map_err(ctx)?;
-            }
-        }
-        let log_file = match log_file {
-            Some(f) => f,
-            // Read-only and no log yet: an empty stand-in that is never written.
-            None => File::open("/dev/null").map_err(|e| ctx(e.to_string()))?,
-        };
-        let log_end = recovery.log_bytes;
-        let next_lsn = frontier.max(last_lsn.map_or(0, |l| l + 1));
-
-        if !opts.read_only {
-            remove_leftovers(dir, snap_name.as_deref(), &log_name, &mut recovery).map_err(ctx)?;
-            // A fresh log-1 (and the directory itself) must survive a crash before the first
-            // checkpoint, or a Full-acknowledged update could vanish with its file.
-            sync_dir(dir).map_err(|e| ctx(format!("cannot fsync the directory: {e}")))?;
-        }
-        let log = Arc::new(log_file);
-        Ok(Store {
-            dir: dir.to_path_buf(),
-            commit: GroupCommit::new(log.clone(), log_end, opts.faults.clone()),
-            state: Mutex::new(State {
-                gen,
-                next_lsn,
-                log,
-                log_name,
-                log_end,
-                snapshot,
-                snapshot_name: snap_name,
-                urls,
-                hosts,
-                arena,
-                id,
-                created_hours,
-                frame: Vec::with_capacity(256),
-            }),
-            opts,
-            poisoned: AtomicBool::new(false),
-            recovery,
-            _lock: lock,
-        })
+        open::open(dir, opts)
     }
 
     /// What recovery found and did.
@@ -472,76 +291,100 @@ impl Store {
         &self.dir
     }
 
-    fn state(&self) -> MutexGuard<'_, State> {
-        self.state.lock().unwrap_or_else(|p| p.into_inner())
+    fn poisoned_lock(&self, what: &'static str) -> StoreError {
+        StoreError::LockPoisoned {
+            dir: self.dir.clone(),
+            what,
+        }
     }
 
-    fn check_writable(&self) -> Result<()> {
-        if self.opts.read_only {
-            return err(format!("{} was opened read-only", self.dir.display()));
-        }
-        if self.poisoned.load(Ordering::Acquire) {
-            let why = self.commit.failure().unwrap_or_default();
-            return err(format!(
-                "{}: the store refuses writes after a failed write or fsync of its log ({why}); \
-                 reopen it to recover the durable state",
-                self.dir.display()
-            ));
+    fn index_r(&self) -> Result<RwLockReadGuard<'_, Indexes>> {
+        self.index.read().map_err(|_| self.poisoned_lock("index"))
+    }
+
+    fn index_w(&self) -> Result<RwLockWriteGuard<'_, Indexes>> {
+        self.index.write().map_err(|_| self.poisoned_lock("index"))
+    }
+
+    fn arena_r(&self) -> Result<RwLockReadGuard<'_, Vec<u8>>> {
+        self.arena.read().map_err(|_| self.poisoned_lock("arena"))
+    }
+
+    fn log_l(&self) -> Result<MutexGuard<'_, LogState>> {
+        self.log.lock().map_err(|_| self.poisoned_lock("log"))
+    }
+
+    fn meta_l(&self) -> Result<MutexGuard<'_, Meta>> {
+        self.meta.lock().map_err(|_| self.poisoned_lock("metadata"))
+    }
+
+    fn seg(&self, id: u32) -> Result<Option<Arc<Segment>>> {
+        Ok(self
+            .segs
+            .read()
+            .map_err(|_| self.poisoned_lock("segment"))?
+            .map
+            .get(&id)
+            .cloned())
+    }
+
+    fn register(&self, s: Segment) -> Result<u32> {
+        let mut g = self
+            .segs
+            .write()
+            .map_err(|_| self.poisoned_lock("segment"))?;
+        let id = g.next;
+        g.next += 1;
+        g.map.insert(id, Arc::new(s));
+        Ok(id)
+    }
+
+    fn unregister(&self, ids: &[u32]) -> Result<()> {
+        let mut g = self
+            .segs
+            .write()
+            .map_err(|_| self.poisoned_lock("segment"))?;
+        for id in ids {
+            g.map.remove(id);
         }
         Ok(())
     }
 
-    /// Appends frames for `updates` in one write, applying each to the in-memory state.
-    fn append(&self, s: &mut State, updates: &[Update<'_>]) -> Result<Appended> {
-        self.check_writable()?;
-        check_refs(&s.arena, updates)
-            .map_err(|m| StoreError(format!("{}: refused: {m}", self.dir.display())))?;
-        let start = s.log_end;
-        let first_lsn = s.next_lsn;
-        let mut buf = std::mem::take(&mut s.frame);
-        buf.clear();
-        let mut offsets = Vec::with_capacity(updates.len());
-        for (i, u) in updates.iter().enumerate() {
-            offsets.push(start + buf.len() as u64);
-            frame::encode(first_lsn + i as u64, u, &mut buf)
-                .map_err(|e| StoreError(format!("{}: {}", self.dir.display(), e.message)))?;
+    fn io(&self, op: Op, file: impl Into<String>, e: std::io::Error) -> StoreError {
+        StoreError::Io {
+            dir: self.dir.clone(),
+            op,
+            file: file.into(),
+            source: e,
         }
-        if let Err(e) = s.log.write_all_at(&buf, start) {
-            // How much reached the file is unknown: nothing may be appended after it.
-            let why = format!("write to {} failed: {e}", s.log_name);
-            self.commit.poison(why.clone());
-            self.poisoned.store(true, Ordering::Release);
-            s.frame = buf;
-            return err(format!("{}: {why}", self.dir.display()));
+    }
+
+    fn check_writable(&self) -> Result<()> {
+        if self.opts.read_only {
+            return Err(StoreError::ReadOnly {
+                dir: self.dir.clone(),
+            });
         }
-        let end = start + buf.len() as u64;
-        s.log_end = end;
-        s.next_lsn = first_lsn + updates.len() as u64;
-        for (u, &off) in updates.iter().zip(&offsets) {
-            apply(u, off, &mut s.urls, &mut s.hosts, &mut s.arena);
+        if self.poisoned.load(Ordering::Acquire) {
+            return Err(StoreError::Poisoned {
+                dir: self.dir.clone(),
+                cause: self.failure(),
+            });
         }
-        s.frame = buf;
-        let epoch = self.commit.written(end);
-        Ok(Appended {
-            lsn: s.next_lsn - 1,
-            epoch,
-            end,
+        Ok(())
+    }
+
+    fn failure(&self) -> LogFailure {
+        self.commit.failure().unwrap_or_else(|| LogFailure {
+            op: Op::Sync,
+            file: "the log".into(),
+            error: Arc::new(std::io::Error::other("unknown failure")),
         })
     }
 
-    /// Waits for what the durability mode promises.
-    fn acknowledge(&self, a: Appended) -> Result<u64> {
-        if self.opts.durability == Durability::Full {
-            if let Err(why) = self.commit.wait(a.epoch, a.end) {
-                self.poisoned.store(true, Ordering::Release);
-                return err(format!(
-                    "{}: update {} is not durable: {why}; the store refuses further writes",
-                    self.dir.display(),
-                    a.lsn
-                ));
-            }
-        }
-        Ok(a.lsn)
+    fn poison(&self, f: LogFailure) {
+        self.commit.poison(f);
+        self.poisoned.store(true, Ordering::Release);
     }
 
     /// Applies updates as one log write; returns the last LSN once the durability mode's
@@ -549,13 +392,103 @@ impl Store {
     /// at [`Store::arena_len`] as it was before the call.
     pub fn apply(&self, updates: &[Update<'_>]) -> Result<u64> {
         if updates.is_empty() {
-            return Ok(self.state().next_lsn.saturating_sub(1));
+            return Ok(self.log_l()?.next_lsn.saturating_sub(1));
         }
-        let a = {
-            let mut s = self.state();
-            self.append(&mut s, updates)?
+        let (seg, end, lsn) = {
+            let mut lg = self.log_l()?;
+            self.append(&mut lg, updates)?
         };
-        self.acknowledge(a)
+        self.acknowledge(seg, end, lsn)
+    }
+
+    /// Writes frames for `updates` in one write and applies them to memory, under the log
+    /// lock (so memory changes in LSN order). Returns the segment, its new end and the last
+    /// LSN.
+    fn append(&self, lg: &mut LogState, updates: &[Update<'_>]) -> Result<(u32, u64, u64)> {
+        self.check_writable()?;
+        let refused = |reason| StoreError::Refused {
+            dir: self.dir.clone(),
+            reason,
+        };
+        {
+            let arena = self.arena_r()?;
+            check_refs(&arena, updates).map_err(|b| refused(Refusal::BadRef(b)))?;
+        }
+        check_owner(&lg.owner, updates).map_err(refused)?;
+        let start = lg.w.end;
+        let first_lsn = lg.next_lsn;
+        let mut buf = std::mem::take(&mut lg.frame);
+        buf.clear();
+        let mut offsets = Vec::with_capacity(updates.len());
+        for (i, u) in updates.iter().enumerate() {
+            offsets.push(start + buf.len() as u64);
+            // Only an intern too long for a frame fails to encode.
+            if frame::encode(first_lsn + i as u64, u, &mut buf).is_err() {
+                lg.frame = buf;
+                let len = match u {
+                    Update::Intern(s) => s.len(),
+                    _ => 0,
+                };
+                return Err(refused(Refusal::TooLong { len }));
+            }
+        }
+        let end = match lg.w.append(&buf) {
+            Ok(end) => end,
+            Err(f) => {
+                // How much reached the file is unknown: nothing may be appended after it.
+                lg.frame = buf;
+                self.poison(f.clone());
+                return Err(StoreError::NotDurable {
+                    dir: self.dir.clone(),
+                    lsn: first_lsn,
+                    cause: f,
+                });
+            }
+        };
+        lg.frame = buf;
+        lg.next_lsn = first_lsn + updates.len() as u64;
+        let seg = lg.w.seg;
+        if updates.iter().any(|u| matches!(u, Update::Intern(_))) {
+            let mut arena = self
+                .arena
+                .write()
+                .map_err(|_| self.poisoned_lock("arena"))?;
+            for u in updates {
+                if let Update::Intern(s) = u {
+                    meguri_core::bytes::put_uvarint(&mut arena, s.len() as u64);
+                    arena.extend_from_slice(s);
+                }
+            }
+        }
+        {
+            let mut ix = self.index_w()?;
+            for (u, &off) in updates.iter().zip(&offsets) {
+                apply_to(&mut ix, u, Loc { seg, pos: off });
+            }
+        }
+        self.commit
+            .written(seg, end)
+            .map_err(|_| self.poisoned_lock("group commit"))?;
+        Ok((seg, end, lg.next_lsn - 1))
+    }
+
+    /// Waits for what the durability mode promises.
+    fn acknowledge(&self, seg: u32, end: u64, lsn: u64) -> Result<u64> {
+        if self.opts.durability == Durability::Full {
+            let r = self
+                .commit
+                .wait(seg, end)
+                .map_err(|_| self.poisoned_lock("group commit"))?;
+            if let Err(cause) = r {
+                self.poisoned.store(true, Ordering::Release);
+                return Err(StoreError::NotDurable {
+                    dir: self.dir.clone(),
+                    lsn,
+                    cause,
+                });
+            }
+        }
+        Ok(lsn)
     }
 
     /// Puts a URL record (replacing the key's earlier version).
@@ -565,14 +498,14 @@ impl Store {
 
     /// Deletes a URL; `Ok(None)` if the key was not live (nothing is written).
     pub fn delete_url(&self, key: UrlKey) -> Result<Option<u64>> {
-        let a = {
-            let mut s = self.state();
-            if !s.urls.is_live(&key) {
+        let (seg, end, lsn) = {
+            let mut lg = self.log_l()?;
+            if !self.index_r()?.urls.is_live(&key) {
                 return Ok(None);
             }
-            self.append(&mut s, &[Update::DeleteUrl(key)])?
+            self.append(&mut lg, &[Update::DeleteUrl(key)])?
         };
-        self.acknowledge(a).map(Some)
+        self.acknowledge(seg, end, lsn).map(Some)
     }
 
     /// Puts a host record.
@@ -586,99 +519,197 @@ impl Store {
         if s.is_empty() {
             return Ok(0);
         }
-        let (r, a) = {
-            let mut st = self.state();
-            let r = st.arena.len() as u64;
-            (r, self.append(&mut st, &[Update::Intern(s)])?)
+        let (r, (seg, end, lsn)) = {
+            let mut lg = self.log_l()?;
+            let r = self.arena_r()?.len() as u64;
+            (r, self.append(&mut lg, &[Update::Intern(s)])?)
         };
-        self.acknowledge(a)?;
+        self.acknowledge(seg, end, lsn)?;
         Ok(r)
     }
 
     /// Current arena length (the offset the next interned string gets).
     pub fn arena_len(&self) -> u64 {
-        self.state().arena.len() as u64
+        self.arena.read().map_or(0, |a| a.len() as u64)
     }
 
     /// The string at arena offset `r`.
     pub fn string(&self, r: u64) -> Option<Vec<u8>> {
-        let s = self.state();
-        meguri_core::arena::Arena(&s.arena)
-            .get(r)
-            .map(<[u8]>::to_vec)
+        let a = self.arena.read().ok()?;
+        meguri_core::arena::Arena(&a).get(r).map(<[u8]>::to_vec)
     }
 
     /// The URL record of `key`, read back from disk (and checked) when it is not resident.
     pub fn get_url(&self, key: UrlKey) -> Result<Option<UrlRecord>> {
-        let mut s = self.state();
-        let Some(e) = s.urls.entry(&key) else {
-            return Ok(None);
-        };
-        if let Some(r) = s.urls.record(e) {
-            return Ok(Some(*r));
+        loop {
+            let row = self.index_r()?.urls.row(&key);
+            match row {
+                None => return Ok(None),
+                Some(Row::Hot(r)) => return Ok(Some(r)),
+                Some(Row::Cold(loc)) => match self.read_cold(key, loc, None) {
+                    Ok(r) => {
+                        self.index_w()?.urls.rematerialize(r, loc);
+                        return Ok(Some(r));
+                    }
+                    Err(Cold::Moved) => continue,
+                    Err(Cold::Err(e)) => return Err(*e),
+                },
+            }
         }
-        if e.loc == Loc::Tomb {
-            return Ok(None);
-        }
-        let r = self.read_cold(&mut s, key, e.loc)?;
-        s.urls.rematerialize(r);
-        Ok(Some(r))
     }
 
-    fn read_cold(&self, s: &mut State, key: UrlKey, loc: Loc) -> Result<UrlRecord> {
-        let ctx = |m: String| StoreError(format!("{}: {m}", self.dir.display()));
-        let r = match loc {
-            Loc::Log(off) => {
-                let b = log::read_frame_at(&s.log, off, frame::URL_PUT_LEN).map_err(ctx)?;
-                match frame::parse(&b, off) {
+    /// Reads the version of `key` at `loc` from disk. `cursor` serves snapshot rows of a scan.
+    fn read_cold(
+        &self,
+        key: UrlKey,
+        loc: Loc,
+        cursor: Option<&mut BTreeMap<u32, SnapCursor>>,
+    ) -> std::result::Result<UrlRecord, Cold> {
+        let seg = self
+            .seg(loc.seg)
+            .map_err(|e| Cold::Err(Box::new(e)))?
+            .ok_or(Cold::Moved)?;
+        let bad = |file: &str, problem: String| {
+            Cold::Err(Box::new(StoreError::ColdRead {
+                dir: self.dir.clone(),
+                file: file.to_string(),
+                at: match &*seg {
+                    Segment::Snap(_) => format!("row {}", loc.pos),
+                    Segment::Log { .. } => format!("offset {}", loc.pos),
+                },
+                problem: problem.into(),
+            }))
+        };
+        let r = match &*seg {
+            Segment::Log { file, name } => {
+                let b = log::read_frame_at(&**file, loc.pos, frame::URL_PUT_LEN)
+                    .map_err(|e| Cold::Err(Box::new(self.io(Op::Read, name.clone(), e))))?;
+                match frame::parse(&b, loc.pos) {
                     frame::Parsed::Frame(Frame {
                         update: Some(Update::PutUrl(r)),
                         ..
                     }) => r,
-                    other => {
-                        return Err(ctx(format!(
-                            "{}: the URL frame at offset {off} no longer reads back: {other:?}",
-                            s.log_name
-                        )))
-                    }
+                    other => return Err(bad(name, format!("{other:?}"))),
                 }
             }
-            Loc::Snap(row) => {
-                let snap = s
-                    .snapshot
-                    .as_mut()
-                    .ok_or_else(|| ctx("a snapshot row without a snapshot".into()))?;
-                snap.url(u64::from(row)).map_err(ctx)?
+            Segment::Snap(s) => {
+                let got = match cursor {
+                    Some(c) => c
+                        .entry(loc.seg)
+                        .or_insert_with(|| SnapCursor::new(s.clone()))
+                        .url(loc.pos)
+                        .map_err(|e| bad(&s.name, e.to_string()))?,
+                    None => s.url(loc.pos).map_err(|e| match e {
+                        snapshot::ColdError::Format(e) => bad(&s.name, e.to_string()),
+                        snapshot::ColdError::Poisoned => {
+                            Cold::Err(Box::new(self.poisoned_lock("snapshot cache")))
+                        }
+                    })?,
+                };
+                got.ok_or_else(|| bad(&s.name, "no such row".into()))?
             }
-            Loc::Tomb => return Err(ctx("read of a deleted record".into())),
         };
         if r.key != key {
-            return Err(ctx(format!(
-                "the record stored for {:016x}:{:016x} has key {:016x}:{:016x}",
-                key.host, key.path, r.key.host, r.key.path
-            )));
+            return Err(bad(
+                "the index",
+                format!(
+                    "the record stored for {:016x}:{:016x} has key {:016x}:{:016x}",
+                    key.host, key.path, r.key.host, r.key.path
+                ),
+            ));
         }
         Ok(r)
     }
 
+    /// Calls `f` on every live URL row with a key in `range`, in key order, reading cold rows
+    /// back; stops early when `f` returns `false`. Rows are read in batches, each under a
+    /// short read lock: updates made while a scan runs may or may not be seen, but every row
+    /// seen is one a reader could have got at some moment, and writers never wait for the
+    /// scan.
+    pub fn scan_urls(
+        &self,
+        range: impl RangeBounds<UrlKey>,
+        mut f: impl FnMut(&UrlRecord) -> bool,
+    ) -> Result<()> {
+        let mut after = match range.start_bound() {
+            Bound::Unbounded => None,
+            Bound::Excluded(k) => Some(*k),
+            Bound::Included(k) => prev_key(*k),
+        };
+        let (end, skip_end) = match range.end_bound() {
+            Bound::Unbounded => (KEY_MAX, false),
+            Bound::Included(k) => (*k, false),
+            Bound::Excluded(k) => (*k, true),
+        };
+        if let (Bound::Included(s), Bound::Included(_)) = (range.start_bound(), range.end_bound()) {
+            if *s > end {
+                return Ok(());
+            }
+        }
+        let mut cursors = BTreeMap::new();
+        loop {
+            let batch = self.index_r()?.urls.batch(after, end, BATCH);
+            let Some(&(last, _)) = batch.last() else {
+                return Ok(());
+            };
+            for (k, row) in batch {
+                if skip_end && k == end {
+                    return Ok(());
+                }
+                let r = match row {
+                    Row::Hot(r) => r,
+                    Row::Cold(loc) => match self.read_cold(k, loc, Some(&mut cursors)) {
+                        Ok(r) => r,
+                        Err(Cold::Moved) => match self.get_url(k)? {
+                            Some(r) => r,
+                            None => continue,
+                        },
+                        Err(Cold::Err(e)) => return Err(*e),
+                    },
+                };
+                if !f(&r) {
+                    return Ok(());
+                }
+            }
+            after = Some(last);
+        }
+    }
+
+    /// Calls `f` on every host row in key order (stops early when `f` returns `false`).
+    pub fn scan_hosts(&self, mut f: impl FnMut(&HostRecord) -> bool) -> Result<()> {
+        let mut after = None;
+        loop {
+            let batch = self.index_r()?.hosts.batch(after, BATCH);
+            let Some(last) = batch.last().map(|h| h.host_key) else {
+                return Ok(());
+            };
+            for h in &batch {
+                if !f(h) {
+                    return Ok(());
+                }
+            }
+            after = Some(last);
+        }
+    }
+
     /// The host record of `host_key`.
     pub fn get_host(&self, host_key: u64) -> Option<HostRecord> {
-        self.state().hosts.get(&host_key).copied()
+        self.index.read().ok()?.hosts.get(host_key)
     }
 
     /// Live URL rows.
     pub fn url_count(&self) -> usize {
-        self.state().urls.live()
+        self.index.read().map_or(0, |i| i.urls.live())
     }
 
     /// Host rows.
     pub fn host_count(&self) -> usize {
-        self.state().hosts.len()
+        self.index.read().map_or(0, |i| i.hosts.len())
     }
 
     /// URL records held in memory.
     pub fn resident(&self) -> usize {
-        self.state().urls.resident()
+        self.index.read().map_or(0, |i| i.urls.resident())
     }
 
     /// Log fsyncs done so far (group commit shares them).
@@ -688,185 +719,691 @@ impl Store {
 
     /// The current generation.
     pub fn generation(&self) -> u64 {
-        self.state().gen
+        self.meta.lock().map_or(0, |m| m.gen)
     }
 
-    /// The live state as a partition value: every live URL (read back when cold) sorted by
-    /// key, every host, the arena, and the range those rows span (the whole key space when
-    /// there are none). Memory: one decoded copy of every row, for as long as the caller
-    /// keeps it.
+    /// The owned host-key range and epoch.
+    pub fn owner(&self) -> Owner {
+        self.meta.lock().map_or(Owner::default(), |m| m.owner)
+    }
+
+    /// The live state as a partition value: every live URL (read back when cold) in key
+    /// order, every host, the arena, and the range those rows span (the whole key space when
+    /// there are none). Memory: one decoded copy of every row, for as long as the caller keeps
+    /// it; [`Store::export`] and [`Store::scan_urls`] do not hold them.
     pub fn partition(&self) -> Result<Partition> {
-        let mut s = self.state();
-        self.partition_of(&mut s)
-    }
-
-    fn partition_of(&self, s: &mut State) -> Result<Partition> {
-        let mut cold: Vec<(Loc, UrlKey)> = Vec::new();
-        let mut urls = Vec::with_capacity(s.urls.live());
-        for (k, e) in s.urls.iter() {
-            match s.urls.record(*e) {
-                Some(r) => urls.push(*r),
-                None if e.loc != Loc::Tomb => cold.push((e.loc, *k)),
-                None => {}
-            }
-        }
-        // Snapshot rows in row order and log frames in file order read each block once.
-        cold.sort_unstable();
-        for (loc, key) in cold {
-            urls.push(self.read_cold(s, key, loc)?);
-        }
-        urls.sort_unstable_by_key(|r| r.key);
-        let hosts: Vec<HostRecord> = s.hosts.values().copied().collect();
-        let lo = urls
-            .first()
-            .map(|u| u.key.host)
-            .into_iter()
-            .chain(hosts.first().map(|h| h.host_key))
-            .min();
-        let hi = urls
-            .last()
-            .map(|u| u.key.host)
-            .into_iter()
-            .chain(hosts.last().map(|h| h.host_key))
-            .max();
+        let mut urls = Vec::with_capacity(self.url_count());
+        self.scan_urls(.., |r| {
+            urls.push(*r);
+            true
+        })?;
+        let mut hosts = Vec::with_capacity(self.host_count());
+        self.scan_hosts(|h| {
+            hosts.push(*h);
+            true
+        })?;
+        let lo = [
+            urls.first().map(|u| u.key.host),
+            hosts.first().map(|h| h.host_key),
+        ]
+        .into_iter()
+        .flatten()
+        .min();
+        let hi = [
+            urls.last().map(|u| u.key.host),
+            hosts.last().map(|h| h.host_key),
+        ]
+        .into_iter()
+        .flatten()
+        .max();
+        let (id, created_hours) = {
+            let m = self.meta_l()?;
+            (m.id, m.created_hours)
+        };
         Ok(Partition {
-            id: s.id,
+            id,
             hostkey_lo: lo.unwrap_or(0),
             hostkey_hi: hi.unwrap_or(u64::MAX),
-            created_hours: s.created_hours,
+            created_hours,
             urls,
             hosts,
-            arena: s.arena.clone(),
+            arena: self.arena_r()?.clone(),
             meta: Vec::new(),
             schedule: false,
             seen_filter: Vec::new(),
         })
     }
 
-    /// Folds the live state into a new snapshot and starts a new log.
+    /// Writes the live state to the new file `dest` (atomically: a temporary beside it,
+    /// fsynced and renamed) as one standalone `.meguri` file, streaming rows through the
+    /// writer: memory stays at what the store holds plus bounded buffers. The state written is
+    /// the one at the call's start; writers go on meanwhile.
+    pub fn export(&self, dest: &Path, opts: &ExportOptions) -> Result<Written> {
+        let _g = self
+            .ckpt
+            .lock()
+            .map_err(|_| self.poisoned_lock("checkpoint"))?;
+        let real = storage::real();
+        let scratch = storage::parent_of(dest);
+        let ctx = snapshot::ErrCtx {
+            dir: self.dir.clone(),
+            file: dest.display().to_string(),
+        };
+        self.freeze()?;
+        let view = Frozen {
+            store: self,
+            arena_len: self.arena_len(),
+            in_flight_to_scheduled: opts.in_flight_to_scheduled,
+        };
+        let (id, created_hours) = {
+            let m = self.meta_l()?;
+            (m.id, m.created_hours)
+        };
+        let spec = SnapshotSpec {
+            id,
+            created_hours,
+            schedule: opts.schedule,
+            encode: opts.encode,
+        };
+        let mut written = None;
+        let mut failed = None;
+        let r = storage::write_atomic_with(&*real, dest, |f| {
+            match snapshot::write_snapshot(&view, &spec, f, &scratch, &ctx) {
+                Ok(w) => {
+                    written = Some(w);
+                    Ok(())
+                }
+                Err(e) => {
+                    failed = Some(e);
+                    Err(std::io::Error::other("snapshot write failed"))
+                }
+            }
+        });
+        self.thaw()?;
+        if let Some(e) = failed {
+            return Err(e);
+        }
+        r.map_err(|e| ctx.io(Op::Write, "the snapshot", e))?;
+        written.ok_or_else(|| {
+            ctx.encode(meguri_core::Error::new(
+                meguri_core::ErrorKind::Invalid,
+                "nothing written",
+            ))
+        })
+    }
+
+    fn freeze(&self) -> Result<()> {
+        let mut ix = self.index_w()?;
+        ix.urls.freeze();
+        ix.hosts.freeze();
+        Ok(())
+    }
+
+    fn thaw(&self) -> Result<()> {
+        let mut ix = self.index_w()?;
+        ix.urls.thaw();
+        ix.hosts.thaw();
+        Ok(())
+    }
+
+    /// Folds the live state into a new snapshot and starts a new log, without stopping
+    /// writers for more than a moment. Returns the new generation.
     ///
-    /// The steps, each durable before the next: write and fsync `snap-<G+1>.meguri`; create
-    /// and fsync `log-<G+2>`; fsync the directory; write the superblock slot of generation
-    /// G+1 and fsync it (the commit point); then remove generation G's files and fsync the
-    /// directory. Writers wait while it runs.
+    /// The steps: create and fsync the next log `log-<n+1>` (and the directory); switch
+    /// writers to it, noting the cut (the first LSN it will hold) and freezing the index
+    /// view at the cut (a short critical section); trim and fsync the sealed log `log-<n>`;
+    /// stream the frozen view into `snap-<n>.meguri` and fsync it and the directory; write
+    /// the superblock slot of the next generation and fsync it (**the commit point**); point
+    /// the index at the new snapshot; remove the old snapshot and the sealed logs and fsync
+    /// the directory. A failure before the commit leaves the previous generation current and
+    /// the store usable (the sealed log stays in the chain of logs replayed after it); a
+    /// failed superblock write poisons the store.
     pub fn checkpoint(&self) -> Result<u64> {
         self.check_writable()?;
-        let dir = &self.dir;
-        let ctx = |m: String| StoreError(format!("{}: checkpoint: {m}", dir.display()));
-        let mut s = self.state();
-        let p = self.partition_of(&mut s)?;
-        let gen = s.gen + 1;
-        let snap_name = format!("snap-{gen}.meguri");
-        let log_name = format!("log-{}", gen + 1);
-        let bytes = encode_partition(&p, &self.opts.encode).map_err(|e| ctx(e.to_string()))?;
-        let snap_path = dir.join(&snap_name);
-        let log_path = dir.join(&log_name);
-        let undo = || {
-            let _ = fs::remove_file(&snap_path);
-            let _ = fs::remove_file(&log_path);
+        let _g = self
+            .ckpt
+            .lock()
+            .map_err(|_| self.poisoned_lock("checkpoint"))?;
+        let wrap = |e: StoreError| StoreError::Checkpoint {
+            dir: self.dir.clone(),
+            source: Box::new(e),
         };
-        let prepared = (|| -> std::io::Result<File> {
-            let mut f = OpenOptions::new()
-                .write(true)
-                .create(true)
-                .truncate(true)
-                .open(&snap_path)?;
-            std::io::Write::write_all(&mut f, &bytes)?;
+        // 1. The next log, durable and empty, before anything else changes.
+        let number = self.log_l()?.w.number;
+        let new_number = number + 1;
+        let new_name = format!("log-{new_number}");
+        let new_path = self.dir.join(&new_name);
+        let created = (|| -> std::io::Result<FileRef> {
+            let f = self.fs.open(&new_path, Open::Truncate)?;
             f.sync_all()?;
-            drop(f);
-            let log = OpenOptions::new()
-                .read(true)
-                .write(true)
-                .create(true)
-                .truncate(true)
-                .open(&log_path)?;
-            log.sync_all()?;
-            sync_dir(dir)?;
-            Ok(log)
+            self.fs.sync_dir(&self.dir)?;
+            Ok(f)
         })();
-        let new_log = match prepared {
+        let new_file = match created {
             Ok(f) => f,
             Err(e) => {
-                // Nothing the superblock names was touched: the store goes on as it was.
-                undo();
-                return Err(ctx(format!("cannot write {snap_name} or {log_name}: {e}")));
+                let _ = self.fs.remove(&new_path);
+                return Err(wrap(self.io(Op::Write, new_name, e)));
+            }
+        };
+        crash_point("checkpoint-log-created");
+        // 2. The cut: writers move to the new log.
+        let new_seg = self.register(Segment::Log {
+            file: new_file.clone(),
+            name: new_name.clone(),
+        })?;
+        let (frontier, mut sealed, arena_len) = {
+            let mut lg = self.log_l()?;
+            let frontier = lg.next_lsn;
+            let w = LogWriter {
+                file: new_file,
+                name: new_name.clone(),
+                number: new_number,
+                seg: new_seg,
+                end: 0,
+                alloc: 0,
+                chunk: self.opts.log_chunk_in_use(),
+            };
+            let old = std::mem::replace(&mut lg.w, w);
+            let active = lg.w.file.clone();
+            self.commit
+                .rotate(new_seg, active, new_name.clone())
+                .map_err(|_| self.poisoned_lock("group commit"))?;
+            self.freeze()?;
+            let arena_len = self.arena_r()?.len() as u64;
+            (frontier, old, arena_len)
+        };
+        {
+            let mut m = self.meta_l()?;
+            if sealed.seg != m.named.1 {
+                m.chain.push((sealed.name.clone(), sealed.seg));
+            }
+        }
+        crash_point("checkpoint-rotated");
+        // 3. The sealed log ends at its last frame and is durable.
+        let sealed_ok = sealed
+            .trim()
+            .and_then(|()| match self.commit.sync_through(sealed.seg) {
+                Ok(r) => r,
+                Err(_) => Err(LogFailure {
+                    op: Op::Sync,
+                    file: sealed.name.clone(),
+                    error: Arc::new(std::io::Error::other("group commit lock poisoned")),
+                }),
+            });
+        if let Err(f) = sealed_ok {
+            self.poison(f.clone());
+            let _ = self.thaw();
+            return Err(wrap(StoreError::NotDurable {
+                dir: self.dir.clone(),
+                lsn: frontier.saturating_sub(1),
+                cause: f,
+            }));
+        }
+        // 4. The snapshot of the frozen view.
+        let snap_name = format!("snap-{number}.meguri");
+        let snap_path = self.dir.join(&snap_name);
+        let built = self.build_snapshot(&snap_name, &snap_path, arena_len);
+        let snap_file = match built {
+            Ok(f) => f,
+            Err(e) => {
+                let _ = self.fs.remove(&snap_path);
+                let _ = self.thaw();
+                return Err(wrap(e));
             }
         };
         crash_point("checkpoint-prepared");
+        // 5. The commit point.
+        let (gen, owner) = {
+            let m = self.meta_l()?;
+            (m.gen + 1, m.owner)
+        };
         let cp = Checkpoint {
             gen,
-            frontier: s.next_lsn,
-            arena_len: p.arena.len() as u64,
+            frontier,
+            arena_len,
             snapshot: snap_name.clone(),
-            log: log_name.clone(),
+            log: new_name.clone(),
+            owner,
         };
-        if let Err(e) = write_slot(dir, &cp) {
+        if let Err(e) = write_slot(&*self.fs, &self.dir, &cp) {
             // The slot may or may not be on disk: the directory's generation is unknown.
-            self.poisoned.store(true, Ordering::Release);
-            self.commit
-                .poison(format!("superblock write failed during checkpoint: {e}"));
-            return Err(ctx(format!(
-                "writing the superblock failed ({e}); the store refuses further writes, and \
-                 reopening it recovers whichever generation is durable"
-            )));
+            self.poison(LogFailure {
+                op: Op::Sync,
+                file: SUPER.into(),
+                error: Arc::new(std::io::Error::new(e.kind(), e.to_string())),
+            });
+            let _ = self.thaw();
+            return Err(StoreError::CommitFailed {
+                dir: self.dir.clone(),
+                source: e,
+            });
         }
         crash_point("checkpoint-committed");
-        // Generation `gen` is current. Switch to it in memory, then remove the old files.
-        let src = FileSource::open(&snap_path).map_err(|e| ctx(e.to_string()))?;
-        let reader = Reader::open(src).map_err(|e| ctx(e.to_string()))?;
-        let keys: Vec<UrlKey> = p.urls.iter().map(|u| u.key).collect();
-        s.urls.rebase(&keys);
-        let old_snap = s.snapshot_name.replace(snap_name);
-        let old_log = std::mem::replace(&mut s.log_name, log_name);
-        s.snapshot = Some(Snapshot {
-            block: row_block(&reader),
+        // 6. Generation `gen` is current: point the index at its snapshot.
+        let opened = storage::FileSourceOf::new(snap_file)
+            .map_err(|e| self.io(Op::Stat, snap_name.clone(), e))
+            .and_then(|src| {
+                meguri_core::reader::Reader::open(src).map_err(|error| {
+                    StoreError::SnapshotDamaged {
+                        dir: self.dir.clone(),
+                        name: snap_name.clone(),
+                        problem: Box::new(SnapshotProblem::Format(error)),
+                    }
+                })
+            });
+        let reader = match opened {
+            Ok(r) => r,
+            Err(e) => {
+                // Committed but unreadable here: refuse writes; a reopen decides.
+                self.poison(LogFailure {
+                    op: Op::Read,
+                    file: snap_name.clone(),
+                    error: Arc::new(std::io::Error::other(e.to_string())),
+                });
+                return Err(wrap(e));
+            }
+        };
+        let snap_seg = self.register(Segment::Snap(Arc::new(ColdSnapshot::new(
+            snap_name.clone(),
             reader,
-            cache: Vec::new(),
-        });
-        let new_log = Arc::new(new_log);
-        s.log = new_log.clone();
-        s.log_end = 0;
-        s.gen = gen;
-        self.commit.rotate(new_log);
-        let mut removed = Vec::new();
-        if let Some(old) = old_snap {
-            removed.push(old);
+        ))))?;
+        let (old_snap, old_logs) = {
+            let m = self.meta_l()?;
+            let mut logs = vec![m.named.clone()];
+            logs.extend(m.chain.iter().cloned());
+            (m.snap.clone(), logs)
+        };
+        let frozen: Vec<u32> = old_snap
+            .iter()
+            .map(|s| s.1)
+            .chain(old_logs.iter().map(|l| l.1))
+            .collect();
+        let (mut after, mut row) = (None, 0u64);
+        loop {
+            let (last, next) = self.index_w()?.urls.rebase_batch(
+                after,
+                BATCH,
+                row,
+                &|s| frozen.contains(&s),
+                snap_seg,
+            );
+            if last.is_none() {
+                break;
+            }
+            (after, row) = (last, next);
         }
-        removed.push(old_log);
+        self.thaw()?;
+        {
+            let mut m = self.meta_l()?;
+            m.gen = gen;
+            m.frontier = frontier;
+            m.arena_len = arena_len;
+            m.snap = Some((snap_name, snap_seg));
+            m.named = (new_name, new_seg);
+            m.chain.clear();
+        }
+        // 7. The old generation's files go.
+        self.unregister(&frozen)?;
+        for (_, id) in &old_logs {
+            self.commit
+                .forget(*id)
+                .map_err(|_| self.poisoned_lock("group commit"))?;
+        }
+        drop(sealed);
+        let mut removed: Vec<String> = old_logs.into_iter().map(|l| l.0).collect();
+        removed.extend(old_snap.map(|s| s.0));
         for name in &removed {
-            match fs::remove_file(dir.join(name)) {
+            match self.fs.remove(&self.dir.join(name)) {
                 Ok(()) => {}
                 Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
-                Err(e) => return Err(ctx(format!("cannot remove {name}: {e}"))),
+                Err(e) => return Err(wrap(self.io(Op::Remove, name.clone(), e))),
             }
         }
-        sync_dir(dir).map_err(|e| ctx(format!("cannot fsync the directory: {e}")))?;
+        self.fs
+            .sync_dir(&self.dir)
+            .map_err(|e| wrap(self.io(Op::SyncDir, "the directory", e)))?;
         Ok(gen)
     }
 
-    /// Closes the store; under `Normal` and `Full` the log is fsynced first.
+    fn build_snapshot(&self, name: &str, path: &Path, arena_len: u64) -> Result<FileRef> {
+        let (id, created_hours) = {
+            let m = self.meta_l()?;
+            (m.id, m.created_hours)
+        };
+        let spec = SnapshotSpec {
+            id,
+            created_hours,
+            schedule: false,
+            encode: self.opts.encode,
+        };
+        let ctx = snapshot::ErrCtx {
+            dir: self.dir.clone(),
+            file: name.to_string(),
+        };
+        let f = self
+            .fs
+            .open(path, Open::Truncate)
+            .map_err(|e| self.io(Op::Open, name, e))?;
+        let view = Frozen {
+            store: self,
+            arena_len,
+            in_flight_to_scheduled: false,
+        };
+        let scratch = self.fs.scratch_dir(&self.dir);
+        snapshot::write_snapshot(&view, &spec, &*f, &scratch, &ctx)?;
+        f.sync_all().map_err(|e| self.io(Op::Sync, name, e))?;
+        self.fs
+            .sync_dir(&self.dir)
+            .map_err(|e| self.io(Op::SyncDir, "the directory", e))?;
+        Ok(f)
+    }
+
+    /// Records a new owned range and epoch, durably: a new superblock slot naming the same
+    /// files (or, before the first checkpoint, a first checkpoint). Refused when rows lie
+    /// outside the range, or the epoch goes back.
+    pub fn set_owner(&self, owner: Owner) -> Result<()> {
+        self.check_writable()?;
+        let refused = |reason| StoreError::Refused {
+            dir: self.dir.clone(),
+            reason,
+        };
+        if owner.lo > owner.hi {
+            return Err(refused(Refusal::EmptyRange {
+                lo: owner.lo,
+                hi: owner.hi,
+            }));
+        }
+        let _g = self
+            .ckpt
+            .lock()
+            .map_err(|_| self.poisoned_lock("checkpoint"))?;
+        let first = {
+            let mut lg = self.log_l()?;
+            let cur = self.meta_l()?.owner;
+            if owner.epoch < cur.epoch {
+                return Err(refused(Refusal::StaleEpoch {
+                    epoch: owner.epoch,
+                    current: cur.epoch,
+                }));
+            }
+            {
+                let ix = self.index_r()?;
+                if ix.urls.any_outside(owner.lo, owner.hi)
+                    || ix.hosts.any_outside(owner.lo, owner.hi)
+                {
+                    return Err(refused(Refusal::RowsOutside {
+                        lo: owner.lo,
+                        hi: owner.hi,
+                    }));
+                }
+            }
+            lg.owner = owner;
+            let mut m = self.meta_l()?;
+            m.owner = owner;
+            m.snap.is_none()
+        };
+        if first {
+            drop(_g);
+            self.checkpoint()?;
+            return Ok(());
+        }
+        let cp = {
+            let m = self.meta_l()?;
+            Checkpoint {
+                gen: m.gen + 1,
+                frontier: m.frontier,
+                arena_len: m.arena_len,
+                snapshot: m.snap.as_ref().map(|s| s.0.clone()).unwrap_or_default(),
+                log: m.named.0.clone(),
+                owner,
+            }
+        };
+        if let Err(e) = write_slot(&*self.fs, &self.dir, &cp) {
+            self.poison(LogFailure {
+                op: Op::Sync,
+                file: SUPER.into(),
+                error: Arc::new(std::io::Error::new(e.kind(), e.to_string())),
+            });
+            return Err(StoreError::CommitFailed {
+                dir: self.dir.clone(),
+                source: e,
+            });
+        }
+        self.meta_l()?.gen = cp.gen;
+        Ok(())
+    }
+
+    /// Closes the store: the log is trimmed to its last frame, any logs left after the named
+    /// one by a failed checkpoint are folded into it (so the directory has the reference's
+    /// layout), and under `Normal` and `Full` the log is fsynced.
     pub fn close(self) -> Result<()> {
+        self.closed.store(true, Ordering::Release);
+        self.finish()
+    }
+
+    fn finish(&self) -> Result<()> {
         if self.opts.read_only || self.poisoned.load(Ordering::Acquire) {
             return Ok(());
         }
+        let _g = self
+            .ckpt
+            .lock()
+            .map_err(|_| self.poisoned_lock("checkpoint"))?;
+        let mut lg = self.log_l()?;
+        let fail = |f: LogFailure| StoreError::Io {
+            dir: self.dir.clone(),
+            op: f.op,
+            file: f.file.clone(),
+            source: std::io::Error::new(f.error.kind(), f.error.to_string()),
+        };
+        lg.w.trim().map_err(fail)?;
+        let (chain, named_seg) = {
+            let m = self.meta_l()?;
+            (m.chain.clone(), m.named.1)
+        };
+        if lg.w.seg != named_seg {
+            return self.fold_on_close(&lg, &chain);
+        }
         if self.opts.durability != Durability::None {
-            let s = self.state();
-            log::sync_log(&s.log, self.opts.faults.as_deref()).map_err(|e| {
-                StoreError(format!(
-                    "{}: fsync of {} on close failed: {e}",
-                    self.dir.display(),
-                    s.log_name
-                ))
-            })?;
+            lg.w.file
+                .sync_all()
+                .map_err(|e| self.io(Op::Sync, lg.w.name.clone(), e))?;
         }
         Ok(())
     }
+
+    /// Appends the frames of the logs sealed after the named one, and of the active one, to
+    /// the named log, then removes them (invariant 3: a crash part-way is recovered by the
+    /// LSN rules, which skip frames already copied).
+    fn fold_on_close(&self, lg: &LogState, chain: &[(String, u32)]) -> Result<()> {
+        let (named_name, named_seg) = self.meta_l()?.named.clone();
+        let Some(seg) = self.seg(named_seg)? else {
+            return Ok(());
+        };
+        let Segment::Log { file: named, .. } = &*seg else {
+            return Ok(());
+        };
+        let mut at = named
+            .len()
+            .map_err(|e| self.io(Op::Stat, named_name.clone(), e))?;
+        let mut all: Vec<(String, FileRef)> = Vec::new();
+        for (name, id) in chain {
+            if let Some(s) = self.seg(*id)? {
+                if let Segment::Log { file, .. } = &*s {
+                    all.push((name.clone(), file.clone()));
+                }
+            }
+        }
+        all.push((lg.w.name.clone(), lg.w.file.clone()));
+        for (name, file) in &all {
+            let len = file.len().map_err(|e| self.io(Op::Stat, name.clone(), e))?;
+            if len > 0 {
+                log::copy_range(&**file, 0, len, &**named, at)
+                    .map_err(|e| self.io(Op::Write, named_name.clone(), e))?;
+            }
+            at += len;
+        }
+        named
+            .sync_all()
+            .map_err(|e| self.io(Op::Sync, named_name.clone(), e))?;
+        for (name, _) in &all {
+            self.fs
+                .remove(&self.dir.join(name))
+                .map_err(|e| self.io(Op::Remove, name.clone(), e))?;
+        }
+        self.fs
+            .sync_dir(&self.dir)
+            .map_err(|e| self.io(Op::SyncDir, "the directory", e))
+    }
+}
+
+impl Drop for Store {
+    fn drop(&mut self) {
+        // A store dropped without `close` still leaves its log at its last frame, so the
+        // reference (which appends at the end of the file) can continue it.
+        if !self.closed.load(Ordering::Acquire) && !self.opts.read_only {
+            if let Ok(mut lg) = self.log.lock() {
+                let _ = lg.w.trim();
+            }
+        }
+    }
+}
+
+/// The store's state as of a freeze, for the snapshot writer.
+struct Frozen<'s> {
+    store: &'s Store,
+    arena_len: u64,
+    in_flight_to_scheduled: bool,
+}
+
+impl SnapshotSource for Frozen<'_> {
+    fn urls(&self, f: &mut dyn FnMut(&UrlRecord) -> Result<()>) -> Result<()> {
+        let s = self.store;
+        let mut after = None;
+        let mut cursors = BTreeMap::new();
+        loop {
+            let (batch, last) = s.index_r()?.urls.frozen_batch(after, BATCH);
+            if last.is_none() {
+                return Ok(());
+            }
+            for (k, row) in batch {
+                let mut r = match row {
+                    Row::Hot(r) => r,
+                    Row::Cold(loc) => match s.read_cold(k, loc, Some(&mut cursors)) {
+                        Ok(r) => r,
+                        // Segments of a frozen view stay until its checkpoint ends.
+                        Err(Cold::Moved) => {
+                            return Err(StoreError::ColdRead {
+                                dir: s.dir.clone(),
+                                file: "a frozen segment".into(),
+                                at: format!("segment {}", loc.seg),
+                                problem: "gone while the checkpoint ran".into(),
+                            })
+                        }
+                        Err(Cold::Err(e)) => return Err(*e),
+                    },
+                };
+                if self.in_flight_to_scheduled && r.status == 3 {
+                    r.status = 1;
+                }
+                f(&r)?;
+            }
+            after = last;
+        }
+    }
+
+    fn hosts(&self, f: &mut dyn FnMut(&HostRecord) -> Result<()>) -> Result<()> {
+        let mut after = None;
+        loop {
+            let batch = self.store.index_r()?.hosts.frozen_batch(after, BATCH);
+            let Some(last) = batch.last().map(|h| h.host_key) else {
+                return Ok(());
+            };
+            for h in &batch {
+                f(h)?;
+            }
+            after = Some(last);
+        }
+    }
+
+    fn arena_len(&self) -> u64 {
+        self.arena_len
+    }
+
+    fn arena_chunk(&self, at: u64, out: &mut [u8]) -> Result<()> {
+        let a = self.store.arena_r()?;
+        let (s, e) = (at as usize, at as usize + out.len());
+        match a.get(s..e) {
+            Some(b) => {
+                out.copy_from_slice(b);
+                Ok(())
+            }
+            None => Err(StoreError::ColdRead {
+                dir: self.store.dir.clone(),
+                file: "the arena".into(),
+                at: format!("offset {at}"),
+                problem: format!("shorter than {e} bytes").into(),
+            }),
+        }
+    }
+}
+
+fn prev_key(k: UrlKey) -> Option<UrlKey> {
+    if k.path > 0 {
+        Some(UrlKey {
+            host: k.host,
+            path: k.path - 1,
+        })
+    } else if k.host > 0 {
+        Some(UrlKey {
+            host: k.host - 1,
+            path: u64::MAX,
+        })
+    } else {
+        None
+    }
+}
+
+/// Applies one update to the indexes; `loc` is its frame's place.
+fn apply_to(ix: &mut Indexes, u: &Update<'_>, loc: Loc) {
+    match u {
+        Update::PutUrl(r) => ix.urls.put(*r, loc),
+        Update::DeleteUrl(k) => {
+            ix.urls.delete(*k, loc.seg);
+        }
+        Update::PutHost(h) => ix.hosts.put(*h),
+        Update::DeleteHost(k) => ix.hosts.remove(*k),
+        Update::Intern(_) => {}
+    }
+}
+
+/// Refuses records whose host key lies outside the owned range.
+fn check_owner(owner: &Owner, updates: &[Update<'_>]) -> std::result::Result<(), Refusal> {
+    if owner.covers_all() {
+        return Ok(());
+    }
+    for u in updates {
+        let k = match u {
+            Update::PutUrl(r) => r.key.host,
+            Update::PutHost(h) => h.host_key,
+            _ => continue,
+        };
+        if k < owner.lo || k > owner.hi {
+            return Err(Refusal::OutOfRange {
+                host: k,
+                lo: owner.lo,
+                hi: owner.hi,
+            });
+        }
+    }
+    Ok(())
 }
 
 /// Refuses records whose arena references do not resolve (counting strings interned earlier
 /// in the same batch): a snapshot holding one would fail verification, and the directory
 /// would no longer open.
-fn check_refs(arena: &[u8], updates: &[Update<'_>]) -> std::result::Result<(), String> {
+pub(crate) fn check_refs(arena: &[u8], updates: &[Update<'_>]) -> std::result::Result<(), BadRef> {
     use meguri_core::arena::{Arena, Span};
     // Offsets the batch's own interns will get, in order (the arena is not copied: a
     // reference past its end must be exactly one of these).
@@ -887,7 +1424,7 @@ fn check_refs(arena: &[u8], updates: &[Update<'_>]) -> std::result::Result<(), S
         }
     };
     for u in updates {
-        let refs: [(&str, u64); 3] = match u {
+        let refs: [(&'static str, u64); 3] = match u {
             Update::PutUrl(r) => [
                 ("url_ref", r.url_ref),
                 ("etag_ref", r.etag_ref),
@@ -900,128 +1437,25 @@ fn check_refs(arena: &[u8], updates: &[Update<'_>]) -> std::result::Result<(), S
             ],
             _ => continue,
         };
-        for (name, r) in refs {
-            if !resolves(r) {
-                return Err(format!(
-                    "{name} {r} does not resolve in the {end}-byte string arena"
-                ));
+        for (field, value) in refs {
+            if !resolves(value) {
+                return Err(BadRef {
+                    field,
+                    value,
+                    arena_len: end,
+                });
             }
         }
     }
     Ok(())
 }
 
-/// Applies one update to the in-memory state; `offset` is its frame's place in the log.
-fn apply(
-    u: &Update<'_>,
-    offset: u64,
-    urls: &mut UrlIndex,
-    hosts: &mut BTreeMap<u64, HostRecord>,
-    arena: &mut Vec<u8>,
-) {
-    match u {
-        Update::PutUrl(r) => urls.put(*r, Loc::Log(offset)),
-        Update::DeleteUrl(k) => {
-            urls.delete(*k);
-        }
-        Update::PutHost(h) => {
-            hosts.insert(h.host_key, *h);
-        }
-        Update::DeleteHost(k) => {
-            hosts.remove(k);
-        }
-        Update::Intern(s) => {
-            meguri_core::bytes::put_uvarint(arena, s.len() as u64);
-            arena.extend_from_slice(s);
-        }
-    }
-}
-
-fn replay(
-    f: &File,
-    frontier: u64,
-    urls: &mut UrlIndex,
-    hosts: &mut BTreeMap<u64, HostRecord>,
-    arena: &mut Vec<u8>,
-) -> std::result::Result<ScanEnd, String> {
-    log::scan(f, frontier, |off, fr: &Frame<'_>| {
-        if let Some(u) = &fr.update {
-            apply(u, off, urls, hosts, arena);
-        }
-        Ok(())
-    })
-}
-
-/// A log whose valid frames end before the file does: keep the discarded bytes beside it,
-/// and (when writable) truncate so appends continue right after the last good frame.
-fn handle_bad_tail(
-    dir: &Path,
-    log_name: &str,
-    f: &File,
-    end: &ScanEnd,
-    read_only: bool,
-    recovery: &mut Recovery,
-) -> std::result::Result<(), String> {
-    let lost = end.file_len - end.good_end;
-    let why = end.stop.clone().unwrap_or_default();
-    if read_only {
-        recovery.notes.push(format!(
-            "{log_name}: replay stops at offset {} ({why}); {lost} bytes after it are ignored \
-             (a writable open would truncate them)",
-            end.good_end
-        ));
-        return Ok(());
-    }
-    let keep = format!("{log_name}.discarded-{}", end.good_end);
-    let mut tail = vec![0u8; lost as usize];
-    f.read_exact_at(&mut tail, end.good_end)
-        .map_err(|e| format!("cannot read the bad tail of {log_name}: {e}"))?;
-    crate::atomic::write_atomic(&dir.join(&keep), &tail)
-        .map_err(|e| format!("cannot save the bad tail of {log_name} to {keep}: {e}"))?;
-    f.set_len(end.good_end)
-        .map_err(|e| format!("cannot truncate {log_name}: {e}"))?;
-    f.sync_all()
-        .map_err(|e| format!("cannot fsync {log_name} after truncating it: {e}"))?;
-    recovery.notes.push(format!(
-        "{log_name}: replay stopped at offset {} ({why}); truncated the log there and kept \
-         the {lost} bytes after it in {keep}",
-        end.good_end
-    ));
-    Ok(())
-}
-
-/// Removes generation files the current slot does not name.
-fn remove_leftovers(
-    dir: &Path,
-    snap: Option<&str>,
-    log: &str,
-    recovery: &mut Recovery,
-) -> std::result::Result<(), String> {
-    let entries = fs::read_dir(dir).map_err(|e| format!("cannot list the directory: {e}"))?;
-    for entry in entries {
-        let entry = entry.map_err(|e| format!("cannot list the directory: {e}"))?;
-        let name = entry.file_name().to_string_lossy().into_owned();
-        if is_generation_file(&name) && Some(name.as_str()) != snap && name != log {
-            fs::remove_file(entry.path()).map_err(|e| format!("cannot remove {name}: {e}"))?;
-            recovery.notes.push(format!(
-                "removed {name}, left by a checkpoint that was interrupted or not cleaned up"
-            ));
-        }
-    }
-    Ok(())
-}
-
 /// Writes generation `cp.gen`'s slot (and only that slot) and fsyncs the superblock.
-fn write_slot(dir: &Path, cp: &Checkpoint) -> std::io::Result<()> {
+fn write_slot(fs: &dyn Storage, dir: &Path, cp: &Checkpoint) -> std::io::Result<()> {
     let slot = superblock::encode_slot(cp).map_err(|e| std::io::Error::other(e.message))?;
     let path = dir.join(SUPER);
-    let f = OpenOptions::new()
-        .read(true)
-        .write(true)
-        .create(true)
-        .truncate(false)
-        .open(&path)?;
-    let fresh = f.metadata()?.len() < superblock::LEN as u64;
+    let f = fs.open(&path, Open::Create)?;
+    let fresh = f.len()? < superblock::LEN as u64;
     if fresh {
         // First commit: the whole file, so the other slot reads as blank, not short.
         let mut whole = [0u8; superblock::LEN];
@@ -1033,7 +1467,7 @@ fn write_slot(dir: &Path, cp: &Checkpoint) -> std::io::Result<()> {
     }
     f.sync_all()?;
     if fresh {
-        sync_dir(dir)?;
+        fs.sync_dir(dir)?;
     }
     Ok(())
 }
