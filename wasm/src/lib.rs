@@ -478,15 +478,6 @@ impl MeguriFile {
         }))
     }
 
-    /// The full `verify` report in one call, as the core's [`VerifyView`]: every finding
-    /// with the byte range of its structure (for the hex view's highlight). This reads and
-    /// decodes the whole file at once (its memory grows with the file); the page uses
-    /// [`Self::verifier`] instead, which is bounded and reports progress.
-    pub fn verify(&self) -> String {
-        let report = verify_file(&self.src, &ReadOptions::default());
-        self.verify_json(&report)
-    }
-
     /// A verify of this file in bounded steps, with progress (see [`Verifier`]): the same
     /// findings as [`Self::verify`] in bounded memory.
     pub fn verifier(&self) -> Verifier {
@@ -517,6 +508,20 @@ impl MeguriFile {
                 .collect(),
             counts: w.counts,
         }))
+    }
+}
+
+/// Whole-file answers for the tests and the parity tables. They are not exported to
+/// JavaScript (the page verifies with [`MeguriFile::verifier`]), so the bundle does not carry
+/// the whole-file verifier twice.
+impl MeguriFile {
+    /// The full `verify` report in one call, as the core's [`VerifyView`]: every finding
+    /// with the byte range of its structure (for the hex view's highlight). This reads and
+    /// decodes the whole file at once (its memory grows with the file); the page uses
+    /// [`Self::verifier`] instead, which is bounded and reports progress.
+    pub fn verify(&self) -> String {
+        let report = verify_file(&self.src, &ReadOptions::default());
+        self.verify_json(&report)
     }
 
     /// The parity digest of the file read through its own source (see [`parity`]).
@@ -780,8 +785,8 @@ pub fn decode_all(bytes: &[u8]) -> Result<f64, JsError> {
         .map_err(js_err)
 }
 
-/// The parity digest of an in-memory input (file or manifest), as the native test computes it.
-#[wasm_bindgen]
+/// The parity digest of an in-memory input (file or manifest), as the native test computes it
+/// (for the tests; not exported to JavaScript).
 pub fn digest_bytes(bytes: &[u8]) -> String {
     parity::digest(bytes, ReadOptions::default())
 }
