@@ -11,6 +11,8 @@
 import init, { MeguriFile, Catalog, keys_of, self_test_trap } from './pkg/meguri_wasm.js';
 
 const ready = init();
+let wasmMemory = null;
+ready.then((w) => { wasmMemory = w.memory; });
 const files = new Map(); // fid -> { file, mf, stringsGen }
 const catalogs = new Map(); // cid -> Catalog
 const cancelled = new Set(); // request ids the page cancelled
@@ -147,6 +149,8 @@ const ops = {
   keys({ query }) { return JSON.parse(keys_of(query)); },
   stats({ fid }) { const { mf } = fileOf(fid); return { bytesRead: mf.bytes_read(), reads: mf.reads() }; },
   arenaState({ fid }) { return JSON.parse(fileOf(fid).mf.arena_state()); },
+  // The wasm instance's linear memory (it only grows: this is its high-water mark).
+  memory() { return { wasmBytes: wasmMemory?.buffer.byteLength ?? 0 }; },
   // A deliberate trap, so the tests can show the page recovers from one.
   selfTestTrap() { self_test_trap(); },
 };

@@ -10,15 +10,18 @@ const [nArg, hostsArg, lenArg, seedArg] = process.argv.slice(2);
 const n = Number(nArg ?? 1000);
 const hosts = Number(hostsArg ?? Math.max(1, Math.ceil(n / 40)));
 const pathLen = Number(lenArg ?? 160);
-let s = BigInt(seedArg ?? 1) | 1n;
+const seed = Number(seedArg ?? 1) >>> 0;
 if (!Number.isInteger(n) || n < 0 || !Number.isInteger(hosts) || hosts < 1) {
   console.error('usage: node gen-cdx.mjs N [HOSTS] [PATH_LEN] [SEED]');
   process.exit(2);
 }
-// xorshift64*: small, fast and reproducible.
+// xorshift128 on 32-bit words: small, fast and reproducible.
+let x = seed || 1; let y = 362436069; let z = 521288629; let w = 88675123;
 function next() {
-  s ^= s >> 12n; s ^= (s << 25n) & 0xffffffffffffffffn; s ^= s >> 27n;
-  return Number(((s * 0x2545f4914f6cdd1dn) & 0xffffffffffffffffn) >> 11n);
+  const t = x ^ (x << 11);
+  x = y; y = z; z = w;
+  w = (w ^ (w >>> 19) ^ (t ^ (t >>> 8))) >>> 0;
+  return w;
 }
 const ALPHA = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_';
 const out = process.stdout;
@@ -28,8 +31,8 @@ for (let i = 0; i < n; i++) {
   let path = '/';
   let r = 0; let bits = 0;
   for (let k = 0; k < pathLen; k++) {
-    if (bits < 6) { r = next(); bits = 53; }
-    path += ALPHA[r & 63]; r = Math.floor(r / 64); bits -= 6;
+    if (bits < 6) { r = next(); bits = 32; }
+    path += ALPHA[r & 63]; r >>>= 6; bits -= 6;
   }
   const host = `h${h}.example${h % 97}.com`;
   buf += `{"url":"https://${host}${path}","host":"${host}"}\n`;
