@@ -635,7 +635,7 @@ function verifyView(it) {
     phase.textContent = ` ${p.phase}: ${Math.floor((100 * p.done) / p.total)}% (${(p.ms / 1000).toFixed(1)} s)`;
   };
   run.addEventListener('click', () => {
-    it.verifyTask = ask('verify', { fid: it.fid }, (p) => it.verifyOnProgress?.(p));
+    it.verifyTask = ask('verify', { fid: it.fid, pauseMs: state.verifyPauseMs ?? 0 }, (p) => it.verifyOnProgress?.(p));
     it.verifyOnProgress = onProgress;
     follow(it.verifyTask);
   });
@@ -789,4 +789,5 @@ function tilingView(it) {
 }
 
 // Test and measurement hook: the end-to-end test reads these.
+// `state.verifyPauseMs` slows verify's steps down (the test cancels one mid-way).
 window.meguriInspector = { state, ask, restarts: () => restarts };

@@ -114,7 +114,7 @@ const ops = {
   },
   find({ fid, table, query }) { return JSON.parse(fileOf(fid).mf.find_in(table ?? 'url', query)); },
   // Verify in bounded steps, with progress, until done or cancelled.
-  async verify({ fid }, id) {
+  async verify({ fid, pauseMs = 0 }, id) {
     const t0 = performance.now();
     const v = fileOf(fid).mf.verifier();
     try {
@@ -123,7 +123,7 @@ const ops = {
         if (p.finished) { p.report.ms = performance.now() - t0; return p.report; }
         if (cancelled.has(id)) return { cancelled: true, phase: p.phase, done: p.done, total: p.total };
         progress(id, { ...p, ms: performance.now() - t0 });
-        await yieldNow();
+        await (pauseMs ? new Promise((resolve) => setTimeout(resolve, pauseMs)) : yieldNow());
       }
     } finally { v.free(); }
   },

@@ -270,7 +270,9 @@ test('a 400,000-row multi-page file: jump, find and End reach the last row', { s
   assert.ok(a.held < 64 << 20, `arena held ${a.held} bytes`);
   assert.ok(a.passes >= 2, 'jumping back from the last row decoded the arena again from its start');
 
-  // Verify with progress, cancel it, then run it to the end.
+  // Verify with progress, cancel it (its steps slowed down, so Cancel comes mid-way), then
+  // run it to the end.
+  await page.evaluate(() => { window.meguriInspector.state.verifyPauseMs = 300; });
   await view('verify');
   await page.waitForFunction(() => /%/.test(document.querySelector('[data-testid="verify-phase"]')?.textContent ?? ''));
   await shot('14-verify-progress');
@@ -278,6 +280,7 @@ test('a 400,000-row multi-page file: jump, find and End reach the last row', { s
   await page.waitForSelector('[data-testid="verify-note"]');
   assert.match(await page.textContent('[data-testid="verify-note"]'), /^cancelled during /);
   await shot('15-verify-cancelled');
+  await page.evaluate(() => { window.meguriInspector.state.verifyPauseMs = 0; });
   await page.click('[data-testid="run-verify"]');
   await page.waitForSelector('[data-testid="verdict"]', { timeout: 120000 });
   assert.match(await page.textContent('[data-testid="verdict"]'), /multi\.meguri: ok: 0 error\(s\), 0 warning\(s\); \d+ columns, [\d,]+ pages, 400,000 URL rows, [\d,]+ host rows/);
