@@ -36,6 +36,8 @@ pub const WINDOW: usize = 4 << 20;
 pub const MAX_SHOWN: u64 = 16 << 10;
 /// Bytes of resolved strings kept.
 pub const CACHE_BYTES: usize = 16 << 20;
+/// Compressed bytes fed to the decoder at a time (a step reads a larger piece).
+const FEED_SLICE: usize = 256 << 10;
 /// Most references one request may wait for.
 pub const MAX_PENDING: usize = 20_000;
 
@@ -280,25 +282,43 @@ impl ArenaStream {
             });
         }
         let compressed = u64::from(h.compressed_size);
+        let total = u64::from(h.uncompressed_size);
         let at = self.payload_at();
-        let res = {
-            let s = self.stream.as_mut().expect("started above");
-            if s.finished {
-                Ok(())
-            } else {
-                let n = piece.max(1).min(compressed - s.read);
-                let bytes = read_range(&self.src, at + s.read, n, "arena", Place::Arena)?;
-                s.read += n;
+        let mut res = Ok(());
+        let s = self.stream.as_mut().expect("started above");
+        if !s.finished {
+            let n = piece.max(1).min(compressed - s.read);
+            let bytes = read_range(&self.src, at + s.read, n, "arena", Place::Arena)?.into_owned();
+            s.read += n;
+            // Fed in slices, each resolved and trimmed before the next, so the window stays
+            // about WINDOW plus what one slice decodes to.
+            for slice in bytes.chunks(FEED_SLICE) {
+                let s = self.stream.as_mut().expect("started above");
                 let window = &mut s.window;
-                let mut r = s.check.feed(&bytes, &mut |d| window.extend_from_slice(d));
-                if r.is_ok() && s.read == compressed {
-                    s.finished = true;
-                    let check = std::mem::replace(&mut s.check, StreamCheck::new(0, 0));
-                    r = check.finish(&mut |d| window.extend_from_slice(d));
+                res = s.check.feed(slice, &mut |d| window.extend_from_slice(d));
+                self.resolve_from_window();
+                self.trim();
+                if res.is_err() {
+                    break;
                 }
-                r
             }
-        };
+            let s = self.stream.as_mut().expect("started above");
+            if res.is_ok() && s.read == compressed {
+                // The decoder hands over what it still holds (the frame's last window) at once;
+                // it goes through the window a slice at a time.
+                s.finished = true;
+                let check = std::mem::replace(&mut s.check, StreamCheck::new(0, 0));
+                let mut rest =
+                    Vec::with_capacity((total - s.win_start - s.window.len() as u64) as usize);
+                res = check.finish(&mut |d| rest.extend_from_slice(d));
+                for slice in rest.chunks(FEED_SLICE) {
+                    let s = self.stream.as_mut().expect("started above");
+                    s.window.extend_from_slice(slice);
+                    self.resolve_from_window();
+                    self.trim();
+                }
+            }
+        }
         self.resolve_from_window();
         self.trim();
         if let Err(e) = res {

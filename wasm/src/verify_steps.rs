@@ -207,6 +207,82 @@ struct ColState {
     due: (Option<u32>, u32, u64),
 }
 
+/// The arena references checked as the decoded arena passes (phase 5).
+struct Refs {
+    /// The arena's decoded length, as its page declares it.
+    total: u64,
+    /// Decoded bytes `[win_start, win_start + win.len())` not yet passed over.
+    win: Vec<u8>,
+    win_start: u64,
+    /// The batch of references being checked, ascending, and how far it is done.
+    batch: Vec<u64>,
+    done_in_batch: usize,
+    /// References from this value on have not been gathered yet.
+    gather_from: u64,
+    gathered_all: bool,
+    /// Reference values that do not resolve.
+    bad: BTreeSet<u64>,
+}
+
+/// Decoded bytes held before the batch is checked against them and they are dropped.
+const ABSORB: usize = 8 << 20;
+
+impl Refs {
+    /// Takes decoded bytes; checks and drops them as they pile up, so a large piece (the last
+    /// window of the frame comes out at once) never sits whole in memory.
+    fn absorb(&mut self, d: &[u8]) {
+        for part in d.chunks(ABSORB) {
+            self.win.extend_from_slice(part);
+            if self.win.len() >= ABSORB {
+                self.check();
+            }
+        }
+    }
+
+    /// Checks the references of the batch that the decoded bytes now cover, and drops the
+    /// decoded bytes no reference of the batch (or the next batch) needs.
+    fn check(&mut self) {
+        let total = self.total;
+        let end = self.win_start + self.win.len() as u64;
+        while self.done_in_batch < self.batch.len() {
+            let r = self.batch[self.done_in_batch];
+            let need = (total - r).min(10);
+            if r < self.win_start {
+                // Cannot happen: the window keeps every byte from the batch's next reference.
+                self.done_in_batch += 1;
+                continue;
+            }
+            if r + need > end {
+                break;
+            }
+            let at = (r - self.win_start) as usize;
+            let b = &self.win[at..at + need as usize];
+            let broken = match read_uvarint(b) {
+                Err(_) => true,
+                Ok((len, n)) => (r + n as u64).checked_add(len).is_none_or(|e| e > total),
+            };
+            if broken {
+                self.bad.insert(r);
+            }
+            self.done_in_batch += 1;
+        }
+        let keep_from = match self.batch.get(self.done_in_batch) {
+            Some(&r) => r.min(end),
+            None if !self.gathered_all => self.gather_from.min(end),
+            None => end,
+        }
+        .max(self.win_start);
+        let cut = (keep_from - self.win_start) as usize;
+        if cut > 0 {
+            self.win.drain(..cut.min(self.win.len()));
+            self.win_start = keep_from;
+        }
+        if self.win.capacity() > 4 * ABSORB && self.win.len() < ABSORB {
+            self.win.shrink_to(2 * ABSORB);
+        }
+    }
+}
+
 /// The arena pass (phase 5).
 struct ArenaPass {
     desc: RegionDesc,
@@ -222,17 +298,12 @@ struct ArenaPass {
     walk_error: Option<Error>,
     stream: Option<StreamCheck>,
     decode_error: Option<Error>,
-    /// Decoded bytes `[win_start, win_start + win.len())` not yet passed over.
-    win: Vec<u8>,
-    win_start: u64,
-    /// The batch of references being checked, ascending, and how far it is done.
-    batch: Vec<u64>,
-    done_in_batch: usize,
-    /// References from this value on have not been gathered yet.
-    gather_from: u64,
-    gathered_all: bool,
-    /// Reference values that do not resolve.
-    bad: BTreeSet<u64>,
+    /// Whether the decoder has handed over everything (after the region's last byte).
+    released: bool,
+    /// The decoder's verdict at the frame's end (length and checksum).
+    end: Option<Result<(), Error>>,
+    /// The references being checked against the decoded bytes.
+    refs: Refs,
     /// The gather pass under way: (reference column index, next row), distinct values so far.
     gather: Option<(usize, u64, Vec<u64>, u64)>,
 }
@@ -329,6 +400,8 @@ pub struct Verifier {
     // Phase 6.
     filter: Option<SeenFilter>,
     seen_rows: Option<RowFindings>,
+    /// Distinct references per batch ([`REF_BATCH`]; tests make it small).
+    ref_batch: usize,
     // Progress.
     work_total: u64,
     work_done: u64,
@@ -400,6 +473,7 @@ impl Verifier {
             ref_report: None,
             filter: None,
             seen_rows: None,
+            ref_batch: REF_BATCH,
             work_total: 1,
             work_done: 0,
         }
@@ -426,6 +500,12 @@ impl Verifier {
             r.findings.extend_from_slice(p);
         }
         r
+    }
+
+    /// Sets how many distinct arena references are checked per pass over the reference
+    /// columns (tests use a small batch to exercise many passes).
+    pub fn set_ref_batch(&mut self, n: usize) {
+        self.ref_batch = n.max(1);
     }
 
     /// Whether every check has run.
@@ -1361,13 +1441,18 @@ impl Verifier {
             walk_error: None,
             stream: None,
             decode_error: None,
-            win: Vec::new(),
-            win_start: 0,
-            batch: Vec::new(),
-            done_in_batch: 0,
-            gather_from: 1,
-            gathered_all: self.ref_cols.is_empty(),
-            bad: BTreeSet::new(),
+            released: false,
+            end: None,
+            refs: Refs {
+                total: 0,
+                win: Vec::new(),
+                win_start: 0,
+                batch: Vec::new(),
+                done_in_batch: 0,
+                gather_from: 1,
+                gathered_all: self.ref_cols.is_empty(),
+                bad: BTreeSet::new(),
+            },
             gather: None,
         });
     }
@@ -1375,13 +1460,14 @@ impl Verifier {
     fn arena_step(&mut self) {
         let (src, ctx) = (self.src.clone(), self.ctx);
         let ref_cols = self.ref_cols.clone();
+        let batch_max = self.ref_batch;
         let good = &self.good;
         let a = self.arena_pass.as_mut().expect("arena pass");
         // Gather the next batch of references once the current one is checked.
         if a.page.is_some()
-            && !a.gathered_all
+            && !a.refs.gathered_all
             && a.decode_error.is_none()
-            && a.done_in_batch == a.batch.len()
+            && a.refs.done_in_batch == a.refs.batch.len()
         {
             let total = a.page.map_or(0, |h| u64::from(h.uncompressed_size));
             let (ci, row, mut buf, mut hi) =
@@ -1391,12 +1477,12 @@ impl Verifier {
                 buf.sort_unstable();
                 buf.dedup();
                 if buf.is_empty() {
-                    a.gathered_all = true;
+                    a.refs.gathered_all = true;
                 } else {
-                    a.gather_from = buf[buf.len() - 1] + 1;
+                    a.refs.gather_from = buf[buf.len() - 1] + 1;
                 }
-                a.batch = buf;
-                a.done_in_batch = 0;
+                a.refs.batch = buf;
+                a.refs.done_in_batch = 0;
                 return;
             };
             let (dir, range) = good.get(&(t as u8, id)).expect("a decoded column").clone();
@@ -1412,18 +1498,18 @@ impl Verifier {
                     Ok(r) => r,
                     Err(e) => {
                         self.arena.push(Finding::error(e));
-                        a.gathered_all = true;
+                        a.refs.gathered_all = true;
                         return;
                     }
                 };
-                if r >= a.gather_from && r < total && r < hi {
+                if r >= a.refs.gather_from && r < total && r < hi {
                     buf.push(r);
-                    if buf.len() >= 2 * REF_BATCH {
+                    if buf.len() >= 2 * batch_max {
                         buf.sort_unstable();
                         buf.dedup();
-                        if buf.len() > REF_BATCH {
-                            hi = buf[REF_BATCH];
-                            buf.truncate(REF_BATCH);
+                        if buf.len() > batch_max {
+                            hi = buf[batch_max];
+                            buf.truncate(batch_max);
                         }
                     }
                 }
@@ -1453,10 +1539,25 @@ impl Verifier {
             a.read += n;
             self.work_done += n;
             a.feed(&bytes, start, &ctx);
-            a.check_batch();
+            a.refs.check();
             return;
         }
-        // The whole region was read.
+        // The whole region was read: the decoder hands over what it still holds (the frame's
+        // last window), then the batches still to gather are checked against it, then the
+        // verdict.
+        if !a.released {
+            a.release();
+            a.refs.check();
+            return;
+        }
+        if a.page.is_some() && a.decode_error.is_none() && !a.refs.gathered_all {
+            a.refs.check();
+            if a.refs.done_in_batch < a.refs.batch.len() {
+                // Every byte is there, so a batch cannot stay unchecked.
+                a.refs.done_in_batch = a.refs.batch.len();
+            }
+            return;
+        }
         let slot = self.blob_slot;
         let (region_err, page_result) = a.finish(&ctx);
         if let (Some(e), Some(s)) = (region_err, slot.and_then(|s| self.region_slots.get_mut(s))) {
@@ -1502,7 +1603,7 @@ impl Verifier {
         };
         let (dir, range) = self.good.get(&(t as u8, id)).expect("decoded").clone();
         let rows = dir.num_values;
-        let bad_set = self.arena_pass.as_ref().map(|a| &a.bad);
+        let bad_set = self.arena_pass.as_ref().map(|a| &a.refs.bad);
         if row < rows && range.is_some_and(|(_, max)| max > 0) {
             let end = (row + STEP_ROWS).min(rows);
             let mut cur = Cursor::new(t, dir);
@@ -1838,13 +1939,17 @@ impl ArenaPass {
         if self.decode_error.is_some() {
             return;
         }
-        let win = &mut self.win;
+        let refs = &mut self.refs;
         if h.codec == CODEC_NONE {
-            win.extend_from_slice(p);
+            refs.absorb(p);
         } else if let Some(s) = &mut self.stream {
-            if let Err(e) = s.feed(p, &mut |x| win.extend_from_slice(x)) {
-                self.decode_error = Some(e);
-                self.stream = None;
+            // In slices, so the decoder's buffer holds its window plus one slice's output.
+            for slice in p.chunks(256 << 10) {
+                if let Err(e) = s.feed(slice, &mut |x| refs.absorb(x)) {
+                    self.decode_error = Some(e);
+                    self.stream = None;
+                    break;
+                }
             }
         }
     }
@@ -1873,6 +1978,7 @@ impl ArenaPass {
         }
         let budget = ctx.limits.budget(ctx.file_len);
         self.page = Some(h);
+        self.refs.total = u64::from(h.uncompressed_size);
         if h.codec == CODEC_ZSTD
             && h.compressed_size > 0
             && u64::from(h.uncompressed_size) <= budget
@@ -1887,47 +1993,12 @@ impl ArenaPass {
         }
     }
 
-    /// Checks the references of the batch that the decoded bytes now cover, and drops the
-    /// decoded bytes no reference of the batch needs.
-    fn check_batch(&mut self) {
-        let Some(h) = self.page else { return };
-        let total = u64::from(h.uncompressed_size);
-        let end = self.win_start + self.win.len() as u64;
-        while self.done_in_batch < self.batch.len() {
-            let r = self.batch[self.done_in_batch];
-            let need = (total - r).min(10);
-            if r < self.win_start {
-                // Cannot happen: the window keeps every byte from the batch's next reference.
-                self.done_in_batch += 1;
-                continue;
-            }
-            if r + need > end {
-                break;
-            }
-            let at = (r - self.win_start) as usize;
-            let b = &self.win[at..at + need as usize];
-            let broken = match read_uvarint(b) {
-                Err(_) => true,
-                Ok((len, n)) => (r + n as u64).checked_add(len).is_none_or(|e| e > total),
-            };
-            if broken {
-                self.bad.insert(r);
-            }
-            self.done_in_batch += 1;
-        }
-        let keep_from = match self.batch.get(self.done_in_batch) {
-            Some(&r) => r.min(end),
-            None if !self.gathered_all => self.gather_from.min(end),
-            None => end,
-        }
-        .max(self.win_start);
-        let cut = (keep_from - self.win_start) as usize;
-        if cut > 0 {
-            self.win.drain(..cut.min(self.win.len()));
-            self.win_start = keep_from;
-        }
-        if self.win.capacity() > 64 << 20 {
-            self.win.shrink_to(16 << 20);
+    /// After the region's last byte: the decoder hands over the rest of the frame.
+    fn release(&mut self) {
+        self.released = true;
+        if let Some(s) = self.stream.take() {
+            let refs = &mut self.refs;
+            self.end = Some(s.finish(&mut |x| refs.absorb(x)));
         }
     }
 
@@ -2006,7 +2077,6 @@ impl ArenaPass {
                         ))),
                     );
                 }
-                self.check_batch();
                 (region_err, Ok(expected))
             }
             CODEC_ZSTD if h.compressed_size == 0 => {
@@ -2034,15 +2104,13 @@ impl ArenaPass {
                 if let Some(e) = self.decode_error.take() {
                     return (region_err, fail(e));
                 }
-                let win = &mut self.win;
-                let end = match self.stream.take() {
-                    Some(s) => s.finish(&mut |x| win.extend_from_slice(x)),
-                    None => Err(Error::corrupt("zstd frame was not decoded")),
-                };
+                let end = self
+                    .end
+                    .take()
+                    .unwrap_or_else(|| Err(Error::corrupt("zstd frame was not decoded")));
                 if let Err(e) = end {
                     return (region_err, fail(e));
                 }
-                self.check_batch();
                 (region_err, Ok(expected))
             }
             other => {

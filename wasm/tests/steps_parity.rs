@@ -38,9 +38,17 @@ fn text_of(r: &meguri_core::verify::Report) -> String {
 
 /// The stepwise report of `bytes`, and verify_file's.
 fn both(bytes: &[u8]) -> (String, String) {
+    both_batched(bytes, None)
+}
+
+/// [`both`], checking the arena references `batch` distinct values at a time.
+fn both_batched(bytes: &[u8], batch: Option<usize>) -> (String, String) {
     let whole = text_of(&verify_file(bytes, &ReadOptions::default()));
     let f = MeguriFile::from_bytes(bytes.to_vec());
     let mut v = f.verifier();
+    if let Some(n) = batch {
+        v.set_ref_batch(n);
+    }
     let mut steps = 0;
     while !v.finished() {
         let _ = v.step();
@@ -74,6 +82,28 @@ fn stepwise_verify_reports_what_verify_file_reports() {
         }
     }
     assert!(failures.is_empty(), "{}", failures.join("\n"));
+}
+
+/// Many small batches of arena references: the reference columns are read once per batch while
+/// the arena streams on (full.meguri's frame releases its bytes as it goes), and batches left
+/// when the frame ends are checked against its last window.
+#[test]
+fn stepwise_verify_in_many_reference_batches() {
+    let Some(dir) = golden() else { return };
+    let read = |p: &str| std::fs::read(dir.join(p)).ok();
+    for (name, batch) in [
+        ("full.meguri", 40_000),
+        ("small.meguri", 7),
+        ("small.meguri!zxor:30000", 5),
+        ("../damaged/arena-zstd-checksum.meguri", 3),
+        ("features/seen-bloom-sched-meta.meguri", 11),
+    ] {
+        let Ok(bytes) = input_of(name, read) else {
+            continue;
+        };
+        let (got, want) = both_batched(&bytes, Some(batch));
+        assert_eq!(got, want, "{name} in batches of {batch}");
+    }
 }
 
 #[test]
