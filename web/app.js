@@ -1,23 +1,76 @@
 // The inspector page. It draws what the worker (the wasm build of meguri-core) answers;
 // it decodes nothing itself.
 
-const worker = new Worker(new URL('./worker.js', import.meta.url), { type: 'module' });
+// The worker holds the wasm instance. A trap in it (an "unreachable", an out-of-memory) leaves
+// the instance untrustworthy, so the page then starts a new worker and opens its files again:
+// one failure never breaks the decoder for the files that are open.
+let worker = null;
 let seq = 0;
-const pending = new Map();
-worker.onmessage = (ev) => {
-  const { id, ok, value, error } = ev.data;
-  const p = pending.get(id);
-  pending.delete(id);
-  if (p) ok ? p.resolve(value) : p.reject(new Error(error));
-};
-worker.onerror = (ev) => showError(`the decoder worker failed: ${ev.message ?? 'unknown error'}`);
-function ask(op, args = {}) {
-  const id = ++seq;
-  return new Promise((resolve, reject) => {
-    pending.set(id, { resolve, reject });
-    worker.postMessage({ id, op, args });
-  });
+const pending = new Map(); // id -> { resolve, reject, onProgress }
+let restarting = null;
+let restarts = 0;
+
+function startWorker() {
+  worker = new Worker(new URL('./worker.js', import.meta.url), { type: 'module' });
+  worker.onmessage = (ev) => {
+    const { id, ok, value, error, progress, trapped } = ev.data;
+    const p = pending.get(id);
+    if (!p) return;
+    if (progress !== undefined) { p.onProgress?.(progress); return; }
+    pending.delete(id);
+    if (ok) p.resolve(value);
+    else {
+      p.reject(Object.assign(new Error(error), { trapped }));
+      if (trapped) restartWorker(error);
+    }
+  };
+  worker.onerror = (ev) => { ev.preventDefault?.(); restartWorker(ev.message ?? 'the decoder worker failed'); };
 }
+
+// Starts a new worker and opens every file again (open is cheap: the header and the tail).
+function restartWorker(why) {
+  if (restarting) return restarting;
+  restarts++;
+  worker.terminate();
+  for (const [, p] of pending) p.reject(Object.assign(new Error(`the decoder stopped (${why}) and was restarted`), { trapped: true }));
+  pending.clear();
+  startWorker();
+  status(`the decoder stopped (${why}); restarted it and reopened ${state.items.length} file(s)`);
+  restarting = (async () => {
+    for (const it of state.items) {
+      try {
+        const info = await ask('open', { fid: it.fid, file: it.file });
+        if (it.kind === 'manifest') { it.cid = info.cid; it.tiling = info.tiling; }
+      } catch (e) { showError(`${it.name}: reopening failed: ${e.message}`); }
+    }
+    const files = state.items.filter((i) => i.kind === 'file' && i.info.summary);
+    if (files.length) {
+      try {
+        const c = await ask('tileFiles', { fids: files.map((f) => f.fid), names: files.map((f) => f.name) });
+        state.fileCatalog = { ...c, name: `the ${files.length} file(s) dropped together` };
+      } catch (e) { state.fileCatalog = null; }
+    }
+    restarting = null;
+  })();
+  return restarting;
+}
+
+// Sends a request; `onProgress` receives the progress messages of long ones. The returned
+// promise has `cancel()`.
+function ask(op, args = {}, onProgress) {
+  const id = ++seq;
+  const run = async () => {
+    if (restarting && op !== 'open' && op !== 'tileFiles') await restarting;
+    return new Promise((resolve, reject) => {
+      pending.set(id, { resolve, reject, onProgress });
+      worker.postMessage({ id, op, args });
+    });
+  };
+  const p = run();
+  p.cancel = () => worker.postMessage({ id: 0, op: 'cancel', args: { target: id } });
+  return p;
+}
+startWorker();
 
 // ---------- state ----------
 const state = {
@@ -75,7 +128,7 @@ async function addFiles(list) {
       const info = await ask('open', { fid, file });
       // Drop-to-summary time as the page sees it: request, worker read and decode, reply.
       info.pageMs = performance.now() - t0;
-      const item = { fid, name: file.name, size: file.size, kind: info.kind, info };
+      const item = { fid, file, name: file.name, size: file.size, kind: info.kind, info };
       if (info.kind === 'manifest') { item.cid = info.cid; item.tiling = info.tiling; }
       state.items.push(item);
       added.push(item);
@@ -125,8 +178,9 @@ for (const b of document.querySelectorAll('#views button')) {
 }
 document.addEventListener('keydown', (e) => {
   if (e.target.closest('input, textarea, select') || e.ctrlKey || e.metaKey || e.altKey) return;
+  if (!/^[1-8]$/.test(e.key) || $('#views').hidden) return;
   const b = document.querySelector(`#views button:nth-of-type(${e.key})`);
-  if (b && /^[1-8]$/.test(e.key) && !$('#views').hidden) { b.click(); b.focus(); }
+  if (b) { b.click(); b.focus(); }
 });
 
 function renderNav() {
@@ -166,19 +220,21 @@ function summary(it) {
     main.append(sec);
     return;
   }
-  const s = info.summary;
+  // The core's Summary report (the same JSON as `meguri inspect --json`), plus the columns.
+  const s = info.summary.summary;
   const rows = [
-    ['format', `meguri v${s.version}`], ['partition', s.partition_id], ['file size', `${fmt(s.file_size)} bytes (${size(s.file_size)})`],
-    ['host-key range', `${s.hostkey_lo} .. ${s.hostkey_hi}`], ['URLs', fmt(s.urls)], ['hosts', fmt(s.hosts)],
+    ['format', `meguri v${s.version.major}.${s.version.minor}`], ['partition', s.partition_id], ['file size', `${fmt(s.file_size)} bytes (${size(s.file_size)})`],
+    ['host-key range', `${s.hostkey_range.lo} .. ${s.hostkey_range.hi}`], ['URLs', fmt(s.urls)], ['hosts', fmt(s.hosts)],
     ['url columns', s.url_columns], ['host columns', s.host_columns], ['checksum', s.checksum], ['default codec', s.default_codec],
-    ['created', `${s.created_hours} epoch-hours (${hours(s.created_hours)})`], ['flags', s.flags], ['bytes/url', s.bytes_per_url],
-    ['next-due range', s.due_range ? `${s.due_range.lo} .. ${s.due_range.hi} epoch-hours` : '–'],
+    ['created', `${s.created_hours} epoch-hours (${hours(s.created_hours)})`], ['flags', s.flags.names], ['bytes/url', s.bytes_per_url === null ? '–' : s.bytes_per_url.toFixed(2)],
+    ['next-due range', s.next_due_range ? `${s.next_due_range.min} .. ${s.next_due_range.max} epoch-hours` : '–'],
   ];
   sec.append(el('table', { class: 'facts', 'data-testid': 'summary' }, rows.map(([k, v]) => el('tr', {}, el('th', {}, k), el('td', { 'data-fact': k }, String(v))))));
   sec.append(el('p', { class: 'note', 'data-testid': 'open-cost' },
     `Opened in ${info.pageMs.toFixed(1)} ms (worker ${info.ms.toFixed(1)} ms), ${info.reads} reads, ${fmt(info.bytesRead)} bytes read of ${fmt(info.size)}.`));
   if (s.meta.length) sec.append(el('h3', {}, 'Metadata'), el('table', {}, s.meta.map((m) => el('tr', {}, el('th', {}, m.key), el('td', {}, m.value)))));
-  sec.append(el('details', {}, el('summary', {}, 'meguri inspect --columns (the same text)'), el('pre', { 'data-testid': 'inspect-text' }, s.text)));
+  sec.append(el('p', { class: 'note' }, 'encodings: ', s.encodings.map((e) => `${e.encoding} ×${e.columns}`).join(', ')));
+  sec.append(el('details', {}, el('summary', {}, 'meguri inspect --columns (the same text)'), el('pre', { 'data-testid': 'inspect-text' }, s.text + info.summary.columns_text)));
   main.append(sec);
 }
 
@@ -229,7 +285,7 @@ function byteMap(it) {
     .concat(layout.regions.map((r) => tr([r.name, fmt(r.length), perUrl(r.length), '', ''])))
     .concat([tr(['footer + trailer', fmt(layout.footer_len + layout.trailer_len), perUrl(layout.footer_len + layout.trailer_len), '', ''])]);
   const colRows = layout.columns.map((c) => tr([
-    `${c.table}.${c.name}`, fmt(c.bytes), perUrl(c.bytes), c.encodings.map((e) => `${e.name} ×${e.pages}`).join(', '),
+    `${c.table}.${c.name}`, fmt(c.bytes), perUrl(c.bytes), c.encodings.map((e) => `${e.encoding} ×${e.pages}`).join(', '),
     c.bytes ? `${(c.raw_bytes / c.bytes).toFixed(2)}×` : '–',
   ]));
   sec.append(el('h3', {}, 'Budget'), el('table', { class: 'num', 'data-testid': 'budget' },
@@ -239,6 +295,8 @@ function byteMap(it) {
 }
 
 // ---------- columns and pages ----------
+// Regions that hold a single page: their names by id.
+const PAGE_REGIONS = { 2: 'schedule', 3: 'seenset', 4: 'arena' };
 state.colSel = null;
 state.crc = new Map(); // `${fid}:${table}:${id}` -> Map(page -> result)
 
@@ -253,32 +311,58 @@ function columnsView(it) {
   const sec = el('section', {}, el('h2', {}, `Columns and pages of ${it.name}`));
   if (!layout) { sec.append(el('p', { class: 'error' }, `No layout: ${it.info.layoutError}`)); main.append(sec); return; }
   const totalPages = layout.columns.reduce((a, c) => a + c.pages, 0);
-  const prog = el('progress', { max: totalPages, value: 0, 'data-testid': 'crc-progress' });
+  // The regions that hold one page each: the arena (most of a large file), the wheel, the filter.
+  const special = layout.regions.filter((r) => PAGE_REGIONS[r.id] && r.length > 0);
+  const totalBytes = layout.columns.reduce((a, c) => a + c.bytes, 0) + special.reduce((a, r) => a + r.length, 0);
+  const prog = el('progress', { max: totalBytes, value: 0, 'data-testid': 'crc-progress' });
   const progText = el('span', { 'data-testid': 'crc-progress-text' }, '');
   const runBtn = el('button', { 'data-testid': 'verify-all' }, 'Check every page CRC');
-  const cancelBtn = el('button', { disabled: '' }, 'Cancel');
+  const cancelBtn = el('button', { disabled: '', 'data-testid': 'crc-cancel' }, 'Cancel');
   let cancelled = false;
+  let inFlight = null;
+  const regionCrc = it.regionCrc ?? (it.regionCrc = new Map()); // region id -> result
   runBtn.addEventListener('click', async () => {
     cancelled = false; runBtn.disabled = true; cancelBtn.disabled = false;
-    let done = 0; let bad = 0;
+    const t0 = performance.now();
+    let done = 0; let bytes = 0; let bad = 0;
+    const say = (extra = '') => {
+      prog.value = bytes;
+      progText.textContent = ` ${fmt(done)} / ${fmt(totalPages)} column pages, ${fmt(regionCrc.size)} / ${special.length} region pages; ${size(bytes)} of ${size(totalBytes)}; ${bad} bad${extra}`;
+    };
     outer: for (const c of layout.columns) {
       for (let first = 0; first < c.pages; first += 64) {
         if (cancelled) break outer;
+        const n = Math.min(64, c.pages - first);
         try {
           const res = await ask('checkPages', { fid: it.fid, table: c.table, column: c.id, first, count: 64 });
           const m = crcFor(it.fid, c);
           for (const r of res) { m.set(r.page, r); if (!r.ok) bad++; }
           done += res.length;
-        } catch (e) { showError(`${c.table}.${c.name}: ${e.message}`); done += Math.min(64, c.pages - first); bad++; }
-        prog.value = done;
-        progText.textContent = ` ${fmt(done)} / ${fmt(totalPages)} pages, ${bad} bad`;
+        } catch (e) { showError(`${c.table}.${c.name}: ${e.message}`); done += n; bad++; }
+        bytes += c.bytes * n / c.pages;
+        say();
       }
     }
-    progText.textContent += cancelled ? ' (cancelled)' : ' (done)';
+    for (const r of special) {
+      if (cancelled) break;
+      const base = bytes;
+      try {
+        inFlight = ask('checkRegion', { fid: it.fid, region: r.id }, (p) => { bytes = base + p.checked; say(` (checking the ${PAGE_REGIONS[r.id]} page)`); });
+        const res = await inFlight;
+        if (res.cancelled) break;
+        regionCrc.set(r.id, res);
+        if (!res.ok) bad += res.errors.length;
+      } catch (e) { showError(`${PAGE_REGIONS[r.id]}: ${e.message}`); bad++; }
+      inFlight = null;
+      bytes = base + r.length;
+      say();
+    }
+    const all = !cancelled && done === totalPages && regionCrc.size === special.length;
+    say(cancelled ? ' (cancelled)' : ` (done in ${((performance.now() - t0) / 1000).toFixed(1)} s${all ? `: every page of the file, ${special.length ? special.map((r) => PAGE_REGIONS[r.id]).join(', ') + ' included' : 'no region pages'}` : ''})`);
     runBtn.disabled = false; cancelBtn.disabled = true;
     drawTable();
   });
-  cancelBtn.addEventListener('click', () => { cancelled = true; });
+  cancelBtn.addEventListener('click', () => { cancelled = true; inFlight?.cancel(); });
   sec.append(el('p', {}, runBtn, ' ', cancelBtn, ' ', prog, progText));
   const tableBox = el('div');
   const pagesBox = el('div', { 'data-testid': 'pages' });
@@ -286,12 +370,19 @@ function columnsView(it) {
   function crcState(c) {
     const m = crcFor(it.fid, c);
     if (m.size === 0) return 'unchecked';
-    const bad = [...m.values()].filter((r) => !r.ok).length;
-    if (bad) return `${bad} bad`;
+    const badPages = [...m.values()].filter((r) => !r.ok).length;
+    if (badPages) return `${badPages} bad`;
     return m.size === c.pages ? 'ok' : `${m.size}/${c.pages} ok`;
   }
   function drawTable() {
     const head = ['table', 'id', 'name', 'width', 'rows', 'pages', 'bytes', 'raw', 'ratio', 'codec', 'encodings', 'zone min', 'zone max', 'CRC'];
+    const regionRows = special.map((r) => {
+      const res = regionCrc.get(r.id);
+      const st = !res ? 'unchecked' : res.ok ? 'ok' : res.errors.map((e) => e.text).join('; ');
+      return el('tr', {}, [PAGE_REGIONS[r.id], r.id, fmt(r.offset), fmt(r.length), r.crc].map((v) => el('td', {}, String(v))),
+        el('td', { class: res ? (res.ok ? 'ok' : 'bad') : '', 'data-testid': `region-crc-${r.id}` }, st),
+        el('td', {}, el('button', { class: 'link', onclick: () => openHex(it.fid, r.offset, r.offset, r.length) }, 'hex')));
+    });
     tableBox.replaceChildren(el('table', { class: 'num', 'data-testid': 'columns' },
       el('thead', {}, el('tr', {}, head.map((h) => el('th', {}, h)))),
       el('tbody', {}, layout.columns.map((c) => {
@@ -299,9 +390,13 @@ function columnsView(it) {
         const st = crcState(c);
         return el('tr', { class: key === state.colSel ? 'selected' : '', tabindex: 0, onclick: () => { state.colSel = key; drawTable(); drawPages(c); }, onkeydown: (e) => { if (e.key === 'Enter') { state.colSel = key; drawTable(); drawPages(c); } } },
           [c.table, c.id, c.name, c.width, fmt(c.rows ?? 0), c.pages, fmt(c.bytes), fmt(c.raw_bytes), c.bytes ? (c.raw_bytes / c.bytes).toFixed(2) : '–', c.codec ?? '–',
-            c.encodings.map((e) => `${e.name} ×${e.pages}`).join(', '), zoneText(c, c.zone_min), zoneText(c, c.zone_max)].map((v) => el('td', {}, String(v))),
+            c.encodings.map((e) => `${e.encoding} ×${e.pages}`).join(', '), zoneText(c, c.zone?.min), zoneText(c, c.zone?.max)].map((v) => el('td', {}, String(v))),
           el('td', { class: st.includes('bad') ? 'bad' : st === 'ok' ? 'ok' : '' }, st));
-      }))));
+      }))),
+    special.length ? el('h3', {}, 'Region pages (one page each; the CRC pass checks the region CRC and the page CRC)') : '',
+    special.length ? el('table', { class: 'num', 'data-testid': 'region-pages' },
+      el('thead', {}, el('tr', {}, ['page', 'region', 'offset', 'bytes', 'region CRC', 'CRC', ''].map((h) => el('th', {}, h)))),
+      el('tbody', {}, regionRows)) : '');
   }
   async function drawPages(c) {
     pagesBox.replaceChildren(el('p', {}, 'loading pages…'));
@@ -321,8 +416,8 @@ function columnsView(it) {
         el('table', { class: 'num' }, el('thead', {}, el('tr', {}, ['page', 'offset', 'bytes', 'first row', 'rows', 'encoding', 'zone min', 'zone max', 'CRC', ''].map((h) => el('th', {}, h)))),
           el('tbody', {}, shown.map((p) => {
             const r = m.get(p.page);
-            return el('tr', {}, [p.page, fmt(p.offset), fmt(p.bytes), fmt(p.first_row), fmt(p.rows), p.encoding, zoneText(c, p.zone_min), zoneText(c, p.zone_max)].map((v) => el('td', {}, String(v))),
-              el('td', { class: r ? (r.ok ? 'ok' : 'bad') : '', title: r?.error ?? '' }, r ? (r.ok ? 'ok' : `BAD: ${r.error}`) : '–'),
+            return el('tr', {}, [p.page, fmt(p.offset), fmt(p.bytes), fmt(p.first_row), fmt(p.rows), p.encoding, zoneText(c, p.zone?.min), zoneText(c, p.zone?.max)].map((v) => el('td', {}, String(v))),
+              el('td', { class: r ? (r.ok ? 'ok' : 'bad') : '', title: r?.error?.text ?? '' }, r ? (r.ok ? 'ok' : `BAD: ${r.error.text}`) : '–'),
               el('td', {}, el('button', { class: 'link', onclick: () => openHex(it.fid, p.offset, p.offset, p.bytes) }, 'hex')));
           }))),
         pages.length > shown.length ? el('p', { class: 'note' }, `first ${shown.length} pages shown`) : '');
@@ -335,104 +430,234 @@ function columnsView(it) {
 }
 
 // ---------- rows (virtualized) ----------
+// The rows come in chunks of CHUNK rows without strings (keys and columns only: never the
+// arena); the URL or host-name strings of the rows on screen are asked for afterwards, and the
+// worker decodes the arena only as far as they need, with progress. The scroll area is at most
+// MAX_SCROLL px high (Chromium caps an element at 33,554,432 px): past that, the scroll
+// position maps to a row by its fraction, and the wheel and the keys move by rows, so every
+// row, the last included, can be reached.
 const ROW_H = 24;
 const CHUNK = 200;
+const MAX_SCROLL = 8000000;
+const STRINGS_KEPT = 20000;
+const ROW_TABLES = {
+  url: {
+    title: 'URL rows', total: (s) => s.urls, string: 'URL', find: 'host key (0x…), URL or host name',
+    head: ['row', 'host key', 'path key', 'status', 'prio', 'depth', 'source', 'first seen', 'last crawled', 'next due', 'http', 'URL'],
+    cells: (r) => [r.row, r.host_key, r.path_key, r.status, r.priority?.toFixed?.(3) ?? '–', r.depth, r.source, hours(r.first_seen), hours(r.last_crawled), hours(r.next_due), r.http_status || '–'],
+  },
+  host: {
+    title: 'Host rows', total: (s) => s.hosts, string: 'host', find: 'host key (0x…), host name or URL',
+    head: ['row', 'host key', 'grouping', 'IP', 'robots fetched', 'delay', 'URLs', 'budget', 'score', 'crawls', 'flags', 'host'],
+    cells: (r) => [r.row, r.host_key, r.grouping, r.ip ?? '–', hours(r.robots_fetched), r.crawl_delay ? `${(r.crawl_delay / 10).toFixed(1)} s` : '–', fmt(r.url_count), fmt(r.url_budget), r.host_score?.toFixed?.(2) ?? '–', fmt(r.crawl_total), r.flags || '–'],
+  },
+};
+
 function rowsView(it) {
-  const s = it.info.summary;
-  const sec = el('section', {}, el('h2', {}, `URL rows of ${it.name}`));
+  const s = it.info.summary?.summary;
+  const table = it.rowTable ?? 'url';
+  const T = ROW_TABLES[table];
+  const sec = el('section', {}, el('h2', {}, `${T.title} of ${it.name}`));
   if (!s) { sec.append(el('p', { class: 'error' }, 'The file does not open; no rows.')); main.append(sec); return; }
-  const total = s.urls;
-  const cache = it.rowCache ?? (it.rowCache = new Map()); // chunk index -> rows | Promise
-  const query = el('input', { type: 'search', placeholder: 'host key (0x…) or URL', 'aria-label': 'filter by host key or URL', 'data-testid': 'row-filter', size: 40 });
-  const jump = el('input', { type: 'number', min: 0, max: Math.max(0, total - 1), placeholder: 'row', 'aria-label': 'jump to row', 'data-testid': 'row-jump', size: 8 });
-  const found = el('p', { class: 'note', 'data-testid': 'row-found' }, `${fmt(total)} rows; only the pages on screen are decoded.`);
-  const cols = ['row', 'host key', 'path key', 'status', 'prio', 'depth', 'source', 'first seen', 'last crawled', 'next due', 'http', 'URL'];
-  const head = el('div', { class: 'rrow head' }, cols.map((c) => el('span', {}, c)));
-  const scroller = el('div', { class: 'rows', tabindex: 0, 'data-testid': 'rows', 'aria-label': 'rows' });
-  const spacer = el('div', { style: `height:${total * ROW_H}px;position:relative` });
+  const tabs = el('p', { class: 'tabs', role: 'tablist' }, Object.entries(ROW_TABLES).map(([k, t]) => el('button', {
+    role: 'tab', 'aria-selected': String(k === table), 'data-testid': `rows-${k}`,
+    onclick: () => { it.rowTable = k; render(); },
+  }, `${t.title} (${fmt(t.total(s))})`)));
+  const total = T.total(s);
+  it.rowState ??= {};
+  const rs = it.rowState[table] ??= { chunks: new Map(), strings: new Map(), top: 0, highlight: null };
+  const query = el('input', { type: 'search', placeholder: T.find, 'aria-label': `find by ${T.find}`, 'data-testid': 'row-filter', size: 40 });
+  const jump = el('input', { type: 'number', min: 0, max: Math.max(0, total - 1), placeholder: 'row', 'aria-label': 'jump to row', 'data-testid': 'row-jump', size: 10 });
+  const found = el('p', { class: 'note', 'data-testid': 'row-found' }, `${fmt(total)} rows; only the pages on screen are decoded, and the arena only as far as the ${T.string} strings on screen need.`);
+  const loading = el('p', { class: 'loading', 'data-testid': 'rows-loading', hidden: '' });
+  const arenaNote = el('p', { class: 'note', 'data-testid': 'arena-state' }, '');
+  const head = el('div', { class: `rrow head ${table}` }, T.head.map((c) => el('span', {}, c)));
+  const scroller = el('div', { class: 'rows', tabindex: 0, 'data-testid': 'rows', 'aria-label': `${T.title}: arrows, Page Up/Down, Home and End move` });
+  const natural = total * ROW_H;
+  const scaled = natural > MAX_SCROLL;
+  const spacer = el('div', { class: 'spacer', style: `height:${scaled ? MAX_SCROLL : natural}px` });
+  const win = el('div', { class: 'rwin' });
+  spacer.append(win);
   scroller.append(spacer);
-  let highlight = it.rowHighlight ?? null;
-  function rowEl(r) {
-    return el('div', { class: `rrow${r.row === highlight ? ' hit' : ''}`, style: `top:${r.row * ROW_H}px`, 'data-row': r.row },
-      [r.row, r.host_key, r.path_key, r.status, r.priority?.toFixed?.(3) ?? '–', r.depth, r.source, hours(r.first_seen), hours(r.last_crawled), hours(r.next_due), r.http_status || '–', r.url ?? '–']
-        .map((v, i) => el('span', { title: i === 11 ? String(v) : null }, String(v))));
+  sec.append(tabs, el('p', { class: 'controls' }, el('label', {}, 'Find ', query), ' ', el('label', {}, 'Row ', jump)), found, loading, arenaNote, el('div', { class: 'rowsbox' }, head, scroller));
+  main.append(sec);
+
+  const visible = () => Math.max(1, Math.ceil(scroller.clientHeight / ROW_H));
+  const maxTop = () => Math.max(0, total - visible());
+  const span = () => Math.max(1, (scaled ? MAX_SCROLL : natural) - scroller.clientHeight);
+  const rowFromScroll = (st) => (scaled ? (st / span()) * maxTop() : st / ROW_H);
+  const scrollFromRow = (row) => (scaled ? (row / Math.max(1, maxTop())) * span() : row * ROW_H);
+  let ourScroll = -1;
+  function setTop(row) {
+    rs.top = Math.max(0, Math.min(maxTop(), Math.round(row)));
+    scroller.scrollTop = scrollFromRow(rs.top);
+    ourScroll = scroller.scrollTop;
+    draw();
   }
-  async function chunk(ci) {
-    if (!cache.has(ci)) {
-      const p = ask('rows', { fid: it.fid, from: ci * CHUNK, to: Math.min(total, (ci + 1) * CHUNK), urls: true })
-        .then((x) => { cache.set(ci, x.rows); return x.rows; })
-        .catch((e) => { cache.delete(ci); showError(`rows: ${e.message}`); return []; });
-      cache.set(ci, p);
+  scroller.addEventListener('scroll', () => {
+    if (Math.abs(scroller.scrollTop - ourScroll) < 1) return;
+    ourScroll = -1;
+    rs.top = Math.max(0, Math.min(maxTop(), rowFromScroll(scroller.scrollTop)));
+    draw();
+  });
+  if (scaled) {
+    scroller.addEventListener('wheel', (e) => {
+      e.preventDefault();
+      const rows = e.deltaMode === 1 ? e.deltaY : e.deltaMode === 2 ? e.deltaY * visible() : e.deltaY / ROW_H;
+      setTop(rs.top + rows);
+    }, { passive: false });
+  }
+  scroller.addEventListener('keydown', (e) => {
+    const v = visible();
+    const to = { ArrowDown: rs.top + 1, ArrowUp: rs.top - 1, PageDown: rs.top + v, PageUp: rs.top - v, Home: 0, End: maxTop() }[e.key];
+    if (to !== undefined) { e.preventDefault(); setTop(to); }
+  });
+
+  function chunk(ci) {
+    if (!rs.chunks.has(ci)) {
+      const p = ask('rows', { fid: it.fid, table, from: ci * CHUNK, to: Math.min(total, (ci + 1) * CHUNK) })
+        .then((x) => { rs.chunks.set(ci, x.rows); if (rs.chunks.size > 200) rs.chunks.delete(rs.chunks.keys().next().value); return x.rows; })
+        .catch((e) => { rs.chunks.delete(ci); if (!e.trapped) showError(`rows: ${e.message}`); return null; });
+      rs.chunks.set(ci, p);
     }
-    return cache.get(ci);
+    return rs.chunks.get(ci);
+  }
+  function rowEl(r) {
+    const str = rs.strings.has(r.row) ? (rs.strings.get(r.row) ?? '–') : '…';
+    return el('div', { class: `rrow ${table}${r.row === rs.highlight ? ' hit' : ''}`, 'data-row': r.row },
+      T.cells(r).map((v) => el('span', {}, String(v))), el('span', { class: 'str', title: str }, str));
+  }
+  let stringsTimer = 0;
+  let stringsReq = null;
+  function wantStrings(first, last) {
+    clearTimeout(stringsTimer);
+    let missing = false;
+    for (let r = first; r < last; r++) if (!rs.strings.has(r)) { missing = true; break; }
+    if (!missing) return;
+    stringsTimer = setTimeout(async () => {
+      stringsReq?.cancel();
+      const req = ask('strings', { fid: it.fid, table, from: first, to: last }, (a) => showArena(a, true));
+      stringsReq = req;
+      try {
+        const r = await req;
+        if (r.superseded) return;
+        if (r.error && !rs.errorShown) { rs.errorShown = true; showError(`${T.string} strings: ${r.error}`); }
+        r.strings.forEach((str, i) => rs.strings.set(r.from + i, str));
+        while (rs.strings.size > STRINGS_KEPT) rs.strings.delete(rs.strings.keys().next().value);
+        showArena(r.arena, false);
+        if (scroller.isConnected) draw();
+      } catch (e) { if (!e.trapped) showError(`${T.string} strings: ${e.message}`); }
+    }, 120);
+  }
+  function showArena(a, busy) {
+    if (!a || !a.total) { arenaNote.textContent = ''; return; }
+    const pct = a.total ? Math.floor((100 * a.decoded) / a.total) : 100;
+    arenaNote.textContent = busy
+      ? `decoding the arena for the ${T.string} strings on screen: ${size(a.decoded)} of ${size(a.total)} (${pct}%)${a.passes > 1 ? `, pass ${a.passes} (rows behind the decoder start it again from the beginning)` : ''}…`
+      : `arena: decoded up to ${size(a.decoded)} of ${size(a.total)} in ${a.passes} pass(es); ${size(a.held)} held`;
+    arenaNote.classList.toggle('busy', busy);
   }
   let drawing = 0;
   async function draw() {
     const my = ++drawing;
-    const first = Math.floor(scroller.scrollTop / ROW_H);
-    const last = Math.min(total, first + Math.ceil(scroller.clientHeight / ROW_H) + 1);
-    const chunks = [];
-    for (let ci = Math.floor(first / CHUNK); ci * CHUNK < last; ci++) chunks.push(ci);
-    const parts = await Promise.all(chunks.map(chunk));
-    if (my !== drawing) return;
-    const rows = parts.flat().filter((r) => r.row >= first && r.row < last);
-    spacer.replaceChildren(...rows.map(rowEl));
+    const first = Math.floor(rs.top);
+    const last = Math.min(total, first + visible() + 1);
+    win.style.top = `${scaled ? scroller.scrollTop : first * ROW_H}px`;
+    const cis = [];
+    for (let ci = Math.floor(first / CHUNK); ci * CHUNK < last; ci++) cis.push(ci);
+    const ready = cis.map((ci) => rs.chunks.get(ci)).filter(Array.isArray);
+    const have = ready.flat().filter((r) => r.row >= first && r.row < last);
+    if (ready.length < cis.length) {
+      loading.hidden = false;
+      loading.textContent = `loading rows ${fmt(first)}–${fmt(Math.max(first, last - 1))}…`;
+      // Placeholders where rows are still coming, so the table never looks empty.
+      const rowsNow = new Map(have.map((r) => [r.row, r]));
+      win.replaceChildren(...Array.from({ length: last - first }, (_, i) => {
+        const r = rowsNow.get(first + i);
+        return r ? rowEl(r) : el('div', { class: 'rrow placeholder', 'data-row': first + i }, el('span', {}, String(first + i)), el('span', {}, 'loading…'));
+      }));
+    }
+    const parts = await Promise.all(cis.map(chunk));
+    if (my !== drawing || !scroller.isConnected) return;
+    loading.hidden = true;
+    const rows = parts.filter(Boolean).flat().filter((r) => r.row >= first && r.row < last);
+    win.replaceChildren(...rows.map(rowEl));
+    it.rowsShown = { table, first, last: first + rows.length };
+    wantStrings(first, last);
   }
-  scroller.addEventListener('scroll', () => { it.rowScroll = scroller.scrollTop; draw(); });
-  scroller.addEventListener('keydown', (e) => {
-    const step = { ArrowDown: ROW_H, ArrowUp: -ROW_H, PageDown: scroller.clientHeight, PageUp: -scroller.clientHeight }[e.key];
-    if (step) { e.preventDefault(); scroller.scrollTop += step; }
-  });
   function goto(row) {
-    scroller.scrollTop = Math.max(0, row * ROW_H - 2 * ROW_H);
-    it.rowScroll = scroller.scrollTop;
-    draw();
+    rs.highlight = row;
+    setTop(row - 2);
   }
-  jump.addEventListener('keydown', (e) => { if (e.key === 'Enter') { highlight = Number(jump.value); it.rowHighlight = highlight; goto(highlight); } });
+  jump.addEventListener('keydown', (e) => {
+    if (e.key !== 'Enter') return;
+    const row = Number(jump.value);
+    if (!Number.isInteger(row) || row < 0 || row >= total) { found.textContent = `row ${jump.value} is not in 0 .. ${fmt(total - 1)}`; return; }
+    goto(row);
+  });
   query.addEventListener('keydown', async (e) => {
     if (e.key !== 'Enter' || !query.value.trim()) return;
     try {
-      const f = await ask('find', { fid: it.fid, query: query.value });
-      if (f.first_row === null) { found.textContent = `host ${f.host_key}${f.path_key ? ` / path ${f.path_key}` : ''}: no rows in this file.`; return; }
-      highlight = f.row ?? f.first_row; it.rowHighlight = highlight;
-      found.textContent = `host ${f.host_key}: ${fmt(f.count)} row(s) from row ${fmt(f.first_row)}` + (f.path_key ? (f.row !== null ? `; this URL is row ${fmt(f.row)}` : '; this URL is not in the file') : '');
-      goto(highlight);
+      const f = await ask('find', { fid: it.fid, table, query: query.value });
+      const what = `host ${f.host ? `${f.host} (${f.host_key})` : f.host_key}`;
+      if (f.first_row === null) { found.textContent = `${what}${f.path_key ? ` / path ${f.path_key}` : ''}: no rows in this table.`; return; }
+      found.textContent = table === 'host'
+        ? `${what}: host row ${fmt(f.first_row)}`
+        : `${what}: ${fmt(f.count)} row(s) from row ${fmt(f.first_row)}` + (f.path_key ? (f.row !== null ? `; this URL is row ${fmt(f.row)}` : '; this URL is not in the file') : '');
+      goto(f.row ?? f.first_row);
     } catch (err) { found.textContent = ''; showError(err.message); }
   });
-  sec.append(el('p', { class: 'controls' }, el('label', {}, 'Find ', query), ' ', el('label', {}, 'Row ', jump)), found, el('div', { class: 'rowsbox' }, head, scroller));
-  main.append(sec);
-  scroller.scrollTop = it.rowScroll ?? 0;
-  draw();
+  setTop(rs.top);
 }
 
 // ---------- verify ----------
+// Verify runs in the worker in bounded steps (see wasm/src/verify_steps.rs) with a progress
+// bar and a Cancel button; files up to 64 MiB are verified as soon as the view opens.
 function verifyView(it) {
   const sec = el('section', {}, el('h2', {}, `Verify ${it.name}`));
   const out = el('div', { 'data-testid': 'verify' });
   const run = el('button', { 'data-testid': 'run-verify' }, it.verify ? 'Verify again' : 'Run verify');
-  run.addEventListener('click', async () => {
-    out.replaceChildren(el('p', {}, 'verifying (reads the whole file)…'));
-    run.disabled = true;
-    try { it.verify = await ask('verify', { fid: it.fid }); } catch (e) { showError(e.message); }
-    run.disabled = false;
-    draw();
+  const cancel = el('button', { 'data-testid': 'verify-cancel', disabled: '' }, 'Cancel');
+  const bar = el('progress', { max: 1, value: 0, 'data-testid': 'verify-progress', hidden: '' });
+  const phase = el('span', { 'data-testid': 'verify-phase' }, '');
+  const follow = (task) => {
+    run.disabled = true; cancel.disabled = false; bar.hidden = false;
+    out.replaceChildren(el('p', {}, 'verifying (reads and checks every byte, a few MiB at a time)…'));
+    task.then((r) => {
+      if (r.cancelled) { it.verifyNote = `cancelled during ${r.phase} at ${Math.floor((100 * r.done) / r.total)}%`; } else { it.verify = r; it.verifyNote = null; }
+    }).catch((e) => { it.verifyNote = `verify failed: ${e.message}`; if (!e.trapped) showError(e.message); })
+      .finally(() => { if (it.verifyTask === task) it.verifyTask = null; if (sec.isConnected) { run.disabled = false; cancel.disabled = true; bar.hidden = true; draw(); } });
+  };
+  const onProgress = (p) => {
+    it.verifyProgress = p;
+    if (!sec.isConnected) return;
+    bar.max = p.total; bar.value = p.done;
+    phase.textContent = ` ${p.phase}: ${Math.floor((100 * p.done) / p.total)}% (${(p.ms / 1000).toFixed(1)} s)`;
+  };
+  run.addEventListener('click', () => {
+    it.verifyTask = ask('verify', { fid: it.fid, pauseMs: state.verifyPauseMs ?? 0 }, (p) => it.verifyOnProgress?.(p));
+    it.verifyOnProgress = onProgress;
+    follow(it.verifyTask);
   });
+  cancel.addEventListener('click', () => { it.verifyTask?.cancel(); });
   function draw() {
     const r = it.verify;
-    if (!r) { out.replaceChildren(el('p', {}, 'Not verified yet. Verify reads and checks every byte.')); return; }
+    const note = it.verifyNote ? el('p', { class: 'note', 'data-testid': 'verify-note' }, it.verifyNote) : null;
+    if (!r) { out.replaceChildren(note ?? el('p', {}, 'Not verified yet. Verify reads and checks every byte.')); return; }
     const verdict = r.findings.length === 0 ? 'ok' : r.ok ? 'ok with warnings' : 'FAILED';
-    out.replaceChildren(
+    out.replaceChildren(note ?? '',
       el('p', { class: r.ok ? 'ok verdict' : 'bad verdict', 'data-testid': 'verdict' },
         `${it.name}: ${verdict}: ${r.errors} error(s), ${r.warnings} warning(s); ${r.columns_checked} columns, ${fmt(r.pages_checked)} pages, ${fmt(r.url_rows_checked)} URL rows, ${fmt(r.host_rows_checked)} host rows checked in ${r.ms.toFixed(0)} ms`),
       el('ul', { class: 'findings' }, r.findings.map((f) => el('li', { class: f.severity },
         el('span', { class: 'sev' }, f.severity), ' ', f.text, ' ',
-        f.offset !== null || f.length ? el('button', { class: 'link', 'data-testid': 'finding-link', onclick: () => openHex(it.fid, f.offset ?? f.start, f.start, f.length) }, `hex at byte ${fmt(f.offset ?? f.start)}`) : null))));
+        f.offset !== null || f.span.length ? el('button', { class: 'link', 'data-testid': 'finding-link', onclick: () => openHex(it.fid, f.offset ?? f.span.start, f.span.start, f.span.length) }, `hex at byte ${fmt(f.offset ?? f.span.start)}`) : null))));
   }
-  sec.append(el('p', {}, run), out);
+  sec.append(el('p', {}, run, ' ', cancel, ' ', bar, phase), out);
   main.append(sec);
   draw();
+  if (it.verifyTask) { it.verifyOnProgress = onProgress; follow(it.verifyTask); if (it.verifyProgress) onProgress(it.verifyProgress); return; }
   // Small files are verified at once; a large one waits for the button.
-  if (!it.verify && it.size <= 64 << 20) run.click();
+  if (!it.verify && !it.verifyNote && it.size <= 64 << 20) run.click();
 }
 
 // ---------- hex ----------
@@ -506,26 +731,38 @@ async function scheduleView(it) {
 }
 
 // ---------- tiling ----------
+// A key's place on 0 .. 2^64 as a fraction, from its "0x%016x" string (BigInt: exact, then
+// scaled to a double).
+const keyFrac = (hex) => Number((BigInt(hex) * 1000000000n) >> 64n) / 1e9;
+// The end of a range is inclusive: its right edge is after the key.
+const keyEnd = (hex) => Number(((BigInt(hex) + 1n) * 1000000000n) >> 64n) / 1e9;
+
 function tilingView(it) {
   const sec = el('section', {}, el('h2', {}, 'Tiling of the host-key space'));
   main.append(sec);
   const src = it.kind === 'manifest' ? { cid: it.cid, tiling: it.tiling, name: it.name } : state.fileCatalog;
   if (!src) { sec.append(el('p', {}, 'Drop a manifest or partition files.')); return; }
-  const t = src.tiling;
+  // The core's MapView (the same JSON as `meguri map --json`) and the manifest's VerifyView.
+  const t = src.tiling.map;
+  const report = src.tiling.verify;
   sec.append(el('p', { 'data-testid': 'tiling-verdict', class: t.clean ? 'ok verdict' : 'bad verdict' },
     `${src.name}: ${t.considered} partition(s) at epoch ${t.epoch}: ` + (t.clean ? 'the ranges tile 0 .. 2^64−1 exactly' : `${t.gaps.length} gap(s), ${t.overlaps.length} overlap(s), ${t.inverted.length} inverted`)));
   const bar = el('div', { class: 'tiling', 'data-testid': 'tiling-bar' });
   const lanes = t.entries.filter((e) => e.current);
+  const place = (lo, hi, min) => {
+    const a = keyFrac(lo);
+    return `left:${a * 100}%;width:${Math.max(min, (keyEnd(hi) - a) * 100)}%`;
+  };
   lanes.forEach((e, lane) => {
-    const w = Math.max(0.2, (e.hi_frac - e.lo_frac) * 100);
-    bar.append(el('div', { class: 'part', title: `p${e.partition_id} ${e.file}: ${e.lo} .. ${e.hi}`, style: `left:${e.lo_frac * 100}%;width:${w}%;top:${lane * 22}px` }, `p${e.partition_id} ${e.file}`));
+    const r = e.hostkey_range;
+    bar.append(el('div', { class: 'part', title: `p${e.partition_id} ${e.file_ref}: ${r.lo} .. ${r.hi}`, style: `${place(r.lo, r.hi, 0.2)};top:${lane * 22}px` }, `p${e.partition_id} ${e.file_ref}`));
   });
   const probY = lanes.length * 22 + 4;
-  for (const g of t.gaps) bar.append(el('div', { class: 'gap', title: `gap ${g.lo} .. ${g.hi}`, style: `left:${g.lo_frac * 100}%;width:${Math.max(0.3, (g.hi_frac - g.lo_frac) * 100)}%;top:${probY}px` }, 'gap'));
-  for (const o of t.overlaps) bar.append(el('div', { class: 'overlap', title: `overlap ${o.lo} .. ${o.hi}`, style: `left:${o.lo_frac * 100}%;width:${Math.max(0.3, (o.hi_frac - o.lo_frac) * 100)}%;top:${probY}px` }, 'overlap'));
+  for (const g of t.gaps) bar.append(el('div', { class: 'gap', title: `gap ${g.lo} .. ${g.hi}`, style: `${place(g.lo, g.hi, 0.3)};top:${probY}px` }, 'gap'));
+  for (const o of t.overlaps) bar.append(el('div', { class: 'overlap', title: `overlap ${o.lo} .. ${o.hi}`, style: `${place(o.lo, o.hi, 0.3)};top:${probY}px` }, 'overlap'));
   bar.style.height = `${probY + 24}px`;
   sec.append(el('div', { class: 'axis' }, el('span', {}, '0x0000000000000000'), el('span', {}, '0x8000000000000000'), el('span', {}, '0xffffffffffffffff')), bar);
-  const name = (i) => { const e = t.entries[i]; return `p${e.partition_id} (${e.file})`; };
+  const name = (ref) => { const e = t.entries[ref.entry]; return `p${ref.partition_id} (${e?.file_ref ?? '?'})`; };
   const problems = el('ul', { 'data-testid': 'tiling-problems' },
     t.gaps.map((g) => el('li', { class: 'bad' }, `gap [${g.lo}, ${g.hi}]` + (g.before !== null ? ` after ${name(g.before)}` : '') + (g.after !== null ? ` before ${name(g.after)}` : ''))),
     t.overlaps.map((o) => el('li', { class: 'bad' }, `overlap [${o.lo}, ${o.hi}] between ${name(o.first)} and ${name(o.second)}`)),
@@ -536,6 +773,7 @@ function tilingView(it) {
   q.addEventListener('keydown', async (e) => {
     if (e.key !== 'Enter') return;
     try {
+      // The core's RouteView.
       const r = await ask('route', { cid: src.cid, query: q.value });
       ans.textContent = r.text.trim() + (r.owners.length > 1 ? ` (claimed by ${r.owners.length} partitions: ${r.owners.map(name).join(', ')})` : '');
       ans.className = r.route === null ? 'bad' : 'ok';
@@ -543,12 +781,13 @@ function tilingView(it) {
   });
   sec.append(el('h3', {}, 'Route'), el('p', { class: 'controls' }, el('label', {}, 'Host key or URL ', q)), ans);
   sec.append(el('h3', {}, 'Partitions'), el('table', { class: 'num' }, el('thead', {}, el('tr', {}, ['#', 'id', 'file', 'low', 'high', 'URLs', 'hosts', 'epoch'].map((h) => el('th', {}, h)))),
-    el('tbody', {}, t.entries.map((e) => el('tr', { class: e.current ? '' : 'stale' }, [e.index, e.partition_id, e.file, e.lo, e.hi, fmt(e.urls), fmt(e.hosts), e.epoch].map((v) => el('td', {}, String(v))))))));
-  if (t.verify) {
-    sec.append(el('h3', {}, 'Verify'), el('ul', { class: 'findings', 'data-testid': 'manifest-verify' }, t.verify.findings.length ? t.verify.findings.map((f) => el('li', { class: f.severity }, f.text)) : el('li', { class: 'ok' }, 'manifest ok')));
+    el('tbody', {}, t.entries.map((e) => el('tr', { class: e.current ? '' : 'stale' }, [e.entry, e.partition_id, e.file_ref, e.hostkey_range.lo, e.hostkey_range.hi, fmt(e.urls), fmt(e.hosts), e.epoch].map((v) => el('td', {}, String(v))))))));
+  if (report) {
+    sec.append(el('h3', {}, 'Verify'), el('ul', { class: 'findings', 'data-testid': 'manifest-verify' }, report.findings.length ? report.findings.map((f) => el('li', { class: f.severity }, f.text)) : el('li', { class: 'ok' }, 'manifest ok')));
   }
   sec.append(el('details', {}, el('summary', {}, 'meguri map (the same text)'), el('pre', {}, t.text)));
 }
 
 // Test and measurement hook: the end-to-end test reads these.
-window.meguriInspector = { state, ask };
+// `state.verifyPauseMs` slows verify's steps down (the test cancels one mid-way).
+window.meguriInspector = { state, ask, restarts: () => restarts };

@@ -11,26 +11,35 @@
 //!
 //! Bad input never panics: every method returns a `JsError` (or a JSON report) instead.
 
-pub mod json;
+mod arena;
 pub mod parity;
 mod source;
+mod steps;
+mod verify_steps;
+pub mod views;
 
-use json::{hex, Json};
-use meguri_core::error::{Error, Finding, Place, Table};
+use arena::{ArenaStream, Resolved};
+use meguri_core::error::{Error, Place, Table};
 use meguri_core::format::codec::codec_name;
 use meguri_core::format::encoding::encoding_name;
 use meguri_core::format::footer::ColumnDir;
 use meguri_core::format::page::locate_page;
-use meguri_core::format::{region_name, HEADER_LEN, TRAILER_LEN};
+use meguri_core::format::{region_name, HEADER_LEN, REGION_STRING_BLOB, TRAILER_LEN};
 use meguri_core::inspect::{self, Summary};
 use meguri_core::keys;
-use meguri_core::manifest::{render_map, render_route, Entry, Manifest};
+use meguri_core::manifest::{Entry, Manifest};
 use meguri_core::reader::{read_shape, ReadOptions, Reader, Shape};
-use meguri_core::records::{source_name, status_name};
+use meguri_core::records::{source_name, status_name, HostRecord, UrlRecord, HOST_FLAG_NAMES};
+use meguri_core::report::{Hex, MapView, RouteView, Subject, VerifyView};
 use meguri_core::source::{read_range, Source};
 use meguri_core::verify::{verify_file, verify_manifest, Report};
 use source::{JsRead, Shared};
 use std::cell::RefCell;
+pub use steps::{RegionCheck, Verifier};
+use views::{
+    to_json, FindOut, HostRowOut, KeysOut, Layout, LayoutColumn, LayoutRegion, PageCheck, PageOut,
+    RowsOut, ScheduleOut, SummaryOut, UrlRowOut, Zone,
+};
 use wasm_bindgen::prelude::*;
 
 /// The most rows one [`MeguriFile::url_rows`] call returns: the page shows a window of rows,
@@ -58,8 +67,8 @@ pub struct MeguriFile {
     shape: Option<Shape>,
     reader: Option<Reader<Shared>>,
     open_error: Option<Error>,
-    /// The decompressed arena, kept after the first rows request that needs URL strings.
-    arena: RefCell<Option<Vec<u8>>>,
+    /// The arena, streamed as far as the rows shown need (see [`arena`]).
+    arena: RefCell<Option<ArenaStream>>,
 }
 
 #[wasm_bindgen]
@@ -127,168 +136,104 @@ impl MeguriFile {
         self.src.reads() as f64
     }
 
-    /// The facts `meguri inspect` prints, as JSON, with its exact text under `text`.
+    /// `meguri inspect`'s facts as the core's [`Summary`] report, with the `--columns` lines
+    /// and text and the read counters: `{summary, columns, columns_text, bytes_read, reads}`.
     pub fn summary(&self) -> Result<String, JsError> {
         let r = self.reader()?;
         let s = Summary::from_shape(r.shape());
         let cols = inspect::columns(r.shape());
-        let mut regions = Json::array();
-        for g in &s.regions {
-            regions.push_raw(
-                &Json::object()
-                    .num("id", g.id)
-                    .str("name", &g.name)
-                    .u64("offset", g.offset)
-                    .u64("length", g.length)
-                    .done(),
-            );
-        }
-        let mut encs = Json::array();
-        for (name, n) in &s.encodings {
-            encs.push_raw(
-                &Json::object()
-                    .str("name", name)
-                    .u64("columns", *n as u64)
-                    .done(),
-            );
-        }
-        let mut meta = Json::array();
-        for (k, v) in &s.meta {
-            meta.push_raw(
-                &Json::object()
-                    .str("key", &String::from_utf8_lossy(k))
-                    .str("value", &String::from_utf8_lossy(v))
-                    .done(),
-            );
-        }
-        let text = s.render() + &inspect::render_columns(&cols, s.urls);
-        let mut j = Json::object()
-            .str("version", &format!("{}.{}", s.version.0, s.version.1))
-            .num("partition_id", s.partition_id)
-            .u64("file_size", s.file_size)
-            .hex("hostkey_lo", s.hostkey_range.0)
-            .hex("hostkey_hi", s.hostkey_range.1)
-            .u64("urls", s.urls)
-            .u64("hosts", s.hosts)
-            .u64("url_columns", s.url_columns as u64)
-            .u64("host_columns", s.host_columns as u64)
-            .str("checksum", &s.checksum)
-            .str("default_codec", &s.default_codec)
-            .num("created_hours", s.created_hours)
-            .str("flags", &s.flag_names)
-            .str("bytes_per_url", &inspect::fixed2(s.bytes_per_url));
-        j = match s.due_range {
-            Some((lo, hi)) => j.raw(
-                "due_range",
-                &Json::object().num("lo", lo).num("hi", hi).done(),
-            ),
-            None => j.null("due_range"),
-        };
-        Ok(j.raw("regions", &regions.done())
-            .raw("encodings", &encs.done())
-            .raw("meta", &meta.done())
-            .str("text", &text)
-            .u64("bytes_read", self.src.bytes_read())
-            .u64("reads", self.src.reads())
-            .done())
+        Ok(to_json(&SummaryOut {
+            columns_text: inspect::render_columns(&cols, s.urls),
+            summary: &s,
+            columns: &cols,
+            bytes_read: self.src.bytes_read(),
+            reads: self.src.reads(),
+        }))
     }
 
     /// Where the bytes go: header, regions, every column's pages, footer and trailer, with
     /// offsets and sizes (for the byte map and the budget table). Works on a file whose strict
     /// open failed as long as its footer can be read.
     pub fn layout(&self) -> Result<String, JsError> {
-        let shape = self.shape.as_ref().ok_or_else(|| {
-            self.open_error
-                .as_ref()
-                .map_or_else(|| JsError::new("no shape"), js_err)
-        })?;
+        let shape = self.shape()?;
         let footer_len = shape.file_len - TRAILER_LEN as u64 - shape.footer_start;
-        let mut regions = Json::array();
-        for g in &shape.footer.regions {
-            regions.push_raw(
-                &Json::object()
-                    .num("id", g.id)
-                    .str("name", &region_name(g.id))
-                    .u64("offset", g.offset)
-                    .u64("length", g.length)
-                    .str("crc", &format!("0x{:08x}", g.crc))
-                    .done(),
-            );
-        }
-        let mut cols = Json::array();
-        for c in inspect::columns(shape) {
-            let dir = shape.footer.column(c.table, c.id);
-            let mut encs = Json::array();
-            for (e, n) in &c.encodings {
-                encs.push_raw(
-                    &Json::object()
-                        .str("name", &encoding_name(*e))
-                        .u64("pages", *n)
-                        .done(),
-                );
-            }
-            let mut j = Json::object()
-                .str("table", c.table.name())
-                .u64("id", c.id)
-                .str("name", c.name)
-                .num("width", c.width)
-                .u64("pages", c.pages)
-                .u64("bytes", c.bytes)
-                .u64("raw_bytes", c.raw_bytes)
-                .raw("encodings", &encs.done());
-            if let Some(d) = dir {
-                j = j
-                    .u64("offset", d.first_page_offset)
-                    .u64("rows", d.num_values)
-                    .str("codec", &codec_name(d.codec))
-                    .str("crc", &format!("0x{:08x}", d.column_crc));
-                j = zone(j, d.zone());
-            }
-            cols.push_raw(&j.done());
-        }
-        let urls = shape.header.url_count;
-        Ok(Json::object()
-            .u64("file_len", shape.file_len)
-            .u64("header_len", HEADER_LEN as u64)
-            .u64("footer_start", shape.footer_start)
-            .u64("footer_len", footer_len)
-            .u64("trailer_len", TRAILER_LEN as u64)
-            .u64("urls", urls)
-            .raw("regions", &regions.done())
-            .raw("columns", &cols.done())
-            .done())
+        let regions = shape
+            .footer
+            .regions
+            .iter()
+            .map(|g| LayoutRegion {
+                id: g.id,
+                name: region_name(g.id).into_owned(),
+                offset: g.offset,
+                length: g.length,
+                crc: format!("0x{:08x}", g.crc),
+            })
+            .collect();
+        let lines = inspect::columns(shape);
+        let columns = lines
+            .iter()
+            .map(|c| {
+                let d = shape.footer.column(c.table, c.id);
+                LayoutColumn {
+                    line: c,
+                    offset: d.map(|d| d.first_page_offset),
+                    rows: d.map(|d| d.num_values),
+                    codec: d.map(|d| codec_name(d.codec).into_owned()),
+                    crc: d.map(|d| format!("0x{:08x}", d.column_crc)),
+                    zone: Zone::of(d.and_then(ColumnDir::zone)),
+                }
+            })
+            .collect();
+        Ok(to_json(&Layout {
+            file_len: shape.file_len,
+            header_len: HEADER_LEN as u64,
+            footer_start: shape.footer_start,
+            footer_len,
+            trailer_len: TRAILER_LEN as u64,
+            urls: shape.header.url_count,
+            hosts: shape.header.host_count,
+            regions,
+            columns,
+        }))
     }
 
     /// Every page of one column: index, offset, on-disk bytes, first row, rows, encoding and
     /// zone map, from the directory alone.
     pub fn pages(&self, table: &str, column: u32) -> Result<String, JsError> {
         let dir = self.dir(table, column)?;
-        let mut out = Json::array();
         let zones = dir.page_zones();
-        for s in dir.page_spans() {
-            let enc = dir
-                .pages
-                .get(s.index as usize)
-                .map_or(dir.encoding, |p| p.encoding);
-            let j = Json::object()
-                .num("page", s.index)
-                .u64("offset", s.offset)
-                .u64("bytes", s.byte_len)
-                .u64("first_row", s.first_row)
-                .u64("rows", s.num_values)
-                .str("encoding", &encoding_name(enc));
-            out.push_raw(&zone(j, zones.get(s.index as usize).copied().flatten()).done());
-        }
-        Ok(out.done())
+        let out: Vec<PageOut> = dir
+            .page_spans()
+            .into_iter()
+            .map(|s| PageOut {
+                page: s.index,
+                offset: s.offset,
+                bytes: s.byte_len,
+                first_row: s.first_row,
+                rows: s.num_values,
+                encoding: encoding_name(
+                    dir.pages
+                        .get(s.index as usize)
+                        .map_or(dir.encoding, |p| p.encoding),
+                )
+                .into_owned(),
+                zone: Zone::of(zones.get(s.index as usize).copied().flatten()),
+            })
+            .collect();
+        Ok(to_json(&out))
+    }
+
+    fn shape(&self) -> Result<&Shape, JsError> {
+        self.shape.as_ref().ok_or_else(|| {
+            self.open_error
+                .as_ref()
+                .map_or_else(|| JsError::new("the file's footer cannot be read"), js_err)
+        })
     }
 
     fn dir(&self, table: &str, column: u32) -> Result<&ColumnDir, JsError> {
         let t = table_of(table)?;
-        let shape = self
-            .shape
-            .as_ref()
-            .ok_or_else(|| JsError::new("the file's footer cannot be read"))?;
-        shape
+        self.shape()?
             .footer
             .column(t, u64::from(column))
             .ok_or_else(|| JsError::new(&format!("{table} column {column} is not in the file")))
@@ -296,7 +241,7 @@ impl MeguriFile {
 
     /// Checks the payload CRC32C of pages `first .. first + count` of a column (the page
     /// asks in chunks, so it can show progress and stop). One result per page:
-    /// `{page, ok, offset, error?}`.
+    /// `{page, offset, ok, error}`.
     pub fn check_pages(
         &self,
         table: &str,
@@ -306,7 +251,7 @@ impl MeguriFile {
     ) -> Result<String, JsError> {
         let dir = self.dir(table, column)?;
         let t = table_of(table)?;
-        let mut out = Json::array();
+        let mut out = Vec::new();
         for s in dir
             .page_spans()
             .into_iter()
@@ -325,123 +270,190 @@ impl MeguriFile {
                     if crc == p.header.crc {
                         Ok(())
                     } else {
-                        Err(Error::new(
-                            meguri_core::ErrorKind::Checksum,
-                            format!(
-                                "page payload CRC32C is 0x{:08x} but its {} bytes give 0x{crc:08x}",
-                                p.header.crc, p.header.compressed_size
-                            ),
+                        Err(
+                            crc_error(p.header.crc, p.header.compressed_size.into(), crc)
+                                .within(place)
+                                .at(s.offset + 28),
                         )
-                        .within(place)
-                        .at(s.offset + 28))
                     }
                 });
-            let j = Json::object()
-                .num("page", s.index)
-                .u64("offset", s.offset)
-                .bool("ok", checked.is_ok());
-            out.push_raw(
-                &match checked {
-                    Ok(()) => j,
-                    Err(e) => j.str("error", &e.to_string()),
-                }
-                .done(),
-            );
+            out.push((s.index, s.offset, checked.err()));
         }
-        Ok(out.done())
+        let view: Vec<PageCheck> = out
+            .iter()
+            .map(|(page, offset, e)| PageCheck {
+                page: *page,
+                offset: *offset,
+                ok: e.is_none(),
+                error: e.as_ref(),
+            })
+            .collect();
+        Ok(to_json(&view))
     }
 
-    fn with_arena<T>(&self, f: impl FnOnce(&[u8]) -> T) -> Result<T, JsError> {
-        if self.arena.borrow().is_none() {
-            let a = self.reader()?.arena().map_err(js_err)?;
-            *self.arena.borrow_mut() = Some(a);
-        }
-        let a = self.arena.borrow();
-        Ok(f(a.as_deref().unwrap_or_default()))
+    /// Starts the CRC check of a region's page (the arena, the wheel, the filter, or a table
+    /// region as a whole), which [`RegionCheck::step`] then reads piece by piece.
+    pub fn check_region(&self, id: u8) -> Result<RegionCheck, JsError> {
+        let desc = self
+            .shape()?
+            .footer
+            .region(id)
+            .copied()
+            .ok_or_else(|| JsError::new(&format!("the file has no region {id}")))?;
+        Ok(RegionCheck::new(self.src.clone(), desc))
     }
 
-    /// URL rows `from .. to` (at most [`MAX_ROWS`]), decoding only the pages that hold them.
-    /// With `with_urls`, URL strings come from the arena (decompressed once, on first use).
+    fn arena(&self) -> Result<std::cell::RefMut<'_, ArenaStream>, JsError> {
+        let r = self.reader()?;
+        let mut a = self.arena.try_borrow_mut().map_err(js_err)?;
+        if a.is_none() {
+            let desc = r.footer().region(REGION_STRING_BLOB).copied();
+            *a = Some(ArenaStream::new(self.src.clone(), desc));
+        }
+        Ok(std::cell::RefMut::map(a, |a| {
+            a.as_mut().expect("set above")
+        }))
+    }
+
+    /// URL rows `from .. to` (at most [`MAX_ROWS`]), decoding only the pages that hold them:
+    /// keys and columns, never the arena. With `with_urls`, the URL strings too, streaming the
+    /// arena as far as they need in this one call (tests and small files; the page asks for
+    /// strings with [`Self::want_strings`] and [`Self::arena_step`] instead, with progress).
     pub fn url_rows(&self, from: f64, to: f64, with_urls: bool) -> Result<String, JsError> {
         let r = self.reader()?;
-        let total = r.rows(Table::Url);
-        let from = (from.max(0.0) as u64).min(total);
-        let to = (to.max(0.0) as u64).clamp(from, total).min(from + MAX_ROWS);
+        let (from, to) = row_range(r.rows(Table::Url), from, to);
         let rows = r.url_rows(from..to).map_err(js_err)?;
-        let strings = |arena: &[u8]| -> Vec<Option<String>> {
-            let a = meguri_core::arena::Arena(arena);
-            rows.iter()
-                .map(|u| {
-                    a.get(u.url_ref)
-                        .map(|b| String::from_utf8_lossy(b).into_owned())
-                })
-                .collect()
-        };
-        let urls = if with_urls {
-            self.with_arena(strings)?
+        let strings = if with_urls {
+            Some(self.strings_now(rows.iter().map(|u| u.url_ref))?)
         } else {
-            vec![None; rows.len()]
+            None
         };
-        let mut out = Json::array();
-        for (i, (u, url)) in rows.iter().zip(urls).enumerate() {
-            let mut j = Json::object()
-                .u64("row", from + i as u64)
-                .hex("host_key", u.key.host)
-                .hex("path_key", u.key.path)
-                .str("status", &status_name(u.status))
-                .num("priority", u.priority)
-                .num("depth", u.depth)
-                .str("source", &source_name(u.discovery_source))
-                .u64("url_ref", u.url_ref)
-                .num("first_seen", u.first_seen)
-                .num("last_crawled", u.last_crawled)
-                .num("last_changed", u.last_changed)
-                .num("next_due", u.next_due)
-                .num("lambda", u.lambda)
-                .num("crawl_count", u.crawl_count)
-                .num("change_count", u.change_count)
-                .num("http_status", u.http_status)
-                .num("error_count", u.error_count);
-            j = match url {
-                Some(s) => j.str("url", &s),
-                None => j.null("url"),
-            };
-            out.push_raw(&j.done());
-        }
-        Ok(Json::object()
-            .u64("total", total)
-            .u64("from", from)
-            .raw("rows", &out.done())
-            .done())
+        let out: Vec<UrlRowOut> = rows
+            .iter()
+            .enumerate()
+            .map(|(i, u)| {
+                url_row(
+                    from + i as u64,
+                    u,
+                    strings.as_ref().and_then(|s| s[i].clone()),
+                )
+            })
+            .collect();
+        Ok(to_json(&RowsOut {
+            table: "url",
+            total: r.rows(Table::Url),
+            from,
+            rows: out,
+            arena: with_urls.then(|| self.arena().map(|a| a.state()).unwrap_or_default()),
+        }))
     }
 
-    /// Finds the URL rows of a host key (`0x…` hex or decimal) or of a URL (its host and path
-    /// keys computed by the core's key functions): `{host_key, path_key, first_row, count,
-    /// row}`. Uses the host-key column's page zone maps, so it decodes only the pages whose
-    /// range holds the key.
-    pub fn find(&self, query: &str) -> Result<String, JsError> {
+    /// Host rows `from .. to` (at most [`MAX_ROWS`]), like [`Self::url_rows`]; `with_hosts`
+    /// adds the host names.
+    pub fn host_rows(&self, from: f64, to: f64, with_hosts: bool) -> Result<String, JsError> {
         let r = self.reader()?;
-        let q = parse_query(query)?;
-        let dir = r.column_dir(Table::Url, 0).map_err(js_err)?;
-        let zones = dir.page_zones();
-        let mut first_row = None;
-        let mut count = 0u64;
-        for s in dir.page_spans() {
-            if let Some(Some((lo, hi))) = zones.get(s.index as usize) {
-                if q.host < *lo || q.host > *hi {
-                    continue;
-                }
-            }
-            let page = r.read_span(Table::Url, 0, s).map_err(js_err)?;
-            for (i, &k) in page.values.as_ints().iter().enumerate() {
-                if k == q.host {
-                    first_row.get_or_insert(s.first_row + i as u64);
-                    count += 1;
-                }
+        let (from, to) = row_range(r.rows(Table::Host), from, to);
+        let rows = r.host_rows(from..to).map_err(js_err)?;
+        let strings = if with_hosts {
+            Some(self.strings_now(rows.iter().map(|h| h.host_ref))?)
+        } else {
+            None
+        };
+        let out: Vec<HostRowOut> = rows
+            .iter()
+            .enumerate()
+            .map(|(i, h)| {
+                host_row(
+                    from + i as u64,
+                    h,
+                    strings.as_ref().and_then(|s| s[i].clone()),
+                )
+            })
+            .collect();
+        Ok(to_json(&RowsOut {
+            table: "host",
+            total: r.rows(Table::Host),
+            from,
+            rows: out,
+            arena: with_hosts.then(|| self.arena().map(|a| a.state()).unwrap_or_default()),
+        }))
+    }
+
+    /// The strings of `refs`, streaming the arena in this call as far as they need.
+    fn strings_now(
+        &self,
+        refs: impl Iterator<Item = u64> + Clone,
+    ) -> Result<Vec<Option<String>>, JsError> {
+        let mut a = self.arena()?;
+        a.want(refs.clone()).map_err(js_err)?;
+        while a.waiting() {
+            let before = a.state();
+            a.step(STEP_BYTES).map_err(js_err)?;
+            if a.state().finished && before.finished {
+                break;
             }
         }
+        Ok(refs.map(|r| a.get(r).and_then(Resolved::shown)).collect())
+    }
+
+    /// The strings of rows `from .. to` of a table (`"url"`: the URL, `"host"`: the host
+    /// name), as far as they are known now; the rest become the arena stream's pending set,
+    /// which [`Self::arena_step`] works off. `{table, from, strings, arena}`, with `null` for
+    /// a string not decoded yet (or a row without one).
+    pub fn want_strings(&self, table: &str, from: f64, to: f64) -> Result<String, JsError> {
+        let r = self.reader()?;
+        let t = table_of(table)?;
+        let (from, to) = row_range(r.rows(t), from, to);
+        let col = match t {
+            Table::Url => 6,
+            Table::Host => 1,
+        };
+        let refs = r.read_column_rows(t, col, from..to).map_err(js_err)?;
+        let refs = refs.as_ints();
+        let mut a = self.arena()?;
+        a.want(refs.iter().copied()).map_err(js_err)?;
+        let strings: Vec<Option<String>> = refs
+            .iter()
+            .map(|&x| a.get(x).and_then(Resolved::shown))
+            .collect();
+        Ok(to_json(&StringsOut {
+            table: t.name(),
+            from,
+            strings,
+            arena: a.state(),
+        }))
+    }
+
+    /// Feeds the arena stream up to `piece` more compressed bytes toward the pending strings;
+    /// the state after it (`pending` 0: all there).
+    pub fn arena_step(&self, piece: f64) -> Result<String, JsError> {
+        let mut a = self.arena()?;
+        let s = a.step(piece.max(1.0) as u64).map_err(js_err)?;
+        Ok(to_json(&s))
+    }
+
+    /// The arena stream's state.
+    pub fn arena_state(&self) -> Result<String, JsError> {
+        Ok(to_json(&self.arena()?.state()))
+    }
+
+    /// Finds a host key (`0x…` hex or decimal), a URL (its host and path keys, as `meguri
+    /// seed` computes them) or a host name in a table: `{table, host_key, path_key, host,
+    /// first_row, count, row}`. Uses the host-key column's page zone maps, so it decodes only
+    /// the pages whose range holds the key.
+    pub fn find(&self, query: &str) -> Result<String, JsError> {
+        self.find_in("url", query)
+    }
+
+    /// [`Self::find`] in the `"url"` or the `"host"` table (in the host table a URL or a host
+    /// name finds its host's row).
+    pub fn find_in(&self, table: &str, query: &str) -> Result<String, JsError> {
+        let r = self.reader()?;
+        let t = table_of(table)?;
+        let q = parse_query(query)?;
+        let (first_row, count) = find_key(r, t, q.host)?;
         let mut row = None;
-        if let (Some(path), Some(start)) = (q.path, first_row) {
+        if let (Table::Url, Some(path), Some(start)) = (t, q.path, first_row) {
             let paths = r
                 .read_column_rows(Table::Url, 1, start..start + count)
                 .map_err(js_err)?;
@@ -451,85 +463,34 @@ impl MeguriFile {
                 .position(|&p| p == path)
                 .map(|i| start + i as u64);
         }
-        let mut j = Json::object().hex("host_key", q.host);
-        j = match q.path {
-            Some(p) => j.hex("path_key", p),
-            None => j.null("path_key"),
-        };
-        j = match first_row {
-            Some(f) => j.u64("first_row", f),
-            None => j.null("first_row"),
-        };
-        j = j.u64("count", count);
-        j = match row {
-            Some(x) => j.u64("row", x),
-            None => j.null("row"),
-        };
-        Ok(j.done())
+        Ok(to_json(&FindOut {
+            table: t.name(),
+            host_key: Hex(q.host),
+            path_key: if t == Table::Url {
+                q.path.map(Hex)
+            } else {
+                None
+            },
+            host: q.host_name,
+            first_row,
+            count,
+            row,
+        }))
     }
 
-    /// The full `verify` report: every finding with its severity, place, byte offset and the
-    /// byte range of the structure it is about (for the hex view's highlight).
-    pub fn verify(&self) -> String {
-        let report = verify_file(&self.src, &ReadOptions::default());
-        report_json(&report, |f| self.extent(f), "file")
+    /// A verify of this file in bounded steps, with progress (see [`Verifier`]): the same
+    /// findings as [`Self::verify`] in bounded memory.
+    pub fn verifier(&self) -> Verifier {
+        Verifier::new(self.src.clone(), self.shape.clone(), ReadOptions::default())
     }
 
-    /// The byte range of the structure a finding is about, as far as the shape tells it.
-    fn extent(&self, f: &Finding) -> (u64, u64) {
-        let len = self.src.len();
-        let at = f.error.offset;
-        let sh = self.shape.as_ref();
-        let region = |id: u8| {
-            sh.and_then(|s| s.footer.region(id))
-                .map(|g| (g.offset, g.length))
-        };
-        let found = match f.error.place {
-            Place::Header => Some((0, HEADER_LEN as u64)),
-            Place::Trailer => Some((len.saturating_sub(TRAILER_LEN as u64), TRAILER_LEN as u64)),
-            Place::Footer => {
-                sh.map(|s| (s.footer_start, len - TRAILER_LEN as u64 - s.footer_start))
-            }
-            Place::Section(tag) => sh.and_then(|s| {
-                s.footer
-                    .sections
-                    .iter()
-                    .find(|x| x.tag == tag)
-                    .map(|x| (x.offset, x.body_offset + x.body_len - x.offset))
-            }),
-            Place::Stats => sh.and_then(|s| {
-                s.footer
-                    .sections
-                    .iter()
-                    .find(|x| x.tag == meguri_core::format::footer::TAG_STATS)
-                    .map(|x| (x.offset, x.body_offset + x.body_len - x.offset))
-            }),
-            Place::Region(id) => region(id),
-            Place::Arena => region(meguri_core::format::REGION_STRING_BLOB),
-            Place::Schedule => region(meguri_core::format::REGION_SCHEDULE),
-            Place::SeenSet => region(meguri_core::format::REGION_SEENSET),
-            Place::Column {
-                table,
-                column,
-                page,
-            } => sh
-                .and_then(|s| s.footer.column(table, column))
-                .and_then(|d| {
-                    let spans = d.page_spans();
-                    match page {
-                        Some(p) => spans.get(p as usize).map(|x| (x.offset, x.byte_len)),
-                        None => meguri_core::column::column_range(d).ok(),
-                    }
-                }),
-            _ => None,
-        };
-        // A structure that does not hold the offset (or is unknown) shrinks to the offset.
-        match (found, at) {
-            (Some((o, l)), Some(a)) if a >= o && a < o.saturating_add(l) => (o, l),
-            (Some((o, l)), None) => (o, l),
-            (_, Some(a)) => (a, 1),
-            (None, None) => (0, 0),
-        }
+    fn verify_json(&self, report: &Report) -> String {
+        to_json(&VerifyView {
+            subject: Subject::File,
+            report,
+            shape: self.shape.as_ref(),
+            file_len: self.src.len(),
+        })
     }
 
     /// The schedule wheel: base hour, rows covered and due rows per bucket with each bucket's
@@ -538,19 +499,29 @@ impl MeguriFile {
         let Some(w) = self.reader()?.schedule().map_err(js_err)? else {
             return Ok("null".into());
         };
-        let mut counts = Json::array();
-        let mut starts = Json::array();
-        for (b, c) in w.counts.iter().enumerate() {
-            counts.push_num(*c);
-            starts.push_num(meguri_core::schedule::bucket_start(b) as f64);
-        }
-        Ok(Json::object()
-            .num("base", w.base)
-            .num("covered", w.covered)
-            .u64("scheduled", w.scheduled() as u64)
-            .raw("counts", &counts.done())
-            .raw("starts", &starts.done())
-            .done())
+        Ok(to_json(&ScheduleOut {
+            base: w.base,
+            covered: w.covered,
+            scheduled: w.scheduled() as u64,
+            starts: (0..w.counts.len())
+                .map(meguri_core::schedule::bucket_start)
+                .collect(),
+            counts: w.counts,
+        }))
+    }
+}
+
+/// Whole-file answers for the tests and the parity tables. They are not exported to
+/// JavaScript (the page verifies with [`MeguriFile::verifier`]), so the bundle does not carry
+/// the whole-file verifier twice.
+impl MeguriFile {
+    /// The full `verify` report in one call, as the core's [`VerifyView`]: every finding
+    /// with the byte range of its structure (for the hex view's highlight). This reads and
+    /// decodes the whole file at once (its memory grows with the file); the page uses
+    /// [`Self::verifier`] instead, which is bounded and reports progress.
+    pub fn verify(&self) -> String {
+        let report = verify_file(&self.src, &ReadOptions::default());
+        self.verify_json(&report)
     }
 
     /// The parity digest of the file read through its own source (see [`parity`]).
@@ -559,77 +530,155 @@ impl MeguriFile {
     }
 }
 
-fn zone(j: Json, z: Option<(u64, u64)>) -> Json {
-    match z {
-        Some((lo, hi)) => j
-            .str("zone_min", &lo.to_string())
-            .str("zone_max", &hi.to_string()),
-        None => j.null("zone_min").null("zone_max"),
+/// How many compressed bytes one synchronous arena step feeds.
+const STEP_BYTES: u64 = 4 << 20;
+
+/// `want_strings`' answer.
+#[derive(serde::Serialize)]
+struct StringsOut {
+    table: &'static str,
+    from: u64,
+    strings: Vec<Option<String>>,
+    arena: views::ArenaState,
+}
+
+fn crc_error(stored: u32, len: u64, computed: u32) -> Error {
+    Error::new(
+        meguri_core::ErrorKind::Checksum,
+        format!("page payload CRC32C is 0x{stored:08x} but its {len} bytes give 0x{computed:08x}"),
+    )
+}
+
+/// Clamps a requested row range to the table and to [`MAX_ROWS`].
+fn row_range(total: u64, from: f64, to: f64) -> (u64, u64) {
+    let from = (from.max(0.0) as u64).min(total);
+    let to = (to.max(0.0) as u64).clamp(from, total).min(from + MAX_ROWS);
+    (from, to)
+}
+
+fn url_row(row: u64, u: &UrlRecord, url: Option<String>) -> UrlRowOut {
+    UrlRowOut {
+        row,
+        host_key: Hex(u.key.host),
+        path_key: Hex(u.key.path),
+        status: status_name(u.status).into_owned(),
+        priority: u.priority,
+        depth: u.depth,
+        source: source_name(u.discovery_source).into_owned(),
+        url_ref: u.url_ref,
+        first_seen: u.first_seen,
+        last_crawled: u.last_crawled,
+        last_changed: u.last_changed,
+        next_due: u.next_due,
+        lambda: u.lambda,
+        crawl_count: u.crawl_count,
+        change_count: u.change_count,
+        http_status: u.http_status,
+        error_count: u.error_count,
+        url,
     }
 }
 
-fn report_json(r: &Report, extent: impl Fn(&Finding) -> (u64, u64), kind: &str) -> String {
-    let mut fs = Json::array();
-    for f in &r.findings {
-        let (start, len) = extent(f);
-        let mut j = Json::object()
-            .str("severity", f.severity.name())
-            .str("kind", f.error.kind.name())
-            .str("place", &f.error.place.to_string())
-            .str("message", &f.error.message)
-            .str("text", &f.to_string())
-            .u64("start", start)
-            .u64("length", len);
-        j = match f.error.offset {
-            Some(o) => j.u64("offset", o),
-            None => j.null("offset"),
-        };
-        fs.push_raw(&j.done());
+fn host_row(row: u64, h: &HostRecord, host: Option<String>) -> HostRowOut {
+    let ip = (h.resolved_ip != [0; 16]).then(|| {
+        let v6 = std::net::Ipv6Addr::from(h.resolved_ip);
+        v6.to_ipv4_mapped()
+            .map_or_else(|| v6.to_string(), |v4| v4.to_string())
+    });
+    let flags: Vec<&str> = HOST_FLAG_NAMES
+        .iter()
+        .filter(|(bit, _)| h.flags & bit != 0)
+        .map(|(_, n)| *n)
+        .collect();
+    HostRowOut {
+        row,
+        host_key: Hex(h.host_key),
+        host_ref: h.host_ref,
+        host,
+        grouping: if h.grouping == 0 {
+            "registrable"
+        } else {
+            "host"
+        },
+        registrable_ref: h.registrable_ref,
+        ip,
+        ip_expiry: h.ip_expiry,
+        robots_fetched: h.robots_fetched,
+        robots_expiry: h.robots_expiry,
+        crawl_delay: h.crawl_delay,
+        host_next_eligible: h.host_next_eligible,
+        url_budget: h.url_budget,
+        url_count: h.url_count,
+        depth_cap: h.depth_cap,
+        host_score: h.host_score,
+        crawl_total: h.crawl_total,
+        error_total: h.error_total,
+        avg_latency: h.avg_latency,
+        flags: flags.join("|"),
     }
-    let mut text = String::new();
-    parity::render_report(&mut text, r);
-    Json::object()
-        .str("kind", kind)
-        .bool("ok", r.is_ok())
-        .u64("errors", r.errors() as u64)
-        .u64("warnings", r.warnings() as u64)
-        .u64("columns_checked", r.columns_checked as u64)
-        .u64("pages_checked", r.pages_checked)
-        .u64("url_rows_checked", r.rows_checked.0)
-        .u64("host_rows_checked", r.rows_checked.1)
-        .raw("findings", &fs.done())
-        .done()
 }
 
-/// A host key and, for a URL, its path key.
+/// The first row and the number of rows whose host key (column 0) is `key`, decoding only
+/// the pages whose zone map holds it.
+fn find_key(r: &Reader<Shared>, t: Table, key: u64) -> Result<(Option<u64>, u64), JsError> {
+    let dir = r.column_dir(t, 0).map_err(js_err)?;
+    let zones = dir.page_zones();
+    let mut first_row = None;
+    let mut count = 0u64;
+    for s in dir.page_spans() {
+        if let Some(Some((lo, hi))) = zones.get(s.index as usize) {
+            if key < *lo || key > *hi {
+                continue;
+            }
+        }
+        let page = r.read_span(t, 0, s).map_err(js_err)?;
+        for (i, &k) in page.values.as_ints().iter().enumerate() {
+            if k == key {
+                first_row.get_or_insert(s.first_row + i as u64);
+                count += 1;
+            }
+        }
+    }
+    Ok((first_row, count))
+}
+
+/// A host key and, for a URL, its path key; for a URL or a host name, the host.
 struct Query {
     host: u64,
     path: Option<u64>,
+    host_name: Option<String>,
 }
 
 /// `0x…` hex or decimal is a host key (as `meguri map --host` reads it); anything else is a
-/// URL, keyed the way `meguri seed` keys it.
+/// URL (or a bare host name, which is a URL without a path), keyed the way `meguri seed` keys
+/// it.
 fn parse_query(q: &str) -> Result<Query, JsError> {
     let t = q.trim();
     if t.is_empty() {
-        return Err(JsError::new("type a host key (0x… or decimal) or a URL"));
+        return Err(JsError::new(
+            "type a host key (0x… or decimal), a host name or a URL",
+        ));
     }
     let hexed = t.strip_prefix("0x").or_else(|| t.strip_prefix("0X"));
+    let key = |r: std::result::Result<u64, std::num::ParseIntError>| {
+        r.map(|host| Query {
+            host,
+            path: None,
+            host_name: None,
+        })
+        .map_err(|e| JsError::new(&format!("host key {t:?}: {e}")))
+    };
     if let Some(h) = hexed {
-        return u64::from_str_radix(h, 16)
-            .map(|host| Query { host, path: None })
-            .map_err(|e| JsError::new(&format!("host key {t:?}: {e}")));
+        return key(u64::from_str_radix(h, 16));
     }
     if t.bytes().all(|b| b.is_ascii_digit()) {
-        return t
-            .parse::<u64>()
-            .map(|host| Query { host, path: None })
-            .map_err(|e| JsError::new(&format!("host key {t:?}: {e}")));
+        return key(t.parse::<u64>());
     }
     let k = keys::seed_key(t, "");
     Ok(Query {
         host: k.host,
         path: Some(k.path),
+        host_name: Some(keys::host_of(t).to_string()),
     })
 }
 
@@ -638,14 +687,11 @@ fn parse_query(q: &str) -> Result<Query, JsError> {
 #[wasm_bindgen]
 pub fn keys_of(query: &str) -> Result<String, JsError> {
     let q = parse_query(query)?;
-    let j = Json::object().hex("host_key", q.host);
-    Ok(match q.path {
-        Some(p) => j
-            .hex("path_key", p)
-            .str("host", keys::host_of(query.trim())),
-        None => j.null("path_key").null("host"),
-    }
-    .done())
+    Ok(to_json(&KeysOut {
+        host_key: Hex(q.host),
+        path_key: q.path.map(Hex),
+        host: q.host_name.as_deref(),
+    }))
 }
 
 /// Partitions and their ranges: a parsed manifest, or the files dropped together.
@@ -660,6 +706,13 @@ impl Default for Catalog {
     fn default() -> Self {
         Catalog::new()
     }
+}
+
+/// `tiling()`: the core's map report and, for a manifest, its verify report.
+#[derive(serde::Serialize)]
+struct TilingOut<'a> {
+    map: MapView<'a>,
+    verify: Option<VerifyView<'a>>,
 }
 
 #[wasm_bindgen]
@@ -692,102 +745,33 @@ impl Catalog {
         Ok(())
     }
 
-    /// Entries, the tiling at the catalog's epoch (every gap and overlap with exact ranges,
-    /// and its position on the key space as a fraction), the `meguri map` text, and the verify
-    /// report of a manifest.
+    /// `{map, verify}`: the core's [`MapView`] (entries, the tiling at the catalog's epoch
+    /// with every gap and overlap, the `meguri map` text) and, for a manifest, its
+    /// [`VerifyView`] (`null` for dropped files).
     pub fn tiling(&self) -> String {
         let t = self.m.tiling();
-        let frac = |k: u64| k as f64 / 18_446_744_073_709_551_616.0;
-        let mut entries = Json::array();
-        for (i, e) in self.m.entries.iter().enumerate() {
-            entries.push_raw(
-                &Json::object()
-                    .u64("index", i as u64)
-                    .num("partition_id", e.partition_id)
-                    .str("file", &e.file_ref_str())
-                    .hex("lo", e.hostkey_lo)
-                    .hex("hi", e.hostkey_hi)
-                    .num("lo_frac", frac(e.hostkey_lo))
-                    .num("hi_frac", frac(e.hostkey_hi))
-                    .u64("urls", e.url_count)
-                    .u64("hosts", e.host_count)
-                    .num("epoch", e.epoch)
-                    .bool("current", e.epoch == t.epoch)
-                    .done(),
-            );
-        }
-        let mut gaps = Json::array();
-        for g in &t.gaps {
-            let mut j = Json::object()
-                .hex("lo", g.lo)
-                .hex("hi", g.hi)
-                .num("lo_frac", frac(g.lo))
-                .num("hi_frac", frac(g.hi));
-            j = match g.before {
-                Some(b) => j.u64("before", b as u64),
-                None => j.null("before"),
-            };
-            j = match g.after {
-                Some(a) => j.u64("after", a as u64),
-                None => j.null("after"),
-            };
-            gaps.push_raw(&j.done());
-        }
-        let mut overlaps = Json::array();
-        for o in &t.overlaps {
-            overlaps.push_raw(
-                &Json::object()
-                    .hex("lo", o.lo)
-                    .hex("hi", o.hi)
-                    .num("lo_frac", frac(o.lo))
-                    .num("hi_frac", frac(o.hi))
-                    .u64("first", o.first as u64)
-                    .u64("second", o.second as u64)
-                    .done(),
-            );
-        }
-        let mut inverted = Json::array();
-        for &i in &t.inverted {
-            inverted.push_num(i as f64);
-        }
-        let mut j = Json::object()
-            .num("epoch", t.epoch)
-            .u64("considered", t.considered as u64)
-            .bool("clean", t.is_clean())
-            .raw("entries", &entries.done())
-            .raw("gaps", &gaps.done())
-            .raw("overlaps", &overlaps.done())
-            .raw("inverted", &inverted.done())
-            .str("text", &render_map(&self.m));
-        if let Some(r) = &self.report {
-            j = j.raw("verify", &report_json(r, |_| (0, 0), "manifest"));
-        }
-        j.done()
+        to_json(&TilingOut {
+            map: MapView {
+                manifest: &self.m,
+                tiling: &t,
+            },
+            verify: self.report.as_ref().map(|r| VerifyView {
+                subject: Subject::Manifest,
+                report: r,
+                shape: None,
+                file_len: 0,
+            }),
+        })
     }
 
-    /// Routes a host key or a URL to its owner at the catalog's epoch: `{host_key, owners,
-    /// route, text}` where `owners` lists every entry whose range holds the key.
+    /// Routes a host key or a URL at the catalog's epoch: the core's [`RouteView`] (`{host_key,
+    /// epoch, owners, route, text}`).
     pub fn route(&self, query: &str) -> Result<String, JsError> {
         let q = parse_query(query)?;
-        let epoch = self.m.epoch();
-        let mut owners = Json::array();
-        for (i, e) in self.m.entries.iter().enumerate() {
-            if e.epoch == epoch && e.hostkey_lo <= q.host && q.host <= e.hostkey_hi {
-                owners.push_num(i as f64);
-            }
-        }
-        let route = self
-            .m
-            .route(q.host)
-            .and_then(|r| self.m.entries.iter().position(|e| std::ptr::eq(e, r)));
-        let mut j = Json::object()
-            .hex("host_key", q.host)
-            .raw("owners", &owners.done());
-        j = match route {
-            Some(i) => j.u64("route", i as u64),
-            None => j.null("route"),
-        };
-        Ok(j.str("text", &render_route(&self.m, q.host)).done())
+        Ok(to_json(&RouteView {
+            manifest: &self.m,
+            host_key: q.host,
+        }))
     }
 }
 
@@ -801,20 +785,28 @@ pub fn decode_all(bytes: &[u8]) -> Result<f64, JsError> {
         .map_err(js_err)
 }
 
-/// The parity digest of an in-memory input (file or manifest), as the native test computes it.
-#[wasm_bindgen]
+/// The parity digest of an in-memory input (file or manifest), as the native test computes it
+/// (for the tests; not exported to JavaScript).
 pub fn digest_bytes(bytes: &[u8]) -> String {
     parity::digest(bytes, ReadOptions::default())
 }
 
-/// The verify report of an in-memory manifest.
+/// Traps on purpose (wasm's `unreachable`, as a panic or an allocation failure would): the
+/// page's end-to-end test uses it to show that the page recovers from a trap. Natively it
+/// does nothing.
 #[wasm_bindgen]
-pub fn verify_manifest_bytes(bytes: &[u8]) -> String {
-    report_json(&verify_manifest(bytes), |_| (0, 0), "manifest")
+pub fn self_test_trap() {
+    #[cfg(target_arch = "wasm32")]
+    core::arch::wasm32::unreachable();
 }
 
-/// A host key as `0x%016x` (for the page's labels).
+/// The verify report of an in-memory manifest, as the core's [`VerifyView`].
 #[wasm_bindgen]
-pub fn host_key_hex(key: &str) -> Result<String, JsError> {
-    parse_query(key).map(|q| hex(q.host))
+pub fn verify_manifest_bytes(bytes: &[u8]) -> String {
+    to_json(&VerifyView {
+        subject: Subject::Manifest,
+        report: &verify_manifest(bytes),
+        shape: None,
+        file_len: 0,
+    })
 }

@@ -71,7 +71,7 @@ fn opening_a_large_file_reads_only_its_ends() {
     let f = meguri_wasm::MeguriFile::new(len as f64, common::js_reader(full));
     assert!(f.open_error().is_none());
     let s = common::json(&f.summary().expect("summary"));
-    assert_eq!(common::text(&s, "urls"), "563844");
+    assert_eq!(common::text(&s, "summary.urls"), "563844");
     assert!(f.reads() <= 3.0, "{} reads", f.reads());
     assert!(
         f.bytes_read() < 200_000.0,

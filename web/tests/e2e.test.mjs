@@ -5,7 +5,7 @@
 // MEGURI_BIG_FILE, when set, also times drop-to-summary for that (large) file.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -88,14 +88,17 @@ test('summary, byte map, columns, rows and verify of small.meguri', { skip: !hav
   await view('columns');
   await page.click('[data-testid="verify-all"]');
   await page.waitForFunction(() => /done/.test(document.querySelector('[data-testid="crc-progress-text"]')?.textContent ?? ''));
-  assert.match(await page.textContent('[data-testid="crc-progress-text"]'), /43 \/ 43 pages, 0 bad \(done\)/);
+  // Every page: the 43 column pages and the arena's page (region CRC and page CRC).
+  assert.match(await page.textContent('[data-testid="crc-progress-text"]'),
+    /43 \/ 43 column pages, 1 \/ 1 region pages; .* 0 bad \(done in [\d.]+ s: every page of the file, arena included\)/);
+  assert.equal(await page.textContent('[data-testid="region-crc-4"]'), 'ok');
   await page.click('[data-testid="columns"] tbody tr:nth-child(7)');
   await page.waitForSelector('[data-testid="pages"] table');
   await shot('3-columns');
 
   await view('rows');
-  await page.waitForSelector('[data-testid="rows"] .rrow[data-row="13"]');
-  const url = await page.textContent('[data-testid="rows"] .rrow[data-row="13"] span:last-child');
+  await page.waitForFunction(() => (document.querySelector('[data-testid="rows"] .rrow[data-row="13"] span.str')?.textContent ?? '…') !== '…');
+  const url = await page.textContent('[data-testid="rows"] .rrow[data-row="13"] span.str');
   assert.ok(url.length > 3 && url !== '–', `row 13 has URL ${url}`);
   await page.fill('[data-testid="row-filter"]', url);
   await page.press('[data-testid="row-filter"]', 'Enter');
@@ -105,6 +108,19 @@ test('summary, byte map, columns, rows and verify of small.meguri', { skip: !hav
   await page.press('[data-testid="row-jump"]', 'Enter');
   await page.waitForSelector('[data-testid="rows"] .rrow.hit[data-row="900"]');
   await shot('4-rows');
+
+  // The host table: rows with their names from the arena, find by host name.
+  await page.click('[data-testid="rows-host"]');
+  await page.waitForFunction(() => (document.querySelector('[data-testid="rows"] .rrow.host[data-row="2"] span.str')?.textContent ?? '…') !== '…');
+  const host = await page.textContent('[data-testid="rows"] .rrow[data-row="2"] span.str');
+  assert.match(host, /\./);
+  await page.fill('[data-testid="row-filter"]', host);
+  await page.press('[data-testid="row-filter"]', 'Enter');
+  await page.waitForFunction(() => /host row/.test(document.querySelector('[data-testid="row-found"]').textContent));
+  assert.match(await page.textContent('[data-testid="row-found"]'), /: host row 2$/);
+  await page.waitForSelector('[data-testid="rows"] .rrow.hit[data-row="2"]');
+  await shot('12-host-rows');
+  await page.click('[data-testid="rows-url"]');
 
   await view('verify');
   await page.waitForSelector('[data-testid="verdict"]');
@@ -196,6 +212,104 @@ test('drop-to-summary of a large generated file', { skip: !process.env.MEGURI_BI
   const info = await timeDrop(process.env.MEGURI_BIG_FILE, 'big file');
   assert.ok(info.bytesRead < 1 << 20);
   await shot('11-summary-big');
+});
+
+// A multi-page file of 400,000 URLs made by our own tools: 400,000 rows of 24 px are taller
+// than the scroll cap, so the scroll position maps to rows; jump and find must reach the last
+// row, and the row shown must be the row asked for.
+test('a 400,000-row multi-page file: jump, find and End reach the last row', { skip: !haveGolden }, async () => {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'meguri-e2e-'));
+  const file = path.join(dir, 'multi.meguri');
+  const gen = spawnSync('node', [path.join(repo, 'web/bench/gen-cdx.mjs'), '400000', '20000', '24', '7'], { maxBuffer: 1 << 30 });
+  assert.equal(gen.status, 0, String(gen.stderr));
+  const seed = spawnSync(bin, ['seed', '-o', file, '--page-rows', '8192'], { input: gen.stdout, maxBuffer: 1 << 26 });
+  assert.equal(seed.status, 0, String(seed.stderr));
+  await view('summary');
+  await drop(file);
+  await page.waitForFunction(() => document.querySelector('#files button.current')?.textContent.includes('multi.meguri')
+    && document.querySelector('[data-testid="open-cost"]'));
+  await view('rows');
+  const last = 399999;
+  const lastRowShown = async (row) => {
+    await page.waitForFunction((r) => {
+      const e = document.querySelector(`[data-testid="rows"] .rrow[data-row="${r}"] span.str`);
+      return e && e.textContent !== '…';
+    }, row, { timeout: 60000 });
+    // The row is inside the scroll box's visible area, not merely in the DOM.
+    const [box, rowBox] = await Promise.all([page.locator('[data-testid="rows"]').boundingBox(), page.locator(`[data-testid="rows"] .rrow[data-row="${row}"]`).boundingBox()]);
+    assert.ok(rowBox.y >= box.y - 1 && rowBox.y + rowBox.height <= box.y + box.height + 1, `row ${row} at ${rowBox.y} is outside ${box.y}..${box.y + box.height}`);
+  };
+  await page.fill('[data-testid="row-jump"]', String(last));
+  await page.press('[data-testid="row-jump"]', 'Enter');
+  await page.waitForSelector(`[data-testid="rows"] .rrow.hit[data-row="${last}"]`);
+  await lastRowShown(last);
+  const url = await page.textContent(`[data-testid="rows"] .rrow[data-row="${last}"] span.str`);
+  assert.match(url, /^https:\/\/h\d+\.example/);
+  await shot('13-rows-last-row');
+  // Jump into the middle, then find the last row's URL: it lands on the last row again.
+  await page.fill('[data-testid="row-jump"]', '200000');
+  await page.press('[data-testid="row-jump"]', 'Enter');
+  await page.waitForSelector('[data-testid="rows"] .rrow.hit[data-row="200000"]');
+  await lastRowShown(200000);
+  await page.fill('[data-testid="row-filter"]', url);
+  await page.press('[data-testid="row-filter"]', 'Enter');
+  await page.waitForFunction(() => /this URL is row/.test(document.querySelector('[data-testid="row-found"]').textContent));
+  assert.match(await page.textContent('[data-testid="row-found"]'), new RegExp(`this URL is row ${last.toLocaleString('en-US')}\\b`));
+  await lastRowShown(last);
+  // Home, then End, from the keyboard.
+  await page.focus('[data-testid="rows"]');
+  await page.keyboard.press('Home');
+  await lastRowShown(0);
+  await page.keyboard.press('End');
+  await lastRowShown(last);
+  // The arena was streamed: held memory stays bounded whatever the jumps.
+  const a = await page.evaluate(() => {
+    const it = window.meguriInspector.state.items.find((i) => i.name === 'multi.meguri');
+    return window.meguriInspector.ask('arenaState', { fid: it.fid });
+  });
+  assert.ok(a.held < 64 << 20, `arena held ${a.held} bytes`);
+  assert.ok(a.passes >= 2, 'jumping back from the last row decoded the arena again from its start');
+
+  // Verify with progress, cancel it (its steps slowed down, so Cancel comes mid-way), then
+  // run it to the end.
+  await page.evaluate(() => { window.meguriInspector.state.verifyPauseMs = 300; });
+  await view('verify');
+  await page.waitForFunction(() => /%/.test(document.querySelector('[data-testid="verify-phase"]')?.textContent ?? ''));
+  await shot('14-verify-progress');
+  await page.click('[data-testid="verify-cancel"]');
+  await page.waitForSelector('[data-testid="verify-note"]');
+  assert.match(await page.textContent('[data-testid="verify-note"]'), /^cancelled during /);
+  await shot('15-verify-cancelled');
+  await page.evaluate(() => { window.meguriInspector.state.verifyPauseMs = 0; });
+  await page.click('[data-testid="run-verify"]');
+  await page.waitForSelector('[data-testid="verdict"]', { timeout: 120000 });
+  assert.match(await page.textContent('[data-testid="verdict"]'), /multi\.meguri: ok: 0 error\(s\), 0 warning\(s\); \d+ columns, [\d,]+ pages, 400,000 URL rows, [\d,]+ host rows/);
+  const cli = spawnSync(bin, ['verify', file]);
+  assert.equal(cli.status, 0, `meguri verify: ${cli.stdout}${cli.stderr}`);
+
+  // Every page CRC, the arena's included.
+  await view('columns');
+  await page.click('[data-testid="verify-all"]');
+  await page.waitForFunction(() => /done/.test(document.querySelector('[data-testid="crc-progress-text"]')?.textContent ?? ''), null, { timeout: 120000 });
+  assert.match(await page.textContent('[data-testid="crc-progress-text"]'), /0 bad \(done in [\d.]+ s: every page of the file, arena included\)/);
+  await shot('16-crc-every-page');
+  fs.rmSync(dir, { recursive: true });
+});
+
+test('a trap in the decoder: the page restarts it and the open files keep working', { skip: !haveGolden }, async () => {
+  await drop(path.join(golden, 'small.meguri'));
+  await page.waitForFunction(() => document.querySelector('#files button.current')?.textContent.includes('small.meguri'));
+  const before = await page.evaluate(() => window.meguriInspector.restarts());
+  const err = await page.evaluate(() => window.meguriInspector.ask('selfTestTrap').then(() => 'no trap', (e) => `${e.trapped}: ${e.message}`));
+  assert.match(err, /^true: /);
+  await page.waitForFunction((n) => window.meguriInspector.restarts() > n, before);
+  // Rows and find still answer for the file that was open when the decoder trapped.
+  await view('rows');
+  await page.click('[data-testid="rows-url"]');
+  await page.fill('[data-testid="row-jump"]', '900');
+  await page.press('[data-testid="row-jump"]', 'Enter');
+  await page.waitForFunction(() => (document.querySelector('[data-testid="rows"] .rrow[data-row="900"] span.str')?.textContent ?? '…') !== '…');
+  await shot('17-after-trap');
 });
 
 test('no request left the origin and nothing was logged as an error', async () => {

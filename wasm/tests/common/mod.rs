@@ -78,10 +78,11 @@ pub fn check_views(small: &[u8], inspect_txt: Option<&str>) {
     assert!(f.open_error().is_none());
     assert!(f.reads() <= 3.0, "open took {} reads", f.reads());
     let s = json(&f.summary().expect("summary"));
-    assert_eq!(text(&s, "urls"), "999");
-    assert_eq!(text(&s, "hosts"), "867");
+    assert_eq!(text(&s, "summary.urls"), "999");
+    assert_eq!(text(&s, "summary.hosts"), "867");
+    assert_eq!(text(&s, "summary.hostkey_range.lo").len(), 18);
     if let Some(want) = inspect_txt {
-        let got = text(&s, "text");
+        let got = text(&s, "summary.text") + &text(&s, "columns_text");
         assert!(
             got.starts_with(want),
             "summary text differs from inspect:\n{got}"
@@ -109,8 +110,40 @@ pub fn check_views(small: &[u8], inspect_txt: Option<&str>) {
         .map(|i| text(&report, &format!("findings.{i}.text")))
         .find(|t| t.contains("page 0"))
         .expect("verify names the page");
-    assert!(finding.ends_with(&text(&pages, "0.error")), "{finding}");
+    assert!(
+        finding.ends_with(&text(&pages, "0.error.text")),
+        "{finding}"
+    );
     assert_eq!(text(&report, "findings.2.offset"), "92");
+    assert_eq!(text(&report, "findings.2.span.start"), "64");
+    // The stepwise verifier reports what verify reports.
+    let mut v = g.verifier();
+    let done = loop {
+        let p = json(&v.step());
+        if text(&p, "finished") == "true" {
+            break p;
+        }
+    };
+    assert_eq!(text(&done, "report.errors"), text(&report, "errors"));
+    assert_eq!(
+        text(&done, "report.findings.2.text"),
+        text(&report, "findings.2.text")
+    );
+    // Host rows with their names, and find in the host table.
+    let hosts = json(&f.host_rows(0.0, 5.0, true).expect("host rows"));
+    let name = text(&hosts, "rows.2.host");
+    assert!(name.contains('.'), "odd host {name:?}");
+    let found = json(&f.find_in("host", &name).expect("find host"));
+    assert_eq!(text(&found, "first_row"), "2");
+    // The arena's region and page CRCs.
+    let mut c = f.check_region(4).expect("arena region");
+    let p = loop {
+        let p = json(&c.step(4096.0));
+        if text(&p, "finished") == "true" {
+            break p;
+        }
+    };
+    assert_eq!(text(&p, "ok"), "true");
     // The same digest through the callback as from memory.
     assert_eq!(f.digest(), digest_bytes(small));
 }
@@ -120,13 +153,13 @@ pub fn check_views(small: &[u8], inspect_txt: Option<&str>) {
 pub fn check_tiling(read: &dyn Fn(&str) -> Option<Vec<u8>>) {
     let m = |p: &str| Catalog::from_manifest(&read(p).expect("manifest")).expect("parses");
     let clean = json(&m("parts/meguri.manifest").tiling());
-    assert_eq!(text(&clean, "clean"), "true");
+    assert_eq!(text(&clean, "map.clean"), "true");
     let gap = json(&m("parts/gap.manifest").tiling());
-    assert_eq!(text(&gap, "gaps.0.lo"), "0x22e976746abcd163");
-    assert_eq!(text(&gap, "gaps.0.hi"), "0x67ac805e0356d3b6");
+    assert_eq!(text(&gap, "map.gaps.0.lo"), "0x22e976746abcd163");
+    assert_eq!(text(&gap, "map.gaps.0.hi"), "0x67ac805e0356d3b6");
     let over = json(&m("parts/overlap.manifest").tiling());
-    assert_eq!(text(&over, "overlaps.0.lo"), "0x4f751b0617b83946");
-    assert_eq!(text(&over, "overlaps.0.hi"), "0x67ac805e0356d3b6");
+    assert_eq!(text(&over, "map.overlaps.0.lo"), "0x4f751b0617b83946");
+    assert_eq!(text(&over, "map.overlaps.0.hi"), "0x67ac805e0356d3b6");
     let cat = m("parts/meguri.manifest");
     let r = json(&cat.route("0x22e976746abcd163").expect("route"));
     assert_eq!(
