@@ -10,6 +10,7 @@ pub mod encode;
 pub mod fsource;
 pub mod intent;
 pub mod json;
+pub mod ops;
 pub mod reshape;
 pub mod seed;
 pub mod store;
