@@ -10,8 +10,10 @@
 //! The generator is a seeded xorshift, so a failing case is reproduced by its seed (printed).
 
 use meguri::arena_zip::ArenaZip;
-use meguri::cmd::compact::{self, CompactArgs, EncodeArgs};
+use meguri::cli::EncodeArgs;
 use meguri::cmd::split::{self, SplitArgs};
+use meguri::ops::{compact, CompactOptions, Silent};
+use meguri::reshape::Gc;
 use meguri_core::format::codec::CZstd;
 use meguri_core::keys::UrlKey;
 use meguri_core::partition::Partition;
@@ -320,19 +322,16 @@ fn split_then_compact_restores_every_row() {
         let back = dir.join("back.meguri");
         let mut files = parts.clone();
         files.reverse();
-        compact::run(
-            &CompactArgs {
+        compact(
+            &CompactOptions {
                 files,
                 out: Some(back.clone()),
-                gc: false,
-                gc_horizon: compact::DEFAULT_GC_HORIZON,
-                now: None,
+                gc: None,
                 id: None,
                 allow_gaps: false,
-                json: false,
-                encode: encode_args(&mut rng),
+                encoding: encode_args(&mut rng).encoding(),
             },
-            &mut Vec::new(),
+            &mut Silent,
         )
         .unwrap_or_else(|e| panic!("seed {seed}: compact: {e}"));
         assert_verifies(&back);
@@ -373,20 +372,19 @@ fn gc_keeps_exactly_what_the_horizon_rule_keeps() {
             n => ages[rng.below(n as u64) as usize] + rng.below(2) as u32,
         };
         let out = dir.join("gc.meguri");
-        let mut line = Vec::new();
-        compact::run(
-            &CompactArgs {
+        let report = compact(
+            &CompactOptions {
                 files: vec![input.clone()],
                 out: Some(out.clone()),
-                gc: true,
-                gc_horizon: horizon,
-                now: Some(now),
+                gc: Some(Gc {
+                    horizon_hours: horizon,
+                    now,
+                }),
                 id: None,
                 allow_gaps: false,
-                json: false,
-                encode: encode_args(&mut rng),
+                encoding: encode_args(&mut rng).encoding(),
             },
-            &mut line,
+            &mut Silent,
         )
         .unwrap_or_else(|e| panic!("seed {seed}: compact --gc: {e}"));
         assert_verifies(&out);
@@ -402,7 +400,12 @@ fn gc_keeps_exactly_what_the_horizon_rule_keeps() {
             "seed {seed}: kept rows differ (horizon {horizon}, now {now})"
         );
         assert!(got.1 == hosts, "seed {seed}: host rows must all stay");
-        let line = String::from_utf8(line).unwrap();
+        assert_eq!(
+            report.output.outcome.gone_dropped as usize,
+            all.len() - kept.len(),
+            "seed {seed}"
+        );
+        let line = report.to_string();
         assert!(
             line.contains(&format!("({} Gone dropped)", all.len() - kept.len())),
             "seed {seed}: {line}"
