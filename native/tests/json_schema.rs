@@ -3,17 +3,13 @@
 //! in-process, once the CLI's envelope (`path`, `bytes_read`, `reads`) is set aside. Runs
 //! without the shared reference folder.
 
-use meguri_core::format::codec::CZstd;
 use meguri_core::inspect::{columns, Summary};
-use meguri_core::keys::UrlKey;
 use meguri_core::manifest::{Entry, Manifest};
-use meguri_core::partition::Partition;
 use meguri_core::reader::{read_shape, ReadOptions};
-use meguri_core::records::{HostRecord, UrlRecord};
 use meguri_core::report::{MapView, RouteView, Subject, VerifyView};
 use meguri_core::verify::{verify_file, verify_manifest};
-use meguri_core::write::{encode, WriteOptions};
-use meguri_tests::{run_bin, text, Scratch};
+use meguri_core::Table;
+use meguri_tests::{first_page_crc_at, run_bin, small_partition, text, write_partition, Scratch};
 use serde_json::Value;
 use std::path::{Path, PathBuf};
 
@@ -40,53 +36,8 @@ fn without(mut v: Value, envelope: &[&str]) -> Value {
     v
 }
 
-/// A partition over `lo..=hi` with `hosts` hosts of a few URLs each, some due, every URL with
-/// its string, and a metadata pair.
-fn partition(id: u32, lo: u64, hi: u64, hosts: u64) -> Partition {
-    let mut p = Partition {
-        id,
-        hostkey_lo: lo,
-        hostkey_hi: hi,
-        created_hours: 480_000,
-        arena: vec![0],
-        meta: vec![(b"origin".to_vec(), b"json_schema test".to_vec())],
-        schedule: true,
-        ..Partition::default()
-    };
-    let step = (hi - lo) / (hosts + 1);
-    for h in 0..hosts {
-        let host = lo + step * (h + 1);
-        let n = 1 + h % 5;
-        p.hosts.push(HostRecord {
-            host_key: host,
-            url_count: n as u32,
-            ..HostRecord::default()
-        });
-        for path in 0..n {
-            let url = format!("https://host{h}.example/page/{path}");
-            let url_ref = p.arena.len() as u64;
-            meguri_core::bytes::put_uvarint(&mut p.arena, url.len() as u64);
-            p.arena.extend_from_slice(url.as_bytes());
-            p.urls.push(UrlRecord {
-                key: UrlKey { host, path },
-                status: (h % 3) as u8,
-                next_due: if path % 2 == 0 { 0 } else { 480_000 + h as u32 },
-                url_ref,
-                ..UrlRecord::default()
-            });
-        }
-    }
-    p
-}
-
-fn write(dir: &Scratch, name: &str, p: &Partition) -> PathBuf {
-    let opts = WriteOptions {
-        page_rows: 64,
-        ..WriteOptions::default()
-    };
-    let path = dir.join(name);
-    std::fs::write(&path, encode(p, &opts, &CZstd::new(3)).unwrap()).unwrap();
-    path
+fn write(dir: &Scratch, name: &str, p: &meguri_core::partition::Partition) -> PathBuf {
+    write_partition(&dir.0, name, p)
 }
 
 fn s(p: &Path) -> &str {
@@ -111,7 +62,7 @@ fn manifest(dir: &Scratch, name: &str, files: &[&Path]) -> (PathBuf, Manifest) {
 #[test]
 fn inspect_json_is_the_core_summary() {
     let dir = Scratch::new("schema-inspect");
-    let f = write(&dir, "a.meguri", &partition(3, 0, 1 << 62, 40));
+    let f = write(&dir, "a.meguri", &small_partition(3, 0, 1 << 62, 40));
     let bytes = std::fs::read(&f).unwrap();
     let shape = read_shape(&bytes[..], ReadOptions::default().tail_guess).unwrap();
     let want = value_of(&Summary::from_shape(&shape));
@@ -132,24 +83,22 @@ fn inspect_json_is_the_core_summary() {
 #[test]
 fn verify_json_is_the_core_verify_view_for_files_and_manifests() {
     let dir = Scratch::new("schema-verify");
-    let a = write(&dir, "a.meguri", &partition(0, 0, 999_999, 30));
-    let c = write(&dir, "c.meguri", &partition(2, 5_000_000, u64::MAX, 30));
-    // A damaged copy: a flipped bit in the page CRC of URL column 10, and one in its host
-    // table, so there are findings with places, offsets and spans.
+    let [a, c] = [(0, 0, 999_999), (2, 5_000_000, u64::MAX)].map(|(id, lo, hi)| {
+        write(
+            &dir,
+            &format!("p{id}.meguri"),
+            &small_partition(id, lo, hi, 30),
+        )
+    });
+    // A damaged copy: a flipped bit in the page CRC of URL column 10, and one in host column
+    // 0's page payload, so there are findings with places, offsets and spans.
     let mut b = std::fs::read(&a).unwrap();
-    let r = meguri_core::reader::Reader::open(&b[..]).unwrap();
-    let url = r
-        .column_dir(meguri_core::Table::Url, 10)
-        .unwrap()
-        .first_page_offset
-        + 28;
-    let host = r
-        .column_dir(meguri_core::Table::Host, 0)
-        .unwrap()
-        .first_page_offset
-        + 40;
-    b[url as usize] ^= 1;
-    b[host as usize] ^= 1;
+    let (url, host) = (
+        first_page_crc_at(&b, Table::Url, 10),
+        first_page_crc_at(&b, Table::Host, 0) + 12,
+    );
+    b[url] ^= 1;
+    b[host] ^= 1;
     let bad = dir.join("bad.meguri");
     std::fs::write(&bad, &b).unwrap();
     let (gap, _) = manifest(&dir, "gap.manifest", &[&a, &c]);
@@ -194,9 +143,18 @@ fn verify_json_is_the_core_verify_view_for_files_and_manifests() {
 #[test]
 fn map_and_route_json_are_the_core_views() {
     let dir = Scratch::new("schema-map");
-    let a = write(&dir, "a.meguri", &partition(0, 0, 999_999, 10));
-    let b = write(&dir, "b.meguri", &partition(1, 1_000_000, 4_999_999, 10));
-    let c = write(&dir, "c.meguri", &partition(2, 5_000_000, u64::MAX, 10));
+    let [a, b, c] = [
+        (0, 0, 999_999),
+        (1, 1_000_000, 4_999_999),
+        (2, 5_000_000, u64::MAX),
+    ]
+    .map(|(id, lo, hi)| {
+        write(
+            &dir,
+            &format!("p{id}.meguri"),
+            &small_partition(id, lo, hi, 10),
+        )
+    });
     for (name, files) in [
         ("tiles.manifest", vec![&*a, &*b, &*c]),
         ("gap.manifest", vec![&*a, &*c]),

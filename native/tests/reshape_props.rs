@@ -12,7 +12,7 @@
 use meguri::arena_zip::ArenaZip;
 use meguri::cli::EncodeArgs;
 use meguri::cmd::split::{self, SplitArgs};
-use meguri::ops::{compact, CompactOptions, Silent};
+use meguri::ops::{compact, CompactOptions, CompactReport, Silent};
 use meguri::reshape::Gc;
 use meguri_core::format::codec::CZstd;
 use meguri_core::keys::UrlKey;
@@ -182,6 +182,24 @@ fn encode_args(rng: &mut Rng) -> EncodeArgs {
     }
 }
 
+/// Compacts `files` into `out` in-process, with random encoding settings.
+fn compact_into(
+    files: Vec<PathBuf>,
+    out: &Path,
+    gc: Option<Gc>,
+    rng: &mut Rng,
+) -> meguri::ops::Result<CompactReport> {
+    let opts = CompactOptions {
+        files,
+        out: Some(out.to_path_buf()),
+        gc,
+        id: None,
+        allow_gaps: false,
+        encoding: encode_args(rng).encoding(),
+    };
+    compact(&opts, &mut Silent)
+}
+
 fn header(path: &Path) -> (u32, u64, u64) {
     let b = std::fs::read(path).unwrap();
     let r = Reader::open(&b[..]).unwrap();
@@ -322,18 +340,8 @@ fn split_then_compact_restores_every_row() {
         let back = dir.join("back.meguri");
         let mut files = parts.clone();
         files.reverse();
-        compact(
-            &CompactOptions {
-                files,
-                out: Some(back.clone()),
-                gc: None,
-                id: None,
-                allow_gaps: false,
-                encoding: encode_args(&mut rng).encoding(),
-            },
-            &mut Silent,
-        )
-        .unwrap_or_else(|e| panic!("seed {seed}: compact: {e}"));
+        compact_into(files, &back, None, &mut rng)
+            .unwrap_or_else(|e| panic!("seed {seed}: compact: {e}"));
         assert_verifies(&back);
         check_rebuilt(&back, p.schedule, !p.seen_filter.is_empty());
         assert_eq!(header(&back), (p.id, lo, hi), "seed {seed}: header");
@@ -372,21 +380,12 @@ fn gc_keeps_exactly_what_the_horizon_rule_keeps() {
             n => ages[rng.below(n as u64) as usize] + rng.below(2) as u32,
         };
         let out = dir.join("gc.meguri");
-        let report = compact(
-            &CompactOptions {
-                files: vec![input.clone()],
-                out: Some(out.clone()),
-                gc: Some(Gc {
-                    horizon_hours: horizon,
-                    now,
-                }),
-                id: None,
-                allow_gaps: false,
-                encoding: encode_args(&mut rng).encoding(),
-            },
-            &mut Silent,
-        )
-        .unwrap_or_else(|e| panic!("seed {seed}: compact --gc: {e}"));
+        let gc = Gc {
+            horizon_hours: horizon,
+            now,
+        };
+        let report = compact_into(vec![input.clone()], &out, Some(gc), &mut rng)
+            .unwrap_or_else(|e| panic!("seed {seed}: compact --gc: {e}"));
         assert_verifies(&out);
         let keeps = |u: &UrlValue| {
             u.rec.status != 6

@@ -316,8 +316,8 @@ pub fn plan(inputs: &[Input], id: Option<u32>) -> OutputPlan {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::ops::testing::{partition, write, Dir};
-    use crate::ops::{verify, VerifyOptions};
+    use crate::ops::testing::files;
+    use crate::ops::{verify, Silent, VerifyOptions};
 
     #[derive(Default)]
     struct Notes(Vec<String>);
@@ -328,9 +328,9 @@ mod tests {
         }
     }
 
-    fn opts(files: Vec<PathBuf>, out: PathBuf) -> CompactOptions {
+    fn opts(files: &[PathBuf], out: PathBuf) -> CompactOptions {
         CompactOptions {
-            files,
+            files: files.to_vec(),
             out: Some(out),
             gc: None,
             id: None,
@@ -341,14 +341,19 @@ mod tests {
 
     #[test]
     fn merges_adjacent_inputs_into_a_file_that_verifies() {
-        let d = Dir::new("compact");
-        let a = write(&d.0, "a.meguri", &partition(1, 0, 999, 3));
-        let b = write(&d.0, "b.meguri", &partition(2, 1000, u64::MAX, 4));
+        let (d, f) = files(
+            "compact",
+            &[
+                ("b.meguri", 2, 1000, u64::MAX, 4),
+                ("a.meguri", 1, 0, 999, 3),
+            ],
+        );
         let out = d.join("ab.meguri");
         let mut notes = Notes::default();
-        let r = compact(&opts(vec![b, a.clone()], out.clone()), &mut notes).unwrap();
-        assert_eq!(r.inputs[0], a.display().to_string());
-        assert_eq!((r.output.outcome.urls, r.output.outcome.hosts), (21, 7));
+        let r = compact(&opts(&f, out.clone()), &mut notes).unwrap();
+        assert_eq!(r.inputs[0], f[1].display().to_string(), "range order");
+        let o = &r.output.outcome;
+        assert_eq!((o.urls, o.hosts), (1 + 2 + 3 + 4 + 1 + 2 + 3, 7));
         assert_eq!(r.output.plan.id, 1);
         assert!(
             r.to_string()
@@ -364,15 +369,16 @@ mod tests {
 
     #[test]
     fn refuses_overlaps_and_gaps_naming_both_inputs() {
-        let d = Dir::new("compact-refuse");
-        let a = write(&d.0, "a.meguri", &partition(1, 0, 999, 2));
-        let b = write(&d.0, "b.meguri", &partition(2, 500, 5000, 2));
-        let c = write(&d.0, "c.meguri", &partition(3, 2000, 5000, 2));
-        let e = compact(
-            &opts(vec![a.clone(), b], d.join("x.meguri")),
-            &mut super::super::Silent,
-        )
-        .unwrap_err();
+        let (d, f) = files(
+            "compact-refuse",
+            &[
+                ("a.meguri", 1, 0, 999, 2),
+                ("b.meguri", 2, 500, 5000, 2),
+                ("c.meguri", 3, 2000, 5000, 2),
+            ],
+        );
+        let out = d.join("x.meguri");
+        let e = compact(&opts(&f[..2], out.clone()), &mut Silent).unwrap_err();
         assert!(
             matches!(
                 e,
@@ -383,22 +389,17 @@ mod tests {
             ),
             "{e}"
         );
-        assert!(e.to_string().starts_with("compact: "), "{e}");
-        assert!(
-            e.to_string()
-                .contains("overlap on host keys [0x00000000000001f4, 0x00000000000003e7]"),
-            "{e}"
-        );
+        let text = e.to_string();
+        assert!(text.starts_with("compact: "), "{e}");
+        let shared = "overlap on host keys [0x00000000000001f4, 0x00000000000003e7]";
+        assert!(text.contains(shared), "{e}");
         let e = compact(
-            &opts(vec![a, c], d.join("x.meguri")),
-            &mut super::super::Silent,
+            &opts(&[f[0].clone(), f[2].clone()], out.clone()),
+            &mut Silent,
         )
         .unwrap_err();
-        assert!(
-            e.to_string()
-                .contains("host keys [0x00000000000003e8, 0x00000000000007cf] belong to neither"),
-            "{e}"
-        );
-        assert!(!d.join("x.meguri").exists());
+        let neither = "host keys [0x00000000000003e8, 0x00000000000007cf] belong to neither";
+        assert!(e.to_string().contains(neither), "{e}");
+        assert!(!out.exists());
     }
 }

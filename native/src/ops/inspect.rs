@@ -85,31 +85,30 @@ impl fmt::Display for InspectReport {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::ops::testing::{partition, write, Dir};
+    use crate::ops::testing::{files, Scratch};
 
     #[test]
     fn reports_the_facts_and_renders_the_reference_text() {
-        let d = Dir::new("inspect");
-        let f = write(&d.0, "a.meguri", &partition(7, 0x100, 0xffff, 4));
+        let (_d, f) = files("inspect", &[("a.meguri", 7, 0x100, 0xffff, 4)]);
         let r = inspect(&InspectOptions {
-            path: f.clone(),
+            path: f[0].clone(),
             columns: true,
         })
         .unwrap();
-        assert_eq!((r.summary.partition_id, r.summary.urls), (7, 12));
+        assert_eq!((r.summary.partition_id, r.summary.urls), (7, 1 + 2 + 3 + 4));
         assert!(r.reads >= 1 && r.bytes_read > 0);
         let text = r.to_string();
         assert!(text.starts_with(&r.summary.render()), "{text}");
         assert!(text.len() > r.summary.render().len());
         let v = serde_json::to_value(&r).unwrap();
-        assert_eq!(v["path"], f.display().to_string());
+        assert_eq!(v["path"], f[0].display().to_string());
         assert_eq!(v["hostkey_range"]["lo"], "0x0000000000000100");
         assert_eq!(v["columns"].as_array().unwrap().len(), 23 + 20);
     }
 
     #[test]
     fn a_manifest_is_refused_with_a_hint_and_a_missing_file_names_itself() {
-        let d = Dir::new("inspect-refuse");
+        let d = Scratch::new("ops-inspect-refuse");
         let m = d.join("meguri.manifest");
         std::fs::write(&m, meguri_core::manifest::Manifest::default().encode()).unwrap();
         let e = inspect(&InspectOptions {
@@ -124,7 +123,8 @@ mod tests {
                 ..
             }
         ));
-        assert!(e.to_string().starts_with(&format!(
+        let text = e.to_string();
+        assert!(text.starts_with(&format!(
             "inspect {}: this is a meguri manifest",
             m.display()
         )));

@@ -136,40 +136,35 @@ impl Serialize for BuildReport {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::ops::testing::{partition, write, Dir};
+    use crate::ops::testing::{files, TILING};
 
     #[test]
     fn builds_a_tiling_catalog_and_refuses_overlaps_and_required_gaps() {
-        let d = Dir::new("build");
-        let a = write(&d.0, "a.meguri", &partition(1, 0, 999, 2));
-        let b = write(&d.0, "b.meguri", &partition(2, 1000, u64::MAX, 2));
-        let out = d.join("m.manifest");
-        let r = build_manifest(&BuildOptions {
-            files: vec![b.clone(), a.clone()],
-            out: out.clone(),
-            epoch: 3,
-            ref_prefix: "s3/".into(),
-            require_tiling: true,
-        })
-        .unwrap();
+        let more = [
+            ("c.meguri", 3, 500, 1500, 2),
+            ("hi.meguri", 4, 5000, u64::MAX, 2),
+        ];
+        let (d, f) = files("build", &[TILING, &more].concat());
+        let build = |files: &[usize], out: &str, require_tiling| {
+            build_manifest(&BuildOptions {
+                files: files.iter().map(|&i| f[i].clone()).collect(),
+                out: d.join(out),
+                epoch: 3,
+                ref_prefix: "s3/".into(),
+                require_tiling,
+            })
+        };
+        let r = build(&[1, 0], "m.manifest", true).unwrap();
         assert_eq!(r.manifest.entries[0].file_ref_str(), "s3/a.meguri");
-        assert_eq!(r.bytes as u64, std::fs::metadata(&out).unwrap().len());
+        assert_eq!(r.bytes as u64, std::fs::metadata(&r.out).unwrap().len());
         assert!(r
             .to_string()
             .ends_with("  ranges tile the key space cleanly\n"));
         let v = serde_json::to_value(&r).unwrap();
-        assert_eq!(
-            (v["bytes"].as_u64(), v["clean"].as_bool()),
-            (Some(r.bytes as u64), Some(true))
-        );
+        assert_eq!(v["bytes"], r.bytes);
+        assert_eq!(v["clean"], true);
 
-        let c = write(&d.0, "c.meguri", &partition(3, 500, 1500, 2));
-        let e = build_manifest(&BuildOptions {
-            files: vec![a.clone(), c],
-            out: d.join("bad.manifest"),
-            ..BuildOptions::default()
-        })
-        .unwrap_err();
+        let e = build(&[0, 2], "bad.manifest", false).unwrap_err();
         assert!(matches!(
             e,
             Error::Refused {
@@ -177,17 +172,12 @@ mod tests {
                 ..
             }
         ));
-        assert!(e.to_string().contains("partition 1 (a.meguri) and partition 3 (c.meguri) both own host keys [0x00000000000001f4, 0x00000000000003e7]"), "{e}");
+        let both = "partition 1 (s3/a.meguri) and partition 3 (s3/c.meguri) both own host keys \
+                    [0x00000000000001f4, 0x00000000000003e7]";
+        assert!(e.to_string().contains(both), "{e}");
         assert!(!d.join("bad.manifest").exists());
 
-        let hi = write(&d.0, "hi.meguri", &partition(4, 5000, u64::MAX, 2));
-        let e = build_manifest(&BuildOptions {
-            files: vec![a, hi],
-            out: d.join("gap.manifest"),
-            require_tiling: true,
-            ..BuildOptions::default()
-        })
-        .unwrap_err();
+        let e = build(&[0, 3], "gap.manifest", true).unwrap_err();
         assert!(
             e.to_string().contains("--require-tiling refuses gaps"),
             "{e}"

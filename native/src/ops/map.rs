@@ -137,17 +137,21 @@ impl Serialize for RouteReport {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::ops::testing::{partition, write, Dir};
+    use crate::ops::testing::files;
     use crate::ops::{build_manifest, BuildOptions};
 
     #[test]
     fn map_and_route_report_tiling_and_owners() {
-        let d = Dir::new("map");
-        let a = write(&d.0, "a.meguri", &partition(1, 0, 999, 2));
-        let b = write(&d.0, "b.meguri", &partition(2, 2000, u64::MAX, 2));
+        let (d, f) = files(
+            "map",
+            &[
+                ("a.meguri", 1, 0, 999, 2),
+                ("b.meguri", 2, 2000, u64::MAX, 2),
+            ],
+        );
         let m = d.join("meguri.manifest");
         build_manifest(&BuildOptions {
-            files: vec![a, b],
+            files: f,
             out: m.clone(),
             ..BuildOptions::default()
         })
@@ -161,20 +165,18 @@ mod tests {
         let v = serde_json::to_value(&r).unwrap();
         assert_eq!(v["gaps"][0]["lo"], "0x00000000000003e8");
         assert_eq!(v["entries"][1]["entry"], 1);
-        let owned = route(&RouteOptions {
-            manifest: m.clone(),
-            host_key: 5,
-        })
-        .unwrap();
+        let at = |host_key| {
+            route(&RouteOptions {
+                manifest: m.clone(),
+                host_key,
+            })
+            .unwrap()
+        };
+        let owned = at(5);
         assert_eq!(owned.owner().map(|e| e.partition_id), Some(1));
         let v = serde_json::to_value(&owned).unwrap();
         assert_eq!(v["route"]["partition_id"], 1);
-        let unowned = route(&RouteOptions {
-            manifest: m,
-            host_key: 1500,
-        })
-        .unwrap();
-        assert!(unowned.owner().is_none());
+        assert!(at(1500).owner().is_none());
         let e = map(&MapOptions {
             manifest: d.join("none.manifest"),
         })

@@ -358,83 +358,29 @@ fn entry_name(e: &meguri_core::manifest::Entry) -> String {
 
 #[cfg(test)]
 pub(crate) mod testing {
-    //! Small files for the operations' own tests, made with our writer.
+    //! Files for the operations' own tests, made with our writer (the generator is
+    //! `meguri_tests`', shared with the integration tests).
 
-    use meguri_core::format::codec::CZstd;
-    use meguri_core::keys::UrlKey;
-    use meguri_core::partition::Partition;
-    use meguri_core::records::{HostRecord, UrlRecord};
-    use meguri_core::write::{encode, WriteOptions};
-    use std::path::{Path, PathBuf};
+    pub use meguri_tests::{
+        first_page_crc_at, small_partition as partition, write_partition, Scratch,
+    };
+    use std::path::PathBuf;
 
-    /// A fresh directory under the system temp folder, removed when dropped.
-    pub struct Dir(pub PathBuf);
+    /// Two files whose ranges tile the key space.
+    pub const TILING: &[(&str, u32, u64, u64, u64)] = &[
+        ("a.meguri", 1, 0, 999, 2),
+        ("b.meguri", 2, 1000, u64::MAX, 2),
+    ];
 
-    impl Dir {
-        pub fn new(tag: &str) -> Dir {
-            use std::sync::atomic::{AtomicU64, Ordering};
-            static SEQ: AtomicU64 = AtomicU64::new(0);
-            let n = SEQ.fetch_add(1, Ordering::Relaxed);
-            let p =
-                std::env::temp_dir().join(format!("meguri-ops-{tag}-{}-{n}", std::process::id()));
-            let _ = std::fs::remove_dir_all(&p);
-            std::fs::create_dir_all(&p).unwrap();
-            Dir(p)
-        }
-        pub fn join(&self, name: &str) -> PathBuf {
-            self.0.join(name)
-        }
-    }
-
-    impl Drop for Dir {
-        fn drop(&mut self) {
-            let _ = std::fs::remove_dir_all(&self.0);
-        }
-    }
-
-    /// A partition owning `lo..=hi` with `hosts` hosts of three URLs each, due at hours
-    /// 100, 101, 102, ..., every URL with its string in the arena.
-    pub fn partition(id: u32, lo: u64, hi: u64, hosts: u64) -> Partition {
-        let mut p = Partition {
-            id,
-            hostkey_lo: lo,
-            hostkey_hi: hi,
-            schedule: true,
-            arena: vec![0],
-            ..Partition::default()
-        };
-        let step = (hi - lo) / (hosts + 1);
-        let mut due = 100;
-        for h in 0..hosts {
-            let host = lo + step * (h + 1);
-            p.hosts.push(HostRecord {
-                host_key: host,
-                url_count: 3,
-                ..HostRecord::default()
-            });
-            for path in 0..3u64 {
-                let url = format!("https://h{h}.example/{path}");
-                let url_ref = p.arena.len() as u64;
-                meguri_core::bytes::put_uvarint(&mut p.arena, url.len() as u64);
-                p.arena.extend_from_slice(url.as_bytes());
-                p.urls.push(UrlRecord {
-                    key: UrlKey { host, path },
-                    status: 1,
-                    next_due: due,
-                    url_ref,
-                    ..UrlRecord::default()
-                });
-                due += 1;
-            }
-        }
-        p
-    }
-
-    /// Writes `p` to `dir/name` and returns the path.
-    pub fn write(dir: &Path, name: &str, p: &Partition) -> PathBuf {
-        let bytes = encode(p, &WriteOptions::default(), &CZstd::new(1)).unwrap();
-        let path = dir.join(name);
-        std::fs::write(&path, bytes).unwrap();
-        path
+    /// A scratch directory holding one partition file per `(name, id, lo, hi, hosts)`.
+    pub fn files(tag: &str, specs: &[(&str, u32, u64, u64, u64)]) -> (Scratch, Vec<PathBuf>) {
+        let dir = Scratch::new(&format!("ops-{tag}"));
+        let paths = specs
+            .iter()
+            .map(|&(name, id, lo, hi, hosts)| {
+                write_partition(&dir.0, name, &partition(id, lo, hi, hosts))
+            })
+            .collect();
+        (dir, paths)
     }
 }

@@ -134,39 +134,51 @@ impl Serialize for ScheduleReport {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::ops::testing::{partition, write, Dir};
+    use crate::ops::testing::{partition, write_partition, Scratch};
 
     #[test]
     fn lists_due_rows_with_their_urls() {
-        let d = Dir::new("schedule");
-        let p = partition(1, 0, u64::MAX, 4);
-        let f = write(&d.0, "s.meguri", &p);
+        let d = Scratch::new("ops-schedule");
+        let p = partition(1, 0, u64::MAX, 8);
+        let f = write_partition(&d.0, "s.meguri", &p);
+        let before = 480_004;
         let r = schedule(&ScheduleOptions {
             path: f.clone(),
-            before: 104,
+            before,
             host: None,
-            limit: Some(3),
+            limit: Some(2),
             urls: true,
         })
         .unwrap();
-        assert_eq!(r.list.count, 5);
-        assert_eq!(r.list.rows.len(), 3);
+        let due = p
+            .urls
+            .iter()
+            .filter(|u| u.next_due != 0 && u.next_due <= before);
+        assert_eq!(r.list.count, due.count() as u64);
+        assert_eq!(r.list.rows.len(), 2);
+        let urls = r.urls.as_ref().unwrap();
+        for (&(_, key), url) in r.list.rows.iter().zip(urls) {
+            let u = p.urls.iter().find(|u| u.key == key).unwrap();
+            let want = meguri_core::arena::Arena(&p.arena).get(u.url_ref).unwrap();
+            assert_eq!(url.as_bytes(), want);
+        }
         let text = r.to_string();
-        assert!(text.contains("due at or before hour 104: 5\n"), "{text}");
-        assert!(text.contains("  https://h0.example/0\n"), "{text}");
+        let count = format!("due at or before hour {before}: {}\n", r.list.count);
+        assert!(text.contains(&count), "{text}");
+        assert!(text.contains(&format!("  {}\n", urls[0])), "{text}");
         let v = serde_json::to_value(&r).unwrap();
-        assert_eq!(v["due"], 5);
-        assert_eq!(v["listed"][0]["url"], "https://h0.example/0");
-        let host = p.hosts[1].host_key;
+        assert_eq!(v["due"], r.list.count);
+        assert_eq!(v["listed"][1]["url"], urls[1]);
+        let host = p.hosts[3].host_key;
         let r = schedule(&ScheduleOptions {
             path: f,
-            before: 200,
+            before,
             host: Some(host),
             limit: None,
             urls: false,
         })
         .unwrap();
-        assert_eq!(r.list.count, 3);
+        assert_eq!(r.list.count, 2, "host 3's paths 1 and 3");
         let v = serde_json::to_value(&r).unwrap();
         assert!(v["listed"][0].get("url").is_none());
         assert_eq!(v["listed"][0]["host_key"], format!("0x{host:016x}"));

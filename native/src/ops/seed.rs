@@ -314,7 +314,7 @@ fn spawn_reader(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::ops::testing::Dir;
+    use crate::ops::testing::Scratch;
 
     /// Records every step and note.
     #[derive(Default)]
@@ -337,7 +337,7 @@ mod tests {
 
     #[test]
     fn seeds_a_stream_and_reports_counts_and_steps() {
-        let d = Dir::new("seed");
+        let d = Scratch::new("ops-seed");
         let out = d.join("s.meguri");
         let lines = "{\"url\":\"https://a.example/x\"}\n\
                      {\"url\":\"https://a.example/x\"}\n\
@@ -371,7 +371,7 @@ mod tests {
 
     #[test]
     fn an_unreadable_input_names_itself() {
-        let d = Dir::new("seed-missing");
+        let d = Scratch::new("ops-seed-missing");
         let e = seed(
             SeedInput::Path(d.join("none.jsonl")),
             &opts(d.join("s.meguri")),

@@ -254,21 +254,15 @@ impl Serialize for VerifyReport {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::ops::testing::{partition, write, Dir};
+    use crate::ops::testing::{files, first_page_crc_at, TILING};
     use meguri_core::manifest::Entry;
-    use meguri_core::reader::Reader;
 
     #[test]
     fn clean_damaged_and_missing_files_each_get_a_verdict() {
-        let d = Dir::new("verify");
-        let good = write(&d.0, "good.meguri", &partition(1, 0, u64::MAX, 5));
-        let mut b = std::fs::read(&good).unwrap();
-        let r = Reader::open(&b[..]).unwrap();
-        let at = r
-            .column_dir(meguri_core::Table::Url, 10)
-            .unwrap()
-            .first_page_offset as usize
-            + 28; // the page header's CRC field
+        let (d, f) = files("verify", &[("good.meguri", 1, 0, u64::MAX, 5)]);
+        let good = &f[0];
+        let mut b = std::fs::read(good).unwrap();
+        let at = first_page_crc_at(&b, meguri_core::Table::Url, 10);
         b[at] ^= 1;
         let bad = d.join("bad.meguri");
         std::fs::write(&bad, &b).unwrap();
@@ -308,13 +302,12 @@ mod tests {
 
     #[test]
     fn a_manifest_is_checked_against_its_files() {
-        let d = Dir::new("verify-manifest");
-        let a = write(&d.0, "a.meguri", &partition(1, 0, 999, 2));
-        let b = write(&d.0, "b.meguri", &partition(2, 1000, u64::MAX, 2));
+        let (d, f) = files("verify-manifest", TILING);
         let mut m = Manifest::default();
-        for (p, name) in [(&a, "a.meguri"), (&b, "b.meguri")] {
+        for p in &f {
             let bytes = std::fs::read(p).unwrap();
             let shape = read_shape(&bytes[..], 1 << 16).unwrap();
+            let name = p.file_name().unwrap().to_string_lossy();
             m.entries
                 .push(Entry::of_file(&shape, name.as_bytes().to_vec(), 0));
         }
@@ -323,7 +316,7 @@ mod tests {
         let c = verify_path(&mp).unwrap();
         assert_eq!(c.subject, Subject::Manifest);
         assert!(c.report.findings.is_empty(), "{:?}", c.report.findings);
-        std::fs::remove_file(&b).unwrap();
+        std::fs::remove_file(&f[1]).unwrap();
         let c = verify_path(&mp).unwrap();
         assert_eq!((c.report.errors(), c.report.warnings()), (0, 1));
     }
