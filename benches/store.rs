@@ -295,17 +295,18 @@ fn open_and_report(dir: &Path, budget: usize) {
 fn corpus_dir(corpus: &Path, log_puts: usize) -> (PathBuf, f64, usize) {
     let dir = scratch("corpus");
     let file = dir.join("seed.meguri");
-    let args = meguri::cmd::seed::SeedArgs {
-        input: Some(corpus.to_path_buf()),
+    let opts = meguri::ops::SeedOptions {
         out: file.clone(),
         priority: 0.5,
         crawl_delay: 10,
-        level: 3,
-        arena_level: 8,
-        json: false,
-        page_rows: 16_384,
+        encoding: meguri::encode::EncodeSettings::default(),
     };
-    meguri::cmd::seed::run(&args, &mut std::io::sink()).unwrap();
+    meguri::ops::seed(
+        meguri::ops::SeedInput::Path(corpus.to_path_buf()),
+        &opts,
+        &mut meguri::ops::Silent,
+    )
+    .unwrap();
     let p = meguri_core::reader::Reader::open(&std::fs::read(&file).unwrap()[..])
         .unwrap()
         .partition()

@@ -178,3 +178,69 @@ pub fn run_bin(exe: &str, args: &[&str]) -> std::process::Output {
 pub fn text(b: &[u8]) -> String {
     String::from_utf8_lossy(b).into_owned()
 }
+
+/// A small partition for tests that need a file but not the shared folder: `hosts` hosts spread
+/// evenly inside `lo..=hi`, host `h` with `1 + h % 5` URLs, every URL string in the arena,
+/// statuses 0 to 2, every odd path due at hour `480_000 + h` (even ones unscheduled), a
+/// metadata pair and a schedule region.
+pub fn small_partition(id: u32, lo: u64, hi: u64, hosts: u64) -> meguri_core::partition::Partition {
+    use meguri_core::keys::UrlKey;
+    let mut p = meguri_core::partition::Partition {
+        id,
+        hostkey_lo: lo,
+        hostkey_hi: hi,
+        created_hours: 480_000,
+        arena: vec![0],
+        meta: vec![(b"origin".to_vec(), b"meguri-tests".to_vec())],
+        schedule: true,
+        ..Default::default()
+    };
+    let step = (hi - lo) / (hosts + 1);
+    for h in 0..hosts {
+        let host = lo + step * (h + 1);
+        let n = 1 + h % 5;
+        p.hosts.push(HostRecord {
+            host_key: host,
+            url_count: n as u32,
+            ..HostRecord::default()
+        });
+        for path in 0..n {
+            let url = format!("https://host{h}.example/page/{path}");
+            let url_ref = p.arena.len() as u64;
+            meguri_core::bytes::put_uvarint(&mut p.arena, url.len() as u64);
+            p.arena.extend_from_slice(url.as_bytes());
+            p.urls.push(UrlRecord {
+                key: UrlKey { host, path },
+                status: (h % 3) as u8,
+                next_due: if path % 2 == 0 { 0 } else { 480_000 + h as u32 },
+                url_ref,
+                ..UrlRecord::default()
+            });
+        }
+    }
+    p
+}
+
+/// Writes `p` to `dir/name` with our writer, 64 rows a page so columns have several pages.
+pub fn write_partition(dir: &Path, name: &str, p: &meguri_core::partition::Partition) -> PathBuf {
+    let opts = meguri_core::write::WriteOptions {
+        page_rows: 64,
+        ..Default::default()
+    };
+    let codec = meguri_core::format::codec::CZstd::new(3);
+    let path = dir.join(name);
+    std::fs::write(
+        &path,
+        meguri_core::write::encode(p, &opts, &codec).expect("encode"),
+    )
+    .expect("write the partition");
+    path
+}
+
+/// The byte offset of the CRC field in the header of `column`'s first page in a file: flip a
+/// bit there and that page, and nothing else, fails its check.
+pub fn first_page_crc_at(bytes: &[u8], table: meguri_core::Table, column: u64) -> usize {
+    let r = meguri_core::reader::Reader::open(bytes).expect("open");
+    let dir = r.column_dir(table, column).expect("column");
+    dir.first_page_offset as usize + 28
+}

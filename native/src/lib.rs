@@ -1,10 +1,19 @@
-//! The std side of meguri: byte sources over files, and the file commands behind the `meguri`
-//! binary. Each command is a function that takes parsed options and writes its output to a
-//! writer, so tests can run it in-process as well as through the binary.
+//! The std side of meguri, in layers:
+//!
+//! - [`fsource`], [`atomic`], [`intent`], [`encode`], [`arena_zip`]: files, durable writes and
+//!   the std-only codecs under everything else;
+//! - [`store`] (the durable partition directory) and [`reshape`] (streaming compact and split);
+//! - [`ops`]: every operation with typed options, a typed report and typed errors; nothing in
+//!   it prints or exits;
+//! - [`cli`]: the `meguri` command, which parses arguments, runs an operation and renders its
+//!   report (text, or `--json`).
+//!
+//! [`cmd`] holds the commands not yet moved onto `ops`.
 
 pub mod arena_zip;
 pub mod atomic;
 pub mod bench;
+pub mod cli;
 pub mod cmd;
 pub mod crash;
 pub mod crawl;
@@ -13,12 +22,15 @@ pub mod engine;
 pub mod fsource;
 pub mod intent;
 pub mod json;
+pub mod ops;
 pub mod reshape;
 pub mod seed;
 pub mod store;
 pub mod zstd_check;
 
-/// A command failure: one line for stderr, and the exit status.
+/// A failure of a command not yet on the operations layer (`split`, `pack`, `load`, `web`, and
+/// the directory forms of `stats` and `schedule`): one line for stderr, and the exit status.
+/// Compatibility only: operations fail with [`ops::Error`].
 #[derive(Debug)]
 pub struct CmdError {
     /// The line to print (without the `error: ` prefix).

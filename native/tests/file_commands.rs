@@ -195,17 +195,19 @@ fn manifest_build_writes_the_reference_bytes_and_refuses_overlaps() {
     let dir = std::env::temp_dir().join(format!("meguri-build-{}", std::process::id()));
     std::fs::create_dir_all(&dir).unwrap();
     let out = |n: &str| dir.join(n).to_string_lossy().into_owned();
-    let r = meguri_in(
-        &parts,
-        &[
-            "manifest",
-            "build",
-            "part-2.meguri",
-            "part-0.meguri",
-            "part-1.meguri",
-            "--out",
-            &out("m"),
-        ],
+    // `meguri manifest build FILES... --out DIR/<name> EXTRA...`, run in the parts folder.
+    let build = |files: &[&str], name: &str, extra: &[&str]| {
+        let o = out(name);
+        let mut args = vec!["manifest", "build"];
+        args.extend(files);
+        args.extend(["--out", o.as_str()]);
+        args.extend(extra);
+        meguri_in(&parts, &args)
+    };
+    let r = build(
+        &["part-2.meguri", "part-0.meguri", "part-1.meguri"],
+        "m",
+        &[],
     );
     assert!(r.status.success(), "{}", text(&r.stderr));
     assert_eq!(
@@ -214,17 +216,7 @@ fn manifest_build_writes_the_reference_bytes_and_refuses_overlaps() {
         "byte-identical to the reference's manifest builder (entries sorted by range)"
     );
     assert!(text(&r.stdout).ends_with("  ranges tile the key space cleanly\n"));
-    let r = meguri_in(
-        &parts,
-        &[
-            "manifest",
-            "build",
-            "part-0.meguri",
-            "part-2.meguri",
-            "--out",
-            &out("gap"),
-        ],
-    );
+    let r = build(&["part-0.meguri", "part-2.meguri"], "gap", &[]);
     assert!(r.status.success());
     assert_eq!(
         std::fs::read(dir.join("gap")).unwrap(),
@@ -232,51 +224,26 @@ fn manifest_build_writes_the_reference_bytes_and_refuses_overlaps() {
     );
     assert!(text(&r.stdout).contains("  coverage gap [0x22e976746abcd163, 0x67ac805e0356d3b6]\n"));
     // Gaps refused on request, overlaps always; nothing written either way.
-    let r = meguri_in(
-        &parts,
-        &[
-            "manifest",
-            "build",
-            "part-0.meguri",
-            "part-2.meguri",
-            "--out",
-            &out("strict"),
-            "--require-tiling",
-        ],
+    let r = build(
+        &["part-0.meguri", "part-2.meguri"],
+        "strict",
+        &["--require-tiling"],
     );
     assert_eq!(r.status.code(), Some(1));
     assert!(text(&r.stderr).contains("have no owner"));
-    let r = meguri_in(
-        &parts,
-        &[
-            "manifest",
-            "build",
-            "part-0.meguri",
-            "part-1.meguri",
-            "part-1.meguri",
-            "--out",
-            &out("ov"),
-        ],
+    let r = build(
+        &["part-0.meguri", "part-1.meguri", "part-1.meguri"],
+        "ov",
+        &[],
     );
     assert_eq!(r.status.code(), Some(1));
     assert!(text(&r.stderr).contains("both own host keys [0x22e976746abcd163, 0x67ac805e0356d3b6]"));
     assert!(!dir.join("strict").exists() && !dir.join("ov").exists());
     // --epoch and --ref-prefix reach the entries, and verify accepts the result.
-    let r = meguri_in(
-        &parts,
-        &[
-            "manifest",
-            "build",
-            "part-0.meguri",
-            "part-1.meguri",
-            "part-2.meguri",
-            "--out",
-            &out("e7"),
-            "--epoch",
-            "7",
-            "--ref-prefix",
-            "s3://bucket/",
-        ],
+    let r = build(
+        &["part-0.meguri", "part-1.meguri", "part-2.meguri"],
+        "e7",
+        &["--epoch", "7", "--ref-prefix", "s3://bucket/"],
     );
     assert!(r.status.success());
     let m =

@@ -10,8 +10,10 @@
 //! The generator is a seeded xorshift, so a failing case is reproduced by its seed (printed).
 
 use meguri::arena_zip::ArenaZip;
-use meguri::cmd::compact::{self, CompactArgs, EncodeArgs};
+use meguri::cli::EncodeArgs;
 use meguri::cmd::split::{self, SplitArgs};
+use meguri::ops::{compact, CompactOptions, CompactReport, Silent};
+use meguri::reshape::Gc;
 use meguri_core::format::codec::CZstd;
 use meguri_core::keys::UrlKey;
 use meguri_core::partition::Partition;
@@ -180,6 +182,24 @@ fn encode_args(rng: &mut Rng) -> EncodeArgs {
     }
 }
 
+/// Compacts `files` into `out` in-process, with random encoding settings.
+fn compact_into(
+    files: Vec<PathBuf>,
+    out: &Path,
+    gc: Option<Gc>,
+    rng: &mut Rng,
+) -> meguri::ops::Result<CompactReport> {
+    let opts = CompactOptions {
+        files,
+        out: Some(out.to_path_buf()),
+        gc,
+        id: None,
+        allow_gaps: false,
+        encoding: encode_args(rng).encoding(),
+    };
+    compact(&opts, &mut Silent)
+}
+
 fn header(path: &Path) -> (u32, u64, u64) {
     let b = std::fs::read(path).unwrap();
     let r = Reader::open(&b[..]).unwrap();
@@ -320,21 +340,8 @@ fn split_then_compact_restores_every_row() {
         let back = dir.join("back.meguri");
         let mut files = parts.clone();
         files.reverse();
-        compact::run(
-            &CompactArgs {
-                files,
-                out: Some(back.clone()),
-                gc: false,
-                gc_horizon: compact::DEFAULT_GC_HORIZON,
-                now: None,
-                id: None,
-                allow_gaps: false,
-                json: false,
-                encode: encode_args(&mut rng),
-            },
-            &mut Vec::new(),
-        )
-        .unwrap_or_else(|e| panic!("seed {seed}: compact: {e}"));
+        compact_into(files, &back, None, &mut rng)
+            .unwrap_or_else(|e| panic!("seed {seed}: compact: {e}"));
         assert_verifies(&back);
         check_rebuilt(&back, p.schedule, !p.seen_filter.is_empty());
         assert_eq!(header(&back), (p.id, lo, hi), "seed {seed}: header");
@@ -373,22 +380,12 @@ fn gc_keeps_exactly_what_the_horizon_rule_keeps() {
             n => ages[rng.below(n as u64) as usize] + rng.below(2) as u32,
         };
         let out = dir.join("gc.meguri");
-        let mut line = Vec::new();
-        compact::run(
-            &CompactArgs {
-                files: vec![input.clone()],
-                out: Some(out.clone()),
-                gc: true,
-                gc_horizon: horizon,
-                now: Some(now),
-                id: None,
-                allow_gaps: false,
-                json: false,
-                encode: encode_args(&mut rng),
-            },
-            &mut line,
-        )
-        .unwrap_or_else(|e| panic!("seed {seed}: compact --gc: {e}"));
+        let gc = Gc {
+            horizon_hours: horizon,
+            now,
+        };
+        let report = compact_into(vec![input.clone()], &out, Some(gc), &mut rng)
+            .unwrap_or_else(|e| panic!("seed {seed}: compact --gc: {e}"));
         assert_verifies(&out);
         let keeps = |u: &UrlValue| {
             u.rec.status != 6
@@ -402,7 +399,12 @@ fn gc_keeps_exactly_what_the_horizon_rule_keeps() {
             "seed {seed}: kept rows differ (horizon {horizon}, now {now})"
         );
         assert!(got.1 == hosts, "seed {seed}: host rows must all stay");
-        let line = String::from_utf8(line).unwrap();
+        assert_eq!(
+            report.output.outcome.gone_dropped as usize,
+            all.len() - kept.len(),
+            "seed {seed}"
+        );
+        let line = report.to_string();
         assert!(
             line.contains(&format!("({} Gone dropped)", all.len() - kept.len())),
             "seed {seed}: {line}"
