@@ -12,6 +12,7 @@ pub mod intent;
 pub mod json;
 pub mod reshape;
 pub mod seed;
+pub mod serve;
 pub mod store;
 pub mod zstd_check;
 
