@@ -103,7 +103,14 @@ enum Command {
         /// Address to listen on (port 0 picks a free port).
         #[arg(long, default_value = web::DEFAULT_LISTEN)]
         listen: String,
+        /// Serve even though this binary lacks the inspector's wasm (the page then cannot
+        /// work); for tests of the HTTP server.
+        #[arg(long, hide = true)]
+        without_wasm: bool,
     },
+    /// URLFrontier gRPC server: for now the transport alone around a stand-in service.
+    #[command(hide = true)]
+    Serve(meguri::serve::TransportArgs),
 }
 
 #[derive(Subcommand)]
@@ -142,7 +149,11 @@ fn main() -> ExitCode {
         Command::Verify { files, json, quiet } => {
             verify::run(&files, &verify::VerifyArgs { json, quiet }, &mut out)
         }
-        Command::Web { listen } => web::run(&listen, &mut out).map(|_| true),
+        Command::Web {
+            listen,
+            without_wasm,
+        } => web::run(&listen, !without_wasm, &mut out).map(|_| true),
+        Command::Serve(args) => meguri::serve::run_placeholder(&args, &mut out).map(|_| true),
     };
     let _ = out.flush();
     match result {
