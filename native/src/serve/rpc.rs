@@ -385,8 +385,7 @@ impl Drop for Call {
         let ms = elapsed.as_secs_f64() * 1e3;
         macro_rules! log {
             ($lvl:expr) => {
-                tracing::event!(target: "meguri::serve::rpc", $lvl,
-                    method = m.name, service = m.service, code = code_name(code), ms, peer,
+                tracing::event!(target: "meguri::serve::rpc", $lvl, ms, peer,
                     "{}/{} {}", m.service, m.name, code_name(code))
             };
         }
