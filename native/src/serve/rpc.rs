@@ -16,7 +16,7 @@ use std::collections::HashMap;
 use std::future::Future;
 use std::net::SocketAddr;
 use std::pin::Pin;
-use std::sync::Arc;
+use std::sync::{Arc, OnceLock};
 use std::task::{ready, Context, Poll};
 use std::time::Instant;
 use tonic::transport::server::{TcpConnectInfo, TlsConnectInfo};
@@ -40,6 +40,9 @@ struct Method {
     upstream_calls: Option<Arc<Counter>>,
     /// Upstream's latency histogram for this method, if it has one.
     upstream_latency: Option<Arc<Histogram>>,
+    /// `meguri_rpc_requests_total` by status code (indexed by the code's number), filled
+    /// on first use: a finished call then costs no lock.
+    by_code: [OnceLock<Arc<Counter>>; 17],
 }
 
 #[derive(Debug)]
@@ -79,6 +82,7 @@ impl RpcLayer {
                 in_flight: metrics.rpc.in_flight.with(&[service, name]),
                 upstream_calls: calls,
                 upstream_latency: latency,
+                by_code: Default::default(),
             })
         };
         let mut methods = HashMap::new();
@@ -369,11 +373,11 @@ impl Drop for Call {
                 h.observe_duration(elapsed);
             }
         }
-        self.shared
-            .metrics
-            .rpc
-            .requests
-            .with(&[m.service, m.name, code_name(code)])
+        m.by_code[(code as usize).min(16)]
+            .get_or_init(|| {
+                let requests = &self.shared.metrics.rpc.requests;
+                requests.with(&[m.service, m.name, code_name(code)])
+            })
             .inc();
         let level = match code {
             Code::Ok => Level::DEBUG,
@@ -381,11 +385,11 @@ impl Drop for Call {
             Code::Unavailable if self.cut_short => Level::WARN,
             _ => Level::INFO,
         };
-        let peer = self.peer.map(|p| p.to_string()).unwrap_or_default();
+        let peer = Peer(self.peer);
         let ms = elapsed.as_secs_f64() * 1e3;
         macro_rules! log {
             ($lvl:expr) => {
-                tracing::event!(target: "meguri::serve::rpc", $lvl, ms, peer,
+                tracing::event!(target: "meguri::serve::rpc", $lvl, ms, %peer,
                     "{}/{} {}", m.service, m.name, code_name(code))
             };
         }
@@ -393,6 +397,18 @@ impl Drop for Call {
             Level::WARN => log!(Level::WARN),
             Level::INFO => log!(Level::INFO),
             _ => log!(Level::DEBUG),
+        }
+    }
+}
+
+/// A client's address in a log line (formatted only if the line is written).
+struct Peer(Option<SocketAddr>);
+
+impl std::fmt::Display for Peer {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self.0 {
+            Some(a) => write!(f, "{a}"),
+            None => f.write_str("-"),
         }
     }
 }
