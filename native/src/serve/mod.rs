@@ -40,12 +40,12 @@ mod rpc;
 mod server;
 mod shutdown;
 
-pub use auth::{BearerAuth, TokenError};
+pub use auth::{AuthFailure, BearerAuth, TokenError};
 pub use config::{Limits, TransportArgs, TransportConfig, DEFAULT_LISTEN, DEFAULT_METRICS_LISTEN};
 pub use log::{LogControl, LogError};
 pub use metrics::{
-    Counter, CounterVec, FrontierMetrics, Gauge, Histogram, HistogramVec, Metrics, Registry,
-    LATENCY_BUCKETS,
+    Counter, CounterVec, Family, FrontierMetrics, Gauge, GaugeVec, Histogram, HistogramVec,
+    Metrics, Registry, LATENCY_BUCKETS,
 };
 pub use placeholder::run as run_placeholder;
 pub use server::{ServeError, ShutdownReport, Transport};
