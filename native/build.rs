@@ -1,6 +1,9 @@
-//! Embeds the browser inspector (`web/`, and `web/pkg/` once `web/build.sh` has built the
-//! wasm) into the `meguri` binary for `meguri web`. Without the built wasm the command still
-//! compiles; `meguri web` then says how to build the assets.
+//! Two jobs:
+//! - embeds the browser inspector (`web/`, and `web/pkg/` once `web/build.sh` has built the
+//!   wasm) into the `meguri` binary for `meguri web`. Without the built wasm the command still
+//!   compiles; `meguri web` then says how to build the assets;
+//! - compiles `proto/urlfrontier.proto` into prost messages and the tonic server and client
+//!   of `meguri serve`. protox parses the file in Rust, so no `protoc` is needed.
 
 use std::fmt::Write;
 use std::path::{Path, PathBuf};
@@ -25,6 +28,46 @@ const ASSETS: &[(&str, &str, &str)] = &[
 ];
 
 fn main() {
+    embed_web_assets();
+    compile_protos();
+}
+
+/// Generates `urlfrontier.rs` (messages, `url_frontier_server`, `url_frontier_client`), the
+/// encoded descriptor set, and `urlfrontier_methods.rs`, the service's method names, which
+/// the RPC metrics use as their closed set of label values.
+fn compile_protos() {
+    const PROTO: &str = "proto/urlfrontier.proto";
+    println!("cargo:rerun-if-changed={PROTO}");
+    let fds = protox::compile([PROTO], ["proto"]).unwrap_or_else(|e| panic!("{PROTO}: {e}"));
+    let out = PathBuf::from(std::env::var("OUT_DIR").expect("OUT_DIR"));
+    let mut methods = String::from(
+        "/// Method names of `urlfrontier.URLFrontier`, in the order the .proto declares them.\n\
+         pub const METHODS: &[&str] = &[\n",
+    );
+    for service in fds.file.iter().flat_map(|f| &f.service) {
+        for m in &service.method {
+            let _ = writeln!(methods, "    {:?},", m.name());
+        }
+    }
+    methods.push_str("];\n");
+    std::fs::write(out.join("urlfrontier_methods.rs"), methods).expect("write methods");
+    std::fs::write(
+        out.join("urlfrontier_descriptor.bin"),
+        prost::Message::encode_to_vec(&fds),
+    )
+    .expect("write descriptor set");
+    tonic_prost_build::configure()
+        .build_server(true)
+        .build_client(true)
+        // Unimplemented RPCs answer UNIMPLEMENTED by default, so a service (and a test
+        // double) only writes the calls it supports.
+        .generate_default_stubs(true)
+        .skip_protoc_run()
+        .compile_fds(fds)
+        .unwrap_or_else(|e| panic!("{PROTO}: {e}"));
+}
+
+fn embed_web_assets() {
     let web = Path::new(env!("CARGO_MANIFEST_DIR")).join("../web");
     println!("cargo:rerun-if-changed=build.rs");
     // The folders' own times change when web/build.sh creates or replaces pkg/.

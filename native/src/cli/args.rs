@@ -285,4 +285,8 @@ pub struct WebArgs {
     /// Address to listen on (port 0 picks a free port).
     #[arg(long, default_value = crate::cmd::web::DEFAULT_LISTEN)]
     pub listen: String,
+    /// Serve even though this binary lacks the inspector's wasm (the page then cannot work);
+    /// for tests of the HTTP server.
+    #[arg(long, hide = true)]
+    pub without_wasm: bool,
 }

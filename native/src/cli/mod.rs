@@ -84,6 +84,9 @@ enum Command {
     ///
     /// Dropped files are read by the page in the browser; nothing is uploaded.
     Web(WebArgs),
+    /// URLFrontier gRPC server: for now the transport alone around a stand-in service.
+    #[command(hide = true)]
+    Serve(crate::serve::TransportArgs),
 }
 
 #[derive(Subcommand)]
@@ -204,7 +207,8 @@ fn run(command: Command, out: &mut dyn Write) -> Result<Answer, Failure> {
         Command::Split(a) => split::run(&a, out)?,
         Command::Pack(a) => live::pack(&a, out)?,
         Command::Load(a) => load::run(&a, out)?,
-        Command::Web(a) => web::run(&a.listen, out)?,
+        Command::Web(a) => web::run(&a.listen, !a.without_wasm, out)?,
+        Command::Serve(a) => crate::serve::run_placeholder(&a, out)?,
     }
     Ok(true)
 }
