@@ -145,7 +145,7 @@ pub fn check_dir(
     let raw = dir.num_values.checked_mul(u64::from(dir.width));
     if raw != Some(dir.total_uncompressed) {
         out.push(Finding::warning(
-            Error::corrupt(format!(
+            Error::inconsistent(format!(
                 "total_uncompressed is {}, expected values × width = {}",
                 dir.total_uncompressed,
                 raw.map_or_else(|| "overflow".into(), |v| format!("{v}"))
@@ -156,9 +156,11 @@ pub fn check_dir(
     }
     if dir.uncompressed_size != dir.total_uncompressed {
         out.push(Finding::warning(
-            Error::corrupt("the duplicate uncompressed_size field differs from total_uncompressed")
-                .within(pl)
-                .at(at),
+            Error::inconsistent(
+                "the duplicate uncompressed_size field differs from total_uncompressed",
+            )
+            .within(pl)
+            .at(at),
         ));
     }
     if !dir.pages.is_empty() {
@@ -204,9 +206,11 @@ pub fn check_dir(
         }
         // The column's zone map must hold every page's (which decoding holds to the values),
         // so a reader that prunes by the column's and reads page by page agrees with both.
-        let pages_zone = dir.pages.iter().filter_map(SkipEntry::zone).reduce(|a, b| {
-            (a.0.min(b.0), a.1.max(b.1))
-        });
+        let pages_zone = dir
+            .pages
+            .iter()
+            .filter_map(SkipEntry::zone)
+            .reduce(|a, b| (a.0.min(b.0), a.1.max(b.1)));
         if let (Some(col), Some(pz)) = (dir.zone(), pages_zone) {
             if col.0 > pz.0 || col.1 < pz.1 {
                 out.push(Finding::error(
@@ -222,7 +226,7 @@ pub fn check_dir(
         }
         if payload != dir.total_compressed {
             out.push(Finding::warning(
-                Error::corrupt(format!(
+                Error::inconsistent(format!(
                     "total_compressed is {}, the skip list's payloads add up to {payload}",
                     dir.total_compressed
                 ))
@@ -255,7 +259,7 @@ fn zone_finding(
         ))
     } else if zone != (*min, *max) {
         Some(Finding::warning(
-            Error::corrupt(format!(
+            Error::inconsistent(format!(
                 "zone map [{}, {}] is wider than the values' range [{min}, {max}]",
                 zone.0, zone.1
             ))
@@ -333,7 +337,7 @@ pub fn decode_pages(
             }
             if u64::from(h.first_row) != s.first_row & 0xffff_ffff {
                 out.push(Finding::warning(
-                    Error::corrupt(format!(
+                    Error::inconsistent(format!(
                         "page header's first_row is {}, the page starts at row {}",
                         h.first_row, s.first_row
                     ))
@@ -451,7 +455,7 @@ pub fn decode_column(
     if let Some(enc) = first_encoding {
         if enc != dir.encoding {
             out.push(Finding::warning(
-                Error::corrupt(format!(
+                Error::inconsistent(format!(
                     "directory names {} as the column's encoding, its first page is {}",
                     encoding_name(dir.encoding),
                     encoding_name(enc)

@@ -19,6 +19,7 @@
 //! The format itself is described in `docs/format.md` at the root of the repository.
 #![no_std]
 #![deny(missing_docs)]
+#![forbid(unsafe_code)]
 
 extern crate alloc;
 #[cfg(feature = "c-zstd")]

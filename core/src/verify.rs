@@ -107,6 +107,8 @@ impl RowFindings {
     }
     fn flush(self, r: &mut Report) {
         let sev = self.severity;
+        // The summary line is of the same kind as the findings it stands for.
+        let kind = self.listed.first().map_or(ErrorKind::Corrupt, |e| e.kind);
         for e in self.listed {
             r.findings.push(Finding {
                 severity: sev,
@@ -116,10 +118,13 @@ impl RowFindings {
         if self.more > 0 {
             r.findings.push(Finding {
                 severity: sev,
-                error: Error::corrupt(format!(
-                    "{} more rows with the same problem: {}",
-                    self.more, self.what
-                ))
+                error: Error::new(
+                    kind,
+                    format!(
+                        "{} more rows with the same problem: {}",
+                        self.more, self.what
+                    ),
+                )
                 .within(self.place),
             });
         }
@@ -238,7 +243,7 @@ pub fn verify_file<S: Source + ?Sized>(src: &S, opts: &ReadOptions) -> Report {
     for s in &footer.sections {
         if crate::format::footer::section_name(s.tag).is_none() {
             r.warn(
-                Error::corrupt(format!(
+                Error::unknown(format!(
                     "unknown section tag {} ({} bytes) skipped",
                     s.tag, s.body_len
                 ))
@@ -270,7 +275,7 @@ pub fn verify_file<S: Source + ?Sized>(src: &S, opts: &ReadOptions) -> Report {
     }
     if header.flags & !0x7f != 0 {
         r.warn(
-            Error::corrupt(format!(
+            Error::unknown(format!(
                 "unknown header flag bits 0x{:04x}",
                 header.flags & !0x7f
             ))
@@ -280,7 +285,7 @@ pub fn verify_file<S: Source + ?Sized>(src: &S, opts: &ReadOptions) -> Report {
     }
     if header.checksum_algo != 1 {
         r.warn(
-            Error::corrupt(format!(
+            Error::unknown(format!(
                 "checksum algorithm byte is {}, but CRC32C is used regardless",
                 header.checksum_algo
             ))
@@ -352,7 +357,7 @@ pub fn verify_file<S: Source + ?Sized>(src: &S, opts: &ReadOptions) -> Report {
             };
             if dirs[i + 1..].iter().any(|d| d.column_id == dir.column_id) {
                 r.warn(
-                    Error::corrupt(
+                    Error::duplicate(
                         "column id appears again later in the directory; the later entry is used",
                     )
                     .within(pl)
@@ -363,7 +368,7 @@ pub fn verify_file<S: Source + ?Sized>(src: &S, opts: &ReadOptions) -> Report {
             let known = schema::spec(table, dir.column_id).is_some();
             if !known {
                 r.warn(
-                    Error::corrupt(
+                    Error::unknown(
                         "column id is not in the v1 schema; it is checked and otherwise ignored",
                     )
                     .within(pl)
@@ -460,7 +465,7 @@ pub fn verify_file<S: Source + ?Sized>(src: &S, opts: &ReadOptions) -> Report {
         }
         if missing > 0 {
             r.warn(
-                Error::corrupt(format!(
+                Error::inconsistent(format!(
                     "{missing} host keys of URL rows have no host row (first at URL row {})",
                     first.unwrap_or(0)
                 ))
@@ -535,7 +540,7 @@ pub fn verify_file<S: Source + ?Sized>(src: &S, opts: &ReadOptions) -> Report {
                     }
                     if h.base != u64::from(w.base) {
                         r.warn(
-                            Error::corrupt(format!(
+                            Error::inconsistent(format!(
                                 "page base {} differs from the wheel base {}",
                                 h.base, w.base
                             ))
@@ -556,7 +561,7 @@ pub fn verify_file<S: Source + ?Sized>(src: &S, opts: &ReadOptions) -> Report {
         if let Some((h, payload)) = special_page(&mut r, src, &d, KIND_FILTER, &ctx) {
             if u64::from(h.num_values) != header.url_count {
                 r.warn(
-                    Error::corrupt(format!(
+                    Error::inconsistent(format!(
                         "seen-set page says {} values, the file has {} URL rows",
                         h.num_values, header.url_count
                     ))
@@ -653,7 +658,7 @@ pub fn verify_file<S: Source + ?Sized>(src: &S, opts: &ReadOptions) -> Report {
                 .find(|s| s.tag == crate::format::footer::TAG_META)
                 .map_or(footer_start, |s| s.offset);
             r.warn(
-                Error::corrupt("metadata keys are not in strictly ascending byte order")
+                Error::inconsistent("metadata keys are not in strictly ascending byte order")
                     .within(Place::Section(crate::format::footer::TAG_META))
                     .at(at),
             );
@@ -696,7 +701,7 @@ fn check_regions<S: Source + ?Sized>(
         }
         if d.id > REGION_STRING_BLOB {
             r.warn(
-                Error::corrupt(format!(
+                Error::unknown(format!(
                     "unknown region id {}; checked and otherwise ignored",
                     d.id
                 ))
@@ -772,7 +777,7 @@ fn check_regions<S: Source + ?Sized>(
     for d in sorted {
         if d.offset > at {
             r.warn(
-                Error::corrupt(format!(
+                Error::unused(format!(
                     "{} unaccounted bytes before this region",
                     d.offset - at
                 ))
@@ -784,7 +789,7 @@ fn check_regions<S: Source + ?Sized>(
     }
     if at < footer_start {
         r.warn(
-            Error::corrupt(format!(
+            Error::unused(format!(
                 "{} unaccounted bytes between the last region and the footer",
                 footer_start - at
             ))
@@ -799,7 +804,7 @@ fn check_regions<S: Source + ?Sized>(
     ] {
         if (flags & flag != 0) != present {
             r.warn(
-                Error::corrupt(format!(
+                Error::inconsistent(format!(
                     "the {name} flag is {} but the region is {}",
                     if flags & flag != 0 { "set" } else { "clear" },
                     if present { "present" } else { "absent" }
@@ -865,7 +870,7 @@ fn check_url_rows(r: &mut Report, hk: &[u64], pk: &[u64], h: &Header) {
                 unsorted.push(|| Error::new(ErrorKind::NotSorted, format!("URL key 0x{:016x}:0x{:016x} sorts before the previous row's 0x{:016x}:0x{:016x}", b.0, b.1, a.0, a.1)).within(pl));
             } else if a == b {
                 dup.push(|| {
-                    Error::corrupt(format!(
+                    Error::duplicate(format!(
                         "URL key 0x{:016x}:0x{:016x} repeats the previous row's",
                         b.0, b.1
                     ))
@@ -932,7 +937,7 @@ fn check_host_rows(r: &mut Report, hk: &[u64], h: &Header) {
             });
         } else if i > 0 && hk[i] == hk[i - 1] {
             dup.push(|| {
-                Error::corrupt(format!(
+                Error::duplicate(format!(
                     "host key 0x{:016x} repeats the previous row's",
                     hk[i]
                 ))
@@ -1074,7 +1079,7 @@ pub fn verify_manifest(bytes: &[u8]) -> Report {
     for w in ids.windows(2) {
         if w[0] == w[1] {
             r.warn(
-                Error::corrupt(format!(
+                Error::duplicate(format!(
                     "partition id {} appears more than once at epoch {}",
                     w[0].1, w[0].0
                 ))

@@ -35,6 +35,8 @@ pub fn place(p: &Place) -> Value {
         Place::Superblock => json!({"kind": "superblock"}),
         Place::LogFrame => json!({"kind": "log_frame"}),
         Place::Unknown => json!({"kind": "unknown"}),
+        // A place added to the core later: its text form is still in "name".
+        _ => json!({"kind": "other"}),
     };
     v["name"] = Value::String(p.to_string());
     v

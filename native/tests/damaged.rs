@@ -131,7 +131,11 @@ fn a_zone_map_that_leaves_values_out_is_refused_a_wider_one_is_a_warning() {
     ] {
         let out = run_bin(EXE, &args);
         assert_eq!(out.status.code(), Some(1), "{args:?}");
-        assert!(text(&out.stderr).contains(&finding), "{args:?}: {}", text(&out.stderr));
+        assert!(
+            text(&out.stderr).contains(&finding),
+            "{args:?}: {}",
+            text(&out.stderr)
+        );
     }
 
     let w = wide.to_str().unwrap();

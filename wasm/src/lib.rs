@@ -11,6 +11,8 @@
 //!
 //! Bad input never panics: every method returns a `JsError` (or a JSON report) instead.
 
+#![forbid(unsafe_code)]
+
 pub mod json;
 pub mod parity;
 mod source;

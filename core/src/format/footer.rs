@@ -442,7 +442,7 @@ impl Footer {
             );
             if known && f.sections.iter().filter(|s| s.tag == tag).count() > 1 {
                 f.warnings.push(
-                    Error::corrupt("section appears more than once; the last copy is used")
+                    Error::duplicate("section appears more than once; the last copy is used")
                         .within(Place::Section(tag))
                         .at(offset),
                 );
@@ -462,7 +462,7 @@ impl Footer {
             match parsed {
                 Err(e) => f.errors.push(e.within(Place::Section(tag))),
                 Ok(()) if !bc.is_empty() => f.warnings.push(
-                    Error::corrupt(format!(
+                    Error::unused(format!(
                         "{} unused bytes at the end of the section body",
                         bc.remaining()
                     ))
