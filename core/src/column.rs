@@ -7,7 +7,8 @@ use crate::format::codec::ZstdBackend;
 use crate::format::encoding::{decode_values, decode_wide, encoding_name, is_page_encoding, RAW};
 use crate::format::footer::{ColumnDir, PageSpan, RegionDesc, SkipEntry};
 use crate::format::page::{
-    decode_payload, locate_page, PageHeader, KIND_BLOB, KIND_DATA, KIND_SCHEDULE, PAGE_HEADER_LEN,
+    decode_payload, locate_page, page_at, PageHeader, KIND_BLOB, KIND_DATA, KIND_SCHEDULE,
+    PAGE_HEADER_LEN,
 };
 use crate::format::Limits;
 use crate::records::Values;
@@ -311,21 +312,21 @@ pub fn decode_pages(
                     h.byte_len(),
                     s.byte_len
                 ))
-                .at(s.offset + 12));
+                .at(s.offset + page_at::COMPRESSED_SIZE as u64));
             }
             if u64::from(h.num_values) != s.num_values {
                 return Err(Error::corrupt(format!(
                     "page header says {} values, the directory says {}",
                     h.num_values, s.num_values
                 ))
-                .at(s.offset + 4));
+                .at(s.offset + page_at::NUM_VALUES as u64));
             }
             if u64::from(h.num_values) * 8 > budget {
                 return Err(Error::new(
                     ErrorKind::Limit,
                     format!("page of {} values is over the decode limit", h.num_values),
                 )
-                .at(s.offset + 4));
+                .at(s.offset + page_at::NUM_VALUES as u64));
             }
             if multi && dir.pages[s.index as usize].encoding != h.encoding {
                 return Err(Error::corrupt(format!(
@@ -333,7 +334,7 @@ pub fn decode_pages(
                     encoding_name(h.encoding),
                     encoding_name(dir.pages[s.index as usize].encoding)
                 ))
-                .at(s.offset + 1));
+                .at(s.offset + page_at::ENCODING as u64));
             }
             if u64::from(h.first_row) != s.first_row & 0xffff_ffff {
                 out.push(Finding::warning(
@@ -342,7 +343,7 @@ pub fn decode_pages(
                         h.first_row, s.first_row
                     ))
                     .within(pl)
-                    .at(s.offset + 16),
+                    .at(s.offset + page_at::FIRST_ROW as u64),
                 ));
             }
             if h.kind != KIND_DATA {
@@ -350,7 +351,7 @@ pub fn decode_pages(
                     "column page has kind {}, expected {KIND_DATA} (data)",
                     h.kind
                 ))
-                .at(s.offset));
+                .at(s.offset + page_at::KIND as u64));
             }
             let payload = decode_payload(&page, &ctx.limits, ctx.file_len, ctx.zstd)?;
             let n = h.num_values as usize;
@@ -360,7 +361,7 @@ pub fn decode_pages(
                         "16-byte values can only be RAW, the page is {}",
                         encoding_name(h.encoding)
                     ))
-                    .at(s.offset + 1));
+                    .at(s.offset + page_at::ENCODING as u64));
                 }
                 let mut v = Vec::new();
                 decode_wide(&payload, n, &mut v)
@@ -495,7 +496,7 @@ pub fn region_page_header(
         return Err(
             Error::corrupt(format!("page kind is {}, expected {kind}", h.kind))
                 .within(pl)
-                .at(desc.offset),
+                .at(desc.offset + page_at::KIND as u64),
         );
     }
     if h.byte_len() != desc.length {
@@ -505,7 +506,7 @@ pub fn region_page_header(
             desc.length
         ))
         .within(pl)
-        .at(desc.offset + 12));
+        .at(desc.offset + page_at::COMPRESSED_SIZE as u64));
     }
     Ok(h)
 }

@@ -11,8 +11,8 @@ use crate::crc::crc32c;
 use crate::error::{Error, ErrorKind, Finding, Place, Result, Severity, Table};
 use crate::format::codec::ZstdBackend;
 use crate::format::footer::{ColumnDir, Footer, RegionDesc};
-use crate::format::header::{Header, Trailer};
-use crate::format::page::{PageHeader, KIND_BLOB, KIND_FILTER, KIND_SCHEDULE};
+use crate::format::header::{header_at, trailer_at, Header, Trailer};
+use crate::format::page::{PageHeader, KIND_BLOB, KIND_FILTER, KIND_SCHEDULE, PAGE_HEADER_LEN};
 use crate::format::{
     Limits, HEADER_LEN, MIN_FILE_LEN, REGION_SCHEDULE, REGION_SEENSET, REGION_STRING_BLOB,
     TRAILER_LEN,
@@ -85,8 +85,8 @@ pub fn read_shape<S: Source + ?Sized>(src: &S, tail_guess: u64) -> Result<Shape>
     let tail = read_range(src, tail_at, tail_len, "file tail", Place::Trailer)?;
     let t: &[u8; TRAILER_LEN] = tail[tail.len() - TRAILER_LEN..]
         .try_into()
-        .expect("12 bytes");
-    let trailer = Trailer::read_fields(t);
+        .expect("sliced to its length");
+    let trailer = Trailer::read(t);
     let footer_start = trailer.footer_start(file_len, &header)?;
     let footer_len = u64::from(trailer.footer_len);
     let footer_bytes: Cow<'_, [u8]> = if footer_start >= tail_at {
@@ -105,7 +105,7 @@ pub fn read_shape<S: Source + ?Sized>(src: &S, tail_guess: u64) -> Result<Shape>
             ),
         )
         .within(Place::Footer)
-        .at(file_len - 8));
+        .at(file_len - TRAILER_LEN as u64 + trailer_at::FOOTER_CRC as u64));
     }
     let footer = Footer::parse(&footer_bytes, footer_start)?;
     Ok(Shape {
@@ -138,7 +138,7 @@ pub fn check_declared_rows(h: &Header, file_len: u64, limits: &Limits) -> Result
             ),
         )
         .within(Place::Header)
-        .at(32));
+        .at(header_at::URL_COUNT as u64));
     }
     Ok(())
 }
@@ -507,15 +507,14 @@ impl<S: Source> Reader<S> {
 
     /// The schedule wheel, if the file has one.
     pub fn schedule(&self) -> Result<Option<Wheel>> {
-        let Some((h, payload)) = self.region_page(REGION_SCHEDULE, KIND_SCHEDULE)? else {
+        let Some((_, payload)) = self.region_page(REGION_SCHEDULE, KIND_SCHEDULE)? else {
             return Ok(None);
         };
-        let _ = h;
         let base = self
             .shape
             .footer
             .region(REGION_SCHEDULE)
-            .map_or(0, |r| r.offset + 32);
+            .map_or(0, |r| r.offset + PAGE_HEADER_LEN as u64);
         Wheel::parse(&payload, base)
             .map(Some)
             .map_err(|e| e.within(Place::Schedule))

@@ -14,10 +14,12 @@ use crate::column::{column_range, decode_column, decode_region_page, DecodeCtx};
 use crate::crc::crc32c;
 use crate::error::{Error, ErrorKind, Finding, Place, Severity, Table};
 use crate::format::footer::{
-    RegionDesc, Stats, TAG_HOST_COLUMNS, TAG_REGIONS, TAG_STATS, TAG_URL_COLUMNS,
+    stats_at, RegionDesc, Stats, TAG_HOST_COLUMNS, TAG_REGIONS, TAG_STATS, TAG_URL_COLUMNS,
 };
-use crate::format::header::{Header, Trailer};
-use crate::format::page::{PageHeader, KIND_BLOB, KIND_FILTER, KIND_SCHEDULE};
+use crate::format::header::{header_at, trailer_at, Header, Trailer};
+use crate::format::page::{
+    page_at, PageHeader, KIND_BLOB, KIND_FILTER, KIND_SCHEDULE, PAGE_HEADER_LEN,
+};
 use crate::format::{
     FLAG_BLOB, FLAG_FOOTER_ZSTD, FLAG_SCHEDULE, FLAG_SEENSET, FLAG_SORTED, HEADER_LEN,
     MIN_FILE_LEN, REGION_HOST_TABLE, REGION_SCHEDULE, REGION_SEENSET, REGION_STRING_BLOB,
@@ -27,7 +29,7 @@ use crate::keys::UrlKey;
 use crate::manifest::Manifest;
 use crate::reader::{check_declared_rows, ReadOptions};
 use crate::records::Values;
-use crate::schedule::Wheel;
+use crate::schedule::{wheel_at, Wheel};
 use crate::schema;
 use crate::seenset::SeenFilter;
 use crate::source::{read_range, Source};
@@ -155,7 +157,7 @@ pub fn verify_file<S: Source + ?Sized>(src: &S, opts: &ReadOptions) -> Report {
         }
     };
     let hb: &[u8; HEADER_LEN] = head[..].try_into().expect("64 bytes");
-    let header = Header::read_fields(hb);
+    let header = Header::read(hb);
     if let Err(e) = header.check(hb) {
         let fatal = e.kind != ErrorKind::Checksum;
         r.err(e);
@@ -177,7 +179,7 @@ pub fn verify_file<S: Source + ?Sized>(src: &S, opts: &ReadOptions) -> Report {
             return r;
         }
     };
-    let trailer = Trailer::read_fields(tail[..].try_into().expect("12 bytes"));
+    let trailer = Trailer::read(tail[..].try_into().expect("sliced to its length"));
     let footer_start = match trailer.footer_start(file_len, &header) {
         Ok(s) => s,
         Err(e) => {
@@ -210,7 +212,7 @@ pub fn verify_file<S: Source + ?Sized>(src: &S, opts: &ReadOptions) -> Report {
                 ),
             )
             .within(Place::Trailer)
-            .at(file_len - 8),
+            .at(file_len - TRAILER_LEN as u64 + trailer_at::FOOTER_CRC as u64),
         );
     }
     let footer = match crate::format::footer::Footer::parse(&fbytes, footer_start) {
@@ -260,18 +262,18 @@ pub fn verify_file<S: Source + ?Sized>(src: &S, opts: &ReadOptions) -> Report {
                 header.hostkey_lo, header.hostkey_hi
             ))
             .within(Place::Header)
-            .at(16),
+            .at(header_at::HOSTKEY_LO as u64),
         );
     }
     if header.flags & FLAG_SORTED == 0 {
         r.warn(
-            Error::corrupt("the sorted flag is not set (every writer sets it)")
+            Error::inconsistent("the sorted flag is not set (every writer sets it)")
                 .within(Place::Header)
-                .at(12),
+                .at(header_at::FLAGS as u64),
         );
     }
     if header.flags & FLAG_FOOTER_ZSTD != 0 {
-        r.warn(Error::corrupt("the footer-zstd flag is set, but the footer is read uncompressed (no v1 reader supports compressed footers)").within(Place::Header).at(12));
+        r.warn(Error::inconsistent("the footer-zstd flag is set, but the footer is read uncompressed (no v1 reader supports compressed footers)").within(Place::Header).at(header_at::FLAGS as u64));
     }
     if header.flags & !0x7f != 0 {
         r.warn(
@@ -280,7 +282,7 @@ pub fn verify_file<S: Source + ?Sized>(src: &S, opts: &ReadOptions) -> Report {
                 header.flags & !0x7f
             ))
             .within(Place::Header)
-            .at(12),
+            .at(header_at::FLAGS as u64),
         );
     }
     if header.checksum_algo != 1 {
@@ -290,14 +292,14 @@ pub fn verify_file<S: Source + ?Sized>(src: &S, opts: &ReadOptions) -> Report {
                 header.checksum_algo
             ))
             .within(Place::Header)
-            .at(14),
+            .at(header_at::CHECKSUM_ALGO as u64),
         );
     }
     if header.default_codec > 3 {
         r.warn(
-            Error::corrupt(format!("unknown default codec {}", header.default_codec))
+            Error::unknown(format!("unknown default codec {}", header.default_codec))
                 .within(Place::Header)
-                .at(15),
+                .at(header_at::DEFAULT_CODEC as u64),
         );
     }
     if let Err(e) = check_declared_rows(&header, file_len, &opts.limits) {
@@ -535,7 +537,7 @@ pub fn verify_file<S: Source + ?Sized>(src: &S, opts: &ReadOptions) -> Report {
                                 w.scheduled()
                             ))
                             .within(Place::Schedule)
-                            .at(d.offset + 4),
+                            .at(d.offset + page_at::NUM_VALUES as u64),
                         );
                     }
                     if h.base != u64::from(w.base) {
@@ -545,11 +547,11 @@ pub fn verify_file<S: Source + ?Sized>(src: &S, opts: &ReadOptions) -> Report {
                                 h.base, w.base
                             ))
                             .within(Place::Schedule)
-                            .at(d.offset + 20),
+                            .at(d.offset + page_at::BASE as u64),
                         );
                     }
                     if let Some(nd) = &next_due {
-                        check_wheel(&mut r, &w, nd, d.offset);
+                        check_wheel(&mut r, &w, nd, &d);
                     }
                 }
             }
@@ -566,7 +568,7 @@ pub fn verify_file<S: Source + ?Sized>(src: &S, opts: &ReadOptions) -> Report {
                         h.num_values, header.url_count
                     ))
                     .within(Place::SeenSet)
-                    .at(d.offset + 4),
+                    .at(d.offset + page_at::NUM_VALUES as u64),
                 );
             }
             match SeenFilter::parse(&payload) {
@@ -599,40 +601,80 @@ pub fn verify_file<S: Source + ?Sized>(src: &S, opts: &ReadOptions) -> Report {
             .rev()
             .find(|s| s.tag == TAG_STATS)
             .map_or(footer_start, |s| s.body_offset);
-        let mut cmp = |what: &str, stored: u64, actual: u64, off: u64| {
+        let mut cmp = |what: &str, stored: u64, actual: u64, off: usize| {
             if stored != actual {
                 r.err(
                     Error::corrupt(format!("{what} is {stored}, the file says {actual}"))
                         .within(spl)
-                        .at(at + off),
+                        .at(at + off as u64),
                 );
             }
         };
-        cmp("url_count", st.url_count, header.url_count, 0);
-        cmp("host_count", st.host_count, header.host_count, 8);
-        cmp("hostkey_lo", st.hostkey_lo, header.hostkey_lo, 16);
-        cmp("hostkey_hi", st.hostkey_hi, header.hostkey_hi, 24);
+        cmp(
+            "url_count",
+            st.url_count,
+            header.url_count,
+            stats_at::URL_COUNT,
+        );
+        cmp(
+            "host_count",
+            st.host_count,
+            header.host_count,
+            stats_at::HOST_COUNT,
+        );
+        cmp(
+            "hostkey_lo",
+            st.hostkey_lo,
+            header.hostkey_lo,
+            stats_at::HOSTKEY_LO,
+        );
+        cmp(
+            "hostkey_hi",
+            st.hostkey_hi,
+            header.hostkey_hi,
+            stats_at::HOSTKEY_HI,
+        );
         let tc: u64 = footer
             .url_columns
             .iter()
             .chain(&footer.host_columns)
             .map(|d| d.total_compressed)
             .fold(0, u64::wrapping_add);
-        cmp("total_compressed", st.total_compressed, tc, 48);
+        cmp(
+            "total_compressed",
+            st.total_compressed,
+            tc,
+            stats_at::TOTAL_COMPRESSED,
+        );
         let tu: u64 = footer
             .url_columns
             .iter()
             .chain(&footer.host_columns)
             .map(|d| d.total_uncompressed)
             .fold(0, u64::wrapping_add);
-        cmp("total_uncompressed", st.total_uncompressed, tu, 56);
+        cmp(
+            "total_uncompressed",
+            st.total_uncompressed,
+            tu,
+            stats_at::TOTAL_UNCOMPRESSED,
+        );
         if let Some(nd) = &next_due {
             let (min, max) = Stats::due_range_of(nd);
-            cmp("due_min", u64::from(st.due_min), u64::from(min), 40);
-            cmp("due_max", u64::from(st.due_max), u64::from(max), 44);
+            cmp(
+                "due_min",
+                u64::from(st.due_min),
+                u64::from(min),
+                stats_at::DUE_MIN,
+            );
+            cmp(
+                "due_max",
+                u64::from(st.due_max),
+                u64::from(max),
+                stats_at::DUE_MAX,
+            );
             let scheduled = nd.iter().filter(|&&d| d != 0).count() as u64;
             if st.scheduled_count != 0 && st.scheduled_count != scheduled {
-                r.warn(Error::corrupt(format!("scheduled_count is {}, but {scheduled} rows have a due time (0 is also accepted: the reference never fills it)", st.scheduled_count)).within(spl).at(at + 32));
+                r.warn(Error::inconsistent(format!("scheduled_count is {}, but {scheduled} rows have a due time (0 is also accepted: the reference never fills it)", st.scheduled_count)).within(spl).at(at + stats_at::SCHEDULED_COUNT as u64));
             }
         }
         let bpu = Stats::bytes_per_url_of(header.footer_offset, header.url_count);
@@ -643,7 +685,7 @@ pub fn verify_file<S: Source + ?Sized>(src: &S, opts: &ReadOptions) -> Report {
                     st.bytes_per_url
                 ))
                 .within(spl)
-                .at(at + 64),
+                .at(at + stats_at::BYTES_PER_URL as u64),
             );
         }
     }
@@ -810,7 +852,7 @@ fn check_regions<S: Source + ?Sized>(
                     if present { "present" } else { "absent" }
                 ))
                 .within(Place::Header)
-                .at(12),
+                .at(header_at::FLAGS as u64),
             );
         }
     }
@@ -959,7 +1001,12 @@ fn check_host_rows(r: &mut Report, hk: &[u64], h: &Header) {
     range.flush(r);
 }
 
-fn check_wheel(r: &mut Report, w: &Wheel, next_due: &[u32], region_offset: u64) {
+/// The absolute offset of byte `field` of the payload of a special region's single page.
+fn payload_at(region: &RegionDesc, field: usize) -> u64 {
+    region.offset + (PAGE_HEADER_LEN + field) as u64
+}
+
+fn check_wheel(r: &mut Report, w: &Wheel, next_due: &[u32], region: &RegionDesc) {
     let pl = Place::Schedule;
     if u64::from(w.covered) != next_due.len() as u64 {
         r.err(
@@ -969,14 +1016,14 @@ fn check_wheel(r: &mut Report, w: &Wheel, next_due: &[u32], region_offset: u64) 
                 next_due.len()
             ))
             .within(pl)
-            .at(region_offset + 36),
+            .at(payload_at(region, wheel_at::COVERED)),
         );
     }
     let Some(expected) = Wheel::build(next_due) else {
         r.err(
             Error::corrupt("a schedule region is present but no URL row has a due time")
                 .within(pl)
-                .at(region_offset),
+                .at(region.offset),
         );
         return;
     };
@@ -987,7 +1034,7 @@ fn check_wheel(r: &mut Report, w: &Wheel, next_due: &[u32], region_offset: u64) 
                 w.base, expected.base
             ))
             .within(pl)
-            .at(region_offset + 32),
+            .at(payload_at(region, wheel_at::BASE)),
         );
         return;
     }
@@ -1001,7 +1048,7 @@ fn check_wheel(r: &mut Report, w: &Wheel, next_due: &[u32], region_offset: u64) 
         if got != want {
             let missing = want.iter().filter(|x| !got.contains(x)).count();
             let extra = got.iter().filter(|x| !want.contains(x)).count();
-            bad.push(|| Error::corrupt(format!("bucket {b} lists {} rows; next_due puts {} there ({missing} missing, {extra} that belong elsewhere)", got.len(), want.len())).within(pl).at(region_offset));
+            bad.push(|| Error::corrupt(format!("bucket {b} lists {} rows; next_due puts {} there ({missing} missing, {extra} that belong elsewhere)", got.len(), want.len())).within(pl).at(region.offset));
         }
     }
     bad.flush(r);

@@ -20,7 +20,7 @@ use crate::format::footer::{
     encode_meta, encode_regions, encode_section, ColumnDir, RegionDesc, SkipEntry, Stats,
     TAG_HOST_COLUMNS, TAG_META, TAG_REGIONS, TAG_STATS, TAG_URL_COLUMNS,
 };
-use crate::format::header::{Header, VERSION_MAJOR};
+use crate::format::header::{Header, Trailer, VERSION_MAJOR};
 use crate::format::page::{
     PageHeader, KIND_BLOB, KIND_DATA, KIND_FILTER, KIND_SCHEDULE, PAGE_HEADER_LEN,
 };
@@ -585,10 +585,7 @@ impl<'c, S: Sink> Encoder<'c, S> {
             encode_meta(&mut body, &meta);
             encode_section(&mut footer, TAG_META, &body);
         }
-        let footer_crc = crc32c(&footer);
-        footer.extend_from_slice(&((footer.len() as u32).to_le_bytes()));
-        footer.extend_from_slice(&footer_crc.to_le_bytes());
-        footer.extend_from_slice(&FILE_MAGIC);
+        Trailer::of_footer(&footer).encode(&mut footer);
         self.put(&footer)?;
         let header = Header {
             magic: FILE_MAGIC,
@@ -606,7 +603,7 @@ impl<'c, S: Sink> Encoder<'c, S> {
             created_hours: p.created_hours,
             header_crc: 0,
         };
-        Ok((self.sink, header.encode()))
+        Ok((self.sink, header.sealed()))
     }
 
     /// Appends a region holding one page (the wheel, the filter or the arena).

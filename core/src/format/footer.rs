@@ -7,6 +7,7 @@
 //! zeros invented by a reader are worse than an error. A later duplicate of a known section
 //! replaces the earlier one, as in the reference, and `verify` warns about it.
 
+use super::layout::layout;
 use crate::bytes::{put_uvarint, Cursor};
 use crate::error::{Error, Place, Result, Table};
 use alloc::format;
@@ -38,41 +39,45 @@ pub fn section_name(tag: u64) -> Option<&'static str> {
     })
 }
 
-/// One entry of the region directory (22 bytes on disk).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct RegionDesc {
-    /// Region id (0..=4 defined).
-    pub id: u8,
-    /// Absolute offset of the region's first byte.
-    pub offset: u64,
-    /// Region length in bytes.
-    pub length: u64,
-    /// CRC32C of the region's bytes.
-    pub crc: u32,
-    /// Flags (always 0; ignored).
-    pub flags: u8,
+layout! {
+    /// One entry of the region directory (22 bytes on disk).
+    #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+    pub struct RegionDesc in region_at {
+        /// Region id (0..=4 defined).
+        id: u8 = ID, "region id";
+        /// Absolute offset of the region's first byte.
+        offset: u64 = OFFSET, "region offset";
+        /// Region length in bytes.
+        length: u64 = LENGTH, "region length";
+        /// CRC32C of the region's bytes.
+        crc: u32 = CRC, "region CRC";
+        /// Flags (always 0; ignored).
+        flags: u8 = FLAGS, "region flags";
+    }
 }
 
 /// Size of a region descriptor on disk.
-pub const REGION_DESC_LEN: usize = 22;
+pub const REGION_DESC_LEN: usize = region_at::LEN;
 
-/// One page's entry in a multi-page column's skip list (42 bytes on disk).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct SkipEntry {
-    /// Row index of the page's first value within the column.
-    pub first_row: u64,
-    /// Rows in the page.
-    pub num_values: u64,
-    /// Full on-disk page length (32-byte page header plus payload).
-    pub byte_len: u64,
-    /// Encoding of this page.
-    pub encoding: u8,
-    /// Bit 0: the page has a zone map.
-    pub flags: u8,
-    /// Smallest value in the page (when flagged).
-    pub zone_min: u64,
-    /// Largest value in the page (when flagged).
-    pub zone_max: u64,
+layout! {
+    /// One page's entry in a multi-page column's skip list (42 bytes on disk).
+    #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+    pub struct SkipEntry in skip_at {
+        /// Row index of the page's first value within the column.
+        first_row: u64 = FIRST_ROW, "skip first row";
+        /// Rows in the page.
+        num_values: u64 = NUM_VALUES, "skip value count";
+        /// Full on-disk page length (32-byte page header plus payload).
+        byte_len: u64 = BYTE_LEN, "skip byte length";
+        /// Encoding of this page.
+        encoding: u8 = ENCODING, "skip encoding";
+        /// Bit 0: the page has a zone map.
+        flags: u8 = FLAGS, "skip flags";
+        /// Smallest value in the page (when flagged).
+        zone_min: u64 = ZONE_MIN, "skip zone min";
+        /// Largest value in the page (when flagged).
+        zone_max: u64 = ZONE_MAX, "skip zone max";
+    }
 }
 
 impl SkipEntry {
@@ -83,7 +88,7 @@ impl SkipEntry {
 }
 
 /// Size of a skip-list entry on disk.
-pub const SKIP_ENTRY_LEN: usize = 42;
+pub const SKIP_ENTRY_LEN: usize = skip_at::LEN;
 /// Smallest possible column directory entry (single page, one-byte varints).
 pub const MIN_COLUMN_DIR_LEN: usize = 67;
 
@@ -208,15 +213,7 @@ impl ColumnDir {
             }
             pages.reserve_exact(num_pages as usize);
             for _ in 0..num_pages {
-                pages.push(SkipEntry {
-                    first_row: c.u64("skip first row")?,
-                    num_values: c.u64("skip value count")?,
-                    byte_len: c.u64("skip byte length")?,
-                    encoding: c.u8("skip encoding")?,
-                    flags: c.u8("skip flags")?,
-                    zone_min: c.u64("skip zone min")?,
-                    zone_max: c.u64("skip zone max")?,
-                });
+                pages.push(SkipEntry::take(c)?);
             }
         }
         Ok(ColumnDir {
@@ -259,12 +256,7 @@ impl ColumnDir {
             out.extend_from_slice(&0u64.to_le_bytes());
         } else {
             for p in &self.pages {
-                out.extend_from_slice(&p.first_row.to_le_bytes());
-                out.extend_from_slice(&p.num_values.to_le_bytes());
-                out.extend_from_slice(&p.byte_len.to_le_bytes());
-                out.extend_from_slice(&[p.encoding, p.flags]);
-                out.extend_from_slice(&p.zone_min.to_le_bytes());
-                out.extend_from_slice(&p.zone_max.to_le_bytes());
+                p.encode(out);
             }
         }
     }
@@ -285,33 +277,35 @@ pub struct PageSpan {
     pub num_values: u64,
 }
 
-/// The STATS section (68 bytes).
-#[derive(Debug, Clone, Copy, PartialEq, Default)]
-pub struct Stats {
-    /// URL rows.
-    pub url_count: u64,
-    /// Host rows.
-    pub host_count: u64,
-    /// Host-key range low.
-    pub hostkey_lo: u64,
-    /// Host-key range high.
-    pub hostkey_hi: u64,
-    /// Scheduled rows (the reference always writes 0).
-    pub scheduled_count: u64,
-    /// Smallest nonzero `next_due` (0 if none).
-    pub due_min: u32,
-    /// Largest `next_due` (0 if none is nonzero).
-    pub due_max: u32,
-    /// Sum of the column directories' `total_compressed`.
-    pub total_compressed: u64,
-    /// Sum of rows × width over both tables.
-    pub total_uncompressed: u64,
-    /// `footer_offset / url_count` computed in f32 (0 with no URLs).
-    pub bytes_per_url: f32,
+layout! {
+    /// The STATS section (68 bytes).
+    #[derive(Debug, Clone, Copy, PartialEq, Default)]
+    pub struct Stats in stats_at {
+        /// URL rows.
+        url_count: u64 = URL_COUNT, "stats url count";
+        /// Host rows.
+        host_count: u64 = HOST_COUNT, "stats host count";
+        /// Host-key range low.
+        hostkey_lo: u64 = HOSTKEY_LO, "stats host-key low";
+        /// Host-key range high.
+        hostkey_hi: u64 = HOSTKEY_HI, "stats host-key high";
+        /// Scheduled rows (the reference always writes 0).
+        scheduled_count: u64 = SCHEDULED_COUNT, "stats scheduled count";
+        /// Smallest nonzero `next_due` (0 if none).
+        due_min: u32 = DUE_MIN, "stats due min";
+        /// Largest `next_due` (0 if none is nonzero).
+        due_max: u32 = DUE_MAX, "stats due max";
+        /// Sum of the column directories' `total_compressed`.
+        total_compressed: u64 = TOTAL_COMPRESSED, "stats total compressed";
+        /// Sum of rows × width over both tables.
+        total_uncompressed: u64 = TOTAL_UNCOMPRESSED, "stats total uncompressed";
+        /// `footer_offset / url_count` computed in f32 (0 with no URLs).
+        bytes_per_url: f32 = BYTES_PER_URL, "stats bytes per url";
+    }
 }
 
 /// Length of the STATS body.
-pub const STATS_LEN: usize = 68;
+pub const STATS_LEN: usize = stats_at::LEN;
 
 impl Stats {
     /// The format's bytes-per-URL figure: `footer_offset / url_count` in f32 arithmetic (the
@@ -334,39 +328,6 @@ impl Stats {
             .min()
             .unwrap_or(0);
         (min, next_due.iter().copied().max().unwrap_or(0))
-    }
-
-    fn parse(c: &mut Cursor<'_>) -> Result<Stats> {
-        Ok(Stats {
-            url_count: c.u64("stats url count")?,
-            host_count: c.u64("stats host count")?,
-            hostkey_lo: c.u64("stats host-key low")?,
-            hostkey_hi: c.u64("stats host-key high")?,
-            scheduled_count: c.u64("stats scheduled count")?,
-            due_min: c.u32("stats due min")?,
-            due_max: c.u32("stats due max")?,
-            total_compressed: c.u64("stats total compressed")?,
-            total_uncompressed: c.u64("stats total uncompressed")?,
-            bytes_per_url: c.f32("stats bytes per url")?,
-        })
-    }
-
-    /// Appends the 68-byte body.
-    pub fn encode(&self, out: &mut Vec<u8>) {
-        for v in [
-            self.url_count,
-            self.host_count,
-            self.hostkey_lo,
-            self.hostkey_hi,
-            self.scheduled_count,
-        ] {
-            out.extend_from_slice(&v.to_le_bytes());
-        }
-        out.extend_from_slice(&self.due_min.to_le_bytes());
-        out.extend_from_slice(&self.due_max.to_le_bytes());
-        out.extend_from_slice(&self.total_compressed.to_le_bytes());
-        out.extend_from_slice(&self.total_uncompressed.to_le_bytes());
-        out.extend_from_slice(&self.bytes_per_url.to_bits().to_le_bytes());
     }
 }
 
@@ -452,7 +413,7 @@ impl Footer {
                 TAG_REGIONS => parse_regions(&mut bc).map(|r| f.regions = r),
                 TAG_URL_COLUMNS => parse_columns(&mut bc).map(|d| f.url_columns = d),
                 TAG_HOST_COLUMNS => parse_columns(&mut bc).map(|d| f.host_columns = d),
-                TAG_STATS => Stats::parse(&mut bc).map(|s| f.stats = Some(s)),
+                TAG_STATS => Stats::take(&mut bc).map(|s| f.stats = Some(s)),
                 TAG_META => parse_meta(&mut bc).map(|m| f.meta = Some(m)),
                 _ => {
                     bc = Cursor::new(&[], body_offset + body_len);
@@ -503,13 +464,7 @@ fn parse_regions(c: &mut Cursor<'_>) -> Result<Vec<RegionDesc>> {
     let n = c.count("region count", REGION_DESC_LEN)?;
     let mut out = Vec::with_capacity(n);
     for _ in 0..n {
-        out.push(RegionDesc {
-            id: c.u8("region id")?,
-            offset: c.u64("region offset")?,
-            length: c.u64("region length")?,
-            crc: c.u32("region CRC")?,
-            flags: c.u8("region flags")?,
-        });
+        out.push(RegionDesc::take(c)?);
     }
     Ok(out)
 }
@@ -547,11 +502,7 @@ pub fn encode_section(out: &mut Vec<u8>, tag: u64, body: &[u8]) {
 pub fn encode_regions(out: &mut Vec<u8>, regions: &[RegionDesc]) {
     put_uvarint(out, regions.len() as u64);
     for r in regions {
-        out.push(r.id);
-        out.extend_from_slice(&r.offset.to_le_bytes());
-        out.extend_from_slice(&r.length.to_le_bytes());
-        out.extend_from_slice(&r.crc.to_le_bytes());
-        out.push(r.flags);
+        r.encode(out);
     }
 }
 
