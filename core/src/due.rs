@@ -13,15 +13,10 @@ use crate::format::footer::PageSpan;
 use crate::keys::UrlKey;
 use crate::reader::Reader;
 use crate::records::Values;
+use crate::schema::url::{HOST_KEY, NEXT_DUE, PATH_KEY, URL_REF};
 use crate::source::Source;
 use alloc::vec::Vec;
 use core::ops::Range;
-
-/// URL column ids used here.
-const HOST_KEY: u64 = 0;
-const PATH_KEY: u64 = 1;
-const URL_REF: u64 = 6;
-const NEXT_DUE: u64 = 10;
 
 /// How due rows were found.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -18,9 +18,9 @@ use crate::format::{
     TRAILER_LEN,
 };
 use crate::partition::Partition;
-use crate::records::{build_host_rows, build_url_rows, HostRecord, UrlRecord, Values};
+use crate::records::{HostRecord, UrlRecord, Values};
 use crate::schedule::Wheel;
-use crate::schema;
+use crate::schema::{self, build_rows, Record};
 use crate::seenset::SeenFilter;
 use crate::source::{read_range, Source};
 use alloc::borrow::Cow;
@@ -429,9 +429,13 @@ impl<S: Source> Reader<S> {
         Ok(())
     }
 
-    fn table_columns(&self, table: Table, rows: Range<u64>) -> Result<Vec<Values>> {
+    /// Rows `rows` of `R`'s table: each column read (whole, or only the pages holding the
+    /// rows), then the rows built from the columns.
+    fn rows_of<R: Record>(&self, rows: Range<u64>) -> Result<Vec<R>> {
+        let table = R::TABLE;
         let whole = rows.start == 0 && rows.end == self.rows(table);
-        schema::columns(table)
+        // Indexed by column id: the schema lists its columns in id order.
+        let cols = R::COLUMNS
             .iter()
             .map(|spec| {
                 if whole {
@@ -440,21 +444,19 @@ impl<S: Source> Reader<S> {
                     self.read_column_rows(table, spec.id, rows.clone())
                 }
             })
-            .collect()
+            .collect::<Result<Vec<Values>>>()?;
+        let n = rows.end.saturating_sub(rows.start) as usize;
+        build_rows(&cols, n)
     }
 
     /// URL rows in `rows` (decodes only the pages that hold them).
     pub fn url_rows(&self, rows: Range<u64>) -> Result<Vec<UrlRecord>> {
-        let n = rows.end.saturating_sub(rows.start) as usize;
-        let cols = self.table_columns(Table::Url, rows)?;
-        Ok(build_url_rows(&cols, n))
+        self.rows_of(rows)
     }
 
     /// Host rows in `rows`.
     pub fn host_rows(&self, rows: Range<u64>) -> Result<Vec<HostRecord>> {
-        let n = rows.end.saturating_sub(rows.start) as usize;
-        let cols = self.table_columns(Table::Host, rows)?;
-        Ok(build_host_rows(&cols, n))
+        self.rows_of(rows)
     }
 
     /// Every URL row.

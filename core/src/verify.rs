@@ -30,7 +30,7 @@ use crate::manifest::Manifest;
 use crate::reader::{check_declared_rows, ReadOptions};
 use crate::records::Values;
 use crate::schedule::{wheel_at, Wheel};
-use crate::schema;
+use crate::schema::{self, host, url};
 use crate::seenset::SeenFilter;
 use crate::source::{read_range, Source};
 use alloc::collections::BTreeMap;
@@ -439,15 +439,15 @@ pub fn verify_file<S: Source + ?Sized>(src: &S, opts: &ReadOptions) -> Report {
     let host_ints = |id: u64| host_cols.get(&id).map(|v| v.as_ints());
 
     // Row order and range.
-    if let (Some(hk), Some(pk)) = (url_ints(0), url_ints(1)) {
+    if let (Some(hk), Some(pk)) = (url_ints(url::HOST_KEY), url_ints(url::PATH_KEY)) {
         r.rows_checked.0 = hk.len() as u64;
         check_url_rows(&mut r, hk, pk, &header);
     }
-    if let Some(hk) = host_ints(0) {
+    if let Some(hk) = host_ints(host::HOST_KEY) {
         r.rows_checked.1 = hk.len() as u64;
         check_host_rows(&mut r, hk, &header);
     }
-    if let (Some(uh), Some(hh)) = (url_ints(0), host_ints(0)) {
+    if let (Some(uh), Some(hh)) = (url_ints(url::HOST_KEY), host_ints(host::HOST_KEY)) {
         let mut missing = 0u64;
         let mut first = None;
         let mut j = 0;
@@ -523,10 +523,11 @@ pub fn verify_file<S: Source + ?Sized>(src: &S, opts: &ReadOptions) -> Report {
     }
 
     // Schedule wheel.
-    let next_due: Option<Vec<u32>> = url_ints(10).map(|v| v.iter().map(|&d| d as u32).collect());
+    let next_due: Option<Vec<u32>> =
+        url_ints(url::NEXT_DUE).map(|v| v.iter().map(|&d| d as u32).collect());
     if let Some(d) = regions.schedule {
         if let Some((h, payload)) = special_page(&mut r, src, &d, KIND_SCHEDULE, &ctx) {
-            match Wheel::parse(&payload, d.offset + 32) {
+            match Wheel::parse(&payload, payload_at(&d, wheel_at::BASE)) {
                 Err(e) => r.err(e.within(Place::Schedule)),
                 Ok(w) => {
                     if u64::from(h.num_values) != w.scheduled() as u64 {
@@ -572,9 +573,10 @@ pub fn verify_file<S: Source + ?Sized>(src: &S, opts: &ReadOptions) -> Report {
                 );
             }
             match SeenFilter::parse(&payload) {
-                Err(e) => r.err(e.within(Place::SeenSet).at_if_unset(d.offset + 32)),
+                Err(e) => r.err(e.within(Place::SeenSet).at_if_unset(payload_at(&d, 0))),
                 Ok(f) => {
-                    if let (Some(hk), Some(pk)) = (url_ints(0), url_ints(1)) {
+                    if let (Some(hk), Some(pk)) = (url_ints(url::HOST_KEY), url_ints(url::PATH_KEY))
+                    {
                         let mut bad = RowFindings::new(
                             Severity::Error,
                             "a URL key the seen-set filter does not contain",

@@ -29,9 +29,8 @@ use crate::format::{
     REGION_SCHEDULE, REGION_SEENSET, REGION_STRING_BLOB, REGION_URL_TABLE,
 };
 use crate::partition::Partition;
-use crate::records::{HostRecord, UrlRecord};
 use crate::schedule::WheelBuilder;
-use crate::schema::{self, ColumnSpec, ValueKind};
+use crate::schema::{self, ColumnSpec, Record, Role, Value, ValueKind};
 use alloc::format;
 use alloc::vec::Vec;
 
@@ -60,61 +59,6 @@ impl Default for WriteOptions {
 /// Encodings the cascade tries for an integer or float column, in tie-break order: on equal
 /// page sizes the earlier one wins (RAW first: it is the cheapest to decode).
 const CASCADE: [u8; 6] = [RAW, FOR, DELTA_FOR, DELTA, RLE, DICT];
-
-/// The getter of URL column `id`: a row's value as the column stores it.
-pub fn url_field(id: u64) -> fn(&UrlRecord) -> u64 {
-    match id {
-        0 => |u| u.key.host,
-        1 => |u| u.key.path,
-        2 => |u| u64::from(u.status),
-        3 => |u| u64::from(u.priority.to_bits()),
-        4 => |u| u64::from(u.depth),
-        5 => |u| u64::from(u.discovery_source),
-        6 => |u| u.url_ref,
-        7 => |u| u64::from(u.first_seen),
-        8 => |u| u64::from(u.last_crawled),
-        9 => |u| u64::from(u.last_changed),
-        10 => |u| u64::from(u.next_due),
-        11 => |u| u64::from(u.lambda.to_bits()),
-        12 => |u| u64::from(u.crawl_count),
-        13 => |u| u64::from(u.change_count),
-        14 => |u| u64::from(u.no_change_streak),
-        15 => |u| u.etag_ref,
-        16 => |u| u64::from(u.last_modified),
-        17 => |u| u.content_fp,
-        18 => |u| u.simhash,
-        19 => |u| u64::from(u.http_status),
-        20 => |u| u.redirect_ref,
-        21 => |u| u64::from(u.retry_count),
-        _ => |u| u64::from(u.error_count),
-    }
-}
-
-/// The getter of host column `id` (column 4, the 16-byte IP, is not an integer: see
-/// [`HostRecord::resolved_ip`]).
-pub fn host_field(id: u64) -> fn(&HostRecord) -> u64 {
-    match id {
-        0 => |h| h.host_key,
-        1 => |h| h.host_ref,
-        2 => |h| u64::from(h.grouping),
-        3 => |h| h.registrable_ref,
-        5 => |h| u64::from(h.ip_expiry),
-        6 => |h| u64::from(h.robots_fetched),
-        7 => |h| u64::from(h.robots_expiry),
-        8 => |h| h.robots_ref,
-        9 => |h| u64::from(h.crawl_delay),
-        10 => |h| u64::from(h.host_next_eligible),
-        11 => |h| u64::from(h.ip_next_eligible),
-        12 => |h| u64::from(h.url_budget),
-        13 => |h| u64::from(h.url_count),
-        14 => |h| u64::from(h.depth_cap),
-        15 => |h| u64::from(h.host_score.to_bits()),
-        16 => |h| u64::from(h.crawl_total),
-        17 => |h| u64::from(h.error_total),
-        18 => |h| u64::from(h.avg_latency),
-        _ => |h| u64::from(h.flags),
-    }
-}
 
 /// What a page header says besides its sizes, codec and CRC.
 struct PageMeta {
@@ -399,9 +343,9 @@ impl<'c, S: Sink> Encoder<'c, S> {
             };
             self.open_region(region);
             for spec in schema::columns(table) {
-                let watch = match (table, spec.id) {
-                    (Table::Url, 10) => Watch::NextDue(wheel.as_mut()),
-                    (_, 0) => Watch::HostKeys(None),
+                let watch = match spec.role {
+                    Role::NextDue => Watch::NextDue(wheel.as_mut()),
+                    Role::HostKey => Watch::HostKeys(None),
                     _ => Watch::Nothing,
                 };
                 let feed: &mut dyn TableFeed = match table {
@@ -813,13 +757,25 @@ impl Watch<'_> {
     }
 }
 
-/// A partition's rows as a [`TableFeed`].
-enum RowsFeed<'a> {
-    Url(&'a [UrlRecord]),
-    Host(&'a [HostRecord]),
+/// A partition's rows of one table as a [`TableFeed`].
+struct RowsFeed<'a, R>(&'a [R]);
+
+impl<R: Record> RowsFeed<'_, R> {
+    fn rows(&self, start: usize, end: usize) -> Result<&[R]> {
+        self.0.get(start..end).ok_or_else(|| {
+            Error::new(
+                ErrorKind::Invalid,
+                format!(
+                    "rows {start}..{end} asked of a {} table of {} rows",
+                    R::TABLE.name(),
+                    self.0.len()
+                ),
+            )
+        })
+    }
 }
 
-impl TableFeed for RowsFeed<'_> {
+impl<R: Record> TableFeed for RowsFeed<'_, R> {
     fn values(
         &mut self,
         spec: &ColumnSpec,
@@ -828,22 +784,43 @@ impl TableFeed for RowsFeed<'_> {
         out: &mut Vec<u64>,
     ) -> Result<()> {
         out.clear();
-        match self {
-            RowsFeed::Url(rows) => out.extend(rows[start..end].iter().map(url_field(spec.id))),
-            RowsFeed::Host(rows) => out.extend(rows[start..end].iter().map(host_field(spec.id))),
+        for r in self.rows(start, end)? {
+            match r.get(spec.id) {
+                Some(Value::Int(v)) => out.push(v),
+                _ => return Err(not_a_column(R::TABLE, spec, "an integer")),
+            }
         }
         Ok(())
     }
 
     fn ip_bytes(&mut self, start: usize, end: usize, out: &mut Vec<u8>) -> Result<()> {
         out.clear();
-        if let RowsFeed::Host(rows) = self {
-            for h in &rows[start..end] {
-                out.extend_from_slice(&h.resolved_ip);
+        let Some(spec) = R::COLUMNS.iter().find(|c| c.kind == ValueKind::Opaque) else {
+            return Err(Error::new(
+                ErrorKind::Invalid,
+                format!("the {} table has no 16-byte column", R::TABLE.name()),
+            ));
+        };
+        for r in self.rows(start, end)? {
+            match r.get(spec.id) {
+                Some(Value::Wide(b)) => out.extend_from_slice(&b),
+                _ => return Err(not_a_column(R::TABLE, spec, "a 16-byte")),
             }
         }
         Ok(())
     }
+}
+
+fn not_a_column(table: Table, spec: &ColumnSpec, what: &str) -> Error {
+    Error::new(
+        ErrorKind::Invalid,
+        format!(
+            "{} column {} ({}) is not {what} column",
+            table.name(),
+            spec.id,
+            spec.name
+        ),
+    )
 }
 
 /// Encodes `p` as a `.meguri` v1 file, compressing every page with `comp`.
@@ -891,7 +868,7 @@ pub fn encode_with(
         schedule_base,
     };
     let mut e = Encoder::new(out, plan, *opts, comp)?;
-    e.tables(&mut RowsFeed::Url(&p.urls), &mut RowsFeed::Host(&p.hosts))?;
+    e.tables(&mut RowsFeed(&p.urls[..]), &mut RowsFeed(&p.hosts[..]))?;
     if !p.seen_filter.is_empty() {
         e.seen_filter(&p.seen_filter)?;
     }

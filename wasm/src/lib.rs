@@ -29,6 +29,7 @@ use meguri_core::keys;
 use meguri_core::manifest::{render_map, render_route, Entry, Manifest};
 use meguri_core::reader::{read_shape, ReadOptions, Reader, Shape};
 use meguri_core::records::{source_name, status_name};
+use meguri_core::schema::url;
 use meguri_core::source::{read_range, Source};
 use meguri_core::verify::{verify_file, verify_manifest, Report};
 use source::{JsRead, Shared};
@@ -424,7 +425,7 @@ impl MeguriFile {
     pub fn find(&self, query: &str) -> Result<String, JsError> {
         let r = self.reader()?;
         let q = parse_query(query)?;
-        let dir = r.column_dir(Table::Url, 0).map_err(js_err)?;
+        let dir = r.column_dir(Table::Url, url::HOST_KEY).map_err(js_err)?;
         let zones = dir.page_zones();
         let mut first_row = None;
         let mut count = 0u64;
@@ -434,7 +435,7 @@ impl MeguriFile {
                     continue;
                 }
             }
-            let page = r.read_span(Table::Url, 0, s).map_err(js_err)?;
+            let page = r.read_span(Table::Url, url::HOST_KEY, s).map_err(js_err)?;
             for (i, &k) in page.values.as_ints().iter().enumerate() {
                 if k == q.host {
                     first_row.get_or_insert(s.first_row + i as u64);
@@ -445,7 +446,7 @@ impl MeguriFile {
         let mut row = None;
         if let (Some(path), Some(start)) = (q.path, first_row) {
             let paths = r
-                .read_column_rows(Table::Url, 1, start..start + count)
+                .read_column_rows(Table::Url, url::PATH_KEY, start..start + count)
                 .map_err(js_err)?;
             row = paths
                 .as_ints()

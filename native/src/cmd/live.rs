@@ -10,14 +10,10 @@ use crate::store::{Options, Store};
 use crate::{json, CmdError, CmdResult};
 use meguri_core::arena::Arena;
 use meguri_core::partition::Partition;
-use meguri_core::records::{status_name, HostRecord, UrlRecord};
+use meguri_core::records::{status_name, HostRecord, UrlRecord, UrlStatus};
 use std::io::Write;
 use std::path::{Path, PathBuf};
 
-/// Statuses a crawler does not schedule: gone, excluded by robots, trapped, in flight.
-const NOT_SCHEDULABLE: [u8; 4] = [6, 7, 8, 3];
-/// Statuses of URLs waiting for a first fetch.
-const PENDING: [u8; 3] = [0, 1, 2];
 /// Bits of the reference's default-sized seen filter, the denominator of its bits/url line.
 const REFERENCE_SEEN_BITS: f64 = 11_558_400.0;
 
@@ -44,8 +40,8 @@ pub fn open_read_only(verb: &str, dir: &Path) -> Result<Store, CmdError> {
 pub fn live_partition(store: &Store) -> Result<Partition, String> {
     let mut p = store.partition().map_err(|e| e.to_string())?;
     for u in &mut p.urls {
-        if u.status == 3 {
-            u.status = 1;
+        if UrlStatus::from(u.status) == UrlStatus::InFlight {
+            u.status = UrlStatus::Scheduled.into();
         }
     }
     Ok(p)
@@ -137,10 +133,11 @@ impl LiveStats {
         };
         for u in urls {
             s.by_status[usize::from(u.status)] += 1;
-            if PENDING.contains(&u.status) {
+            let status = UrlStatus::from(u.status);
+            if status.is_pending() {
                 s.pending += 1;
             }
-            if NOT_SCHEDULABLE.contains(&u.status) {
+            if !status.is_schedulable() {
                 continue;
             }
             if u.next_due <= now {
@@ -227,7 +224,7 @@ pub fn stats(dir: &Path, now: u32, as_json: bool, out: &mut dyn Write) -> CmdRes
 pub fn due_rows(urls: &[UrlRecord], before: u32, host: Option<u64>) -> Vec<&UrlRecord> {
     let mut due: Vec<&UrlRecord> = urls
         .iter()
-        .filter(|u| !NOT_SCHEDULABLE.contains(&u.status))
+        .filter(|u| UrlStatus::from(u.status).is_schedulable())
         .filter(|u| u.next_due <= before)
         .filter(|u| host.is_none_or(|h| u.key.host == h))
         .collect();

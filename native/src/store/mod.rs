@@ -868,6 +868,7 @@ impl Store {
 /// would no longer open.
 fn check_refs(arena: &[u8], updates: &[Update<'_>]) -> std::result::Result<(), String> {
     use meguri_core::arena::{Arena, Span};
+    use meguri_core::schema::Record;
     // Offsets the batch's own interns will get, in order (the arena is not copied: a
     // reference past its end must be exactly one of these).
     let mut pending = Vec::new();
@@ -887,23 +888,16 @@ fn check_refs(arena: &[u8], updates: &[Update<'_>]) -> std::result::Result<(), S
         }
     };
     for u in updates {
-        let refs: [(&str, u64); 3] = match u {
-            Update::PutUrl(r) => [
-                ("url_ref", r.url_ref),
-                ("etag_ref", r.etag_ref),
-                ("redirect_ref", r.redirect_ref),
-            ],
-            Update::PutHost(h) => [
-                ("host_ref", h.host_ref),
-                ("registrable_ref", h.registrable_ref),
-                ("robots_ref", h.robots_ref),
-            ],
+        let refs = match u {
+            Update::PutUrl(r) => r.arena_refs(),
+            Update::PutHost(h) => h.arena_refs(),
             _ => continue,
         };
-        for (name, r) in refs {
+        for (column, r) in refs {
             if !resolves(r) {
                 return Err(format!(
-                    "{name} {r} does not resolve in the {end}-byte string arena"
+                    "{} {r} does not resolve in the {end}-byte string arena",
+                    column.name
                 ));
             }
         }
