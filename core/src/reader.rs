@@ -10,7 +10,7 @@ use crate::column::{column_range, decode_column, decode_pages, decode_region_pag
 use crate::crc::crc32c;
 use crate::error::{Error, ErrorKind, Finding, Place, Result, Severity, Table};
 use crate::format::codec::ZstdBackend;
-use crate::format::footer::{ColumnDir, Footer, RegionDesc};
+use crate::format::footer::{columns_tag, ColumnDir, Footer, RegionDesc};
 use crate::format::header::{header_at, trailer_at, Header, Trailer};
 use crate::format::page::{PageHeader, KIND_BLOB, KIND_FILTER, KIND_SCHEDULE, PAGE_HEADER_LEN};
 use crate::format::{
@@ -65,56 +65,112 @@ pub struct Shape {
 }
 
 /// Reads the header, trailer and footer of `src` without judging anything beyond what is
-/// needed to find the footer. Errors here mean the file's shape cannot be known.
+/// needed to find the footer. Errors here mean the file's shape cannot be known (or, for a
+/// header or footer CRC that does not match, cannot be trusted).
 pub fn read_shape<S: Source + ?Sized>(src: &S, tail_guess: u64) -> Result<Shape> {
+    let mut findings = Vec::new();
+    let shape = read_shape_into(src, tail_guess, &mut findings);
+    match findings.into_iter().find(|f| f.severity == Severity::Error) {
+        Some(f) => Err(f.error),
+        None => shape.ok_or_else(|| Error::corrupt("the file's shape could not be read")),
+    }
+}
+
+/// [`read_shape`] for callers that report every problem (`verify`): each goes to `out` as an
+/// error finding. A header or footer CRC that does not match its bytes is reported and reading
+/// goes on, since the fields may still be right and the rest of the file can be judged;
+/// anything that leaves the shape unknown ends it with `None`.
+pub fn read_shape_into<S: Source + ?Sized>(
+    src: &S,
+    tail_guess: u64,
+    out: &mut Vec<Finding>,
+) -> Option<Shape> {
     let file_len = src.len();
     if file_len < MIN_FILE_LEN {
-        return Err(Error::new(
+        let e = Error::new(
             ErrorKind::ShortFile,
-            format!("file is {file_len} bytes, shorter than the {MIN_FILE_LEN} bytes of a header and a trailer"),
-        )
-        .within(Place::File)
-        .at(0));
+            format!(
+                "file is {file_len} bytes, shorter than the {MIN_FILE_LEN} bytes of a header \
+                 and a trailer"
+            ),
+        );
+        return fatal(out, e.within(Place::File).at(0));
     }
-    let head = read_range(src, 0, HEADER_LEN as u64, "header", Place::Header)?;
-    let header = Header::parse(&head)?;
+    let head = match read_range(src, 0, HEADER_LEN as u64, "header", Place::Header) {
+        Ok(h) => h,
+        Err(e) => return fatal(out, e),
+    };
+    let head: &[u8; HEADER_LEN] = head[..]
+        .try_into()
+        .expect("read_range gives the length asked");
+    let header = Header::read(head);
+    if let Err(e) = header.check(head) {
+        if e.kind != ErrorKind::Checksum {
+            return fatal(out, e);
+        }
+        out.push(Finding::error(e));
+    }
     let tail_len = tail_guess
         .max(TRAILER_LEN as u64)
         .min(file_len - HEADER_LEN as u64);
     let tail_at = file_len - tail_len;
-    let tail = read_range(src, tail_at, tail_len, "file tail", Place::Trailer)?;
-    let t: &[u8; TRAILER_LEN] = tail[tail.len() - TRAILER_LEN..]
-        .try_into()
-        .expect("sliced to its length");
-    let trailer = Trailer::read(t);
-    let footer_start = trailer.footer_start(file_len, &header)?;
-    let footer_len = u64::from(trailer.footer_len);
-    let footer_bytes: Cow<'_, [u8]> = if footer_start >= tail_at {
-        let rel = (footer_start - tail_at) as usize;
-        Cow::Owned(tail[rel..rel + footer_len as usize].to_vec())
-    } else {
-        Cow::Owned(read_range(src, footer_start, footer_len, "footer", Place::Footer)?.into_owned())
+    let tail = match read_range(src, tail_at, tail_len, "file tail", Place::Trailer) {
+        Ok(t) => t,
+        Err(e) => return fatal(out, e),
     };
-    let crc = crc32c(&footer_bytes);
+    let trailer_pos = tail.len() - TRAILER_LEN;
+    let trailer = Trailer::read(
+        tail[trailer_pos..]
+            .try_into()
+            .expect("sliced to its length"),
+    );
+    let footer_start = match trailer.footer_start(file_len, &header) {
+        Ok(s) => s,
+        Err(e) => return fatal(out, e),
+    };
+    let footer_len = u64::from(trailer.footer_len);
+    let separate;
+    let footer_bytes: &[u8] = if footer_start >= tail_at {
+        // `footer_start` ends the footer at the trailer, which is inside the tail.
+        &tail[(footer_start - tail_at) as usize..trailer_pos]
+    } else {
+        separate = match read_range(src, footer_start, footer_len, "footer", Place::Footer) {
+            Ok(b) => b,
+            Err(e) => return fatal(out, e),
+        };
+        &separate
+    };
+    let crc = crc32c(footer_bytes);
     if crc != trailer.footer_crc {
-        return Err(Error::new(
-            ErrorKind::Checksum,
-            format!(
-                "footer CRC32C is 0x{:08x} but its {footer_len} bytes give 0x{crc:08x}",
-                trailer.footer_crc
-            ),
-        )
-        .within(Place::Footer)
-        .at(file_len - TRAILER_LEN as u64 + trailer_at::FOOTER_CRC as u64));
+        out.push(Finding::error(
+            Error::new(
+                ErrorKind::Checksum,
+                format!(
+                    "footer CRC32C is 0x{:08x} but its {footer_len} bytes give 0x{crc:08x}",
+                    trailer.footer_crc
+                ),
+            )
+            .within(Place::Footer)
+            .at(file_len - TRAILER_LEN as u64 + trailer_at::FOOTER_CRC as u64),
+        ));
     }
-    let footer = Footer::parse(&footer_bytes, footer_start)?;
-    Ok(Shape {
+    let footer = match Footer::parse(footer_bytes, footer_start) {
+        Ok(f) => f,
+        Err(e) => return fatal(out, e),
+    };
+    Some(Shape {
         file_len,
         header,
         trailer,
         footer_start,
         footer,
     })
+}
+
+/// Reports `e` and gives up: what follows cannot be read without it.
+fn fatal<T>(out: &mut Vec<Finding>, e: Error) -> Option<T> {
+    out.push(Finding::error(e));
+    None
 }
 
 /// Checks that the header's row counts, at the schema's row widths, fit the decode budget for a
@@ -144,10 +200,11 @@ pub fn check_declared_rows(h: &Header, file_len: u64, limits: &Limits) -> Result
 }
 
 /// Checks what the column directories say before any page is read: every schema column is
-/// listed, and each entry keeps its own rules ([`crate::column::check_dir`]: widths, row
-/// counts, page counts, the skip list, encoding ids). Every reader of a file (the lazy reader,
-/// `verify`, compaction, the store) goes through this, so a file none of them can read whole
-/// is refused by all of them at open, not by some of them halfway.
+/// listed ([`missing_columns`]), and each entry a reader uses ([`directory_entry`]) keeps its
+/// own rules ([`crate::column::check_dir`]: widths, row counts, page counts, the skip list,
+/// encoding ids). Every reader of a file (the lazy reader, `verify`, compaction, the store)
+/// goes through these, so a file none of them can read whole is refused by all of them at
+/// open, not by some of them halfway.
 pub fn check_directories(shape: &Shape) -> Result<()> {
     for table in [Table::Url, Table::Host] {
         let rows = match table {
@@ -155,30 +212,76 @@ pub fn check_directories(shape: &Shape) -> Result<()> {
             Table::Host => shape.header.host_count,
         };
         let dirs = shape.footer.columns(table);
-        for spec in schema::columns(table) {
-            if !dirs.iter().any(|d| d.column_id == spec.id) {
-                return Err(Error::corrupt(format!(
-                    "{} column {} {} is missing from the directory",
-                    table.name(),
-                    spec.id,
-                    spec.name
-                ))
-                .within(Place::Section(match table {
-                    Table::Url => crate::format::footer::TAG_URL_COLUMNS,
-                    Table::Host => crate::format::footer::TAG_HOST_COLUMNS,
-                })));
+        let mut findings = Vec::new();
+        missing_columns(table, dirs, &mut findings);
+        for (i, dir) in dirs.iter().enumerate() {
+            if let Some(known) = directory_entry(table, dirs, i, &mut findings) {
+                crate::column::check_dir(table, dir, known.then_some(rows), &mut findings);
             }
         }
-        for dir in dirs {
-            let mut findings = Vec::new();
-            let expected = schema::spec(table, dir.column_id).map(|_| rows);
-            crate::column::check_dir(table, dir, expected, &mut findings);
-            if let Some(f) = findings.into_iter().find(|f| f.severity == Severity::Error) {
-                return Err(f.error);
-            }
+        if let Some(f) = findings.into_iter().find(|f| f.severity == Severity::Error) {
+            return Err(f.error);
         }
     }
     Ok(())
+}
+
+/// The error for column `id` of `table` when its directory does not list it.
+pub fn missing_column(table: Table, id: u64) -> Error {
+    let column = match schema::spec(table, id) {
+        Some(spec) => format!("{} column {id} ({})", table.name(), spec.name),
+        None => format!("{} column {id}", table.name()),
+    };
+    Error::corrupt(format!("{column} is missing from the directory"))
+        .within(Place::Section(columns_tag(table)))
+}
+
+/// Reports every schema column of `table` that its directory `dirs` does not list.
+pub fn missing_columns(table: Table, dirs: &[ColumnDir], out: &mut Vec<Finding>) {
+    for spec in schema::columns(table) {
+        if !dirs.iter().any(|d| d.column_id == spec.id) {
+            out.push(Finding::error(missing_column(table, spec.id)));
+        }
+    }
+}
+
+/// How readers treat entry `i` of `table`'s column directory `dirs`: `None` when a later entry
+/// has the same id (readers use the later one, as the reference does, and never read this
+/// one), otherwise `Some(known)`, whether the schema defines the id (an unknown column is
+/// checked and otherwise ignored). Both unusual cases leave a warning in `out`.
+pub fn directory_entry(
+    table: Table,
+    dirs: &[ColumnDir],
+    i: usize,
+    out: &mut Vec<Finding>,
+) -> Option<bool> {
+    let dir = dirs.get(i)?;
+    let place = Place::Column {
+        table,
+        column: dir.column_id,
+        page: None,
+    };
+    if dirs[i + 1..].iter().any(|d| d.column_id == dir.column_id) {
+        out.push(Finding::warning(
+            Error::duplicate(
+                "column id appears again later in the directory; the later entry is used",
+            )
+            .within(place)
+            .at(dir.entry_offset),
+        ));
+        return None;
+    }
+    let known = schema::spec(table, dir.column_id).is_some();
+    if !known {
+        out.push(Finding::warning(
+            Error::unknown(
+                "column id is not in the v1 schema; it is checked and otherwise ignored",
+            )
+            .within(place)
+            .at(dir.entry_offset),
+        ));
+    }
+    Some(known)
 }
 
 /// A `.meguri` file opened for lazy reading.
@@ -254,17 +357,10 @@ impl<S: Source> Reader<S> {
 
     /// The directory entry of a column, or an error naming the missing column.
     pub fn column_dir(&self, table: Table, id: u64) -> Result<&ColumnDir> {
-        self.shape.footer.column(table, id).ok_or_else(|| {
-            let name = schema::spec(table, id).map_or("", |s| s.name);
-            Error::corrupt(format!(
-                "{} column {id} {name} is missing from the directory",
-                table.name()
-            ))
-            .within(Place::Section(match table {
-                Table::Url => crate::format::footer::TAG_URL_COLUMNS,
-                Table::Host => crate::format::footer::TAG_HOST_COLUMNS,
-            }))
-        })
+        self.shape
+            .footer
+            .column(table, id)
+            .ok_or_else(|| missing_column(table, id))
     }
 
     fn strict<T>(findings: Vec<Finding>, value: Option<T>) -> Result<T> {

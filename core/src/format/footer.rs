@@ -24,6 +24,14 @@ pub const TAG_STATS: u64 = 7;
 /// Footer section tag: key-value metadata.
 pub const TAG_META: u64 = 8;
 
+/// The tag of the section holding `table`'s column directory.
+pub fn columns_tag(table: Table) -> u64 {
+    match table {
+        Table::Url => TAG_URL_COLUMNS,
+        Table::Host => TAG_HOST_COLUMNS,
+    }
+}
+
 /// Name of a footer section tag, if it is one the format defines.
 pub fn section_name(tag: u64) -> Option<&'static str> {
     Some(match tag {

@@ -47,26 +47,8 @@ layout! {
 }
 
 impl Header {
-    /// Decodes and checks a header in the reference's order: magic, CRC, major version.
-    pub fn parse(b: &[u8]) -> Result<Header> {
-        let Some(b) = b.get(..HEADER_LEN) else {
-            return Err(Error::new(
-                ErrorKind::ShortFile,
-                format!(
-                    "a header needs {HEADER_LEN} bytes, the input has {}",
-                    b.len()
-                ),
-            )
-            .within(Place::Header)
-            .at(0));
-        };
-        let b: &[u8; HEADER_LEN] = b.try_into().expect("slice of header length");
-        let h = Header::read(b);
-        h.check(b)?;
-        Ok(h)
-    }
-
-    /// The checks [`Header::parse`] applies, each as its own error.
+    /// Checks a header read from `b` in the reference's order: magic, CRC, major version. The
+    /// first that fails is the error.
     pub fn check(&self, b: &[u8; HEADER_LEN]) -> Result<()> {
         if self.magic != FILE_MAGIC {
             return Err(Error::new(
