@@ -44,6 +44,8 @@ pub mod schema;
 pub mod seenset;
 pub mod source;
 pub mod store;
+#[cfg(test)]
+mod testing;
 pub mod verify;
 pub mod write;
 

@@ -658,3 +658,180 @@ impl<S: Source> Reader<S> {
         self.shape.footer.meta.as_deref()
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::format::footer::TAG_URL_COLUMNS;
+    use crate::schema::url;
+    use crate::source::CountingSource;
+    use crate::testing::{file, partition, with_footer, StoredZstd};
+    use crate::write::{encode, WriteOptions};
+
+    #[test]
+    fn a_file_reads_back_as_the_partition_it_was_written_from() {
+        let p = partition(6, 7);
+        for f in [
+            file(&p, 10),
+            encode(&p, &WriteOptions::default(), &StoredZstd).unwrap(),
+        ] {
+            let r = Reader::open(&f[..]).unwrap();
+            assert_eq!(r.partition().unwrap(), p);
+        }
+    }
+
+    #[test]
+    fn a_row_range_decodes_only_the_pages_that_hold_it() {
+        let p = partition(8, 10);
+        let f = file(&p, 16); // 80 URL rows: pages of 16
+        let src = CountingSource::new(&f[..]);
+        let r = Reader::open(&src).unwrap();
+        let want: Vec<u64> = p.urls.iter().map(|u| u.key.path).collect();
+        for rows in [0..80, 0..1, 15..17, 16..32, 31..64, 79..80, 40..40] {
+            let v = r
+                .read_column_rows(Table::Url, url::PATH_KEY, rows.clone())
+                .unwrap();
+            let want = &want[rows.start as usize..rows.end as usize];
+            assert_eq!(v.as_ints(), want, "rows {rows:?}");
+            assert_eq!(
+                r.url_rows(rows.clone()).unwrap(),
+                p.urls[rows.start as usize..rows.end as usize],
+            );
+        }
+        // Rows 16..32 are exactly page 1: one read of its bytes, nothing else.
+        let dir = r.column_dir(Table::Url, url::PATH_KEY).unwrap();
+        let page1 = dir.page_spans()[1];
+        let before = (src.reads(), src.bytes());
+        r.read_column_rows(Table::Url, url::PATH_KEY, 16..32)
+            .unwrap();
+        assert_eq!(
+            (src.reads(), src.bytes()),
+            (before.0 + 1, before.1 + page1.byte_len)
+        );
+        assert!(r.read_column_rows(Table::Url, 1, 70..81).is_err());
+        let e = r.read_page(Table::Url, 1, 5).unwrap_err();
+        assert_eq!(
+            e.place,
+            Place::Column {
+                table: Table::Url,
+                column: 1,
+                page: Some(5)
+            }
+        );
+    }
+
+    #[test]
+    fn the_special_regions_read_back() {
+        let p = partition(4, 6);
+        let f = file(&p, 1000);
+        let r = Reader::open(&f[..]).unwrap();
+        assert_eq!(r.arena().unwrap(), p.arena);
+        let next_due: Vec<u32> = p.urls.iter().map(|u| u.next_due).collect();
+        let w = r.schedule().unwrap().unwrap();
+        assert_eq!(Some(w), Wheel::build(&next_due));
+        assert!(r.seen_filter().unwrap().is_none());
+        assert_eq!(r.meta(), Some(&p.meta[..]));
+    }
+
+    #[test]
+    fn a_damaged_shape_is_reported_whole_and_refused_at_its_first_error() {
+        let f = file(&partition(2, 3), 1000);
+        let mut bad = f.clone();
+        bad[20] ^= 1; // the host-key range: only the header CRC sees it
+        let n = bad.len();
+        bad[n - 12 - 3] ^= 1; // inside the footer: only the footer CRC sees it
+        let mut out = Vec::new();
+        let shape = read_shape_into(&bad[..], 64 << 10, &mut out).unwrap();
+        assert_eq!(shape.header.url_count, 6);
+        let places: Vec<(Place, Option<u64>)> = out
+            .iter()
+            .map(|f| (f.error.place, f.error.offset))
+            .collect();
+        assert_eq!(
+            places,
+            [
+                (Place::Header, Some(60)),
+                (Place::Footer, Some(n as u64 - 8))
+            ]
+        );
+        let e = read_shape(&bad[..], 64 << 10).unwrap_err();
+        assert_eq!(e, out[0].error);
+        assert_eq!(Reader::open(&bad[..]).err(), Some(e));
+        // What leaves the shape unknown ends the reading.
+        let mut out = Vec::new();
+        assert!(read_shape_into(&f[..70], 64 << 10, &mut out).is_none());
+        assert_eq!(out[0].error.kind, ErrorKind::ShortFile);
+        let mut cut = f.clone();
+        cut.truncate(f.len() - 1);
+        let mut out = Vec::new();
+        assert!(read_shape_into(&cut[..], 64 << 10, &mut out).is_none());
+        assert_eq!(out.len(), 1);
+        assert_eq!(out[0].error.place, Place::Trailer);
+    }
+
+    #[test]
+    fn the_directory_rules_every_reader_applies_at_open() {
+        let f = file(&partition(2, 3), 1000);
+        // A column missing from the directory.
+        let missing = with_footer(&f, |d| d.url_columns.retain(|c| c.column_id != 5));
+        let e = Reader::open(&missing[..]).err().unwrap();
+        assert_eq!(e.place, Place::Section(TAG_URL_COLUMNS));
+        assert_eq!(
+            e.message,
+            "url column 5 (discovery_source) is missing from the directory"
+        );
+        // A bad entry that a later one with the same id replaces is never read: the file
+        // opens, and the later entry is the one used.
+        let shadowed = with_footer(&f, |d| {
+            let mut bad = d.url_columns[5].clone();
+            bad.width = 3;
+            d.url_columns.insert(0, bad);
+        });
+        let r = Reader::open(&shadowed[..]).unwrap();
+        assert_eq!(r.column_dir(Table::Url, 5).unwrap().width, 1);
+        let mut out = Vec::new();
+        let dirs = &r.footer().url_columns;
+        assert_eq!(directory_entry(Table::Url, dirs, 0, &mut out), None);
+        assert_eq!(directory_entry(Table::Url, dirs, 6, &mut out), Some(true));
+        assert_eq!(out.len(), 1);
+        assert_eq!(out[0].error.kind, ErrorKind::Duplicate);
+        // The same bad entry as the only one fails the open.
+        let broken = with_footer(&f, |d| d.url_columns[5].width = 3);
+        assert!(Reader::open(&broken[..]).is_err());
+        // An id the schema does not know is checked, then ignored.
+        let unknown = with_footer(&f, |d| {
+            let mut extra = d.url_columns[5].clone();
+            extra.column_id = 40;
+            d.url_columns.push(extra);
+        });
+        let r = Reader::open(&unknown[..]).unwrap();
+        let mut out = Vec::new();
+        let dirs = &r.footer().url_columns;
+        assert_eq!(directory_entry(Table::Url, dirs, 23, &mut out), Some(false));
+        assert_eq!(out[0].error.kind, ErrorKind::Unknown);
+        let e = r.column_dir(Table::Url, 41).unwrap_err();
+        assert_eq!(e.message, "url column 41 is missing from the directory");
+    }
+
+    #[test]
+    fn declared_rows_must_fit_the_decode_budget() {
+        let h = Header {
+            url_count: 1 << 40,
+            ..Header::default()
+        };
+        let e = check_declared_rows(&h, 1000, &Limits::default()).unwrap_err();
+        assert_eq!((e.kind, e.offset), (ErrorKind::Limit, Some(32)));
+        let h = Header {
+            url_count: u64::MAX,
+            host_count: 2,
+            ..Header::default()
+        };
+        assert!(check_declared_rows(&h, u64::MAX, &Limits::default()).is_err());
+        let h = Header {
+            url_count: 1000,
+            host_count: 100,
+            ..Header::default()
+        };
+        assert!(check_declared_rows(&h, 1000, &Limits::default()).is_ok());
+    }
+}

@@ -1213,3 +1213,205 @@ pub fn check_manifest_entry(
         })
         .collect()
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::format::TRAILER_LEN;
+    use crate::reader::Reader;
+    use crate::source::CountingSource;
+    use crate::testing::{file, partition, with_footer};
+
+    fn report(f: &[u8]) -> Report {
+        verify_file(f, &ReadOptions::default())
+    }
+
+    fn texts(r: &Report) -> Vec<String> {
+        r.findings.iter().map(|f| format!("{f}")).collect()
+    }
+
+    #[test]
+    fn our_files_verify_clean_and_each_region_is_read_once() {
+        let p = partition(7, 9);
+        let f = file(&p, 10);
+        let r = report(&f);
+        assert!(r.findings.is_empty(), "{:?}", texts(&r));
+        assert_eq!(r.columns_checked, 43);
+        assert_eq!(r.rows_checked, (63, 7));
+        // 63 URL rows at 10 a page, 7 host rows in one page, the wheel and the arena.
+        assert_eq!(r.pages_checked, 23 * 7 + 20 + 2);
+        // With the smallest tail read, every byte of the file is read exactly once: header,
+        // regions (columns come from their region's bytes), footer, trailer.
+        let src = CountingSource::new(&f[..]);
+        let opts = ReadOptions {
+            tail_guess: TRAILER_LEN as u64,
+            ..ReadOptions::default()
+        };
+        assert!(verify_file(&src, &opts).is_ok());
+        assert_eq!(src.bytes(), f.len() as u64);
+    }
+
+    #[test]
+    fn a_damaged_page_is_reported_by_every_check_that_sees_it_in_file_order() {
+        let f = file(&partition(3, 4), 1000);
+        let reader = Reader::open(&f[..]).unwrap();
+        let dir = reader.column_dir(Table::Url, url::DEPTH).unwrap();
+        let mut bad = f.clone();
+        bad[dir.first_page_offset as usize + PAGE_HEADER_LEN] ^= 0x10;
+        let r = report(&bad);
+        let found: Vec<(Place, ErrorKind)> = r
+            .findings
+            .iter()
+            .map(|f| (f.error.place, f.error.kind))
+            .collect();
+        let column = |page| Place::Column {
+            table: Table::Url,
+            column: url::DEPTH,
+            page,
+        };
+        assert_eq!(
+            found,
+            [
+                (Place::Region(REGION_URL_TABLE), ErrorKind::Checksum),
+                (column(None), ErrorKind::Checksum),
+                (column(Some(0)), ErrorKind::Checksum),
+            ]
+        );
+        assert_eq!(r.columns_checked, 43, "the other columns are still checked");
+    }
+
+    #[test]
+    fn a_footer_crc_mismatch_is_the_footers_and_the_rest_is_still_checked() {
+        let f = file(&partition(3, 4), 1000);
+        let mut bad = f.clone();
+        let n = bad.len();
+        bad[n - TRAILER_LEN - 2] ^= 1; // a metadata value byte
+        let r = report(&bad);
+        assert_eq!(r.errors(), 1, "{:?}", texts(&r));
+        assert_eq!(r.findings[0].error.place, Place::Footer);
+        assert_eq!(r.findings[0].error.offset, Some(n as u64 - 8));
+        assert_eq!(r.columns_checked, 43);
+        let open = Reader::open(&bad[..]).err().unwrap();
+        assert_eq!(
+            open, r.findings[0].error,
+            "verify and the reader say the same"
+        );
+    }
+
+    #[test]
+    fn directory_findings_agree_with_what_the_reader_opens() {
+        let f = file(&partition(3, 4), 1000);
+        let missing = with_footer(&f, |d| d.host_columns.retain(|c| c.column_id != 9));
+        let r = report(&missing);
+        // (The STATS totals, which count the column, then disagree too.)
+        assert_eq!(
+            texts(&r)[0],
+            "error: footer section 3 (host columns): host column 9 (crawl_delay) is missing from \
+             the directory"
+        );
+        assert_eq!(
+            Some(r.findings[0].error.clone()),
+            Reader::open(&missing[..]).err()
+        );
+        let shadowed = with_footer(&f, |d| {
+            let mut bad = d.url_columns[3].clone();
+            bad.num_values = 1;
+            // STATS totals count every directory entry, the shadowed one too.
+            let st = d.stats.as_mut().unwrap();
+            st.total_compressed += bad.total_compressed;
+            st.total_uncompressed += bad.total_uncompressed;
+            d.url_columns.insert(0, bad);
+        });
+        let r = report(&shadowed);
+        assert!(r.is_ok(), "{:?}", texts(&r));
+        assert_eq!(r.warnings(), 1);
+        assert_eq!(r.findings[0].error.kind, ErrorKind::Duplicate);
+        assert!(Reader::open(&shadowed[..]).is_ok());
+    }
+
+    #[test]
+    fn unresolved_arena_references_are_errors_row_by_row() {
+        let mut p = partition(2, 30);
+        let end = p.arena.len() as u64;
+        for u in p.urls.iter_mut().skip(5) {
+            u.url_ref = end + 10;
+        }
+        let r = report(&file(&p, 1000));
+        let t = texts(&r);
+        assert_eq!(r.errors(), ROW_FINDINGS_LISTED + 1, "{t:?}");
+        assert!(t[0].starts_with("error: url row 5: url_ref"), "{}", t[0]);
+        assert!(t[0].ends_with(&format!("is past the end of the arena ({end} bytes)")));
+        assert_eq!(
+            t[ROW_FINDINGS_LISTED],
+            "error: url column 6: 35 more rows with the same problem: an arena reference that does not resolve"
+        );
+    }
+
+    #[test]
+    fn keys_out_of_order_repeated_or_out_of_range() {
+        let header = Header {
+            hostkey_lo: 10,
+            hostkey_hi: 100,
+            ..Header::default()
+        };
+        let hk = [10u64, 20, 20, 15, 200];
+        let pk = [1u64, 1, 1, 9, 1];
+        let mut r = Report::default();
+        check_keys(&mut r, &URL_KEYS, 5, |i| (hk[i], pk[i]), |i| hk[i], &header);
+        assert_eq!(
+            texts(&r),
+            [
+                "error: url row 3: URL key 0x000000000000000f:0x0000000000000009 sorts before the previous row's 0x0000000000000014:0x0000000000000001",
+                "warning: url row 2: URL key 0x0000000000000014:0x0000000000000001 repeats the previous row's",
+                "error: url row 4: host key 0x00000000000000c8 is outside the partition's range 0x000000000000000a .. 0x0000000000000064",
+            ]
+        );
+        let mut r = Report::default();
+        let many: Vec<u64> = (0..30).rev().map(|k| k + 10).collect();
+        check_keys(&mut r, &HOST_KEYS, 30, |i| many[i], |i| many[i], &header);
+        assert_eq!(r.errors(), ROW_FINDINGS_LISTED + 1);
+        let last = &r.findings[ROW_FINDINGS_LISTED].error;
+        assert_eq!(last.kind, ErrorKind::NotSorted);
+        assert_eq!(
+            last.message,
+            "9 more rows with the same problem: host rows out of host-key order"
+        );
+    }
+
+    #[test]
+    fn stats_are_held_to_the_data() {
+        let p = partition(3, 4);
+        let due_max = p.urls.iter().map(|u| u.next_due).max().unwrap();
+        let f = file(&p, 1000);
+        let wrong = with_footer(&f, |d| {
+            let st = d.stats.as_mut().unwrap();
+            st.host_count += 1;
+            st.due_max += 1;
+        });
+        let r = report(&wrong);
+        let stats_at_body = Reader::open(&wrong[..])
+            .unwrap()
+            .footer()
+            .sections
+            .iter()
+            .find(|s| s.tag == TAG_STATS)
+            .unwrap()
+            .body_offset;
+        let found: Vec<(String, Option<u64>)> = r
+            .findings
+            .iter()
+            .map(|f| (f.error.message.clone(), f.error.offset))
+            .collect();
+        let due = format!("due_max is {}, the file says {due_max}", due_max + 1);
+        assert_eq!(
+            found,
+            [
+                (
+                    "host_count is 4, the file says 3".into(),
+                    Some(stats_at_body + 8)
+                ),
+                (due, Some(stats_at_body + 44)),
+            ]
+        );
+    }
+}

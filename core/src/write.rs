@@ -879,3 +879,233 @@ pub fn encode_with(
     out[..HEADER_LEN].copy_from_slice(&header);
     Ok(out)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::format::codec::Uncompressed;
+    use crate::format::encoding::decode_values;
+    use crate::reader::Reader;
+    use crate::schema::{host, url, HostRecord, UrlRecord};
+    use crate::testing::{file, partition, StoredZstd};
+
+    #[test]
+    fn the_same_partition_gives_the_same_bytes() {
+        let p = partition(5, 9);
+        let a = file(&p, 8);
+        assert_eq!(a, file(&p, 8));
+        let exhaustive = WriteOptions {
+            page_rows: 8,
+            exhaustive: true,
+        };
+        assert_eq!(a, encode(&p, &exhaustive, &Uncompressed).unwrap());
+        // The shape: header at 0, footer where it says, trailer at the end.
+        let r = Reader::open(&a[..]).unwrap();
+        let h = *r.header();
+        assert_eq!(a[..HEADER_LEN], h.sealed());
+        let t = r.shape().trailer;
+        assert_eq!(a[a.len() - 4..], FILE_MAGIC);
+        assert_eq!(
+            h.footer_offset + u64::from(t.footer_len) + 12,
+            a.len() as u64
+        );
+        let st = r.footer().stats.unwrap();
+        let due: Vec<u32> = p.urls.iter().map(|u| u.next_due).collect();
+        assert_eq!((st.due_min, st.due_max), Stats::due_range_of(&due));
+        assert_eq!(
+            st.scheduled_count,
+            due.iter().filter(|&&d| d != 0).count() as u64
+        );
+    }
+
+    /// The page the cascade must pick: the smallest of every encoding that encodes, ties to
+    /// the earlier one in [`CASCADE`].
+    fn smallest(vals: &[u64], width: usize, comp: &dyn Compressor) -> (usize, u8) {
+        CASCADE
+            .iter()
+            .filter_map(|&enc| {
+                let e = encode_values(enc, vals, width).ok()?;
+                let mut out = Vec::new();
+                comp.compress(&e.payload, &mut out);
+                Some((PAGE_HEADER_LEN + out.len(), enc))
+            })
+            .min_by_key(|&(len, enc)| (len, CASCADE.iter().position(|&c| c == enc)))
+            .unwrap()
+    }
+
+    #[test]
+    fn the_cascade_picks_the_smallest_page() {
+        let spec = *schema::spec(Table::Url, url::PATH_KEY).unwrap();
+        let mut x = 7u64;
+        let noise: Vec<u64> = (0..500)
+            .map(|_| {
+                x = x.wrapping_mul(6364136223846793005).wrapping_add(1);
+                x >> 3
+            })
+            .collect();
+        let cases: [(&str, Vec<u64>); 6] = [
+            ("constant", alloc::vec![42; 500]),
+            ("ascending", (0..500).map(|i| 1_000_000 + 3 * i).collect()),
+            ("runs", (0..500).map(|i| i / 100).collect()),
+            (
+                "few values",
+                (0..500).map(|i| [7, 1 << 40, 99][i % 3]).collect(),
+            ),
+            ("noise", noise),
+            ("one value", alloc::vec![5]),
+        ];
+        for comp in [&Uncompressed as &dyn Compressor, &StoredZstd] {
+            for (name, vals) in &cases {
+                let range = min_max(vals.iter().copied());
+                for exhaustive in [false, true] {
+                    let (page, enc) = best_page(&spec, vals, range, 0, comp, exhaustive);
+                    assert_eq!((page.len(), enc), smallest(vals, 8, comp), "{name}");
+                    // The page decodes to the values.
+                    let h = PageHeader::read(page[..PAGE_HEADER_LEN].try_into().unwrap());
+                    if h.codec == crate::format::codec::CODEC_NONE {
+                        let mut back = Vec::new();
+                        let payload = &page[PAGE_HEADER_LEN..];
+                        decode_values(enc, payload, vals.len(), h.base, 8, &mut back).unwrap();
+                        assert_eq!(&back, vals, "{name}");
+                    }
+                }
+            }
+        }
+        // Not RAW where RAW is plainly the worst.
+        let (_, enc) = best_page(&spec, &cases[0].1, Some((42, 42)), 0, &Uncompressed, false);
+        assert_ne!(enc, RAW);
+        let (_, enc) = best_page(
+            &spec,
+            &cases[1].1,
+            min_max(cases[1].1.iter().copied()),
+            0,
+            &Uncompressed,
+            false,
+        );
+        assert!(matches!(enc, DELTA | DELTA_FOR), "ascending keys: {enc}");
+    }
+
+    #[test]
+    fn zone_maps_for_unsigned_columns_only() {
+        let p = partition(6, 5);
+        let f = file(&p, 7);
+        let r = Reader::open(&f[..]).unwrap();
+        for spec in schema::columns(Table::Url)
+            .iter()
+            .chain(schema::columns(Table::Host))
+        {
+            let table = if schema::columns(Table::Url).contains(spec) {
+                Table::Url
+            } else {
+                Table::Host
+            };
+            let dir = r.column_dir(table, spec.id).unwrap();
+            let zoned = spec.kind == ValueKind::Uint;
+            assert_eq!(
+                dir.zone().is_some(),
+                zoned,
+                "{} {}",
+                table.name(),
+                spec.name
+            );
+            for (s, z) in dir.page_spans().iter().zip(dir.page_zones()) {
+                assert_eq!(z.is_some(), zoned);
+                let Some((lo, hi)) = z else { continue };
+                let page = r.read_span(table, spec.id, *s).unwrap();
+                let v = page.values.as_ints();
+                assert_eq!((lo, hi), min_max(v.iter().copied()).unwrap());
+            }
+        }
+        let due = r
+            .column_dir(Table::Url, url::NEXT_DUE)
+            .unwrap()
+            .zone()
+            .unwrap();
+        let all: Vec<u64> = p.urls.iter().map(|u| u64::from(u.next_due)).collect();
+        assert_eq!(Some(due), min_max(all.iter().copied()));
+    }
+
+    #[test]
+    fn what_the_format_cannot_hold_is_refused() {
+        let mut p = partition(3, 3);
+        p.urls.swap(0, 1);
+        assert_eq!(
+            encode(&p, &WriteOptions::default(), &Uncompressed)
+                .unwrap_err()
+                .kind,
+            ErrorKind::NotSorted
+        );
+        let mut p = partition(3, 3);
+        p.hostkey_hi = 2500;
+        let e = encode(&p, &WriteOptions::default(), &Uncompressed).unwrap_err();
+        assert_eq!(e.kind, ErrorKind::Invalid);
+        assert!(e.message.contains("outside the file's range"), "{e}");
+        let mut p = partition(3, 3);
+        p.hosts.swap(0, 2);
+        assert_eq!(
+            encode(&p, &WriteOptions::default(), &Uncompressed)
+                .unwrap_err()
+                .kind,
+            ErrorKind::NotSorted
+        );
+
+        let plan = Plan {
+            id: 1,
+            hostkey_lo: 0,
+            hostkey_hi: u64::MAX,
+            created_hours: 0,
+            url_count: 2,
+            host_count: 0,
+            schedule_base: None,
+        };
+        // A feed that gives fewer rows than planned.
+        let urls = [UrlRecord::default()];
+        let mut e = Encoder::new(Vec::new(), plan, WriteOptions::default(), &Uncompressed).unwrap();
+        let err = e
+            .tables(&mut RowsFeed(&urls[..]), &mut RowsFeed::<HostRecord>(&[]))
+            .unwrap_err();
+        assert_eq!(err.kind, ErrorKind::Invalid);
+        // An arena body longer, or shorter, than declared.
+        let mut e = Encoder::new(Vec::new(), plan, WriteOptions::default(), &Uncompressed).unwrap();
+        e.begin_arena(StoredBody {
+            codec: 0,
+            raw_len: 4,
+            len: 4,
+            crc: 0,
+        })
+        .unwrap();
+        e.arena_body(b"abc").unwrap();
+        assert!(e.arena_body(b"de").is_err());
+        assert!(e.end_arena().is_err());
+        let too_many = Plan {
+            url_count: 1 << 33,
+            ..plan
+        };
+        let err = Encoder::new(Vec::new(), too_many, WriteOptions::default(), &Uncompressed);
+        assert_eq!(err.err().map(|e| e.kind), Some(ErrorKind::Limit));
+    }
+
+    #[test]
+    fn a_feed_answers_only_the_columns_its_table_has() {
+        let p = partition(2, 2);
+        let mut urls = RowsFeed(&p.urls[..]);
+        let mut hosts = RowsFeed(&p.hosts[..]);
+        let mut out = Vec::new();
+        let due = schema::spec(Table::Url, url::NEXT_DUE).unwrap();
+        urls.values(due, 1, 3, &mut out).unwrap();
+        assert_eq!(
+            out,
+            [u64::from(p.urls[1].next_due), u64::from(p.urls[2].next_due)]
+        );
+        // The IP is not an integer column; ids past the schema are no column at all.
+        let ip = schema::spec(Table::Host, host::RESOLVED_IP).unwrap();
+        assert!(hosts.values(ip, 0, 1, &mut out).is_err());
+        let beyond = ColumnSpec { id: 23, ..*due };
+        assert!(urls.values(&beyond, 0, 1, &mut out).is_err());
+        let mut bytes = Vec::new();
+        hosts.ip_bytes(0, 2, &mut bytes).unwrap();
+        assert_eq!(bytes[16..], p.hosts[1].resolved_ip);
+        assert!(urls.ip_bytes(0, 1, &mut bytes).is_err());
+        assert!(urls.values(due, 3, 9, &mut out).is_err());
+    }
+}

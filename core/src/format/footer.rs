@@ -524,3 +524,159 @@ pub fn encode_meta(out: &mut Vec<u8>, pairs: &[(Vec<u8>, Vec<u8>)]) {
         out.extend_from_slice(v);
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::error::ErrorKind;
+    use crate::format::page::PAGE_HEADER_LEN;
+    use crate::testing::{file, partition, with_footer};
+
+    fn footer_of(f: &[u8]) -> Footer {
+        let h = crate::format::header::Header::read(f[..64].try_into().unwrap());
+        let start = h.footer_offset as usize;
+        Footer::parse(&f[start..f.len() - 12], start as u64).unwrap()
+    }
+
+    #[test]
+    fn the_fixed_entries_are_the_formats() {
+        assert_eq!((REGION_DESC_LEN, SKIP_ENTRY_LEN, STATS_LEN), (22, 42, 68));
+        assert_eq!(
+            (region_at::OFFSET, region_at::CRC, region_at::FLAGS),
+            (1, 17, 21)
+        );
+        assert_eq!((skip_at::ENCODING, skip_at::ZONE_MIN), (24, 26));
+        assert_eq!(
+            (
+                stats_at::DUE_MIN,
+                stats_at::TOTAL_COMPRESSED,
+                stats_at::BYTES_PER_URL
+            ),
+            (40, 48, 64)
+        );
+    }
+
+    #[test]
+    fn our_footer_parses_to_what_was_written() {
+        let p = partition(5, 8);
+        let f = file(&p, 16);
+        let footer = footer_of(&f);
+        assert!(footer.errors.is_empty() && footer.warnings.is_empty());
+        let tags: Vec<u64> = footer.sections.iter().map(|s| s.tag).collect();
+        assert_eq!(
+            tags,
+            [
+                TAG_REGIONS,
+                TAG_URL_COLUMNS,
+                TAG_HOST_COLUMNS,
+                TAG_STATS,
+                TAG_META
+            ]
+        );
+        assert_eq!(
+            (footer.url_columns.len(), footer.host_columns.len()),
+            (23, 20)
+        );
+        let st = footer.stats.unwrap();
+        assert_eq!((st.url_count, st.host_count), (40, 5));
+        assert_eq!(footer.meta.as_deref(), Some(&p.meta[..]));
+        // 40 URL rows at 16 a page: three pages, each with its skip entry and zone map.
+        let keys = footer.column(Table::Url, 0).unwrap();
+        assert_eq!(keys.num_pages, 3);
+        let rows: Vec<(u64, u64)> = keys
+            .pages
+            .iter()
+            .map(|s| (s.first_row, s.num_values))
+            .collect();
+        assert_eq!(rows, [(0, 16), (16, 16), (32, 8)]);
+        // Host 4 holds rows 32..40; hosts 2 and 3, rows 16..32.
+        assert_eq!(
+            keys.page_zones()[1..],
+            [Some((3000, 4000)), Some((5000, 5000))]
+        );
+        assert_eq!(keys.zone(), Some((1000, 5000)));
+        // Page spans follow one another from the first page.
+        let spans = keys.page_spans();
+        assert_eq!(spans[0].offset, keys.first_page_offset);
+        assert_eq!(spans[1].offset, spans[0].offset + spans[0].byte_len);
+        assert_eq!(
+            keys.byte_len(),
+            Some(3 * PAGE_HEADER_LEN as u64 + keys.total_compressed)
+        );
+        // Every entry encodes back to its own bytes.
+        for d in footer.url_columns.iter().chain(&footer.host_columns) {
+            let mut b = Vec::new();
+            d.encode(&mut b);
+            let at = d.entry_offset as usize;
+            assert_eq!(b, f[at..at + b.len()], "column {}", d.column_id);
+        }
+    }
+
+    #[test]
+    fn section_framing_and_bodies() {
+        let f = file(&partition(2, 3), 1000);
+        let h = crate::format::header::Header::read(f[..64].try_into().unwrap());
+        let start = h.footer_offset as usize;
+        let body = &f[start..f.len() - 12];
+        // A section whose length runs past the footer fails the whole parse.
+        let mut cut = body.to_vec();
+        cut.truncate(body.len() - 1);
+        assert!(Footer::parse(&cut, start as u64).is_err());
+        // An unknown section is skipped by its length and listed; a repeated known one
+        // warns, and the last copy wins.
+        let mut more = body.to_vec();
+        encode_section(&mut more, 99, b"whatever");
+        let mut st = Vec::new();
+        Stats {
+            url_count: 77,
+            ..Stats::default()
+        }
+        .encode(&mut st);
+        encode_section(&mut more, TAG_STATS, &st);
+        let footer = Footer::parse(&more, start as u64).unwrap();
+        assert_eq!(footer.sections.iter().filter(|s| s.tag == 99).count(), 1);
+        assert_eq!(footer.stats.unwrap().url_count, 77);
+        assert_eq!(footer.warnings.len(), 1);
+        assert_eq!(footer.warnings[0].kind, ErrorKind::Duplicate);
+        // A STATS body that stops short names the field it stops in; bytes left after a body
+        // are a warning.
+        let mut short = body.to_vec();
+        encode_section(&mut short, TAG_STATS, &st[..42]);
+        let footer = Footer::parse(&short, start as u64).unwrap();
+        assert!(
+            footer.errors[0].message.contains("stats due min"),
+            "{:?}",
+            footer.errors
+        );
+        let mut long = body.to_vec();
+        let mut st2 = st.clone();
+        st2.push(0);
+        encode_section(&mut long, TAG_STATS, &st2);
+        let footer = Footer::parse(&long, start as u64).unwrap();
+        assert!(footer
+            .warnings
+            .iter()
+            .any(|w| w.kind == ErrorKind::Unused && w.message.contains("1 unused bytes")));
+    }
+
+    #[test]
+    fn the_last_of_repeated_entries_is_the_one_read() {
+        let f = file(&partition(2, 3), 1000);
+        let f = with_footer(&f, |footer| {
+            let mut first = footer.url_columns[4].clone();
+            first.width = 3;
+            footer.url_columns.insert(0, first);
+            let mut region = footer.regions[1];
+            region.length += 1;
+            footer.regions.insert(0, region);
+        });
+        let footer = footer_of(&f);
+        assert_eq!(footer.url_columns.len(), 24);
+        assert_eq!(footer.column(Table::Url, 4).unwrap().width, 2);
+        assert_eq!(
+            footer.region(1).unwrap().length + 1,
+            footer.regions[0].length,
+            "the later region descriptor is the one found"
+        );
+    }
+}

@@ -154,3 +154,151 @@ impl Trailer {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::format::TRAILER_LEN;
+    use alloc::vec::Vec;
+
+    fn header() -> Header {
+        Header {
+            magic: *b"XXXX",
+            version_major: VERSION_MAJOR,
+            version_minor: 3,
+            partition_id: 0x0102_0304,
+            flags: 0x0009,
+            checksum_algo: 1,
+            default_codec: 2,
+            hostkey_lo: 0x1111,
+            hostkey_hi: 0xffff_0000,
+            url_count: 12,
+            host_count: 5,
+            footer_offset: 4096,
+            created_hours: 480_000,
+            header_crc: 0xdead_beef,
+        }
+    }
+
+    #[test]
+    fn the_layouts_are_the_formats() {
+        // docs/format.md §2 and §9, byte by byte.
+        assert_eq!(header_at::LEN, 64);
+        let at = [
+            header_at::MAGIC,
+            header_at::VERSION_MAJOR,
+            header_at::VERSION_MINOR,
+            header_at::PARTITION_ID,
+            header_at::FLAGS,
+            header_at::CHECKSUM_ALGO,
+            header_at::DEFAULT_CODEC,
+            header_at::HOSTKEY_LO,
+            header_at::HOSTKEY_HI,
+            header_at::URL_COUNT,
+            header_at::HOST_COUNT,
+            header_at::FOOTER_OFFSET,
+            header_at::CREATED_HOURS,
+            header_at::HEADER_CRC,
+        ];
+        assert_eq!(at, [0, 4, 6, 8, 12, 14, 15, 16, 24, 32, 40, 48, 56, 60]);
+        assert_eq!(
+            (
+                trailer_at::FOOTER_LEN,
+                trailer_at::FOOTER_CRC,
+                trailer_at::MAGIC
+            ),
+            (0, 4, 8)
+        );
+        assert_eq!(trailer_at::LEN, TRAILER_LEN);
+    }
+
+    #[test]
+    fn a_sealed_header_reads_back_and_checks() {
+        let h = header();
+        let b = h.sealed();
+        let back = Header::read(&b);
+        assert_eq!(
+            back.magic, FILE_MAGIC,
+            "sealing writes the magic, not the field"
+        );
+        assert_eq!(back.header_crc, crc32c(&b[..60]));
+        assert_eq!(
+            Header {
+                magic: h.magic,
+                header_crc: h.header_crc,
+                ..back
+            },
+            h
+        );
+        assert_eq!(b[12..14], 0x0009u16.to_le_bytes());
+        assert_eq!(b[48..56], 4096u64.to_le_bytes());
+        back.check(&b).unwrap();
+        // `to_bytes` stores the fields as they are, which `read` gives back exactly.
+        assert_eq!(Header::read(&h.to_bytes()), h);
+    }
+
+    #[test]
+    fn check_names_the_first_field_at_fault() {
+        let good = header().sealed();
+        for i in 0..60 {
+            let mut b = good;
+            b[i] ^= 0x40;
+            let e = Header::read(&b).check(&b).unwrap_err();
+            if i < 4 {
+                assert_eq!((e.kind, e.offset), (ErrorKind::BadMagic, Some(0)));
+            } else {
+                assert_eq!(
+                    (e.kind, e.offset),
+                    (ErrorKind::Checksum, Some(60)),
+                    "byte {i}"
+                );
+            }
+            assert_eq!(e.place, Place::Header);
+        }
+        let v2 = Header {
+            version_major: 2,
+            ..header()
+        }
+        .sealed();
+        let e = Header::read(&v2).check(&v2).unwrap_err();
+        assert_eq!((e.kind, e.offset), (ErrorKind::Unsupported, Some(4)));
+    }
+
+    #[test]
+    fn the_trailer_finds_the_footer_the_header_names() {
+        let footer = [7u8; 100];
+        let mut t = Vec::new();
+        Trailer::of_footer(&footer).encode(&mut t);
+        assert_eq!(t.len(), 12);
+        assert_eq!(t[8..], FILE_MAGIC);
+        let trailer = Trailer::read(t[..].try_into().unwrap());
+        assert_eq!(trailer.footer_crc, crc32c(&footer));
+        let file_len = 4096 + 100 + 12;
+        assert_eq!(trailer.footer_start(file_len, &header()), Ok(4096));
+        // The header names another footer offset.
+        let e = trailer.footer_start(file_len + 1, &header()).unwrap_err();
+        assert_eq!(
+            (e.place, e.offset),
+            (Place::Trailer, Some(file_len + 1 - 12))
+        );
+        // A footer longer than the file.
+        let long = Trailer {
+            footer_len: u32::MAX,
+            ..trailer
+        };
+        assert!(long
+            .footer_start(file_len, &header())
+            .unwrap_err()
+            .message
+            .contains("before the file start"));
+        let bad = Trailer {
+            magic: *b"MEG2",
+            ..trailer
+        };
+        let e = bad.footer_start(file_len, &header()).unwrap_err();
+        assert_eq!(
+            (e.kind, e.offset),
+            (ErrorKind::BadMagic, Some(file_len - 4))
+        );
+    }
+}

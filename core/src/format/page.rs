@@ -146,3 +146,119 @@ pub fn decode_payload<'a>(
     )
     .map_err(|e| e.at_if_unset(page.payload_offset()))
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::format::codec::{CODEC_NONE, CODEC_ZSTD};
+    use crate::testing::raw_frame;
+    use alloc::vec::Vec;
+
+    /// A page of `payload` as stored, at absolute offset `at` of a buffer of padding.
+    fn page(codec: u8, stored: &[u8], raw_len: usize) -> Vec<u8> {
+        let h = PageHeader {
+            kind: KIND_DATA,
+            encoding: 3,
+            codec,
+            flags: 0,
+            num_values: 9,
+            uncompressed_size: raw_len as u32,
+            compressed_size: stored.len() as u32,
+            first_row: 1000,
+            base: 0x0102_0304_0506_0708,
+            crc: crc32c(stored),
+        };
+        let mut b = Vec::new();
+        h.encode(&mut b);
+        b.extend_from_slice(stored);
+        b
+    }
+
+    #[test]
+    fn the_header_layout_is_the_formats() {
+        // docs/format.md §4: kind, encoding, codec, flags, then u32s, the base, the CRC.
+        let at = [
+            page_at::KIND,
+            page_at::ENCODING,
+            page_at::CODEC,
+            page_at::FLAGS,
+            page_at::NUM_VALUES,
+            page_at::UNCOMPRESSED_SIZE,
+            page_at::COMPRESSED_SIZE,
+            page_at::FIRST_ROW,
+            page_at::BASE,
+            page_at::CRC,
+        ];
+        assert_eq!(at, [0, 1, 2, 3, 4, 8, 12, 16, 20, 28]);
+        assert_eq!(PAGE_HEADER_LEN, 32);
+        let b = page(CODEC_NONE, b"abc", 3);
+        let h = PageHeader::read(b[..32].try_into().unwrap());
+        assert_eq!((h.kind, h.encoding, h.codec), (KIND_DATA, 3, CODEC_NONE));
+        assert_eq!((h.num_values, h.first_row), (9, 1000));
+        assert_eq!(h.base, 0x0102_0304_0506_0708);
+        assert_eq!(b[20..28], 0x0102_0304_0506_0708u64.to_le_bytes());
+        assert_eq!(h.to_bytes()[..], b[..32]);
+        assert_eq!(h.byte_len(), 35);
+    }
+
+    #[test]
+    fn a_page_is_located_only_when_it_fits() {
+        let b = page(CODEC_NONE, b"abcdef", 6);
+        let p = locate_page(&b, 500).unwrap();
+        assert_eq!(
+            (p.payload, p.offset, p.payload_offset()),
+            (&b"abcdef"[..], 500, 532)
+        );
+        let e = locate_page(&b[..20], 500).unwrap_err();
+        assert_eq!(e.offset, Some(500));
+        let e = locate_page(&b[..37], 500).unwrap_err();
+        assert_eq!(e.offset, Some(500 + 12), "the compressed size is at fault");
+    }
+
+    #[test]
+    fn payloads_are_checked_then_decoded() {
+        let limits = Limits::default();
+        let raw = b"stored as it is";
+        let b = page(CODEC_NONE, raw, raw.len());
+        let p = locate_page(&b, 0).unwrap();
+        let got = decode_payload(&p, &limits, 1 << 20, ZstdBackend::Pure).unwrap();
+        assert!(
+            matches!(got, Cow::Borrowed(_)),
+            "codec none lends its bytes"
+        );
+        assert_eq!(&got[..], raw);
+
+        let content: Vec<u8> = (0..300u32).flat_map(|i| i.to_le_bytes()).collect();
+        let b = page(CODEC_ZSTD, &raw_frame(&content, true, true), content.len());
+        let p = locate_page(&b, 64).unwrap();
+        let got = decode_payload(&p, &limits, 1 << 20, ZstdBackend::Pure).unwrap();
+        assert_eq!(&got[..], &content[..]);
+
+        // A flipped payload bit: the page CRC, at its field.
+        let mut bad = b.clone();
+        bad[40] ^= 1;
+        let p = locate_page(&bad, 64).unwrap();
+        let e = decode_payload(&p, &limits, 1 << 20, ZstdBackend::Pure).unwrap_err();
+        assert_eq!((e.kind, e.offset), (ErrorKind::Checksum, Some(64 + 28)));
+
+        // A declared size over the limit is refused before anything is allocated.
+        let tight = Limits {
+            floor: 100,
+            per_file_byte: 0,
+        };
+        let e = decode_payload(&locate_page(&b, 64).unwrap(), &tight, 1, ZstdBackend::Pure)
+            .unwrap_err();
+        assert_eq!((e.kind, e.offset), (ErrorKind::Limit, Some(64 + 8)));
+
+        // Stored bytes that are not the declared size.
+        let b = page(CODEC_NONE, raw, raw.len() + 1);
+        let e = decode_payload(
+            &locate_page(&b, 0).unwrap(),
+            &limits,
+            1 << 20,
+            ZstdBackend::Pure,
+        )
+        .unwrap_err();
+        assert_eq!(e.offset, Some(32), "the payload is at fault");
+    }
+}
