@@ -551,15 +551,8 @@ pub fn decode_region_page(
 mod tests {
     use super::*;
     use crate::error::Severity;
-    use crate::format::footer::Footer;
     use crate::format::REGION_SCHEDULE;
-    use crate::testing::{file, partition};
-
-    fn footer_of(f: &[u8]) -> Footer {
-        let h = crate::format::header::Header::read(f[..64].try_into().unwrap());
-        let start = h.footer_offset as usize;
-        Footer::parse(&f[start..f.len() - 12], start as u64).unwrap()
-    }
+    use crate::testing::{file, footer_of, partition};
 
     fn ctx(f: &[u8]) -> DecodeCtx {
         DecodeCtx {

@@ -188,14 +188,20 @@ impl Compressor for StoredZstd {
     }
 }
 
+/// The parsed footer of one of our files.
+pub(crate) fn footer_of(file: &[u8]) -> Footer {
+    let h = Header::read(file[..HEADER_LEN].try_into().expect("a header"));
+    let start = h.footer_offset as usize;
+    let end = file.len() - crate::format::TRAILER_LEN;
+    Footer::parse(&file[start..end], start as u64).expect("our footer parses")
+}
+
 /// `file` with its footer re-encoded after `change`: the sections the writer writes, from the
 /// parsed footer, then a new trailer. The footer starts where it did, so the header stays
 /// valid; directory entries keep their own bytes, only their list changes.
 pub(crate) fn with_footer(file: &[u8], change: impl FnOnce(&mut Footer)) -> Vec<u8> {
-    let h = Header::read(file[..HEADER_LEN].try_into().expect("a header"));
-    let start = h.footer_offset as usize;
-    let end = file.len() - crate::format::TRAILER_LEN;
-    let mut f = Footer::parse(&file[start..end], start as u64).expect("our footer parses");
+    let mut f = footer_of(file);
+    let start = f.sections.first().map_or(file.len(), |s| s.offset as usize);
     change(&mut f);
     let mut footer = Vec::new();
     let mut body = Vec::new();

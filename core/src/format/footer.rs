@@ -530,13 +530,7 @@ mod tests {
     use super::*;
     use crate::error::ErrorKind;
     use crate::format::page::PAGE_HEADER_LEN;
-    use crate::testing::{file, partition, with_footer};
-
-    fn footer_of(f: &[u8]) -> Footer {
-        let h = crate::format::header::Header::read(f[..64].try_into().unwrap());
-        let start = h.footer_offset as usize;
-        Footer::parse(&f[start..f.len() - 12], start as u64).unwrap()
-    }
+    use crate::testing::{file, footer_of, partition, with_footer};
 
     #[test]
     fn the_fixed_entries_are_the_formats() {
