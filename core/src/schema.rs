@@ -168,6 +168,12 @@ pub trait Record: Copy + Default + 'static {
     /// does not fit the column (wider than its width, or of the other shape).
     fn set(&mut self, column: u64, value: Value) -> Result<()>;
 
+    /// Appends integer column `column` of every row of `rows` to `out`: [`Record::get`] for a
+    /// whole page of rows, with the column chosen once rather than per row (what the writer
+    /// feeds its pages from). Fails for the 16-byte column and for an id the schema does not
+    /// define.
+    fn extend_ints(rows: &[Self], column: u64, out: &mut Vec<u64>) -> Result<()>;
+
     /// Row `i` of `cols`, the table's decoded columns indexed by id; the caller has checked
     /// that there is a column per id and that each holds row `i` (see [`build_rows`]).
     fn from_columns(cols: &[Values], i: usize) -> Self;
@@ -229,6 +235,13 @@ fn no_such_column(table: Table, column: u64) -> Error {
     Error::new(
         ErrorKind::Invalid,
         format!("the {} table has no column {column}", table.name()),
+    )
+}
+
+fn not_an_integer(table: Table, column: u64) -> Error {
+    Error::new(
+        ErrorKind::Invalid,
+        format!("{} column {column} is not an integer column", table.name()),
     )
 }
 
@@ -353,6 +366,22 @@ macro_rules! table {
                     $($id => {
                         self.$($path).+ = Cell::from_value(value)
                             .ok_or_else(|| does_not_fit(Self::TABLE, column, value))?;
+                    })*
+                    _ => return Err(no_such_column(Self::TABLE, column)),
+                }
+                Ok(())
+            }
+
+            fn extend_ints(rows: &[Self], column: u64, out: &mut Vec<u64>) -> Result<()> {
+                match column {
+                    $($id => {
+                        if <$ty as Cell>::KIND == ValueKind::Opaque {
+                            return Err(not_an_integer(Self::TABLE, column));
+                        }
+                        out.extend(rows.iter().map(|r| match Cell::to_value(r.$($path).+) {
+                            Value::Int(v) => v,
+                            Value::Wide(_) => 0,
+                        }));
                     })*
                     _ => return Err(no_such_column(Self::TABLE, column)),
                 }
@@ -638,6 +667,24 @@ mod tests {
         let h = distinct::<HostRecord>();
         assert_eq!(h.resolved_ip, [5; 16]);
         assert_eq!(h.flags, 0x1414);
+    }
+
+    #[test]
+    fn a_page_of_a_column_is_what_get_gives_row_by_row() {
+        let rows = [distinct::<HostRecord>(), HostRecord::default(), distinct()];
+        for c in &HOST_COLUMNS {
+            let mut out = alloc::vec![99];
+            let got = HostRecord::extend_ints(&rows, c.id, &mut out);
+            if c.kind == ValueKind::Opaque {
+                assert!(got.is_err());
+                continue;
+            }
+            got.unwrap();
+            let want: Vec<u64> = rows.iter().map(|r| r.int(c.id)).collect();
+            assert_eq!(out[0], 99, "appended, not replaced");
+            assert_eq!(out[1..], want, "{}", c.name);
+        }
+        assert!(UrlRecord::extend_ints(&[], 23, &mut Vec::new()).is_err());
     }
 
     #[test]

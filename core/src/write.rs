@@ -784,13 +784,7 @@ impl<R: Record> TableFeed for RowsFeed<'_, R> {
         out: &mut Vec<u64>,
     ) -> Result<()> {
         out.clear();
-        for r in self.rows(start, end)? {
-            match r.get(spec.id) {
-                Some(Value::Int(v)) => out.push(v),
-                _ => return Err(not_a_column(R::TABLE, spec, "an integer")),
-            }
-        }
-        Ok(())
+        R::extend_ints(self.rows(start, end)?, spec.id, out)
     }
 
     fn ip_bytes(&mut self, start: usize, end: usize, out: &mut Vec<u8>) -> Result<()> {
@@ -804,18 +798,18 @@ impl<R: Record> TableFeed for RowsFeed<'_, R> {
         for r in self.rows(start, end)? {
             match r.get(spec.id) {
                 Some(Value::Wide(b)) => out.extend_from_slice(&b),
-                _ => return Err(not_a_column(R::TABLE, spec, "a 16-byte")),
+                _ => return Err(not_16_bytes(R::TABLE, spec)),
             }
         }
         Ok(())
     }
 }
 
-fn not_a_column(table: Table, spec: &ColumnSpec, what: &str) -> Error {
+fn not_16_bytes(table: Table, spec: &ColumnSpec) -> Error {
     Error::new(
         ErrorKind::Invalid,
         format!(
-            "{} column {} ({}) is not {what} column",
+            "{} column {} ({}) is not a 16-byte column",
             table.name(),
             spec.id,
             spec.name
