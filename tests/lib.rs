@@ -97,6 +97,7 @@ impl Drop for Scratch {
 
 use meguri_core::arena::Arena;
 use meguri_core::records::{HostRecord, UrlRecord};
+use meguri_core::schema::Record;
 
 /// A URL row as a value: its arena references replaced by the strings they point at (and
 /// zeroed in the record), so files with different arena layouts compare equal when they hold
@@ -129,8 +130,8 @@ pub fn values_of(bytes: &[u8]) -> (Vec<UrlValue>, Vec<HostValue>) {
         .expect("URL table")
         .into_iter()
         .map(|mut u| {
-            let strings = [s(u.url_ref), s(u.etag_ref), s(u.redirect_ref)];
-            (u.url_ref, u.etag_ref, u.redirect_ref) = (0, 0, 0);
+            let strings = u.arena_refs().map(|(_, r)| s(r));
+            u.map_arena_refs(|_| 0);
             UrlValue { rec: u, strings }
         })
         .collect();
@@ -139,8 +140,8 @@ pub fn values_of(bytes: &[u8]) -> (Vec<UrlValue>, Vec<HostValue>) {
         .expect("host table")
         .into_iter()
         .map(|mut h| {
-            let strings = [s(h.host_ref), s(h.registrable_ref), s(h.robots_ref)];
-            (h.host_ref, h.registrable_ref, h.robots_ref) = (0, 0, 0);
+            let strings = h.arena_refs().map(|(_, r)| s(r));
+            h.map_arena_refs(|_| 0);
             HostValue { rec: h, strings }
         })
         .collect();

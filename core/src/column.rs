@@ -7,7 +7,8 @@ use crate::format::codec::ZstdBackend;
 use crate::format::encoding::{decode_values, decode_wide, encoding_name, is_page_encoding, RAW};
 use crate::format::footer::{ColumnDir, PageSpan, RegionDesc, SkipEntry};
 use crate::format::page::{
-    decode_payload, locate_page, PageHeader, KIND_BLOB, KIND_DATA, KIND_SCHEDULE, PAGE_HEADER_LEN,
+    decode_payload, locate_page, page_at, PageHeader, KIND_BLOB, KIND_DATA, KIND_SCHEDULE,
+    PAGE_HEADER_LEN,
 };
 use crate::format::Limits;
 use crate::records::Values;
@@ -145,7 +146,7 @@ pub fn check_dir(
     let raw = dir.num_values.checked_mul(u64::from(dir.width));
     if raw != Some(dir.total_uncompressed) {
         out.push(Finding::warning(
-            Error::corrupt(format!(
+            Error::inconsistent(format!(
                 "total_uncompressed is {}, expected values × width = {}",
                 dir.total_uncompressed,
                 raw.map_or_else(|| "overflow".into(), |v| format!("{v}"))
@@ -156,9 +157,11 @@ pub fn check_dir(
     }
     if dir.uncompressed_size != dir.total_uncompressed {
         out.push(Finding::warning(
-            Error::corrupt("the duplicate uncompressed_size field differs from total_uncompressed")
-                .within(pl)
-                .at(at),
+            Error::inconsistent(
+                "the duplicate uncompressed_size field differs from total_uncompressed",
+            )
+            .within(pl)
+            .at(at),
         ));
     }
     if !dir.pages.is_empty() {
@@ -224,7 +227,7 @@ pub fn check_dir(
         }
         if payload != dir.total_compressed {
             out.push(Finding::warning(
-                Error::corrupt(format!(
+                Error::inconsistent(format!(
                     "total_compressed is {}, the skip list's payloads add up to {payload}",
                     dir.total_compressed
                 ))
@@ -257,7 +260,7 @@ fn zone_finding(
         ))
     } else if zone != (*min, *max) {
         Some(Finding::warning(
-            Error::corrupt(format!(
+            Error::inconsistent(format!(
                 "zone map [{}, {}] is wider than the values' range [{min}, {max}]",
                 zone.0, zone.1
             ))
@@ -309,21 +312,21 @@ pub fn decode_pages(
                     h.byte_len(),
                     s.byte_len
                 ))
-                .at(s.offset + 12));
+                .at(s.offset + page_at::COMPRESSED_SIZE as u64));
             }
             if u64::from(h.num_values) != s.num_values {
                 return Err(Error::corrupt(format!(
                     "page header says {} values, the directory says {}",
                     h.num_values, s.num_values
                 ))
-                .at(s.offset + 4));
+                .at(s.offset + page_at::NUM_VALUES as u64));
             }
             if u64::from(h.num_values) * 8 > budget {
                 return Err(Error::new(
                     ErrorKind::Limit,
                     format!("page of {} values is over the decode limit", h.num_values),
                 )
-                .at(s.offset + 4));
+                .at(s.offset + page_at::NUM_VALUES as u64));
             }
             if multi && dir.pages[s.index as usize].encoding != h.encoding {
                 return Err(Error::corrupt(format!(
@@ -331,16 +334,16 @@ pub fn decode_pages(
                     encoding_name(h.encoding),
                     encoding_name(dir.pages[s.index as usize].encoding)
                 ))
-                .at(s.offset + 1));
+                .at(s.offset + page_at::ENCODING as u64));
             }
             if u64::from(h.first_row) != s.first_row & 0xffff_ffff {
                 out.push(Finding::warning(
-                    Error::corrupt(format!(
+                    Error::inconsistent(format!(
                         "page header's first_row is {}, the page starts at row {}",
                         h.first_row, s.first_row
                     ))
                     .within(pl)
-                    .at(s.offset + 16),
+                    .at(s.offset + page_at::FIRST_ROW as u64),
                 ));
             }
             if h.kind != KIND_DATA {
@@ -348,7 +351,7 @@ pub fn decode_pages(
                     "column page has kind {}, expected {KIND_DATA} (data)",
                     h.kind
                 ))
-                .at(s.offset));
+                .at(s.offset + page_at::KIND as u64));
             }
             let payload = decode_payload(&page, &ctx.limits, ctx.file_len, ctx.zstd)?;
             let n = h.num_values as usize;
@@ -358,7 +361,7 @@ pub fn decode_pages(
                         "16-byte values can only be RAW, the page is {}",
                         encoding_name(h.encoding)
                     ))
-                    .at(s.offset + 1));
+                    .at(s.offset + page_at::ENCODING as u64));
                 }
                 let mut v = Vec::new();
                 decode_wide(&payload, n, &mut v)
@@ -453,7 +456,7 @@ pub fn decode_column(
     if let Some(enc) = first_encoding {
         if enc != dir.encoding {
             out.push(Finding::warning(
-                Error::corrupt(format!(
+                Error::inconsistent(format!(
                     "directory names {} as the column's encoding, its first page is {}",
                     encoding_name(dir.encoding),
                     encoding_name(enc)
@@ -493,7 +496,7 @@ pub fn region_page_header(
         return Err(
             Error::corrupt(format!("page kind is {}, expected {kind}", h.kind))
                 .within(pl)
-                .at(desc.offset),
+                .at(desc.offset + page_at::KIND as u64),
         );
     }
     if h.byte_len() != desc.length {
@@ -503,7 +506,7 @@ pub fn region_page_header(
             desc.length
         ))
         .within(pl)
-        .at(desc.offset + 12));
+        .at(desc.offset + page_at::COMPRESSED_SIZE as u64));
     }
     Ok(h)
 }
@@ -541,5 +544,152 @@ pub fn decode_region_page(
             out.push(Finding::error(e.within(pl)));
             None
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::error::Severity;
+    use crate::format::REGION_SCHEDULE;
+    use crate::testing::{file, footer_of, partition};
+
+    fn ctx(f: &[u8]) -> DecodeCtx {
+        DecodeCtx {
+            limits: Limits::default(),
+            file_len: f.len() as u64,
+            zstd: ZstdBackend::Pure,
+        }
+    }
+
+    fn errors(out: &[Finding]) -> Vec<&str> {
+        out.iter()
+            .filter(|f| f.severity == Severity::Error)
+            .map(|f| f.error.message.as_str())
+            .collect()
+    }
+
+    /// Whether `check_dir` accepts `dir` for a URL table of `rows` rows, and what it found.
+    fn judged(dir: &ColumnDir, rows: u64) -> (bool, Vec<Finding>) {
+        let mut out = Vec::new();
+        let ok = check_dir(Table::Url, dir, Some(rows), &mut out);
+        (ok, out)
+    }
+
+    #[test]
+    fn each_directory_rule() {
+        let f = file(&partition(4, 10), 16);
+        let footer = footer_of(&f);
+        let good = footer.column(Table::Url, 4).unwrap().clone();
+        assert_eq!(good.num_pages, 3);
+        assert_eq!(judged(&good, 40), (true, Vec::new()));
+        type Change = fn(&mut ColumnDir);
+        let broken: [(&str, Change); 8] = [
+            ("zero pages", |d| d.num_pages = 0),
+            ("width 3 is not", |d| d.width = 3),
+            ("must be 2 bytes wide", |d| d.width = 4),
+            ("the header says 41 rows", |_| {}),
+            ("names no encoding", |d| d.encoding = 5),
+            ("the pages before it end at row 16", |d| {
+                d.pages[1].first_row = 17
+            }),
+            ("less than a page header", |d| d.pages[2].byte_len = 31),
+            ("does not contain its pages' zone maps", |d| d.zone_max -= 1),
+        ];
+        for (i, (what, change)) in broken.iter().enumerate() {
+            let mut d = good.clone();
+            change(&mut d);
+            let rows = if i == 3 { 41 } else { 40 };
+            let (ok, out) = judged(&d, rows);
+            assert!(!ok, "{what}");
+            assert!(
+                errors(&out).iter().any(|m| m.contains(what)),
+                "{what}: {out:?}"
+            );
+        }
+        // Stale totals no reader uses are warnings: the column still decodes.
+        let mut d = good.clone();
+        d.total_uncompressed += 1;
+        d.total_compressed += 1;
+        let (ok, out) = judged(&d, 40);
+        assert!(ok);
+        assert_eq!(out.len(), 3, "{out:?}");
+        assert!(out
+            .iter()
+            .all(|f| f.severity == Severity::Warning && f.error.kind == ErrorKind::Inconsistent));
+    }
+
+    #[test]
+    fn a_column_decodes_under_its_crcs_and_zone_maps() {
+        let p = partition(3, 5);
+        let f = file(&p, 1000);
+        let footer = footer_of(&f);
+        let dir = footer
+            .column(Table::Url, crate::schema::url::NEXT_DUE)
+            .unwrap();
+        let (off, len) = column_range(dir).unwrap();
+        let bytes = &f[off as usize..(off + len) as usize];
+        let mut out = Vec::new();
+        let v = decode_column(Table::Url, dir, bytes, Some(15), &ctx(&f), &mut out).unwrap();
+        assert!(out.is_empty(), "{out:?}");
+        let want: Vec<u64> = p.urls.iter().map(|u| u64::from(u.next_due)).collect();
+        assert_eq!(v, Values::Int(want.clone()));
+
+        // A damaged payload byte: the column CRC and the page CRC both object.
+        let mut bad = bytes.to_vec();
+        bad[PAGE_HEADER_LEN] ^= 1;
+        let mut out = Vec::new();
+        assert!(decode_column(Table::Url, dir, &bad, Some(15), &ctx(&f), &mut out).is_none());
+        let kinds: Vec<ErrorKind> = out.iter().map(|f| f.error.kind).collect();
+        assert_eq!(kinds, [ErrorKind::Checksum, ErrorKind::Checksum]);
+        assert_eq!(out[1].error.offset, Some(off + page_at::CRC as u64));
+
+        // A zone map that leaves a value out would let a reader skip it: an error. One that
+        // is merely wider is a warning.
+        let (lo, hi) = dir.zone().unwrap();
+        assert_eq!((lo, hi), (0, *want.iter().max().unwrap()));
+        let mut narrow = dir.clone();
+        narrow.zone_max = hi - 1;
+        let mut out = Vec::new();
+        decode_column(Table::Url, &narrow, bytes, Some(15), &ctx(&f), &mut out);
+        assert!(errors(&out)[0].contains("does not contain the values' range"));
+        let mut wide = dir.clone();
+        wide.zone_max = hi + 1;
+        let mut out = Vec::new();
+        assert!(decode_column(Table::Url, &wide, bytes, Some(15), &ctx(&f), &mut out).is_some());
+        assert_eq!(out.len(), 1);
+        assert_eq!(out[0].severity, Severity::Warning);
+    }
+
+    #[test]
+    fn a_special_region_holds_exactly_one_page_of_its_kind() {
+        let f = file(&partition(3, 5), 1000);
+        let footer = footer_of(&f);
+        let desc = *footer.region(REGION_SCHEDULE).unwrap();
+        let at = desc.offset as usize;
+        let head: &[u8; PAGE_HEADER_LEN] = f[at..at + PAGE_HEADER_LEN].try_into().unwrap();
+        let h = region_page_header(head, &desc, KIND_SCHEDULE).unwrap();
+        assert_eq!(h.byte_len(), desc.length);
+        let e = region_page_header(head, &desc, KIND_BLOB).unwrap_err();
+        assert_eq!((e.place, e.offset), (Place::Arena, Some(desc.offset)));
+        let longer = RegionDesc {
+            length: desc.length + 1,
+            ..desc
+        };
+        let e = region_page_header(head, &longer, KIND_SCHEDULE).unwrap_err();
+        assert_eq!(
+            (e.place, e.offset),
+            (Place::Schedule, Some(desc.offset + 12))
+        );
+        let bytes = &f[at..at + desc.length as usize];
+        let mut out = Vec::new();
+        let (_, payload) =
+            decode_region_page(bytes, &desc, KIND_SCHEDULE, &ctx(&f), &mut out).unwrap();
+        assert!(out.is_empty());
+        assert_eq!(payload.len() as u64, desc.length - PAGE_HEADER_LEN as u64);
+        // An empty arena region is an empty arena; an empty wheel region is damage.
+        let mut out = Vec::new();
+        assert!(decode_region_page(&[], &desc, KIND_BLOB, &ctx(&f), &mut out).is_some());
+        assert!(decode_region_page(&[], &desc, KIND_SCHEDULE, &ctx(&f), &mut out).is_none());
     }
 }

@@ -13,15 +13,10 @@ use crate::format::footer::PageSpan;
 use crate::keys::UrlKey;
 use crate::reader::Reader;
 use crate::records::Values;
+use crate::schema::url::{HOST_KEY, NEXT_DUE, PATH_KEY, URL_REF};
 use crate::source::Source;
 use alloc::vec::Vec;
 use core::ops::Range;
-
-/// URL column ids used here.
-const HOST_KEY: u64 = 0;
-const PATH_KEY: u64 = 1;
-const URL_REF: u64 = 6;
-const NEXT_DUE: u64 = 10;
 
 /// How due rows were found.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -249,4 +244,87 @@ pub fn render(
         o.push('\n');
     }
     o
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::partition::Partition;
+    use crate::testing::{file, partition};
+
+    /// The due rows of `p` by brute force, in row order.
+    fn brute(p: &Partition, before: u32, host: Option<u64>) -> Vec<(u64, UrlKey)> {
+        p.urls
+            .iter()
+            .enumerate()
+            .filter(|(_, u)| u.next_due != 0 && u.next_due <= before)
+            .filter(|(_, u)| host.is_none_or(|h| u.key.host == h))
+            .map(|(i, u)| (i as u64, u.key))
+            .collect()
+    }
+
+    #[test]
+    fn the_wheel_and_the_scan_list_the_same_rows() {
+        let mut p = partition(9, 11);
+        let with_wheel = file(&p, 16);
+        p.schedule = false;
+        let without = file(&p, 16);
+        let (w, s) = (
+            Reader::open(&with_wheel[..]).unwrap(),
+            Reader::open(&without[..]).unwrap(),
+        );
+        for before in [0, 9_999, 10_000, 10_500, 11_999, 20_000] {
+            for host in [None, Some(3000), Some(9000), Some(123)] {
+                let want = brute(&p, before, host);
+                let scan = due(&s, before, host, None).unwrap();
+                assert_eq!(scan.method, DueMethod::Scan);
+                assert_eq!(scan.rows, want, "scan before {before} host {host:?}");
+                assert_eq!(scan.count, want.len() as u64);
+                let wheel = due(&w, before, host, None).unwrap();
+                assert_eq!(wheel.method, DueMethod::Wheel);
+                assert_eq!(wheel.count, want.len() as u64);
+                let mut rows = wheel.rows.clone();
+                rows.sort();
+                assert_eq!(rows, want, "wheel before {before} host {host:?}");
+                // A limit keeps the first rows of the same order and the full count.
+                let three = due(&w, before, host, Some(3)).unwrap();
+                assert_eq!(three.count, wheel.count);
+                assert_eq!(three.rows[..], wheel.rows[..wheel.rows.len().min(3)]);
+            }
+        }
+        let list = due(&s, 10_500, None, Some(4)).unwrap();
+        let refs = url_refs(&s, &list).unwrap();
+        let want: Vec<u64> = list
+            .rows
+            .iter()
+            .map(|&(i, _)| p.urls[i as usize].url_ref)
+            .collect();
+        assert_eq!(refs, want);
+    }
+
+    #[test]
+    fn a_scan_skips_the_pages_its_zone_maps_rule_out() {
+        let mut p = partition(10, 8); // 80 URL rows, 10 pages of 8
+        p.schedule = false;
+        for (i, u) in p.urls.iter_mut().enumerate() {
+            u.next_due = if i < 40 { 0 } else { 10_000 + i as u32 };
+        }
+        let f = file(&p, 8);
+        let r = Reader::open(&f[..]).unwrap();
+        // Nothing is due before hour 10_000: every page is ruled out, none decoded.
+        let none = due(&r, 9_999, None, None).unwrap();
+        assert_eq!((none.count, none.pages_read, none.pages_total), (0, 0, 10));
+        // Only the five pages with due rows are decoded.
+        let all = due(&r, u32::MAX, None, None).unwrap();
+        assert_eq!((all.count, all.pages_read), (40, 5));
+        // A host's rows are found through the host-key zone maps.
+        let one = due(&r, u32::MAX, Some(7000), None).unwrap();
+        assert_eq!(one.rows, brute(&p, u32::MAX, Some(7000)));
+        assert_eq!(one.pages_read, 1);
+        let text = render(&one, "f.meguri", u32::MAX, None);
+        assert!(text.starts_with(
+            "schedule f.meguri (cold, next_due column scan) due at or before hour 4294967295: 8\n"
+        ));
+        assert_eq!(text.lines().count(), 9);
+    }
 }

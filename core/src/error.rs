@@ -7,8 +7,15 @@
 use alloc::string::String;
 use core::fmt;
 
-/// The broad category of a failure, for callers that want to match on it.
+/// The broad category of a failure or a finding, for callers that want to match on it.
+///
+/// The first kinds describe errors: the file breaks the format, or a caller asked for something
+/// it cannot have. The last four ([`ErrorKind::Unknown`], [`ErrorKind::Inconsistent`],
+/// [`ErrorKind::Duplicate`], [`ErrorKind::Unused`]) describe what `verify` reports as warnings:
+/// legal files that carry something suspicious. Nothing that returns a `Result` fails with them.
+/// More kinds may come, so a `match` needs a wildcard arm.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[non_exhaustive]
 pub enum ErrorKind {
     /// The input is shorter than the smallest valid file or structure.
     ShortFile,
@@ -29,6 +36,18 @@ pub enum ErrorKind {
     /// A writer was given rows or calls the format cannot hold (out of range, out of order,
     /// counts that disagree with the plan).
     Invalid,
+    /// Warning: something this version does not know, skipped by every reader (a section tag,
+    /// a column id, a region id, header flag bits, a codec or checksum id).
+    Unknown,
+    /// Warning: a field or an order no reader depends on disagrees with the data it describes
+    /// or with what every writer does (a stale total, a zone map wider than its values, a flag
+    /// that does not match the regions, a host key with no host row).
+    Inconsistent,
+    /// Warning: something that should appear once appears again, and one copy is used (a
+    /// footer section, a column id, a URL or host key, a partition id in a manifest).
+    Duplicate,
+    /// Warning: bytes that no structure accounts for (between regions, after a section's body).
+    Unused,
 }
 
 impl ErrorKind {
@@ -44,6 +63,10 @@ impl ErrorKind {
             ErrorKind::Limit => "limit",
             ErrorKind::Source => "source",
             ErrorKind::Invalid => "invalid",
+            ErrorKind::Unknown => "unknown",
+            ErrorKind::Inconsistent => "inconsistent",
+            ErrorKind::Duplicate => "duplicate",
+            ErrorKind::Unused => "unused",
         }
     }
 }
@@ -67,8 +90,10 @@ impl Table {
     }
 }
 
-/// The structure of a file that an error or a verify finding is about.
+/// The structure of a file that an error or a verify finding is about. More places may come,
+/// so a `match` needs a wildcard arm.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[non_exhaustive]
 pub enum Place {
     /// The file as a whole (its length, for instance).
     File,
@@ -182,6 +207,26 @@ impl Error {
     /// Shorthand for a [`ErrorKind::Corrupt`] error.
     pub fn corrupt(message: impl Into<String>) -> Self {
         Error::new(ErrorKind::Corrupt, message)
+    }
+
+    /// Shorthand for an [`ErrorKind::Unknown`] warning.
+    pub fn unknown(message: impl Into<String>) -> Self {
+        Error::new(ErrorKind::Unknown, message)
+    }
+
+    /// Shorthand for an [`ErrorKind::Inconsistent`] warning.
+    pub fn inconsistent(message: impl Into<String>) -> Self {
+        Error::new(ErrorKind::Inconsistent, message)
+    }
+
+    /// Shorthand for an [`ErrorKind::Duplicate`] warning.
+    pub fn duplicate(message: impl Into<String>) -> Self {
+        Error::new(ErrorKind::Duplicate, message)
+    }
+
+    /// Shorthand for an [`ErrorKind::Unused`] warning.
+    pub fn unused(message: impl Into<String>) -> Self {
+        Error::new(ErrorKind::Unused, message)
     }
 
     /// Sets the byte offset (replacing any earlier one).

@@ -19,6 +19,7 @@
 //! The format itself is described in `docs/format.md` at the root of the repository.
 #![no_std]
 #![deny(missing_docs)]
+#![forbid(unsafe_code)]
 
 extern crate alloc;
 #[cfg(feature = "c-zstd")]
@@ -44,6 +45,8 @@ pub mod schema;
 pub mod seenset;
 pub mod source;
 pub mod store;
+#[cfg(test)]
+mod testing;
 pub mod verify;
 pub mod write;
 

@@ -139,7 +139,7 @@ impl Manifest {
         let mut warnings = Vec::new();
         if !c.is_empty() {
             warnings.push(
-                Error::corrupt(format!(
+                Error::unused(format!(
                     "{} bytes between the last entry and the CRC are ignored",
                     c.remaining()
                 ))

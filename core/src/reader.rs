@@ -10,17 +10,17 @@ use crate::column::{column_range, decode_column, decode_pages, decode_region_pag
 use crate::crc::crc32c;
 use crate::error::{Error, ErrorKind, Finding, Place, Result, Severity, Table};
 use crate::format::codec::ZstdBackend;
-use crate::format::footer::{ColumnDir, Footer, RegionDesc};
-use crate::format::header::{Header, Trailer};
-use crate::format::page::{PageHeader, KIND_BLOB, KIND_FILTER, KIND_SCHEDULE};
+use crate::format::footer::{columns_tag, ColumnDir, Footer, RegionDesc};
+use crate::format::header::{header_at, trailer_at, Header, Trailer};
+use crate::format::page::{PageHeader, KIND_BLOB, KIND_FILTER, KIND_SCHEDULE, PAGE_HEADER_LEN};
 use crate::format::{
     Limits, HEADER_LEN, MIN_FILE_LEN, REGION_SCHEDULE, REGION_SEENSET, REGION_STRING_BLOB,
     TRAILER_LEN,
 };
 use crate::partition::Partition;
-use crate::records::{build_host_rows, build_url_rows, HostRecord, UrlRecord, Values};
+use crate::records::{HostRecord, UrlRecord, Values};
 use crate::schedule::Wheel;
-use crate::schema;
+use crate::schema::{self, build_rows, Record};
 use crate::seenset::SeenFilter;
 use crate::source::{read_range, Source};
 use alloc::borrow::Cow;
@@ -65,56 +65,112 @@ pub struct Shape {
 }
 
 /// Reads the header, trailer and footer of `src` without judging anything beyond what is
-/// needed to find the footer. Errors here mean the file's shape cannot be known.
+/// needed to find the footer. Errors here mean the file's shape cannot be known (or, for a
+/// header or footer CRC that does not match, cannot be trusted).
 pub fn read_shape<S: Source + ?Sized>(src: &S, tail_guess: u64) -> Result<Shape> {
+    let mut findings = Vec::new();
+    let shape = read_shape_into(src, tail_guess, &mut findings);
+    match findings.into_iter().find(|f| f.severity == Severity::Error) {
+        Some(f) => Err(f.error),
+        None => shape.ok_or_else(|| Error::corrupt("the file's shape could not be read")),
+    }
+}
+
+/// [`read_shape`] for callers that report every problem (`verify`): each goes to `out` as an
+/// error finding. A header or footer CRC that does not match its bytes is reported and reading
+/// goes on, since the fields may still be right and the rest of the file can be judged;
+/// anything that leaves the shape unknown ends it with `None`.
+pub fn read_shape_into<S: Source + ?Sized>(
+    src: &S,
+    tail_guess: u64,
+    out: &mut Vec<Finding>,
+) -> Option<Shape> {
     let file_len = src.len();
     if file_len < MIN_FILE_LEN {
-        return Err(Error::new(
+        let e = Error::new(
             ErrorKind::ShortFile,
-            format!("file is {file_len} bytes, shorter than the {MIN_FILE_LEN} bytes of a header and a trailer"),
-        )
-        .within(Place::File)
-        .at(0));
+            format!(
+                "file is {file_len} bytes, shorter than the {MIN_FILE_LEN} bytes of a header \
+                 and a trailer"
+            ),
+        );
+        return fatal(out, e.within(Place::File).at(0));
     }
-    let head = read_range(src, 0, HEADER_LEN as u64, "header", Place::Header)?;
-    let header = Header::parse(&head)?;
+    let head = match read_range(src, 0, HEADER_LEN as u64, "header", Place::Header) {
+        Ok(h) => h,
+        Err(e) => return fatal(out, e),
+    };
+    let head: &[u8; HEADER_LEN] = head[..]
+        .try_into()
+        .expect("read_range gives the length asked");
+    let header = Header::read(head);
+    if let Err(e) = header.check(head) {
+        if e.kind != ErrorKind::Checksum {
+            return fatal(out, e);
+        }
+        out.push(Finding::error(e));
+    }
     let tail_len = tail_guess
         .max(TRAILER_LEN as u64)
         .min(file_len - HEADER_LEN as u64);
     let tail_at = file_len - tail_len;
-    let tail = read_range(src, tail_at, tail_len, "file tail", Place::Trailer)?;
-    let t: &[u8; TRAILER_LEN] = tail[tail.len() - TRAILER_LEN..]
-        .try_into()
-        .expect("12 bytes");
-    let trailer = Trailer::read_fields(t);
-    let footer_start = trailer.footer_start(file_len, &header)?;
-    let footer_len = u64::from(trailer.footer_len);
-    let footer_bytes: Cow<'_, [u8]> = if footer_start >= tail_at {
-        let rel = (footer_start - tail_at) as usize;
-        Cow::Owned(tail[rel..rel + footer_len as usize].to_vec())
-    } else {
-        Cow::Owned(read_range(src, footer_start, footer_len, "footer", Place::Footer)?.into_owned())
+    let tail = match read_range(src, tail_at, tail_len, "file tail", Place::Trailer) {
+        Ok(t) => t,
+        Err(e) => return fatal(out, e),
     };
-    let crc = crc32c(&footer_bytes);
+    let trailer_pos = tail.len() - TRAILER_LEN;
+    let trailer = Trailer::read(
+        tail[trailer_pos..]
+            .try_into()
+            .expect("sliced to its length"),
+    );
+    let footer_start = match trailer.footer_start(file_len, &header) {
+        Ok(s) => s,
+        Err(e) => return fatal(out, e),
+    };
+    let footer_len = u64::from(trailer.footer_len);
+    let separate;
+    let footer_bytes: &[u8] = if footer_start >= tail_at {
+        // `footer_start` ends the footer at the trailer, which is inside the tail.
+        &tail[(footer_start - tail_at) as usize..trailer_pos]
+    } else {
+        separate = match read_range(src, footer_start, footer_len, "footer", Place::Footer) {
+            Ok(b) => b,
+            Err(e) => return fatal(out, e),
+        };
+        &separate
+    };
+    let crc = crc32c(footer_bytes);
     if crc != trailer.footer_crc {
-        return Err(Error::new(
-            ErrorKind::Checksum,
-            format!(
-                "footer CRC32C is 0x{:08x} but its {footer_len} bytes give 0x{crc:08x}",
-                trailer.footer_crc
-            ),
-        )
-        .within(Place::Footer)
-        .at(file_len - 8));
+        out.push(Finding::error(
+            Error::new(
+                ErrorKind::Checksum,
+                format!(
+                    "footer CRC32C is 0x{:08x} but its {footer_len} bytes give 0x{crc:08x}",
+                    trailer.footer_crc
+                ),
+            )
+            .within(Place::Footer)
+            .at(file_len - TRAILER_LEN as u64 + trailer_at::FOOTER_CRC as u64),
+        ));
     }
-    let footer = Footer::parse(&footer_bytes, footer_start)?;
-    Ok(Shape {
+    let footer = match Footer::parse(footer_bytes, footer_start) {
+        Ok(f) => f,
+        Err(e) => return fatal(out, e),
+    };
+    Some(Shape {
         file_len,
         header,
         trailer,
         footer_start,
         footer,
     })
+}
+
+/// Reports `e` and gives up: what follows cannot be read without it.
+fn fatal<T>(out: &mut Vec<Finding>, e: Error) -> Option<T> {
+    out.push(Finding::error(e));
+    None
 }
 
 /// Checks that the header's row counts, at the schema's row widths, fit the decode budget for a
@@ -138,16 +194,17 @@ pub fn check_declared_rows(h: &Header, file_len: u64, limits: &Limits) -> Result
             ),
         )
         .within(Place::Header)
-        .at(32));
+        .at(header_at::URL_COUNT as u64));
     }
     Ok(())
 }
 
 /// Checks what the column directories say before any page is read: every schema column is
-/// listed, and each entry keeps its own rules ([`crate::column::check_dir`]: widths, row
-/// counts, page counts, the skip list, encoding ids). Every reader of a file (the lazy reader,
-/// `verify`, compaction, the store) goes through this, so a file none of them can read whole
-/// is refused by all of them at open, not by some of them halfway.
+/// listed ([`missing_columns`]), and each entry a reader uses ([`directory_entry`]) keeps its
+/// own rules ([`crate::column::check_dir`]: widths, row counts, page counts, the skip list,
+/// encoding ids). Every reader of a file (the lazy reader, `verify`, compaction, the store)
+/// goes through these, so a file none of them can read whole is refused by all of them at
+/// open, not by some of them halfway.
 pub fn check_directories(shape: &Shape) -> Result<()> {
     for table in [Table::Url, Table::Host] {
         let rows = match table {
@@ -155,30 +212,76 @@ pub fn check_directories(shape: &Shape) -> Result<()> {
             Table::Host => shape.header.host_count,
         };
         let dirs = shape.footer.columns(table);
-        for spec in schema::columns(table) {
-            if !dirs.iter().any(|d| d.column_id == spec.id) {
-                return Err(Error::corrupt(format!(
-                    "{} column {} {} is missing from the directory",
-                    table.name(),
-                    spec.id,
-                    spec.name
-                ))
-                .within(Place::Section(match table {
-                    Table::Url => crate::format::footer::TAG_URL_COLUMNS,
-                    Table::Host => crate::format::footer::TAG_HOST_COLUMNS,
-                })));
+        let mut findings = Vec::new();
+        missing_columns(table, dirs, &mut findings);
+        for (i, dir) in dirs.iter().enumerate() {
+            if let Some(known) = directory_entry(table, dirs, i, &mut findings) {
+                crate::column::check_dir(table, dir, known.then_some(rows), &mut findings);
             }
         }
-        for dir in dirs {
-            let mut findings = Vec::new();
-            let expected = schema::spec(table, dir.column_id).map(|_| rows);
-            crate::column::check_dir(table, dir, expected, &mut findings);
-            if let Some(f) = findings.into_iter().find(|f| f.severity == Severity::Error) {
-                return Err(f.error);
-            }
+        if let Some(f) = findings.into_iter().find(|f| f.severity == Severity::Error) {
+            return Err(f.error);
         }
     }
     Ok(())
+}
+
+/// The error for column `id` of `table` when its directory does not list it.
+pub fn missing_column(table: Table, id: u64) -> Error {
+    let column = match schema::spec(table, id) {
+        Some(spec) => format!("{} column {id} ({})", table.name(), spec.name),
+        None => format!("{} column {id}", table.name()),
+    };
+    Error::corrupt(format!("{column} is missing from the directory"))
+        .within(Place::Section(columns_tag(table)))
+}
+
+/// Reports every schema column of `table` that its directory `dirs` does not list.
+pub fn missing_columns(table: Table, dirs: &[ColumnDir], out: &mut Vec<Finding>) {
+    for spec in schema::columns(table) {
+        if !dirs.iter().any(|d| d.column_id == spec.id) {
+            out.push(Finding::error(missing_column(table, spec.id)));
+        }
+    }
+}
+
+/// How readers treat entry `i` of `table`'s column directory `dirs`: `None` when a later entry
+/// has the same id (readers use the later one, as the reference does, and never read this
+/// one), otherwise `Some(known)`, whether the schema defines the id (an unknown column is
+/// checked and otherwise ignored). Both unusual cases leave a warning in `out`.
+pub fn directory_entry(
+    table: Table,
+    dirs: &[ColumnDir],
+    i: usize,
+    out: &mut Vec<Finding>,
+) -> Option<bool> {
+    let dir = dirs.get(i)?;
+    let place = Place::Column {
+        table,
+        column: dir.column_id,
+        page: None,
+    };
+    if dirs[i + 1..].iter().any(|d| d.column_id == dir.column_id) {
+        out.push(Finding::warning(
+            Error::duplicate(
+                "column id appears again later in the directory; the later entry is used",
+            )
+            .within(place)
+            .at(dir.entry_offset),
+        ));
+        return None;
+    }
+    let known = schema::spec(table, dir.column_id).is_some();
+    if !known {
+        out.push(Finding::warning(
+            Error::unknown(
+                "column id is not in the v1 schema; it is checked and otherwise ignored",
+            )
+            .within(place)
+            .at(dir.entry_offset),
+        ));
+    }
+    Some(known)
 }
 
 /// A `.meguri` file opened for lazy reading.
@@ -254,17 +357,10 @@ impl<S: Source> Reader<S> {
 
     /// The directory entry of a column, or an error naming the missing column.
     pub fn column_dir(&self, table: Table, id: u64) -> Result<&ColumnDir> {
-        self.shape.footer.column(table, id).ok_or_else(|| {
-            let name = schema::spec(table, id).map_or("", |s| s.name);
-            Error::corrupt(format!(
-                "{} column {id} {name} is missing from the directory",
-                table.name()
-            ))
-            .within(Place::Section(match table {
-                Table::Url => crate::format::footer::TAG_URL_COLUMNS,
-                Table::Host => crate::format::footer::TAG_HOST_COLUMNS,
-            }))
-        })
+        self.shape
+            .footer
+            .column(table, id)
+            .ok_or_else(|| missing_column(table, id))
     }
 
     fn strict<T>(findings: Vec<Finding>, value: Option<T>) -> Result<T> {
@@ -429,9 +525,13 @@ impl<S: Source> Reader<S> {
         Ok(())
     }
 
-    fn table_columns(&self, table: Table, rows: Range<u64>) -> Result<Vec<Values>> {
+    /// Rows `rows` of `R`'s table: each column read (whole, or only the pages holding the
+    /// rows), then the rows built from the columns.
+    fn rows_of<R: Record>(&self, rows: Range<u64>) -> Result<Vec<R>> {
+        let table = R::TABLE;
         let whole = rows.start == 0 && rows.end == self.rows(table);
-        schema::columns(table)
+        // Indexed by column id: the schema lists its columns in id order.
+        let cols = R::COLUMNS
             .iter()
             .map(|spec| {
                 if whole {
@@ -440,21 +540,19 @@ impl<S: Source> Reader<S> {
                     self.read_column_rows(table, spec.id, rows.clone())
                 }
             })
-            .collect()
+            .collect::<Result<Vec<Values>>>()?;
+        let n = rows.end.saturating_sub(rows.start) as usize;
+        build_rows(&cols, n)
     }
 
     /// URL rows in `rows` (decodes only the pages that hold them).
     pub fn url_rows(&self, rows: Range<u64>) -> Result<Vec<UrlRecord>> {
-        let n = rows.end.saturating_sub(rows.start) as usize;
-        let cols = self.table_columns(Table::Url, rows)?;
-        Ok(build_url_rows(&cols, n))
+        self.rows_of(rows)
     }
 
     /// Host rows in `rows`.
     pub fn host_rows(&self, rows: Range<u64>) -> Result<Vec<HostRecord>> {
-        let n = rows.end.saturating_sub(rows.start) as usize;
-        let cols = self.table_columns(Table::Host, rows)?;
-        Ok(build_host_rows(&cols, n))
+        self.rows_of(rows)
     }
 
     /// Every URL row.
@@ -507,15 +605,14 @@ impl<S: Source> Reader<S> {
 
     /// The schedule wheel, if the file has one.
     pub fn schedule(&self) -> Result<Option<Wheel>> {
-        let Some((h, payload)) = self.region_page(REGION_SCHEDULE, KIND_SCHEDULE)? else {
+        let Some((_, payload)) = self.region_page(REGION_SCHEDULE, KIND_SCHEDULE)? else {
             return Ok(None);
         };
-        let _ = h;
         let base = self
             .shape
             .footer
             .region(REGION_SCHEDULE)
-            .map_or(0, |r| r.offset + 32);
+            .map_or(0, |r| r.offset + PAGE_HEADER_LEN as u64);
         Wheel::parse(&payload, base)
             .map(Some)
             .map_err(|e| e.within(Place::Schedule))
@@ -559,5 +656,182 @@ impl<S: Source> Reader<S> {
     /// The key-value metadata, if present.
     pub fn meta(&self) -> Option<&[(Vec<u8>, Vec<u8>)]> {
         self.shape.footer.meta.as_deref()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::format::footer::TAG_URL_COLUMNS;
+    use crate::schema::url;
+    use crate::source::CountingSource;
+    use crate::testing::{file, partition, with_footer, StoredZstd};
+    use crate::write::{encode, WriteOptions};
+
+    #[test]
+    fn a_file_reads_back_as_the_partition_it_was_written_from() {
+        let p = partition(6, 7);
+        for f in [
+            file(&p, 10),
+            encode(&p, &WriteOptions::default(), &StoredZstd).unwrap(),
+        ] {
+            let r = Reader::open(&f[..]).unwrap();
+            assert_eq!(r.partition().unwrap(), p);
+        }
+    }
+
+    #[test]
+    fn a_row_range_decodes_only_the_pages_that_hold_it() {
+        let p = partition(8, 10);
+        let f = file(&p, 16); // 80 URL rows: pages of 16
+        let src = CountingSource::new(&f[..]);
+        let r = Reader::open(&src).unwrap();
+        let want: Vec<u64> = p.urls.iter().map(|u| u.key.path).collect();
+        for rows in [0..80, 0..1, 15..17, 16..32, 31..64, 79..80, 40..40] {
+            let v = r
+                .read_column_rows(Table::Url, url::PATH_KEY, rows.clone())
+                .unwrap();
+            let want = &want[rows.start as usize..rows.end as usize];
+            assert_eq!(v.as_ints(), want, "rows {rows:?}");
+            assert_eq!(
+                r.url_rows(rows.clone()).unwrap(),
+                p.urls[rows.start as usize..rows.end as usize],
+            );
+        }
+        // Rows 16..32 are exactly page 1: one read of its bytes, nothing else.
+        let dir = r.column_dir(Table::Url, url::PATH_KEY).unwrap();
+        let page1 = dir.page_spans()[1];
+        let before = (src.reads(), src.bytes());
+        r.read_column_rows(Table::Url, url::PATH_KEY, 16..32)
+            .unwrap();
+        assert_eq!(
+            (src.reads(), src.bytes()),
+            (before.0 + 1, before.1 + page1.byte_len)
+        );
+        assert!(r.read_column_rows(Table::Url, 1, 70..81).is_err());
+        let e = r.read_page(Table::Url, 1, 5).unwrap_err();
+        assert_eq!(
+            e.place,
+            Place::Column {
+                table: Table::Url,
+                column: 1,
+                page: Some(5)
+            }
+        );
+    }
+
+    #[test]
+    fn the_special_regions_read_back() {
+        let p = partition(4, 6);
+        let f = file(&p, 1000);
+        let r = Reader::open(&f[..]).unwrap();
+        assert_eq!(r.arena().unwrap(), p.arena);
+        let next_due: Vec<u32> = p.urls.iter().map(|u| u.next_due).collect();
+        let w = r.schedule().unwrap().unwrap();
+        assert_eq!(Some(w), Wheel::build(&next_due));
+        assert!(r.seen_filter().unwrap().is_none());
+        assert_eq!(r.meta(), Some(&p.meta[..]));
+    }
+
+    #[test]
+    fn a_damaged_shape_is_reported_whole_and_refused_at_its_first_error() {
+        let f = file(&partition(2, 3), 1000);
+        let mut bad = f.clone();
+        bad[20] ^= 1; // the host-key range: only the header CRC sees it
+        let n = bad.len();
+        bad[n - 12 - 3] ^= 1; // inside the footer: only the footer CRC sees it
+        let mut out = Vec::new();
+        let shape = read_shape_into(&bad[..], 64 << 10, &mut out).unwrap();
+        assert_eq!(shape.header.url_count, 6);
+        let places: Vec<(Place, Option<u64>)> = out
+            .iter()
+            .map(|f| (f.error.place, f.error.offset))
+            .collect();
+        assert_eq!(
+            places,
+            [
+                (Place::Header, Some(60)),
+                (Place::Footer, Some(n as u64 - 8))
+            ]
+        );
+        let e = read_shape(&bad[..], 64 << 10).unwrap_err();
+        assert_eq!(e, out[0].error);
+        assert_eq!(Reader::open(&bad[..]).err(), Some(e));
+        // What leaves the shape unknown ends the reading.
+        let mut out = Vec::new();
+        assert!(read_shape_into(&f[..70], 64 << 10, &mut out).is_none());
+        assert_eq!(out[0].error.kind, ErrorKind::ShortFile);
+        let mut cut = f.clone();
+        cut.truncate(f.len() - 1);
+        let mut out = Vec::new();
+        assert!(read_shape_into(&cut[..], 64 << 10, &mut out).is_none());
+        assert_eq!(out.len(), 1);
+        assert_eq!(out[0].error.place, Place::Trailer);
+    }
+
+    #[test]
+    fn the_directory_rules_every_reader_applies_at_open() {
+        let f = file(&partition(2, 3), 1000);
+        // A column missing from the directory.
+        let missing = with_footer(&f, |d| d.url_columns.retain(|c| c.column_id != 5));
+        let e = Reader::open(&missing[..]).err().unwrap();
+        assert_eq!(e.place, Place::Section(TAG_URL_COLUMNS));
+        assert_eq!(
+            e.message,
+            "url column 5 (discovery_source) is missing from the directory"
+        );
+        // A bad entry that a later one with the same id replaces is never read: the file
+        // opens, and the later entry is the one used.
+        let shadowed = with_footer(&f, |d| {
+            let mut bad = d.url_columns[5].clone();
+            bad.width = 3;
+            d.url_columns.insert(0, bad);
+        });
+        let r = Reader::open(&shadowed[..]).unwrap();
+        assert_eq!(r.column_dir(Table::Url, 5).unwrap().width, 1);
+        let mut out = Vec::new();
+        let dirs = &r.footer().url_columns;
+        assert_eq!(directory_entry(Table::Url, dirs, 0, &mut out), None);
+        assert_eq!(directory_entry(Table::Url, dirs, 6, &mut out), Some(true));
+        assert_eq!(out.len(), 1);
+        assert_eq!(out[0].error.kind, ErrorKind::Duplicate);
+        // The same bad entry as the only one fails the open.
+        let broken = with_footer(&f, |d| d.url_columns[5].width = 3);
+        assert!(Reader::open(&broken[..]).is_err());
+        // An id the schema does not know is checked, then ignored.
+        let unknown = with_footer(&f, |d| {
+            let mut extra = d.url_columns[5].clone();
+            extra.column_id = 40;
+            d.url_columns.push(extra);
+        });
+        let r = Reader::open(&unknown[..]).unwrap();
+        let mut out = Vec::new();
+        let dirs = &r.footer().url_columns;
+        assert_eq!(directory_entry(Table::Url, dirs, 23, &mut out), Some(false));
+        assert_eq!(out[0].error.kind, ErrorKind::Unknown);
+        let e = r.column_dir(Table::Url, 41).unwrap_err();
+        assert_eq!(e.message, "url column 41 is missing from the directory");
+    }
+
+    #[test]
+    fn declared_rows_must_fit_the_decode_budget() {
+        let h = Header {
+            url_count: 1 << 40,
+            ..Header::default()
+        };
+        let e = check_declared_rows(&h, 1000, &Limits::default()).unwrap_err();
+        assert_eq!((e.kind, e.offset), (ErrorKind::Limit, Some(32)));
+        let h = Header {
+            url_count: u64::MAX,
+            host_count: 2,
+            ..Header::default()
+        };
+        assert!(check_declared_rows(&h, u64::MAX, &Limits::default()).is_err());
+        let h = Header {
+            url_count: 1000,
+            host_count: 100,
+            ..Header::default()
+        };
+        assert!(check_declared_rows(&h, 1000, &Limits::default()).is_ok());
     }
 }

@@ -9,9 +9,10 @@
 
 use crate::bytes::read_uvarint;
 use crate::crc::{crc32c, Crc32c};
-use crate::format::footer::{Footer, RegionDesc, REGION_DESC_LEN, TAG_REGIONS};
-use crate::format::header::{Header, Trailer};
-use crate::format::page::{PageHeader, PAGE_HEADER_LEN};
+use crate::format::footer::{region_at, Footer, RegionDesc, REGION_DESC_LEN, TAG_REGIONS};
+use crate::format::header::{header_at, trailer_at, Header, Trailer};
+use crate::format::layout::Field;
+use crate::format::page::{page_at, PageHeader, PAGE_HEADER_LEN};
 use crate::format::{HEADER_LEN, MIN_FILE_LEN, REGION_HOST_TABLE, REGION_URL_TABLE, TRAILER_LEN};
 use crate::Table;
 
@@ -23,8 +24,12 @@ pub fn reseal(file: &mut [u8]) -> bool {
     if (n as u64) < MIN_FILE_LEN {
         return false;
     }
-    let header = Header::read_fields(file[..HEADER_LEN].try_into().expect("64 bytes"));
-    let trailer = Trailer::read_fields(file[n - TRAILER_LEN..].try_into().expect("12 bytes"));
+    let header = Header::read(file[..HEADER_LEN].try_into().expect("sliced to its length"));
+    let trailer = Trailer::read(
+        file[n - TRAILER_LEN..]
+            .try_into()
+            .expect("sliced to its length"),
+    );
     let Ok(fs) = trailer.footer_start(n as u64, &header) else {
         return false;
     };
@@ -60,16 +65,16 @@ pub fn reseal(file: &mut [u8]) -> bool {
         if let Ok((_, skip)) = read_uvarint(&file[body..]) {
             for (i, r) in footer.regions.iter().enumerate() {
                 if let Some(crc) = region_crc(file, r) {
-                    let field = body + skip + i * REGION_DESC_LEN + 17;
+                    let field = body + skip + i * REGION_DESC_LEN + region_at::CRC;
                     file[field..field + 4].copy_from_slice(&crc.to_le_bytes());
                 }
             }
         }
     }
     let fcrc = crc32c(&file[fs..n - TRAILER_LEN]);
-    file[n - 8..n - 4].copy_from_slice(&fcrc.to_le_bytes());
-    let hcrc = crc32c(&file[..60]);
-    file[60..64].copy_from_slice(&hcrc.to_le_bytes());
+    fcrc.set(&mut file[n - TRAILER_LEN + trailer_at::FOOTER_CRC..]);
+    let hcrc = crc32c(&file[..header_at::HEADER_CRC]);
+    hcrc.set(&mut file[header_at::HEADER_CRC..]);
     true
 }
 
@@ -78,13 +83,13 @@ fn reseal_page(file: &mut [u8], at: usize) {
     let Some(head) = file.get(at..at + PAGE_HEADER_LEN) else {
         return;
     };
-    let h = PageHeader::read(head.try_into().expect("32 bytes"));
+    let h = PageHeader::read(head.try_into().expect("sliced to its length"));
     let body = at + PAGE_HEADER_LEN;
     let Some(payload) = file.get(body..body + h.compressed_size as usize) else {
         return;
     };
     let crc = crc32c(payload);
-    file[at + 28..at + 32].copy_from_slice(&crc.to_le_bytes());
+    crc.set(&mut file[at + page_at::CRC..]);
 }
 
 fn region_crc(file: &[u8], r: &RegionDesc) -> Option<u32> {

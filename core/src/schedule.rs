@@ -8,16 +8,40 @@
 //! | far | 258..282 | 720 | [2328, 19608) |
 //! | overflow | 282 | – | [19608, ∞) |
 //!
-//! Payload: `u32 base ‖ u32 covered ‖ uvarint 283 ‖ 283 × uvarint count ‖` then, bucket by
-//! bucket, each row index as a varint delta from the previous one in the bucket (starting at 0).
+//! Payload: a fixed [`WheelHead`] (`u32 base ‖ u32 covered`), then `uvarint 283 ‖ 283 × uvarint
+//! count`, then, bucket by bucket, each row index as a varint delta from the previous one in
+//! the bucket (starting at 0). [`Wheel::encode`] and [`WheelBuilder::finish`] both write the
+//! part before the deltas through one function.
 
-use crate::bytes::Cursor;
+use crate::bytes::{put_uvarint, Cursor};
 use crate::error::{Error, Result};
+use crate::format::layout::layout;
 use alloc::format;
 use alloc::vec::Vec;
 
 /// Number of buckets.
 pub const BUCKETS: usize = 283;
+
+layout! {
+    /// The fixed start of a wheel payload.
+    #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+    pub struct WheelHead in wheel_at {
+        /// Smallest nonzero `next_due` of the file (epoch-hours).
+        base: u32 = BASE, "wheel base";
+        /// URL rows the wheel was built over.
+        covered: u32 = COVERED, "wheel covered rows";
+    }
+}
+
+/// Appends everything of a payload before the row deltas: the head, the bucket count and each
+/// bucket's row count.
+fn put_head(out: &mut Vec<u8>, base: u32, covered: u32, counts: &[u32]) {
+    WheelHead { base, covered }.encode(out);
+    put_uvarint(out, BUCKETS as u64);
+    for &k in counts {
+        put_uvarint(out, u64::from(k));
+    }
+}
 const NEAR: u64 = 168;
 const MID: u64 = 90;
 const MID_W: u64 = 24;
@@ -73,8 +97,7 @@ impl Wheel {
     /// Parses a schedule payload (after the page's CRC and codec).
     pub fn parse(payload: &[u8], base_offset: u64) -> Result<Wheel> {
         let mut c = Cursor::new(payload, base_offset);
-        let base = c.u32("wheel base")?;
-        let covered = c.u32("wheel covered rows")?;
+        let WheelHead { base, covered } = WheelHead::take(&mut c)?;
         let at = c.offset();
         let n = c.uvarint("bucket count")?;
         if n != BUCKETS as u64 {
@@ -194,13 +217,7 @@ impl Wheel {
 
     /// Appends the payload bytes.
     pub fn encode(&self, out: &mut Vec<u8>) {
-        use crate::bytes::put_uvarint;
-        out.extend_from_slice(&self.base.to_le_bytes());
-        out.extend_from_slice(&self.covered.to_le_bytes());
-        put_uvarint(out, BUCKETS as u64);
-        for &k in &self.counts {
-            put_uvarint(out, u64::from(k));
-        }
+        put_head(out, self.base, self.covered, &self.counts);
         for b in 0..BUCKETS {
             let mut prev = 0u32;
             for &r in self.bucket_rows(b) {
@@ -246,7 +263,7 @@ impl WheelBuilder {
         }
         let b = bucket_for_offset(u64::from(next_due.saturating_sub(self.base)));
         let (bytes, prev) = &mut self.deltas[b];
-        crate::bytes::put_uvarint(bytes, u64::from(row - *prev));
+        put_uvarint(bytes, u64::from(row - *prev));
         *prev = row;
         self.counts[b] += 1;
     }
@@ -263,17 +280,11 @@ impl WheelBuilder {
 
     /// The payload; `None` when no row was scheduled (no region is written then).
     pub fn finish(self) -> Option<Vec<u8>> {
-        use crate::bytes::put_uvarint;
         if self.scheduled() == 0 {
             return None;
         }
         let mut out = Vec::new();
-        out.extend_from_slice(&self.base.to_le_bytes());
-        out.extend_from_slice(&self.rows.to_le_bytes());
-        put_uvarint(&mut out, BUCKETS as u64);
-        for &k in &self.counts {
-            put_uvarint(&mut out, u64::from(k));
-        }
+        put_head(&mut out, self.base, self.rows, &self.counts);
         for (bytes, _) in &self.deltas {
             out.extend_from_slice(bytes);
         }

@@ -1,8 +1,22 @@
-//! The two table schemas: which columns exist, their widths, kinds and the encoding the
-//! reference nominates for each.
+//! The two table schemas, declared once.
+//!
+//! Each table is one `table!` declaration: a line per column with its id, the name of its id
+//! constant, its record field and type, and its [`Role`]. Everything else that knows a column
+//! follows from that line:
+//! - the record struct ([`UrlRecord`], [`HostRecord`]) and the id constants ([`url`], [`host`]);
+//! - the [`ColumnSpec`] tables ([`URL_COLUMNS`], [`HOST_COLUMNS`]): width and value kind come
+//!   from the field's type, so a column cannot be declared 4 bytes wide and held in a `u16`;
+//! - [`Record::get`] and [`Record::set`] by column id (what the writer feeds from), the rows
+//!   built from decoded columns ([`build_rows`]), the arena references ([`Record::arena_refs`]);
+//! - the log-frame value of a record ([`Record::put_value`], [`Record::read_value`]): every
+//!   column that is not part of the key, in id order, at its width, little-endian.
 
-use crate::error::Table;
-use crate::format::encoding::{DELTA, DELTA_FOR, DICT, FOR, RAW, RLE};
+use crate::error::{Error, ErrorKind, Result, Table};
+use crate::format::layout::Field;
+use crate::keys::UrlKey;
+use crate::records::Values;
+use alloc::format;
+use alloc::vec::Vec;
 
 /// How a column's values are interpreted (and whether it gets zone maps).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -13,6 +27,29 @@ pub enum ValueKind {
     Float,
     /// 16 opaque bytes (the resolved IP): RAW only, no zone maps.
     Opaque,
+}
+
+/// What a column is to the code that reads or writes it, beyond its value.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Role {
+    /// An ordinary value.
+    Value,
+    /// The host key: both tables sort by it and a partition owns a range of it.
+    HostKey,
+    /// The path key: URL rows sort by (host key, path key).
+    PathKey,
+    /// An offset into the string arena (0 = no string).
+    ArenaRef,
+    /// When the URL is next due (0 = not scheduled): the schedule wheel and the STATS due
+    /// range are built from it.
+    NextDue,
+}
+
+impl Role {
+    /// Whether the column is part of the row's key (and so not of its log-frame value).
+    pub const fn is_key(self) -> bool {
+        matches!(self, Role::HostKey | Role::PathKey)
+    }
 }
 
 /// One column of a table schema.
@@ -26,78 +63,518 @@ pub struct ColumnSpec {
     pub width: u8,
     /// Value interpretation.
     pub kind: ValueKind,
-    /// The encoding the reference writer tries against RAW.
-    pub nominal: u8,
+    /// What the column is for.
+    pub role: Role,
 }
 
-const fn col(id: u64, name: &'static str, width: u8, kind: ValueKind, nominal: u8) -> ColumnSpec {
-    ColumnSpec {
-        id,
-        name,
-        width,
-        kind,
-        nominal,
+/// One value of one column, as [`Values`] holds a column of them.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Value {
+    /// An integer column's value (a float column's bit pattern).
+    Int(u64),
+    /// The 16-byte column's value.
+    Wide([u8; 16]),
+}
+
+/// A record field's type, as a column stores it. Width and kind follow from the type.
+pub trait Cell: Field + Default {
+    /// Bytes per value.
+    const WIDTH: u8;
+    /// Value interpretation.
+    const KIND: ValueKind;
+    /// The value as a column holds it.
+    fn to_value(self) -> Value;
+    /// The field from a column value; `None` when the value does not fit the field.
+    fn from_value(v: Value) -> Option<Self>;
+    /// Row `i` of a decoded column whose length the caller has checked (an integer column's
+    /// value is cut to the field's width, as decoding never makes it wider).
+    fn from_values(v: &Values, i: usize) -> Self;
+}
+
+macro_rules! uint_cell {
+    ($($t:ty),*) => {$(
+        impl Cell for $t {
+            const WIDTH: u8 = core::mem::size_of::<$t>() as u8;
+            const KIND: ValueKind = ValueKind::Uint;
+            fn to_value(self) -> Value {
+                Value::Int(u64::from(self))
+            }
+            fn from_value(v: Value) -> Option<Self> {
+                match v {
+                    Value::Int(v) => <$t>::try_from(v).ok(),
+                    Value::Wide(_) => None,
+                }
+            }
+            fn from_values(v: &Values, i: usize) -> Self {
+                v.int(i) as $t
+            }
+        }
+    )*};
+}
+uint_cell!(u8, u16, u32, u64);
+
+impl Cell for f32 {
+    const WIDTH: u8 = 4;
+    const KIND: ValueKind = ValueKind::Float;
+    fn to_value(self) -> Value {
+        Value::Int(u64::from(self.to_bits()))
+    }
+    fn from_value(v: Value) -> Option<Self> {
+        match v {
+            Value::Int(v) => u32::try_from(v).ok().map(f32::from_bits),
+            Value::Wide(_) => None,
+        }
+    }
+    fn from_values(v: &Values, i: usize) -> Self {
+        f32::from_bits(v.int(i) as u32)
     }
 }
 
-use ValueKind::{Float, Opaque, Uint};
+impl Cell for [u8; 16] {
+    const WIDTH: u8 = 16;
+    const KIND: ValueKind = ValueKind::Opaque;
+    fn to_value(self) -> Value {
+        Value::Wide(self)
+    }
+    fn from_value(v: Value) -> Option<Self> {
+        match v {
+            Value::Wide(b) => Some(b),
+            Value::Int(_) => None,
+        }
+    }
+    fn from_values(v: &Values, i: usize) -> Self {
+        v.wide(i)
+    }
+}
 
-/// URL table columns, in id order.
-pub const URL_COLUMNS: [ColumnSpec; 23] = [
-    col(0, "host_key", 8, Uint, RLE),
-    col(1, "path_key", 8, Uint, DELTA_FOR),
-    col(2, "status", 1, Uint, DICT),
-    col(3, "priority", 4, Float, DICT),
-    col(4, "depth", 2, Uint, FOR),
-    col(5, "discovery_source", 1, Uint, DICT),
-    col(6, "url_ref", 8, Uint, DELTA),
-    col(7, "first_seen", 4, Uint, DELTA),
-    col(8, "last_crawled", 4, Uint, DELTA),
-    col(9, "last_changed", 4, Uint, DELTA),
-    col(10, "next_due", 4, Uint, DELTA),
-    col(11, "lambda", 4, Float, DICT),
-    col(12, "crawl_count", 4, Uint, FOR),
-    col(13, "change_count", 4, Uint, FOR),
-    col(14, "no_change_streak", 2, Uint, FOR),
-    col(15, "etag_ref", 8, Uint, DELTA),
-    col(16, "last_modified", 4, Uint, DELTA),
-    col(17, "content_fp", 8, Uint, RAW),
-    col(18, "simhash", 8, Uint, RAW),
-    col(19, "http_status", 2, Uint, DICT),
-    col(20, "redirect_ref", 8, Uint, RLE),
-    col(21, "retry_count", 1, Uint, FOR),
-    col(22, "error_count", 2, Uint, FOR),
-];
+/// How many arena references a row of either table holds.
+pub const ARENA_REFS_PER_ROW: usize = 3;
 
-/// Host table columns, in id order.
-pub const HOST_COLUMNS: [ColumnSpec; 20] = [
-    col(0, "host_key", 8, Uint, DELTA_FOR),
-    col(1, "host_ref", 8, Uint, DELTA),
-    col(2, "grouping", 1, Uint, DICT),
-    col(3, "registrable_ref", 8, Uint, DELTA),
-    col(4, "resolved_ip", 16, Opaque, RAW),
-    col(5, "ip_expiry", 4, Uint, DELTA),
-    col(6, "robots_fetched", 4, Uint, DELTA),
-    col(7, "robots_expiry", 4, Uint, DELTA),
-    col(8, "robots_ref", 8, Uint, DELTA),
-    col(9, "crawl_delay", 2, Uint, DICT),
-    col(10, "host_next_eligible", 4, Uint, DELTA),
-    col(11, "ip_next_eligible", 4, Uint, DELTA),
-    col(12, "url_budget", 4, Uint, FOR),
-    col(13, "url_count", 4, Uint, FOR),
-    col(14, "depth_cap", 2, Uint, DICT),
-    col(15, "host_score", 4, Float, DICT),
-    col(16, "crawl_total", 4, Uint, FOR),
-    col(17, "error_total", 4, Uint, FOR),
-    col(18, "avg_latency", 2, Uint, FOR),
-    col(19, "flags", 2, Uint, DICT),
-];
+/// A row type of one of the tables, derived from its `table!` declaration.
+pub trait Record: Copy + Default + 'static {
+    /// The table it is a row of.
+    const TABLE: Table;
+    /// The table's columns, in id order (a column's id is its index).
+    const COLUMNS: &'static [ColumnSpec];
+    /// Ids of the [`Role::ArenaRef`] columns, in id order.
+    const ARENA_REFS: [u64; ARENA_REFS_PER_ROW] = ids_with_role(Self::COLUMNS, Role::ArenaRef);
+    /// Bytes of the log-frame value: the widths of the columns outside the key.
+    const VALUE_LEN: usize = value_len(Self::COLUMNS);
+
+    /// The value of column `column`; `None` for an id the schema does not define.
+    fn get(&self, column: u64) -> Option<Value>;
+
+    /// Sets column `column`. Fails for an id the schema does not define and for a value that
+    /// does not fit the column (wider than its width, or of the other shape).
+    fn set(&mut self, column: u64, value: Value) -> Result<()>;
+
+    /// Appends integer column `column` of every row of `rows` to `out`: [`Record::get`] for a
+    /// whole page of rows, with the column chosen once rather than per row (what the writer
+    /// feeds its pages from). Fails for the 16-byte column and for an id the schema does not
+    /// define.
+    fn extend_ints(rows: &[Self], column: u64, out: &mut Vec<u64>) -> Result<()>;
+
+    /// Row `i` of `cols`, the table's decoded columns indexed by id; the caller has checked
+    /// that there is a column per id and that each holds row `i` (see [`build_rows`]).
+    fn from_columns(cols: &[Values], i: usize) -> Self;
+
+    /// Appends the [`Record::VALUE_LEN`]-byte log-frame value: every column outside the key, in
+    /// id order, at its width, little-endian.
+    fn put_value(&self, out: &mut Vec<u8>);
+
+    /// The record whose log-frame value is `v`, with its key columns left at zero (bytes
+    /// missing from a short `v` read as zero; callers check the length first).
+    fn read_value(v: &[u8]) -> Self;
+
+    /// The value of an integer column (0 for an id the schema does not define or the 16-byte
+    /// column).
+    fn int(&self, column: u64) -> u64 {
+        match self.get(column) {
+            Some(Value::Int(v)) => v,
+            _ => 0,
+        }
+    }
+
+    /// The row's arena references with their columns, in id order.
+    fn arena_refs(&self) -> [(&'static ColumnSpec, u64); ARENA_REFS_PER_ROW] {
+        Self::ARENA_REFS.map(|id| (&Self::COLUMNS[id as usize], self.int(id)))
+    }
+
+    /// Replaces each arena reference with `f(old)`, in id order.
+    fn map_arena_refs(&mut self, mut f: impl FnMut(u64) -> u64) {
+        for id in Self::ARENA_REFS {
+            let new = f(self.int(id));
+            // Arena-reference columns are 8-byte integers (checked where they are declared),
+            // so every u64 fits.
+            let _ = self.set(id, Value::Int(new));
+        }
+    }
+}
+
+/// Rows `0..n` of a table from its decoded columns, indexed by column id (`cols[id]`). Fails,
+/// rather than inventing values, when a column is missing or holds fewer than `n` values.
+pub fn build_rows<R: Record>(cols: &[Values], n: usize) -> Result<Vec<R>> {
+    for spec in R::COLUMNS {
+        let have = cols.get(spec.id as usize).map_or(0, Values::len);
+        if have < n {
+            return Err(Error::new(
+                ErrorKind::Invalid,
+                format!(
+                    "{} column {} ({}) holds {have} values, {n} rows were asked for",
+                    R::TABLE.name(),
+                    spec.id,
+                    spec.name
+                ),
+            ));
+        }
+    }
+    Ok((0..n).map(|i| R::from_columns(cols, i)).collect())
+}
+
+fn no_such_column(table: Table, column: u64) -> Error {
+    Error::new(
+        ErrorKind::Invalid,
+        format!("the {} table has no column {column}", table.name()),
+    )
+}
+
+fn not_an_integer(table: Table, column: u64) -> Error {
+    Error::new(
+        ErrorKind::Invalid,
+        format!("{} column {column} is not an integer column", table.name()),
+    )
+}
+
+fn does_not_fit(table: Table, column: u64, value: Value) -> Error {
+    Error::new(
+        ErrorKind::Invalid,
+        format!("{value:?} does not fit {} column {column}", table.name()),
+    )
+}
+
+/// Appends `v` little-endian at its width.
+fn put_field<T: Field>(out: &mut Vec<u8>, v: T) {
+    let at = out.len();
+    out.resize(at + T::SIZE, 0);
+    v.set(&mut out[at..]);
+}
+
+/// Reads the next field of a log-frame value, moving `at` past it.
+fn take_field<T: Field>(v: &[u8], at: &mut usize) -> T {
+    let f = T::get(v.get(*at..).unwrap_or_default());
+    *at += T::SIZE;
+    f
+}
+
+/// Declares a table: its record struct, id constants, [`ColumnSpec`] table and [`Record`]
+/// implementation (see the module documentation).
+///
+/// Column lines are `id ID_CONST field: type, Role;`. A table whose key spans several columns
+/// declares them in a block `key: KeyType { id ID_CONST name: type = key_field, Role; ... }`
+/// before the other columns; the struct then holds the key as one field.
+macro_rules! table {
+    (
+        $(#[$smeta:meta])*
+        pub struct $rec:ident: $table:expr, $specs:ident, $ids:ident {
+            $(#[$kmeta:meta])*
+            $key:ident: $kty:ty {
+                $(
+                    $(#[$kfmeta:meta])*
+                    $kid:literal $kconst:ident $kname:ident: $kfty:ty = $kfield:ident, $krole:ident;
+                )*
+            }
+            $(
+                $(#[$fmeta:meta])*
+                $id:literal $cconst:ident $field:ident: $ty:ty, $role:ident;
+            )*
+        }
+    ) => {
+        $(#[$smeta])*
+        pub struct $rec {
+            $(#[$kmeta])*
+            pub $key: $kty,
+            $(
+                $(#[$fmeta])*
+                pub $field: $ty,
+            )*
+        }
+        table!(@derive $rec, $table, $specs, $ids;
+            $([$(#[$kfmeta])*] $kid $kconst $kname: $kfty = [$key . $kfield], $krole;)*
+            $([$(#[$fmeta])*] $id $cconst $field: $ty = [$field], $role;)*
+        );
+    };
+    (
+        $(#[$smeta:meta])*
+        pub struct $rec:ident: $table:expr, $specs:ident, $ids:ident {
+            $(
+                $(#[$fmeta:meta])*
+                $id:literal $cconst:ident $field:ident: $ty:ty, $role:ident;
+            )*
+        }
+    ) => {
+        $(#[$smeta])*
+        pub struct $rec {
+            $(
+                $(#[$fmeta])*
+                pub $field: $ty,
+            )*
+        }
+        table!(@derive $rec, $table, $specs, $ids;
+            $([$(#[$fmeta])*] $id $cconst $field: $ty = [$field], $role;)*
+        );
+    };
+    (@derive $rec:ident, $table:expr, $specs:ident, $ids:ident;
+        $(
+            [$(#[$fmeta:meta])*]
+            $id:literal $cconst:ident $name:ident: $ty:ty = [$($path:ident).+], $role:ident;
+        )*
+    ) => {
+        #[doc = concat!("Column ids of [`", stringify!($rec), "`]'s table.")]
+        pub mod $ids {
+            $(
+                $(#[$fmeta])*
+                pub const $cconst: u64 = $id;
+            )*
+        }
+
+        #[doc = concat!("The columns of [`", stringify!($rec), "`]'s table, in id order.")]
+        pub const $specs: [ColumnSpec; [$($id),*].len()] = [$(
+            ColumnSpec {
+                id: $id,
+                name: stringify!($name),
+                width: <$ty as Cell>::WIDTH,
+                kind: <$ty as Cell>::KIND,
+                role: Role::$role,
+            },
+        )*];
+
+        const _: () = check_columns(&$specs);
+
+        impl Record for $rec {
+            const TABLE: Table = $table;
+            const COLUMNS: &'static [ColumnSpec] = &$specs;
+
+            fn get(&self, column: u64) -> Option<Value> {
+                match column {
+                    $($id => Some(Cell::to_value(self.$($path).+)),)*
+                    _ => None,
+                }
+            }
+
+            fn set(&mut self, column: u64, value: Value) -> Result<()> {
+                match column {
+                    $($id => {
+                        self.$($path).+ = Cell::from_value(value)
+                            .ok_or_else(|| does_not_fit(Self::TABLE, column, value))?;
+                    })*
+                    _ => return Err(no_such_column(Self::TABLE, column)),
+                }
+                Ok(())
+            }
+
+            fn extend_ints(rows: &[Self], column: u64, out: &mut Vec<u64>) -> Result<()> {
+                match column {
+                    $($id => {
+                        if <$ty as Cell>::KIND == ValueKind::Opaque {
+                            return Err(not_an_integer(Self::TABLE, column));
+                        }
+                        out.extend(rows.iter().map(|r| match Cell::to_value(r.$($path).+) {
+                            Value::Int(v) => v,
+                            Value::Wide(_) => 0,
+                        }));
+                    })*
+                    _ => return Err(no_such_column(Self::TABLE, column)),
+                }
+                Ok(())
+            }
+
+            fn from_columns(cols: &[Values], i: usize) -> Self {
+                let mut r = Self::default();
+                $(r.$($path).+ = Cell::from_values(&cols[$id], i);)*
+                r
+            }
+
+            fn put_value(&self, out: &mut Vec<u8>) {
+                $(if !Role::$role.is_key() {
+                    put_field(out, self.$($path).+);
+                })*
+            }
+
+            fn read_value(v: &[u8]) -> Self {
+                let mut r = Self::default();
+                let mut at = 0;
+                $(if !Role::$role.is_key() {
+                    r.$($path).+ = take_field::<$ty>(v, &mut at);
+                })*
+                r
+            }
+        }
+    };
+}
+table! {
+    /// A URL's crawl state.
+    #[derive(Debug, Clone, Copy, PartialEq, Default)]
+    pub struct UrlRecord: Table::Url, URL_COLUMNS, url {
+        /// The URL's key (host key and path key).
+        key: UrlKey {
+            /// Host key.
+            0 HOST_KEY host_key: u64 = host, HostKey;
+            /// Path key.
+            1 PATH_KEY path_key: u64 = path, PathKey;
+        }
+        /// [`crate::records::UrlStatus`] names it.
+        2 STATUS status: u8, Value;
+        /// Crawl priority.
+        3 PRIORITY priority: f32, Value;
+        /// Link depth from a seed.
+        4 DEPTH depth: u16, Value;
+        /// How the URL was found ([`crate::records::source_name`]).
+        5 DISCOVERY_SOURCE discovery_source: u8, Value;
+        /// Arena offset of the URL string.
+        6 URL_REF url_ref: u64, ArenaRef;
+        /// Epoch-hours first seen.
+        7 FIRST_SEEN first_seen: u32, Value;
+        /// Epoch-hours of the last crawl.
+        8 LAST_CRAWLED last_crawled: u32, Value;
+        /// Epoch-hours of the last observed change.
+        9 LAST_CHANGED last_changed: u32, Value;
+        /// Epoch-hours when the URL is next due (0 = not scheduled).
+        10 NEXT_DUE next_due: u32, NextDue;
+        /// Estimated change rate per hour.
+        11 LAMBDA lambda: f32, Value;
+        /// Crawls so far.
+        12 CRAWL_COUNT crawl_count: u32, Value;
+        /// Changes observed.
+        13 CHANGE_COUNT change_count: u32, Value;
+        /// Consecutive crawls without change.
+        14 NO_CHANGE_STREAK no_change_streak: u16, Value;
+        /// Arena offset of the ETag (0 = none).
+        15 ETAG_REF etag_ref: u64, ArenaRef;
+        /// Last-Modified in epoch-hours (0 = none).
+        16 LAST_MODIFIED last_modified: u32, Value;
+        /// Content fingerprint.
+        17 CONTENT_FP content_fp: u64, Value;
+        /// Simhash of the content.
+        18 SIMHASH simhash: u64, Value;
+        /// Last HTTP status.
+        19 HTTP_STATUS http_status: u16, Value;
+        /// Arena offset of the redirect target (0 = none).
+        20 REDIRECT_REF redirect_ref: u64, ArenaRef;
+        /// Retries of the current failure.
+        21 RETRY_COUNT retry_count: u8, Value;
+        /// Errors so far.
+        22 ERROR_COUNT error_count: u16, Value;
+    }
+}
+
+table! {
+    /// A host's crawl state.
+    #[derive(Debug, Clone, Copy, PartialEq, Default)]
+    pub struct HostRecord: Table::Host, HOST_COLUMNS, host {
+        /// Host key.
+        0 HOST_KEY host_key: u64, HostKey;
+        /// Arena offset of the host string.
+        1 HOST_REF host_ref: u64, ArenaRef;
+        /// 0 registrable domain, 1 full host.
+        2 GROUPING grouping: u8, Value;
+        /// Arena offset of the registrable domain.
+        3 REGISTRABLE_REF registrable_ref: u64, ArenaRef;
+        /// Resolved IP (IPv4-mapped IPv6).
+        4 RESOLVED_IP resolved_ip: [u8; 16], Value;
+        /// Epoch-hours the IP expires.
+        5 IP_EXPIRY ip_expiry: u32, Value;
+        /// Epoch-hours robots.txt was fetched.
+        6 ROBOTS_FETCHED robots_fetched: u32, Value;
+        /// Epoch-hours robots.txt expires.
+        7 ROBOTS_EXPIRY robots_expiry: u32, Value;
+        /// Arena offset of the packed robots blob.
+        8 ROBOTS_REF robots_ref: u64, ArenaRef;
+        /// Crawl delay in deciseconds.
+        9 CRAWL_DELAY crawl_delay: u16, Value;
+        /// Epoch-seconds the host may next be fetched.
+        10 HOST_NEXT_ELIGIBLE host_next_eligible: u32, Value;
+        /// Epoch-seconds the IP may next be fetched.
+        11 IP_NEXT_ELIGIBLE ip_next_eligible: u32, Value;
+        /// URL budget.
+        12 URL_BUDGET url_budget: u32, Value;
+        /// URLs known for the host.
+        13 URL_COUNT url_count: u32, Value;
+        /// Depth cap.
+        14 DEPTH_CAP depth_cap: u16, Value;
+        /// Host score.
+        15 HOST_SCORE host_score: f32, Value;
+        /// Crawls so far.
+        16 CRAWL_TOTAL crawl_total: u32, Value;
+        /// Errors so far.
+        17 ERROR_TOTAL error_total: u32, Value;
+        /// Average latency (ms).
+        18 AVG_LATENCY avg_latency: u16, Value;
+        /// Flag bits ([`crate::records::HOST_FLAG_NAMES`]).
+        19 FLAGS flags: u16, Value;
+    }
+}
+
+/// URL column ids that hold arena offsets.
+pub const URL_ARENA_REFS: [u64; ARENA_REFS_PER_ROW] = UrlRecord::ARENA_REFS;
+/// Host column ids that hold arena offsets.
+pub const HOST_ARENA_REFS: [u64; ARENA_REFS_PER_ROW] = HostRecord::ARENA_REFS;
+
+/// Compile-time checks of a declared table: ids are positions, the key columns come first,
+/// arena references are 8-byte integers.
+const fn check_columns(cols: &[ColumnSpec]) {
+    let mut i = 0;
+    let mut in_key = true;
+    while i < cols.len() {
+        let c = &cols[i];
+        assert!(c.id == i as u64, "column ids must be their positions");
+        assert!(
+            !c.role.is_key() || in_key,
+            "key columns must come before the others"
+        );
+        in_key = c.role.is_key();
+        if let Role::ArenaRef = c.role {
+            assert!(
+                c.width == 8 && matches!(c.kind, ValueKind::Uint),
+                "arena references are 8-byte integers"
+            );
+        }
+        i += 1;
+    }
+}
+
+/// The ids of the columns with `role`, which must be exactly `N`.
+const fn ids_with_role<const N: usize>(cols: &[ColumnSpec], role: Role) -> [u64; N] {
+    let mut out = [0u64; N];
+    let (mut i, mut n) = (0, 0);
+    while i < cols.len() {
+        if cols[i].role as u8 == role as u8 {
+            assert!(n < N, "more columns with the role than expected");
+            out[n] = cols[i].id;
+            n += 1;
+        }
+        i += 1;
+    }
+    assert!(n == N, "fewer columns with the role than expected");
+    out
+}
+
+/// Sum of the widths of the columns outside the key.
+const fn value_len(cols: &[ColumnSpec]) -> usize {
+    let (mut i, mut n) = (0, 0);
+    while i < cols.len() {
+        if !cols[i].role.is_key() {
+            n += cols[i].width as usize;
+        }
+        i += 1;
+    }
+    n
+}
 
 /// The schema of one table.
 pub fn columns(table: Table) -> &'static [ColumnSpec] {
     match table {
-        Table::Url => &URL_COLUMNS,
-        Table::Host => &HOST_COLUMNS,
+        Table::Url => UrlRecord::COLUMNS,
+        Table::Host => HostRecord::COLUMNS,
     }
 }
 
@@ -106,27 +583,195 @@ pub fn spec(table: Table, id: u64) -> Option<&'static ColumnSpec> {
     columns(table).get(usize::try_from(id).ok()?)
 }
 
+/// The id of `table`'s host-key column.
+pub fn host_key_column(table: Table) -> u64 {
+    match table {
+        Table::Url => url::HOST_KEY,
+        Table::Host => host::HOST_KEY,
+    }
+}
+
 /// Sum of the widths of a table's columns: the decoded bytes per row (103 URL, 97 host).
 pub fn row_width(table: Table) -> u64 {
     columns(table).iter().map(|c| u64::from(c.width)).sum()
 }
 
-/// URL column ids that hold arena offsets.
-pub const URL_ARENA_REFS: [u64; 3] = [6, 15, 20];
-/// Host column ids that hold arena offsets.
-pub const HOST_ARENA_REFS: [u64; 3] = [1, 3, 8];
-
 #[cfg(test)]
 mod tests {
     use super::*;
+
     #[test]
-    fn widths() {
+    fn widths_are_the_formats() {
         assert_eq!(row_width(Table::Url), 103);
         assert_eq!(row_width(Table::Host), 97);
-        for t in [Table::Url, Table::Host] {
-            for (i, c) in columns(t).iter().enumerate() {
-                assert_eq!(c.id, i as u64);
-            }
+        assert_eq!(UrlRecord::VALUE_LEN, 87);
+        assert_eq!(HostRecord::VALUE_LEN, 89);
+        assert_eq!(URL_ARENA_REFS, [6, 15, 20]);
+        assert_eq!(HOST_ARENA_REFS, [1, 3, 8]);
+        assert_eq!(host_key_column(Table::Url), 0);
+        assert_eq!(host_key_column(Table::Host), 0);
+        let ip = spec(Table::Host, host::RESOLVED_IP).unwrap();
+        assert_eq!(
+            (ip.name, ip.width, ip.kind),
+            ("resolved_ip", 16, ValueKind::Opaque)
+        );
+        let lambda = spec(Table::Url, url::LAMBDA).unwrap();
+        assert_eq!((lambda.width, lambda.kind), (4, ValueKind::Float));
+        assert_eq!(spec(Table::Url, url::NEXT_DUE).unwrap().role, Role::NextDue);
+        assert!(spec(Table::Url, 23).is_none());
+    }
+
+    /// A record whose every column holds a different value: its id plus one, in every byte
+    /// the width allows.
+    fn distinct<R: Record>() -> R {
+        let mut r = R::default();
+        for c in R::COLUMNS {
+            let v = match c.kind {
+                ValueKind::Opaque => Value::Wide([c.id as u8 + 1; 16]),
+                _ => {
+                    let byte = c.id + 1;
+                    let all = (0..u64::from(c.width)).fold(0u64, |a, _| a << 8 | byte);
+                    Value::Int(all)
+                }
+            };
+            r.set(c.id, v).unwrap();
         }
+        r
+    }
+
+    fn get_set_round_trip<R: Record + PartialEq + core::fmt::Debug>() {
+        let r = distinct::<R>();
+        let mut back = R::default();
+        for c in R::COLUMNS {
+            let v = r.get(c.id).unwrap();
+            back.set(c.id, v).unwrap();
+            // Every column reads back its own value, and no other column's.
+            let want = distinct::<R>().get(c.id).unwrap();
+            assert_eq!(v, want, "{} column {}", R::TABLE.name(), c.name);
+        }
+        assert_eq!(back, r);
+        let n = R::COLUMNS.len() as u64;
+        assert_eq!(r.get(n), None);
+        assert!(back.set(n, Value::Int(1)).is_err());
+    }
+
+    #[test]
+    fn every_column_gets_and_sets_its_own_field() {
+        get_set_round_trip::<UrlRecord>();
+        get_set_round_trip::<HostRecord>();
+        let u = distinct::<UrlRecord>();
+        assert_eq!(u.key.host, 0x0101_0101_0101_0101);
+        assert_eq!(u.key.path, 0x0202_0202_0202_0202);
+        assert_eq!(u.next_due, 0x0b0b_0b0b);
+        assert_eq!(u.error_count, 0x1717);
+        let h = distinct::<HostRecord>();
+        assert_eq!(h.resolved_ip, [5; 16]);
+        assert_eq!(h.flags, 0x1414);
+    }
+
+    #[test]
+    fn a_page_of_a_column_is_what_get_gives_row_by_row() {
+        let rows = [distinct::<HostRecord>(), HostRecord::default(), distinct()];
+        for c in &HOST_COLUMNS {
+            let mut out = alloc::vec![99];
+            let got = HostRecord::extend_ints(&rows, c.id, &mut out);
+            if c.kind == ValueKind::Opaque {
+                assert!(got.is_err());
+                continue;
+            }
+            got.unwrap();
+            let want: Vec<u64> = rows.iter().map(|r| r.int(c.id)).collect();
+            assert_eq!(out[0], 99, "appended, not replaced");
+            assert_eq!(out[1..], want, "{}", c.name);
+        }
+        assert!(UrlRecord::extend_ints(&[], 23, &mut Vec::new()).is_err());
+    }
+
+    #[test]
+    fn set_refuses_values_that_do_not_fit() {
+        let mut u = UrlRecord::default();
+        assert!(u.set(url::STATUS, Value::Int(255)).is_ok());
+        assert!(u.set(url::STATUS, Value::Int(256)).is_err());
+        assert!(u.set(url::LAMBDA, Value::Int(1 << 32)).is_err());
+        assert!(u.set(url::DEPTH, Value::Wide([0; 16])).is_err());
+        let mut h = HostRecord::default();
+        assert!(h.set(host::RESOLVED_IP, Value::Int(1)).is_err());
+        assert_eq!(u.status, 255, "a refused value leaves the field as it was");
+    }
+
+    #[test]
+    fn arena_refs_visit_the_reference_columns_in_order() {
+        let mut u = distinct::<UrlRecord>();
+        let names: Vec<&str> = u.arena_refs().iter().map(|(s, _)| s.name).collect();
+        assert_eq!(names, ["url_ref", "etag_ref", "redirect_ref"]);
+        let mut seen = Vec::new();
+        u.map_arena_refs(|r| {
+            seen.push(r);
+            r + 1
+        });
+        assert_eq!(
+            seen,
+            [
+                0x0707_0707_0707_0707,
+                0x1010_1010_1010_1010,
+                0x1515_1515_1515_1515
+            ]
+        );
+        assert_eq!(u.url_ref, 0x0707_0707_0707_0708);
+        assert_eq!(u.redirect_ref, 0x1515_1515_1515_1516);
+        let h = distinct::<HostRecord>();
+        let refs: Vec<u64> = h.arena_refs().iter().map(|&(_, r)| r).collect();
+        assert_eq!(refs, [h.host_ref, h.registrable_ref, h.robots_ref]);
+    }
+
+    #[test]
+    fn values_round_trip_without_the_key() {
+        let u = distinct::<UrlRecord>();
+        let mut v = Vec::new();
+        u.put_value(&mut v);
+        assert_eq!(v.len(), UrlRecord::VALUE_LEN);
+        // The value starts with the status byte: the key is not part of it.
+        assert_eq!(v[0], 3);
+        let back = UrlRecord::read_value(&v);
+        assert_eq!(back.key, UrlKey::default());
+        assert_eq!(UrlRecord { key: u.key, ..back }, u);
+        // A short value reads zeros where bytes are missing, never past the end.
+        let cut = UrlRecord::read_value(&v[..10]);
+        assert_eq!(cut.status, 3);
+        assert_eq!(cut.first_seen, 0);
+        let h = distinct::<HostRecord>();
+        v.clear();
+        h.put_value(&mut v);
+        assert_eq!(v.len(), HostRecord::VALUE_LEN);
+        let back = HostRecord::read_value(&v);
+        assert_eq!(
+            HostRecord {
+                host_key: h.host_key,
+                ..back
+            },
+            h
+        );
+    }
+
+    #[test]
+    fn rows_build_from_columns_by_id() {
+        let rows = [distinct::<HostRecord>(), HostRecord::default()];
+        let cols: Vec<Values> = HOST_COLUMNS
+            .iter()
+            .map(|c| match c.kind {
+                ValueKind::Opaque => Values::Wide(
+                    rows.iter()
+                        .map(|r| match r.get(c.id) {
+                            Some(Value::Wide(b)) => b,
+                            _ => [0; 16],
+                        })
+                        .collect(),
+                ),
+                _ => Values::Int(rows.iter().map(|r| r.int(c.id)).collect()),
+            })
+            .collect();
+        assert_eq!(build_rows::<HostRecord>(&cols, 2).unwrap(), rows);
+        assert!(build_rows::<HostRecord>(&cols, 3).is_err());
+        assert!(build_rows::<HostRecord>(&cols[..19], 1).is_err());
     }
 }

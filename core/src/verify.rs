@@ -3,7 +3,8 @@
 //! kept apart from warnings (legal but suspicious).
 //!
 //! Checks, in order: header magic, CRC and version; trailer magic and footer framing; footer
-//! CRC and every section; region bounds, overlaps and CRCs; every column's directory entry,
+//! CRC and every section (these through the reader's own open path, which stops where
+//! `verify` goes on); region bounds, overlaps and CRCs; every column's directory entry,
 //! CRC, pages (CRC, codec, decoded length, encoding) and zone maps; row counts against the
 //! header; URL rows sorted by (host key, path key) and host rows by host key; every host key
 //! inside the header's range; every arena reference; the schedule wheel against `next_due`;
@@ -14,23 +15,28 @@ use crate::column::{column_range, decode_column, decode_region_page, DecodeCtx};
 use crate::crc::crc32c;
 use crate::error::{Error, ErrorKind, Finding, Place, Severity, Table};
 use crate::format::footer::{
-    RegionDesc, Stats, TAG_HOST_COLUMNS, TAG_REGIONS, TAG_STATS, TAG_URL_COLUMNS,
+    section_name, stats_at, RegionDesc, Stats, TAG_HOST_COLUMNS, TAG_META, TAG_REGIONS, TAG_STATS,
+    TAG_URL_COLUMNS,
 };
-use crate::format::header::{Header, Trailer};
-use crate::format::page::{PageHeader, KIND_BLOB, KIND_FILTER, KIND_SCHEDULE};
+use crate::format::header::{header_at, Header};
+use crate::format::page::{
+    page_at, PageHeader, KIND_BLOB, KIND_FILTER, KIND_SCHEDULE, PAGE_HEADER_LEN,
+};
 use crate::format::{
-    FLAG_BLOB, FLAG_FOOTER_ZSTD, FLAG_SCHEDULE, FLAG_SEENSET, FLAG_SORTED, HEADER_LEN,
-    MIN_FILE_LEN, REGION_HOST_TABLE, REGION_SCHEDULE, REGION_SEENSET, REGION_STRING_BLOB,
-    REGION_URL_TABLE, TRAILER_LEN,
+    region_name, FLAG_BLOB, FLAG_FOOTER_ZSTD, FLAG_SCHEDULE, FLAG_SEENSET, FLAG_SORTED, HEADER_LEN,
+    REGION_HOST_TABLE, REGION_SCHEDULE, REGION_SEENSET, REGION_STRING_BLOB, REGION_URL_TABLE,
 };
 use crate::keys::UrlKey;
 use crate::manifest::Manifest;
-use crate::reader::{check_declared_rows, ReadOptions};
+use crate::reader::{
+    check_declared_rows, directory_entry, missing_columns, read_shape_into, ReadOptions, Shape,
+};
 use crate::records::Values;
-use crate::schedule::Wheel;
-use crate::schema;
+use crate::schedule::{wheel_at, Wheel};
+use crate::schema::{self, host, url};
 use crate::seenset::SeenFilter;
 use crate::source::{read_range, Source};
+use alloc::borrow::Cow;
 use alloc::collections::BTreeMap;
 use alloc::format;
 use alloc::string::String;
@@ -107,6 +113,8 @@ impl RowFindings {
     }
     fn flush(self, r: &mut Report) {
         let sev = self.severity;
+        // The summary line is of the same kind as the findings it stands for.
+        let kind = self.listed.first().map_or(ErrorKind::Corrupt, |e| e.kind);
         for e in self.listed {
             r.findings.push(Finding {
                 severity: sev,
@@ -116,10 +124,13 @@ impl RowFindings {
         if self.more > 0 {
             r.findings.push(Finding {
                 severity: sev,
-                error: Error::corrupt(format!(
-                    "{} more rows with the same problem: {}",
-                    self.more, self.what
-                ))
+                error: Error::new(
+                    kind,
+                    format!(
+                        "{} more rows with the same problem: {}",
+                        self.more, self.what
+                    ),
+                )
                 .within(self.place),
             });
         }
@@ -127,94 +138,85 @@ impl RowFindings {
 }
 
 /// Verifies a `.meguri` file.
+///
+/// The shape (header, trailer, footer) is read through the reader's own
+/// [`read_shape_into`], and the column directories are judged by the reader's
+/// [`missing_columns`], [`directory_entry`] and [`crate::column::check_dir`], so `verify`
+/// and every reader agree on what a file is; `verify` only goes on where the reader stops.
+/// Each region is read once: its CRC is checked over the bytes its columns or its page are
+/// then decoded from.
 pub fn verify_file<S: Source + ?Sized>(src: &S, opts: &ReadOptions) -> Report {
     let mut r = Report::default();
-    let file_len = src.len();
-    if file_len < MIN_FILE_LEN {
-        r.err(
-            Error::new(
-                ErrorKind::ShortFile,
-                format!("file is {file_len} bytes; the smallest .meguri file is {MIN_FILE_LEN}"),
-            )
-            .within(Place::File)
-            .at(0),
-        );
+    let Some(shape) = read_shape_into(src, opts.tail_guess, &mut r.findings) else {
+        return r;
+    };
+    let header = &shape.header;
+    check_footer(&mut r, &shape);
+    check_header(&mut r, header);
+    if let Err(e) = check_declared_rows(header, shape.file_len, &opts.limits) {
+        r.err(e);
         return r;
     }
-    // Header.
-    let head = match read_range(src, 0, HEADER_LEN as u64, "header", Place::Header) {
-        Ok(h) => h,
-        Err(e) => {
-            r.err(e);
-            return r;
-        }
+    let mut regions = check_regions(&mut r, src, &shape);
+    let ctx = DecodeCtx {
+        limits: opts.limits,
+        file_len: shape.file_len,
+        zstd: opts.zstd,
     };
-    let hb: &[u8; HEADER_LEN] = head[..].try_into().expect("64 bytes");
-    let header = Header::read_fields(hb);
-    if let Err(e) = header.check(hb) {
-        let fatal = e.kind != ErrorKind::Checksum;
-        r.err(e);
-        if fatal {
-            return r;
-        }
+    let url_cols = check_columns(&mut r, src, &shape, &regions, Table::Url, &ctx);
+    let host_cols = check_columns(&mut r, src, &shape, &regions, Table::Host, &ctx);
+    // The tables' bytes are decoded; the special regions' are still to come.
+    regions.release(REGION_URL_TABLE);
+    regions.release(REGION_HOST_TABLE);
+    let url_ints = |id: u64| url_cols.get(&id).map(|v| v.as_ints());
+    let host_ints = |id: u64| host_cols.get(&id).map(|v| v.as_ints());
+
+    // Row order and range.
+    if let (Some(hk), Some(pk)) = (url_ints(url::HOST_KEY), url_ints(url::PATH_KEY)) {
+        let n = hk.len().min(pk.len());
+        r.rows_checked.0 = hk.len() as u64;
+        check_keys(&mut r, &URL_KEYS, n, |i| (hk[i], pk[i]), |i| hk[i], header);
     }
-    // Trailer and footer.
-    let tail = match read_range(
-        src,
-        file_len - TRAILER_LEN as u64,
-        TRAILER_LEN as u64,
-        "trailer",
-        Place::Trailer,
-    ) {
-        Ok(t) => t,
-        Err(e) => {
-            r.err(e);
-            return r;
-        }
-    };
-    let trailer = Trailer::read_fields(tail[..].try_into().expect("12 bytes"));
-    let footer_start = match trailer.footer_start(file_len, &header) {
-        Ok(s) => s,
-        Err(e) => {
-            r.err(e);
-            return r;
-        }
-    };
-    let fbytes = match read_range(
-        src,
-        footer_start,
-        u64::from(trailer.footer_len),
-        "footer",
-        Place::Footer,
-    ) {
-        Ok(b) => b,
-        Err(e) => {
-            r.err(e);
-            return r;
-        }
-    };
-    let fcrc = crc32c(&fbytes);
-    if fcrc != trailer.footer_crc {
-        r.err(
-            Error::new(
-                ErrorKind::Checksum,
-                format!(
-                    "footer CRC32C is 0x{:08x} but its {} bytes give 0x{fcrc:08x}",
-                    trailer.footer_crc,
-                    fbytes.len()
-                ),
-            )
-            .within(Place::Trailer)
-            .at(file_len - 8),
-        );
+    if let Some(hk) = host_ints(host::HOST_KEY) {
+        r.rows_checked.1 = hk.len() as u64;
+        check_keys(&mut r, &HOST_KEYS, hk.len(), |i| hk[i], |i| hk[i], header);
     }
-    let footer = match crate::format::footer::Footer::parse(&fbytes, footer_start) {
-        Ok(f) => f,
-        Err(e) => {
-            r.err(e);
-            return r;
-        }
-    };
+    if let (Some(uh), Some(hh)) = (url_ints(url::HOST_KEY), host_ints(host::HOST_KEY)) {
+        check_host_coverage(&mut r, uh, hh);
+    }
+
+    // Arena and references.
+    let arena = regions
+        .blob
+        .and_then(|i| special_page(&mut r, &regions, i, KIND_BLOB, &ctx).map(|(_, p)| p));
+    // When the arena does not decode (reported above), references cannot be judged.
+    if regions.blob.is_none() || arena.is_some() {
+        let a = Arena(arena.as_deref().unwrap_or(&[]));
+        check_arena_refs(&mut r, a, Table::Url, &url_cols);
+        check_arena_refs(&mut r, a, Table::Host, &host_cols);
+    }
+
+    // Schedule wheel.
+    let next_due: Option<Vec<u32>> =
+        url_ints(url::NEXT_DUE).map(|v| v.iter().map(|&d| d as u32).collect());
+    if let Some(i) = regions.schedule {
+        check_schedule(&mut r, &regions, i, next_due.as_deref(), &ctx);
+    }
+
+    // Seen-set filter.
+    if let Some(i) = regions.seenset {
+        let keys = url_ints(url::HOST_KEY).zip(url_ints(url::PATH_KEY));
+        check_seenset(&mut r, &regions, i, header, keys, &ctx);
+    }
+
+    check_stats(&mut r, &shape, next_due.as_deref());
+    check_meta(&mut r, &shape);
+    r
+}
+
+/// The footer's own findings, and the sections a file must have or need not have.
+fn check_footer(r: &mut Report, shape: &Shape) {
+    let footer = &shape.footer;
     for e in &footer.errors {
         r.err(e.clone());
     }
@@ -231,14 +233,14 @@ pub fn verify_file<S: Source + ?Sized>(src: &S, opts: &ReadOptions) -> Report {
             r.err(
                 Error::corrupt(format!("the {name} section is missing"))
                     .within(Place::Section(tag))
-                    .at(footer_start),
+                    .at(shape.footer_start),
             );
         }
     }
     for s in &footer.sections {
-        if crate::format::footer::section_name(s.tag).is_none() {
+        if section_name(s.tag).is_none() {
             r.warn(
-                Error::corrupt(format!(
+                Error::unknown(format!(
                     "unknown section tag {} ({} bytes) skipped",
                     s.tag, s.body_len
                 ))
@@ -247,7 +249,10 @@ pub fn verify_file<S: Source + ?Sized>(src: &S, opts: &ReadOptions) -> Report {
             );
         }
     }
-    // Header sanity.
+}
+
+/// The header fields no reader depends on, against what writers put there.
+fn check_header(r: &mut Report, header: &Header) {
     if header.hostkey_lo > header.hostkey_hi {
         r.err(
             Error::corrupt(format!(
@@ -255,431 +260,105 @@ pub fn verify_file<S: Source + ?Sized>(src: &S, opts: &ReadOptions) -> Report {
                 header.hostkey_lo, header.hostkey_hi
             ))
             .within(Place::Header)
-            .at(16),
+            .at(header_at::HOSTKEY_LO as u64),
         );
     }
+    let flags_at = header_at::FLAGS as u64;
     if header.flags & FLAG_SORTED == 0 {
         r.warn(
-            Error::corrupt("the sorted flag is not set (every writer sets it)")
+            Error::inconsistent("the sorted flag is not set (every writer sets it)")
                 .within(Place::Header)
-                .at(12),
+                .at(flags_at),
         );
     }
     if header.flags & FLAG_FOOTER_ZSTD != 0 {
-        r.warn(Error::corrupt("the footer-zstd flag is set, but the footer is read uncompressed (no v1 reader supports compressed footers)").within(Place::Header).at(12));
+        r.warn(
+            Error::inconsistent(
+                "the footer-zstd flag is set, but the footer is read uncompressed (no v1 reader \
+                 supports compressed footers)",
+            )
+            .within(Place::Header)
+            .at(flags_at),
+        );
     }
     if header.flags & !0x7f != 0 {
         r.warn(
-            Error::corrupt(format!(
+            Error::unknown(format!(
                 "unknown header flag bits 0x{:04x}",
                 header.flags & !0x7f
             ))
             .within(Place::Header)
-            .at(12),
+            .at(flags_at),
         );
     }
     if header.checksum_algo != 1 {
         r.warn(
-            Error::corrupt(format!(
+            Error::unknown(format!(
                 "checksum algorithm byte is {}, but CRC32C is used regardless",
                 header.checksum_algo
             ))
             .within(Place::Header)
-            .at(14),
+            .at(header_at::CHECKSUM_ALGO as u64),
         );
     }
     if header.default_codec > 3 {
         r.warn(
-            Error::corrupt(format!("unknown default codec {}", header.default_codec))
+            Error::unknown(format!("unknown default codec {}", header.default_codec))
                 .within(Place::Header)
-                .at(15),
+                .at(header_at::DEFAULT_CODEC as u64),
         );
     }
-    if let Err(e) = check_declared_rows(&header, file_len, &opts.limits) {
-        r.err(e);
-        return r;
+}
+
+/// The regions [`check_regions`] found, each with the bytes it was read as for its CRC: the
+/// columns and the special pages are decoded from these, so no region is read twice.
+struct Regions<'s> {
+    /// The region directory, in stored order.
+    descs: Vec<RegionDesc>,
+    /// Per descriptor: its bytes, when it lies inside the data area and could be read.
+    bytes: Vec<Option<Cow<'s, [u8]>>>,
+    /// The special regions: the last descriptor of each id that lies inside the data area.
+    schedule: Option<usize>,
+    seenset: Option<usize>,
+    blob: Option<usize>,
+}
+
+impl Regions<'_> {
+    /// The descriptor readers use for region `id` (the last one: [`Footer::region`]).
+    fn last(&self, id: u8) -> Option<usize> {
+        self.descs.iter().rposition(|d| d.id == id)
     }
 
-    let regions = check_regions(&mut r, src, &footer.regions, footer_start, header.flags);
-    let ctx = DecodeCtx {
-        limits: opts.limits,
-        file_len,
-        zstd: opts.zstd,
+    fn held(&self, i: usize) -> Option<&[u8]> {
+        self.bytes.get(i)?.as_deref()
+    }
+
+    /// Drops the bytes of every region `id`: nothing reads them again.
+    fn release(&mut self, id: u8) {
+        for (d, b) in self.descs.iter().zip(&mut self.bytes) {
+            if d.id == id {
+                *b = None;
+            }
+        }
+    }
+}
+
+/// Every descriptor of the region directory (bounds, ids, overlaps, CRC), the table regions'
+/// presence, bytes no region accounts for and the header flags that announce regions.
+fn check_regions<'s, S: Source + ?Sized>(r: &mut Report, src: &'s S, shape: &Shape) -> Regions<'s> {
+    let footer_start = shape.footer_start;
+    let flags = shape.header.flags;
+    let descs = shape.footer.regions.clone();
+    let mut out = Regions {
+        bytes: Vec::with_capacity(descs.len()),
+        descs: Vec::new(),
+        schedule: None,
+        seenset: None,
+        blob: None,
     };
-
-    // Columns.
-    let mut url_cols: BTreeMap<u64, Values> = BTreeMap::new();
-    let mut host_cols: BTreeMap<u64, Values> = BTreeMap::new();
-    for (table, rows, cols, region) in [
-        (
-            Table::Url,
-            header.url_count,
-            &mut url_cols,
-            REGION_URL_TABLE,
-        ),
-        (
-            Table::Host,
-            header.host_count,
-            &mut host_cols,
-            REGION_HOST_TABLE,
-        ),
-    ] {
-        let dirs = footer.columns(table);
-        let tag = if table == Table::Url {
-            TAG_URL_COLUMNS
-        } else {
-            TAG_HOST_COLUMNS
-        };
-        for spec in schema::columns(table) {
-            if !dirs.iter().any(|d| d.column_id == spec.id) {
-                r.err(
-                    Error::corrupt(format!(
-                        "{} column {} ({}) is missing from the directory",
-                        table.name(),
-                        spec.id,
-                        spec.name
-                    ))
-                    .within(Place::Section(tag)),
-                );
-            }
-        }
-        let region_desc = footer.region(region).copied();
-        for (i, dir) in dirs.iter().enumerate() {
-            let pl = Place::Column {
-                table,
-                column: dir.column_id,
-                page: None,
-            };
-            if dirs[i + 1..].iter().any(|d| d.column_id == dir.column_id) {
-                r.warn(
-                    Error::corrupt(
-                        "column id appears again later in the directory; the later entry is used",
-                    )
-                    .within(pl)
-                    .at(dir.entry_offset),
-                );
-                continue;
-            }
-            let known = schema::spec(table, dir.column_id).is_some();
-            if !known {
-                r.warn(
-                    Error::corrupt(
-                        "column id is not in the v1 schema; it is checked and otherwise ignored",
-                    )
-                    .within(pl)
-                    .at(dir.entry_offset),
-                );
-            }
-            let (off, len) = match column_range(dir) {
-                Ok(x) => x,
-                Err(e) => {
-                    r.err(e.within(pl));
-                    continue;
-                }
-            };
-            if off < HEADER_LEN as u64 || off.saturating_add(len) > footer_start {
-                r.err(
-                    Error::corrupt(format!(
-                        "pages at {off}..{} lie outside the data area {HEADER_LEN}..{footer_start}",
-                        off.saturating_add(len)
-                    ))
-                    .within(pl)
-                    .at(dir.entry_offset),
-                );
-                continue;
-            }
-            if let Some(reg) = region_desc {
-                if off < reg.offset || off + len > reg.offset.saturating_add(reg.length) {
-                    r.err(
-                        Error::corrupt(format!(
-                            "pages at {off}..{} are not inside the {} region {}..{}",
-                            off + len,
-                            table.name(),
-                            reg.offset,
-                            reg.offset.saturating_add(reg.length)
-                        ))
-                        .within(pl)
-                        .at(dir.entry_offset),
-                    );
-                }
-            }
-            let bytes = match read_range(src, off, len, "column pages", pl) {
-                Ok(b) => b,
-                Err(e) => {
-                    r.err(e);
-                    continue;
-                }
-            };
-            let mut findings = Vec::new();
-            let vals = decode_column(
-                table,
-                dir,
-                &bytes,
-                known.then_some(rows),
-                &ctx,
-                &mut findings,
-            );
-            r.findings.extend(findings);
-            r.columns_checked += 1;
-            r.pages_checked += dir.num_pages;
-            if let (true, Some(v)) = (known, vals) {
-                cols.insert(dir.column_id, v);
-            }
-        }
-    }
-
-    let url_ints = |id: u64| url_cols.get(&id).map(|v| v.as_ints());
-    let host_ints = |id: u64| host_cols.get(&id).map(|v| v.as_ints());
-
-    // Row order and range.
-    if let (Some(hk), Some(pk)) = (url_ints(0), url_ints(1)) {
-        r.rows_checked.0 = hk.len() as u64;
-        check_url_rows(&mut r, hk, pk, &header);
-    }
-    if let Some(hk) = host_ints(0) {
-        r.rows_checked.1 = hk.len() as u64;
-        check_host_rows(&mut r, hk, &header);
-    }
-    if let (Some(uh), Some(hh)) = (url_ints(0), host_ints(0)) {
-        let mut missing = 0u64;
-        let mut first = None;
-        let mut j = 0;
-        let mut prev = None;
-        for (i, &k) in uh.iter().enumerate() {
-            if prev == Some(k) {
-                continue;
-            }
-            prev = Some(k);
-            while j < hh.len() && hh[j] < k {
-                j += 1;
-            }
-            if j >= hh.len() || hh[j] != k {
-                missing += 1;
-                first.get_or_insert(i);
-            }
-        }
-        if missing > 0 {
-            r.warn(
-                Error::corrupt(format!(
-                    "{missing} host keys of URL rows have no host row (first at URL row {})",
-                    first.unwrap_or(0)
-                ))
-                .within(Place::Row {
-                    table: Table::Url,
-                    row: first.unwrap_or(0) as u64,
-                }),
-            );
-        }
-    }
-
-    // Arena and references.
-    let arena = regions
-        .blob
-        .and_then(|d| special_page(&mut r, src, &d, KIND_BLOB, &ctx).map(|(_, p)| p));
-    let arena_present = regions.blob.is_some();
-    for (table, ids, cols) in [
-        (Table::Url, &schema::URL_ARENA_REFS[..], &url_cols),
-        (Table::Host, &schema::HOST_ARENA_REFS[..], &host_cols),
-    ] {
-        for &id in ids {
-            let Some(v) = cols.get(&id) else { continue };
-            let name = schema::spec(table, id).map_or("", |s| s.name);
-            let a = Arena(arena.as_deref().unwrap_or(&[]));
-            let mut bad = RowFindings::new(
-                Severity::Error,
-                "an arena reference that does not resolve",
-                Place::Column {
-                    table,
-                    column: id,
-                    page: None,
-                },
-            );
-            if !arena_present || arena.is_some() {
-                for (row, &rf) in v.as_ints().iter().enumerate() {
-                    let why = match a.span(rf) {
-                        Span::None | Span::Present(_) => continue,
-                        Span::OutOfBounds => "is past the end of the arena",
-                        Span::Broken => "points at an entry that runs past the end of the arena",
-                    };
-                    bad.push(|| {
-                        Error::corrupt(format!("{name} {rf} {why} ({} bytes)", a.len())).within(
-                            Place::Row {
-                                table,
-                                row: row as u64,
-                            },
-                        )
-                    });
-                }
-            }
-            bad.flush(&mut r);
-        }
-    }
-
-    // Schedule wheel.
-    let next_due: Option<Vec<u32>> = url_ints(10).map(|v| v.iter().map(|&d| d as u32).collect());
-    if let Some(d) = regions.schedule {
-        if let Some((h, payload)) = special_page(&mut r, src, &d, KIND_SCHEDULE, &ctx) {
-            match Wheel::parse(&payload, d.offset + 32) {
-                Err(e) => r.err(e.within(Place::Schedule)),
-                Ok(w) => {
-                    if u64::from(h.num_values) != w.scheduled() as u64 {
-                        r.err(
-                            Error::corrupt(format!(
-                                "page says {} scheduled rows, the wheel lists {}",
-                                h.num_values,
-                                w.scheduled()
-                            ))
-                            .within(Place::Schedule)
-                            .at(d.offset + 4),
-                        );
-                    }
-                    if h.base != u64::from(w.base) {
-                        r.warn(
-                            Error::corrupt(format!(
-                                "page base {} differs from the wheel base {}",
-                                h.base, w.base
-                            ))
-                            .within(Place::Schedule)
-                            .at(d.offset + 20),
-                        );
-                    }
-                    if let Some(nd) = &next_due {
-                        check_wheel(&mut r, &w, nd, d.offset);
-                    }
-                }
-            }
-        }
-    }
-
-    // Seen-set filter.
-    if let Some(d) = regions.seenset {
-        if let Some((h, payload)) = special_page(&mut r, src, &d, KIND_FILTER, &ctx) {
-            if u64::from(h.num_values) != header.url_count {
-                r.warn(
-                    Error::corrupt(format!(
-                        "seen-set page says {} values, the file has {} URL rows",
-                        h.num_values, header.url_count
-                    ))
-                    .within(Place::SeenSet)
-                    .at(d.offset + 4),
-                );
-            }
-            match SeenFilter::parse(&payload) {
-                Err(e) => r.err(e.within(Place::SeenSet).at_if_unset(d.offset + 32)),
-                Ok(f) => {
-                    if let (Some(hk), Some(pk)) = (url_ints(0), url_ints(1)) {
-                        let mut bad = RowFindings::new(
-                            Severity::Error,
-                            "a URL key the seen-set filter does not contain",
-                            Place::SeenSet,
-                        );
-                        for (i, (&h, &p)) in hk.iter().zip(pk).enumerate() {
-                            if !f.contains(UrlKey { host: h, path: p }) {
-                                bad.push(|| Error::corrupt(format!("the seen-set filter does not contain URL key 0x{h:016x}:0x{p:016x}")).within(Place::Row { table: Table::Url, row: i as u64 }));
-                            }
-                        }
-                        bad.flush(&mut r);
-                    }
-                }
-            }
-        }
-    }
-
-    // STATS against the data.
-    if let Some(st) = footer.stats {
-        let spl = Place::Stats;
-        let at = footer
-            .sections
-            .iter()
-            .rev()
-            .find(|s| s.tag == TAG_STATS)
-            .map_or(footer_start, |s| s.body_offset);
-        let mut cmp = |what: &str, stored: u64, actual: u64, off: u64| {
-            if stored != actual {
-                r.err(
-                    Error::corrupt(format!("{what} is {stored}, the file says {actual}"))
-                        .within(spl)
-                        .at(at + off),
-                );
-            }
-        };
-        cmp("url_count", st.url_count, header.url_count, 0);
-        cmp("host_count", st.host_count, header.host_count, 8);
-        cmp("hostkey_lo", st.hostkey_lo, header.hostkey_lo, 16);
-        cmp("hostkey_hi", st.hostkey_hi, header.hostkey_hi, 24);
-        let tc: u64 = footer
-            .url_columns
-            .iter()
-            .chain(&footer.host_columns)
-            .map(|d| d.total_compressed)
-            .fold(0, u64::wrapping_add);
-        cmp("total_compressed", st.total_compressed, tc, 48);
-        let tu: u64 = footer
-            .url_columns
-            .iter()
-            .chain(&footer.host_columns)
-            .map(|d| d.total_uncompressed)
-            .fold(0, u64::wrapping_add);
-        cmp("total_uncompressed", st.total_uncompressed, tu, 56);
-        if let Some(nd) = &next_due {
-            let (min, max) = Stats::due_range_of(nd);
-            cmp("due_min", u64::from(st.due_min), u64::from(min), 40);
-            cmp("due_max", u64::from(st.due_max), u64::from(max), 44);
-            let scheduled = nd.iter().filter(|&&d| d != 0).count() as u64;
-            if st.scheduled_count != 0 && st.scheduled_count != scheduled {
-                r.warn(Error::corrupt(format!("scheduled_count is {}, but {scheduled} rows have a due time (0 is also accepted: the reference never fills it)", st.scheduled_count)).within(spl).at(at + 32));
-            }
-        }
-        let bpu = Stats::bytes_per_url_of(header.footer_offset, header.url_count);
-        if bpu.to_bits() != st.bytes_per_url.to_bits() {
-            r.err(
-                Error::corrupt(format!(
-                    "bytes_per_url is {}, footer offset / URL rows gives {bpu}",
-                    st.bytes_per_url
-                ))
-                .within(spl)
-                .at(at + 64),
-            );
-        }
-    }
-
-    // Metadata order.
-    if let Some(meta) = &footer.meta {
-        if meta.windows(2).any(|w| w[0].0 >= w[1].0) {
-            let at = footer
-                .sections
-                .iter()
-                .rev()
-                .find(|s| s.tag == crate::format::footer::TAG_META)
-                .map_or(footer_start, |s| s.offset);
-            r.warn(
-                Error::corrupt("metadata keys are not in strictly ascending byte order")
-                    .within(Place::Section(crate::format::footer::TAG_META))
-                    .at(at),
-            );
-        }
-    }
-    r
-}
-
-/// The special regions found by [`check_regions`].
-#[derive(Default)]
-struct SpecialRegions {
-    schedule: Option<RegionDesc>,
-    seenset: Option<RegionDesc>,
-    blob: Option<RegionDesc>,
-}
-
-fn check_regions<S: Source + ?Sized>(
-    r: &mut Report,
-    src: &S,
-    regions: &[RegionDesc],
-    footer_start: u64,
-    flags: u16,
-) -> SpecialRegions {
-    let mut out = SpecialRegions::default();
     let mut seen: Vec<&RegionDesc> = Vec::new();
-    for d in regions {
+    for (i, d) in descs.iter().enumerate() {
+        out.bytes.push(None);
         let pl = Place::Region(d.id);
         let end = d.offset.checked_add(d.length);
         if d.offset < HEADER_LEN as u64 || end.is_none_or(|e| e > footer_start) {
@@ -696,7 +375,7 @@ fn check_regions<S: Source + ?Sized>(
         }
         if d.id > REGION_STRING_BLOB {
             r.warn(
-                Error::corrupt(format!(
+                Error::unknown(format!(
                     "unknown region id {}; checked and otherwise ignored",
                     d.id
                 ))
@@ -716,7 +395,7 @@ fn check_regions<S: Source + ?Sized>(
                 r.err(
                     Error::corrupt(format!(
                         "region overlaps region {} at {}..{}",
-                        crate::format::region_name(s.id),
+                        region_name(s.id),
                         s.offset,
                         s.offset + s.length
                     ))
@@ -743,12 +422,13 @@ fn check_regions<S: Source + ?Sized>(
                         .at(d.offset),
                     );
                 }
+                out.bytes[i] = Some(bytes);
             }
         }
         match d.id {
-            REGION_SCHEDULE => out.schedule = Some(*d),
-            REGION_SEENSET => out.seenset = Some(*d),
-            REGION_STRING_BLOB => out.blob = Some(*d),
+            REGION_SCHEDULE => out.schedule = Some(i),
+            REGION_SEENSET => out.seenset = Some(i),
+            REGION_STRING_BLOB => out.blob = Some(i),
             _ => {}
         }
     }
@@ -756,7 +436,7 @@ fn check_regions<S: Source + ?Sized>(
         (REGION_URL_TABLE, "url_table"),
         (REGION_HOST_TABLE, "host_table"),
     ] {
-        if !regions.iter().any(|d| d.id == id) {
+        if !descs.iter().any(|d| d.id == id) {
             r.err(
                 Error::corrupt(format!(
                     "the {name} region is missing from the region directory"
@@ -766,13 +446,13 @@ fn check_regions<S: Source + ?Sized>(
         }
     }
     // Regions are written back to back from offset 64 to the footer.
-    let mut sorted: Vec<&RegionDesc> = regions.iter().collect();
+    let mut sorted: Vec<&RegionDesc> = descs.iter().collect();
     sorted.sort_by_key(|d| d.offset);
     let mut at = HEADER_LEN as u64;
     for d in sorted {
         if d.offset > at {
             r.warn(
-                Error::corrupt(format!(
+                Error::unused(format!(
                     "{} unaccounted bytes before this region",
                     d.offset - at
                 ))
@@ -784,7 +464,7 @@ fn check_regions<S: Source + ?Sized>(
     }
     if at < footer_start {
         r.warn(
-            Error::corrupt(format!(
+            Error::unused(format!(
                 "{} unaccounted bytes between the last region and the footer",
                 footer_start - at
             ))
@@ -799,162 +479,532 @@ fn check_regions<S: Source + ?Sized>(
     ] {
         if (flags & flag != 0) != present {
             r.warn(
-                Error::corrupt(format!(
+                Error::inconsistent(format!(
                     "the {name} flag is {} but the region is {}",
                     if flags & flag != 0 { "set" } else { "clear" },
                     if present { "present" } else { "absent" }
                 ))
                 .within(Place::Header)
-                .at(12),
+                .at(header_at::FLAGS as u64),
             );
         }
     }
+    out.descs = descs;
     out
 }
 
-/// Reads and decodes the single page of a special region, reporting what is wrong with it.
-fn special_page<S: Source + ?Sized>(
+/// Every column of `table`'s directory: the directory rules readers apply at open, then each
+/// used column's pages decoded from its table region's bytes (or read on their own when the
+/// region does not hold them). Returns the decoded columns of the schema, by id.
+fn check_columns<S: Source + ?Sized>(
     r: &mut Report,
     src: &S,
-    d: &RegionDesc,
+    shape: &Shape,
+    regions: &Regions<'_>,
+    table: Table,
+    ctx: &DecodeCtx,
+) -> BTreeMap<u64, Values> {
+    let (rows, region_id) = match table {
+        Table::Url => (shape.header.url_count, REGION_URL_TABLE),
+        Table::Host => (shape.header.host_count, REGION_HOST_TABLE),
+    };
+    let footer_start = shape.footer_start;
+    let dirs = shape.footer.columns(table);
+    missing_columns(table, dirs, &mut r.findings);
+    let region = regions
+        .last(region_id)
+        .map(|i| (regions.descs[i], regions.held(i)));
+    let mut cols = BTreeMap::new();
+    for (i, dir) in dirs.iter().enumerate() {
+        let Some(known) = directory_entry(table, dirs, i, &mut r.findings) else {
+            continue;
+        };
+        let pl = Place::Column {
+            table,
+            column: dir.column_id,
+            page: None,
+        };
+        let (off, len) = match column_range(dir) {
+            Ok(x) => x,
+            Err(e) => {
+                r.err(e.within(pl));
+                continue;
+            }
+        };
+        if off < HEADER_LEN as u64 || off.saturating_add(len) > footer_start {
+            r.err(
+                Error::corrupt(format!(
+                    "pages at {off}..{} lie outside the data area {HEADER_LEN}..{footer_start}",
+                    off.saturating_add(len)
+                ))
+                .within(pl)
+                .at(dir.entry_offset),
+            );
+            continue;
+        }
+        let mut held = None;
+        if let Some((reg, bytes)) = region {
+            let reg_end = reg.offset.saturating_add(reg.length);
+            if off < reg.offset || off + len > reg_end {
+                r.err(
+                    Error::corrupt(format!(
+                        "pages at {off}..{} are not inside the {} region {}..{reg_end}",
+                        off + len,
+                        table.name(),
+                        reg.offset,
+                    ))
+                    .within(pl)
+                    .at(dir.entry_offset),
+                );
+            } else {
+                let at = (off - reg.offset) as usize;
+                held = bytes.and_then(|b| b.get(at..at + len as usize));
+            }
+        }
+        let bytes = match held {
+            Some(b) => Cow::Borrowed(b),
+            None => match read_range(src, off, len, "column pages", pl) {
+                Ok(b) => b,
+                Err(e) => {
+                    r.err(e);
+                    continue;
+                }
+            },
+        };
+        let mut findings = Vec::new();
+        let vals = decode_column(
+            table,
+            dir,
+            &bytes,
+            known.then_some(rows),
+            ctx,
+            &mut findings,
+        );
+        r.findings.extend(findings);
+        r.columns_checked += 1;
+        r.pages_checked += dir.num_pages;
+        if let (true, Some(v)) = (known, vals) {
+            cols.insert(dir.column_id, v);
+        }
+    }
+    cols
+}
+
+/// Warns about host keys of URL rows that no host row has (`uh` and `hh` are the two
+/// tables' host-key columns, each in order).
+fn check_host_coverage(r: &mut Report, uh: &[u64], hh: &[u64]) {
+    let mut missing = 0u64;
+    let mut first = None;
+    let mut j = 0;
+    let mut prev = None;
+    for (i, &k) in uh.iter().enumerate() {
+        if prev == Some(k) {
+            continue;
+        }
+        prev = Some(k);
+        while j < hh.len() && hh[j] < k {
+            j += 1;
+        }
+        if j >= hh.len() || hh[j] != k {
+            missing += 1;
+            first.get_or_insert(i);
+        }
+    }
+    if missing > 0 {
+        r.warn(
+            Error::inconsistent(format!(
+                "{missing} host keys of URL rows have no host row (first at URL row {})",
+                first.unwrap_or(0)
+            ))
+            .within(Place::Row {
+                table: Table::Url,
+                row: first.unwrap_or(0) as u64,
+            }),
+        );
+    }
+}
+
+/// Every arena reference of `table`'s decoded columns against the arena `a`.
+fn check_arena_refs(r: &mut Report, a: Arena<'_>, table: Table, cols: &BTreeMap<u64, Values>) {
+    let ids = match table {
+        Table::Url => schema::URL_ARENA_REFS,
+        Table::Host => schema::HOST_ARENA_REFS,
+    };
+    for id in ids {
+        let Some(v) = cols.get(&id) else { continue };
+        let name = schema::spec(table, id).map_or("", |s| s.name);
+        let mut bad = RowFindings::new(
+            Severity::Error,
+            "an arena reference that does not resolve",
+            Place::Column {
+                table,
+                column: id,
+                page: None,
+            },
+        );
+        for (row, &rf) in v.as_ints().iter().enumerate() {
+            let why = match a.span(rf) {
+                Span::None | Span::Present(_) => continue,
+                Span::OutOfBounds => "is past the end of the arena",
+                Span::Broken => "points at an entry that runs past the end of the arena",
+            };
+            bad.push(|| {
+                Error::corrupt(format!("{name} {rf} {why} ({} bytes)", a.len())).within(
+                    Place::Row {
+                        table,
+                        row: row as u64,
+                    },
+                )
+            });
+        }
+        bad.flush(r);
+    }
+}
+
+/// The schedule region's page and wheel, and the wheel against `next_due`.
+fn check_schedule(
+    r: &mut Report,
+    regions: &Regions<'_>,
+    i: usize,
+    next_due: Option<&[u32]>,
+    ctx: &DecodeCtx,
+) {
+    let Some((h, payload)) = special_page(r, regions, i, KIND_SCHEDULE, ctx) else {
+        return;
+    };
+    let d = &regions.descs[i];
+    let w = match Wheel::parse(&payload, payload_at(d, 0)) {
+        Err(e) => return r.err(e.within(Place::Schedule)),
+        Ok(w) => w,
+    };
+    if u64::from(h.num_values) != w.scheduled() as u64 {
+        r.err(
+            Error::corrupt(format!(
+                "page says {} scheduled rows, the wheel lists {}",
+                h.num_values,
+                w.scheduled()
+            ))
+            .within(Place::Schedule)
+            .at(d.offset + page_at::NUM_VALUES as u64),
+        );
+    }
+    if h.base != u64::from(w.base) {
+        r.warn(
+            Error::inconsistent(format!(
+                "page base {} differs from the wheel base {}",
+                h.base, w.base
+            ))
+            .within(Place::Schedule)
+            .at(d.offset + page_at::BASE as u64),
+        );
+    }
+    if let Some(nd) = next_due {
+        check_wheel(r, &w, nd, d);
+    }
+}
+
+/// The seen-set region's page and filter, and the filter against the URL keys (`keys`: the
+/// host-key and path-key columns).
+fn check_seenset(
+    r: &mut Report,
+    regions: &Regions<'_>,
+    i: usize,
+    header: &Header,
+    keys: Option<(&[u64], &[u64])>,
+    ctx: &DecodeCtx,
+) {
+    let Some((h, payload)) = special_page(r, regions, i, KIND_FILTER, ctx) else {
+        return;
+    };
+    let d = &regions.descs[i];
+    if u64::from(h.num_values) != header.url_count {
+        r.warn(
+            Error::inconsistent(format!(
+                "seen-set page says {} values, the file has {} URL rows",
+                h.num_values, header.url_count
+            ))
+            .within(Place::SeenSet)
+            .at(d.offset + page_at::NUM_VALUES as u64),
+        );
+    }
+    let f = match SeenFilter::parse(&payload) {
+        Err(e) => return r.err(e.within(Place::SeenSet).at_if_unset(payload_at(d, 0))),
+        Ok(f) => f,
+    };
+    let Some((hk, pk)) = keys else { return };
+    let mut bad = RowFindings::new(
+        Severity::Error,
+        "a URL key the seen-set filter does not contain",
+        Place::SeenSet,
+    );
+    for (i, (&h, &p)) in hk.iter().zip(pk).enumerate() {
+        if !f.contains(UrlKey { host: h, path: p }) {
+            bad.push(|| {
+                Error::corrupt(format!(
+                    "the seen-set filter does not contain URL key 0x{h:016x}:0x{p:016x}"
+                ))
+                .within(Place::Row {
+                    table: Table::Url,
+                    row: i as u64,
+                })
+            });
+        }
+    }
+    bad.flush(r);
+}
+
+/// The STATS section against the header, the directories and `next_due`.
+fn check_stats(r: &mut Report, shape: &Shape, next_due: Option<&[u32]>) {
+    let (footer, header) = (&shape.footer, &shape.header);
+    let Some(st) = footer.stats else { return };
+    let spl = Place::Stats;
+    let at = footer
+        .sections
+        .iter()
+        .rev()
+        .find(|s| s.tag == TAG_STATS)
+        .map_or(shape.footer_start, |s| s.body_offset);
+    let mut cmp = |what: &str, stored: u64, actual: u64, field: usize| {
+        if stored != actual {
+            r.err(
+                Error::corrupt(format!("{what} is {stored}, the file says {actual}"))
+                    .within(spl)
+                    .at(at + field as u64),
+            );
+        }
+    };
+    cmp(
+        "url_count",
+        st.url_count,
+        header.url_count,
+        stats_at::URL_COUNT,
+    );
+    cmp(
+        "host_count",
+        st.host_count,
+        header.host_count,
+        stats_at::HOST_COUNT,
+    );
+    cmp(
+        "hostkey_lo",
+        st.hostkey_lo,
+        header.hostkey_lo,
+        stats_at::HOSTKEY_LO,
+    );
+    cmp(
+        "hostkey_hi",
+        st.hostkey_hi,
+        header.hostkey_hi,
+        stats_at::HOSTKEY_HI,
+    );
+    let dirs = || footer.url_columns.iter().chain(&footer.host_columns);
+    let tc: u64 = dirs()
+        .map(|d| d.total_compressed)
+        .fold(0, u64::wrapping_add);
+    cmp(
+        "total_compressed",
+        st.total_compressed,
+        tc,
+        stats_at::TOTAL_COMPRESSED,
+    );
+    let tu: u64 = dirs()
+        .map(|d| d.total_uncompressed)
+        .fold(0, u64::wrapping_add);
+    cmp(
+        "total_uncompressed",
+        st.total_uncompressed,
+        tu,
+        stats_at::TOTAL_UNCOMPRESSED,
+    );
+    if let Some(nd) = next_due {
+        let (min, max) = Stats::due_range_of(nd);
+        cmp(
+            "due_min",
+            u64::from(st.due_min),
+            u64::from(min),
+            stats_at::DUE_MIN,
+        );
+        cmp(
+            "due_max",
+            u64::from(st.due_max),
+            u64::from(max),
+            stats_at::DUE_MAX,
+        );
+        let scheduled = nd.iter().filter(|&&d| d != 0).count() as u64;
+        if st.scheduled_count != 0 && st.scheduled_count != scheduled {
+            r.warn(
+                Error::inconsistent(format!(
+                    "scheduled_count is {}, but {scheduled} rows have a due time (0 is also \
+                     accepted: the reference never fills it)",
+                    st.scheduled_count
+                ))
+                .within(spl)
+                .at(at + stats_at::SCHEDULED_COUNT as u64),
+            );
+        }
+    }
+    let bpu = Stats::bytes_per_url_of(header.footer_offset, header.url_count);
+    if bpu.to_bits() != st.bytes_per_url.to_bits() {
+        r.err(
+            Error::corrupt(format!(
+                "bytes_per_url is {}, footer offset / URL rows gives {bpu}",
+                st.bytes_per_url
+            ))
+            .within(spl)
+            .at(at + stats_at::BYTES_PER_URL as u64),
+        );
+    }
+}
+
+/// The metadata section's key order.
+fn check_meta(r: &mut Report, shape: &Shape) {
+    let footer = &shape.footer;
+    let Some(meta) = &footer.meta else { return };
+    if meta.windows(2).any(|w| w[0].0 >= w[1].0) {
+        let at = footer
+            .sections
+            .iter()
+            .rev()
+            .find(|s| s.tag == TAG_META)
+            .map_or(shape.footer_start, |s| s.offset);
+        r.warn(
+            Error::inconsistent("metadata keys are not in strictly ascending byte order")
+                .within(Place::Section(TAG_META))
+                .at(at),
+        );
+    }
+}
+
+/// Decodes the single page of special region `i` from the bytes [`check_regions`] read,
+/// reporting what is wrong with it.
+fn special_page(
+    r: &mut Report,
+    regions: &Regions<'_>,
+    i: usize,
     kind: u8,
     ctx: &DecodeCtx,
 ) -> Option<(PageHeader, Vec<u8>)> {
-    // A region that cannot be read was already reported by `check_regions`.
-    let bytes = read_range(src, d.offset, d.length, "region", Place::Region(d.id)).ok()?;
-    let page = decode_region_page(&bytes, d, kind, ctx, &mut r.findings);
+    // A region that could not be read was reported by `check_regions`.
+    let bytes = regions.held(i)?;
+    let page = decode_region_page(bytes, &regions.descs[i], kind, ctx, &mut r.findings);
     if page.is_some() && !bytes.is_empty() {
         r.pages_checked += 1;
     }
     page
 }
 
-fn check_url_rows(r: &mut Report, hk: &[u64], pk: &[u64], h: &Header) {
-    let mut unsorted = RowFindings::new(
-        Severity::Error,
-        "rows out of (host key, path key) order",
-        Place::Row {
-            table: Table::Url,
-            row: 0,
-        },
-    );
-    let mut dup = RowFindings::new(
-        Severity::Warning,
-        "a URL key equal to the previous row's",
-        Place::Row {
-            table: Table::Url,
-            row: 0,
-        },
-    );
+/// How [`check_keys`] words one table's findings.
+struct KeyRules {
+    table: Table,
+    /// What a key is called in a finding.
+    key: &'static str,
+    /// The summary of rows out of order.
+    unsorted: &'static str,
+    /// The summary of rows repeating the previous key.
+    repeated: &'static str,
+}
+
+const URL_KEYS: KeyRules = KeyRules {
+    table: Table::Url,
+    key: "URL key",
+    unsorted: "rows out of (host key, path key) order",
+    repeated: "a URL key equal to the previous row's",
+};
+
+const HOST_KEYS: KeyRules = KeyRules {
+    table: Table::Host,
+    key: "host key",
+    unsorted: "host rows out of host-key order",
+    repeated: "a host key equal to the previous row's",
+};
+
+/// A row key as findings print it.
+trait KeyText: Ord + Copy {
+    fn text(self) -> String;
+}
+
+impl KeyText for u64 {
+    fn text(self) -> String {
+        format!("0x{self:016x}")
+    }
+}
+
+impl KeyText for (u64, u64) {
+    fn text(self) -> String {
+        format!("0x{:016x}:0x{:016x}", self.0, self.1)
+    }
+}
+
+/// Rows `0..n` of one table: keys (`key(i)`) strictly ascending (a repeat is a warning) and
+/// host keys (`host_key(i)`) inside the header's range.
+fn check_keys<K: KeyText>(
+    r: &mut Report,
+    rules: &KeyRules,
+    n: usize,
+    key: impl Fn(usize) -> K,
+    host_key: impl Fn(usize) -> u64,
+    h: &Header,
+) {
+    let place = |row: usize| Place::Row {
+        table: rules.table,
+        row: row as u64,
+    };
+    let mut unsorted = RowFindings::new(Severity::Error, rules.unsorted, place(0));
+    let mut repeated = RowFindings::new(Severity::Warning, rules.repeated, place(0));
     let mut range = RowFindings::new(
         Severity::Error,
         "a host key outside the header's range",
-        Place::Row {
-            table: Table::Url,
-            row: 0,
-        },
+        place(0),
     );
-    for i in 0..hk.len().min(pk.len()) {
-        let pl = Place::Row {
-            table: Table::Url,
-            row: i as u64,
-        };
+    for i in 0..n {
         if i > 0 {
-            let (a, b) = ((hk[i - 1], pk[i - 1]), (hk[i], pk[i]));
+            let (a, b) = (key(i - 1), key(i));
             if b < a {
-                unsorted.push(|| Error::new(ErrorKind::NotSorted, format!("URL key 0x{:016x}:0x{:016x} sorts before the previous row's 0x{:016x}:0x{:016x}", b.0, b.1, a.0, a.1)).within(pl));
+                unsorted.push(|| {
+                    Error::new(
+                        ErrorKind::NotSorted,
+                        format!(
+                            "{} {} sorts before the previous row's {}",
+                            rules.key,
+                            b.text(),
+                            a.text()
+                        ),
+                    )
+                    .within(place(i))
+                });
             } else if a == b {
-                dup.push(|| {
-                    Error::corrupt(format!(
-                        "URL key 0x{:016x}:0x{:016x} repeats the previous row's",
-                        b.0, b.1
+                repeated.push(|| {
+                    Error::duplicate(format!(
+                        "{} {} repeats the previous row's",
+                        rules.key,
+                        b.text()
                     ))
-                    .within(pl)
+                    .within(place(i))
                 });
             }
         }
-        if hk[i] < h.hostkey_lo || hk[i] > h.hostkey_hi {
+        let hk = host_key(i);
+        if hk < h.hostkey_lo || hk > h.hostkey_hi {
             range.push(|| {
                 Error::corrupt(format!(
-                    "host key 0x{:016x} is outside the partition's range 0x{:016x} .. 0x{:016x}",
-                    hk[i], h.hostkey_lo, h.hostkey_hi
+                    "host key 0x{hk:016x} is outside the partition's range 0x{:016x} .. 0x{:016x}",
+                    h.hostkey_lo, h.hostkey_hi
                 ))
-                .within(pl)
+                .within(place(i))
             });
         }
     }
     unsorted.flush(r);
-    dup.flush(r);
+    repeated.flush(r);
     range.flush(r);
 }
 
-fn check_host_rows(r: &mut Report, hk: &[u64], h: &Header) {
-    let mut unsorted = RowFindings::new(
-        Severity::Error,
-        "host rows out of host-key order",
-        Place::Row {
-            table: Table::Host,
-            row: 0,
-        },
-    );
-    let mut dup = RowFindings::new(
-        Severity::Warning,
-        "a host key equal to the previous row's",
-        Place::Row {
-            table: Table::Host,
-            row: 0,
-        },
-    );
-    let mut range = RowFindings::new(
-        Severity::Error,
-        "a host key outside the header's range",
-        Place::Row {
-            table: Table::Host,
-            row: 0,
-        },
-    );
-    for i in 0..hk.len() {
-        let pl = Place::Row {
-            table: Table::Host,
-            row: i as u64,
-        };
-        if i > 0 && hk[i] < hk[i - 1] {
-            unsorted.push(|| {
-                Error::new(
-                    ErrorKind::NotSorted,
-                    format!(
-                        "host key 0x{:016x} sorts before the previous row's 0x{:016x}",
-                        hk[i],
-                        hk[i - 1]
-                    ),
-                )
-                .within(pl)
-            });
-        } else if i > 0 && hk[i] == hk[i - 1] {
-            dup.push(|| {
-                Error::corrupt(format!(
-                    "host key 0x{:016x} repeats the previous row's",
-                    hk[i]
-                ))
-                .within(pl)
-            });
-        }
-        if hk[i] < h.hostkey_lo || hk[i] > h.hostkey_hi {
-            range.push(|| {
-                Error::corrupt(format!(
-                    "host key 0x{:016x} is outside the partition's range 0x{:016x} .. 0x{:016x}",
-                    hk[i], h.hostkey_lo, h.hostkey_hi
-                ))
-                .within(pl)
-            });
-        }
-    }
-    unsorted.flush(r);
-    dup.flush(r);
-    range.flush(r);
+/// The absolute offset of byte `field` of the payload of a special region's single page.
+fn payload_at(region: &RegionDesc, field: usize) -> u64 {
+    region.offset + (PAGE_HEADER_LEN + field) as u64
 }
 
-fn check_wheel(r: &mut Report, w: &Wheel, next_due: &[u32], region_offset: u64) {
+fn check_wheel(r: &mut Report, w: &Wheel, next_due: &[u32], region: &RegionDesc) {
     let pl = Place::Schedule;
     if u64::from(w.covered) != next_due.len() as u64 {
         r.err(
@@ -964,14 +1014,14 @@ fn check_wheel(r: &mut Report, w: &Wheel, next_due: &[u32], region_offset: u64) 
                 next_due.len()
             ))
             .within(pl)
-            .at(region_offset + 36),
+            .at(payload_at(region, wheel_at::COVERED)),
         );
     }
     let Some(expected) = Wheel::build(next_due) else {
         r.err(
             Error::corrupt("a schedule region is present but no URL row has a due time")
                 .within(pl)
-                .at(region_offset),
+                .at(region.offset),
         );
         return;
     };
@@ -982,7 +1032,7 @@ fn check_wheel(r: &mut Report, w: &Wheel, next_due: &[u32], region_offset: u64) 
                 w.base, expected.base
             ))
             .within(pl)
-            .at(region_offset + 32),
+            .at(payload_at(region, wheel_at::BASE)),
         );
         return;
     }
@@ -996,7 +1046,7 @@ fn check_wheel(r: &mut Report, w: &Wheel, next_due: &[u32], region_offset: u64) 
         if got != want {
             let missing = want.iter().filter(|x| !got.contains(x)).count();
             let extra = got.iter().filter(|x| !want.contains(x)).count();
-            bad.push(|| Error::corrupt(format!("bucket {b} lists {} rows; next_due puts {} there ({missing} missing, {extra} that belong elsewhere)", got.len(), want.len())).within(pl).at(region_offset));
+            bad.push(|| Error::corrupt(format!("bucket {b} lists {} rows; next_due puts {} there ({missing} missing, {extra} that belong elsewhere)", got.len(), want.len())).within(pl).at(region.offset));
         }
     }
     bad.flush(r);
@@ -1074,7 +1124,7 @@ pub fn verify_manifest(bytes: &[u8]) -> Report {
     for w in ids.windows(2) {
         if w[0] == w[1] {
             r.warn(
-                Error::corrupt(format!(
+                Error::duplicate(format!(
                     "partition id {} appears more than once at epoch {}",
                     w[0].1, w[0].0
                 ))
@@ -1162,4 +1212,206 @@ pub fn check_manifest_entry(
             )
         })
         .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::format::TRAILER_LEN;
+    use crate::reader::Reader;
+    use crate::source::CountingSource;
+    use crate::testing::{file, partition, with_footer};
+
+    fn report(f: &[u8]) -> Report {
+        verify_file(f, &ReadOptions::default())
+    }
+
+    fn texts(r: &Report) -> Vec<String> {
+        r.findings.iter().map(|f| format!("{f}")).collect()
+    }
+
+    #[test]
+    fn our_files_verify_clean_and_each_region_is_read_once() {
+        let p = partition(7, 9);
+        let f = file(&p, 10);
+        let r = report(&f);
+        assert!(r.findings.is_empty(), "{:?}", texts(&r));
+        assert_eq!(r.columns_checked, 43);
+        assert_eq!(r.rows_checked, (63, 7));
+        // 63 URL rows at 10 a page, 7 host rows in one page, the wheel and the arena.
+        assert_eq!(r.pages_checked, 23 * 7 + 20 + 2);
+        // With the smallest tail read, every byte of the file is read exactly once: header,
+        // regions (columns come from their region's bytes), footer, trailer.
+        let src = CountingSource::new(&f[..]);
+        let opts = ReadOptions {
+            tail_guess: TRAILER_LEN as u64,
+            ..ReadOptions::default()
+        };
+        assert!(verify_file(&src, &opts).is_ok());
+        assert_eq!(src.bytes(), f.len() as u64);
+    }
+
+    #[test]
+    fn a_damaged_page_is_reported_by_every_check_that_sees_it_in_file_order() {
+        let f = file(&partition(3, 4), 1000);
+        let reader = Reader::open(&f[..]).unwrap();
+        let dir = reader.column_dir(Table::Url, url::DEPTH).unwrap();
+        let mut bad = f.clone();
+        bad[dir.first_page_offset as usize + PAGE_HEADER_LEN] ^= 0x10;
+        let r = report(&bad);
+        let found: Vec<(Place, ErrorKind)> = r
+            .findings
+            .iter()
+            .map(|f| (f.error.place, f.error.kind))
+            .collect();
+        let column = |page| Place::Column {
+            table: Table::Url,
+            column: url::DEPTH,
+            page,
+        };
+        assert_eq!(
+            found,
+            [
+                (Place::Region(REGION_URL_TABLE), ErrorKind::Checksum),
+                (column(None), ErrorKind::Checksum),
+                (column(Some(0)), ErrorKind::Checksum),
+            ]
+        );
+        assert_eq!(r.columns_checked, 43, "the other columns are still checked");
+    }
+
+    #[test]
+    fn a_footer_crc_mismatch_is_the_footers_and_the_rest_is_still_checked() {
+        let f = file(&partition(3, 4), 1000);
+        let mut bad = f.clone();
+        let n = bad.len();
+        bad[n - TRAILER_LEN - 2] ^= 1; // a metadata value byte
+        let r = report(&bad);
+        assert_eq!(r.errors(), 1, "{:?}", texts(&r));
+        assert_eq!(r.findings[0].error.place, Place::Footer);
+        assert_eq!(r.findings[0].error.offset, Some(n as u64 - 8));
+        assert_eq!(r.columns_checked, 43);
+        let open = Reader::open(&bad[..]).err().unwrap();
+        assert_eq!(
+            open, r.findings[0].error,
+            "verify and the reader say the same"
+        );
+    }
+
+    #[test]
+    fn directory_findings_agree_with_what_the_reader_opens() {
+        let f = file(&partition(3, 4), 1000);
+        let missing = with_footer(&f, |d| d.host_columns.retain(|c| c.column_id != 9));
+        let r = report(&missing);
+        // (The STATS totals, which count the column, then disagree too.)
+        assert_eq!(
+            texts(&r)[0],
+            "error: footer section 3 (host columns): host column 9 (crawl_delay) is missing from \
+             the directory"
+        );
+        assert_eq!(
+            Some(r.findings[0].error.clone()),
+            Reader::open(&missing[..]).err()
+        );
+        let shadowed = with_footer(&f, |d| {
+            let mut bad = d.url_columns[3].clone();
+            bad.num_values = 1;
+            // STATS totals count every directory entry, the shadowed one too.
+            let st = d.stats.as_mut().unwrap();
+            st.total_compressed += bad.total_compressed;
+            st.total_uncompressed += bad.total_uncompressed;
+            d.url_columns.insert(0, bad);
+        });
+        let r = report(&shadowed);
+        assert!(r.is_ok(), "{:?}", texts(&r));
+        assert_eq!(r.warnings(), 1);
+        assert_eq!(r.findings[0].error.kind, ErrorKind::Duplicate);
+        assert!(Reader::open(&shadowed[..]).is_ok());
+    }
+
+    #[test]
+    fn unresolved_arena_references_are_errors_row_by_row() {
+        let mut p = partition(2, 30);
+        let end = p.arena.len() as u64;
+        for u in p.urls.iter_mut().skip(5) {
+            u.url_ref = end + 10;
+        }
+        let r = report(&file(&p, 1000));
+        let t = texts(&r);
+        assert_eq!(r.errors(), ROW_FINDINGS_LISTED + 1, "{t:?}");
+        assert!(t[0].starts_with("error: url row 5: url_ref"), "{}", t[0]);
+        assert!(t[0].ends_with(&format!("is past the end of the arena ({end} bytes)")));
+        assert_eq!(
+            t[ROW_FINDINGS_LISTED],
+            "error: url column 6: 35 more rows with the same problem: an arena reference that does not resolve"
+        );
+    }
+
+    #[test]
+    fn keys_out_of_order_repeated_or_out_of_range() {
+        let header = Header {
+            hostkey_lo: 10,
+            hostkey_hi: 100,
+            ..Header::default()
+        };
+        let hk = [10u64, 20, 20, 15, 200];
+        let pk = [1u64, 1, 1, 9, 1];
+        let mut r = Report::default();
+        check_keys(&mut r, &URL_KEYS, 5, |i| (hk[i], pk[i]), |i| hk[i], &header);
+        assert_eq!(
+            texts(&r),
+            [
+                "error: url row 3: URL key 0x000000000000000f:0x0000000000000009 sorts before the previous row's 0x0000000000000014:0x0000000000000001",
+                "warning: url row 2: URL key 0x0000000000000014:0x0000000000000001 repeats the previous row's",
+                "error: url row 4: host key 0x00000000000000c8 is outside the partition's range 0x000000000000000a .. 0x0000000000000064",
+            ]
+        );
+        let mut r = Report::default();
+        let many: Vec<u64> = (0..30).rev().map(|k| k + 10).collect();
+        check_keys(&mut r, &HOST_KEYS, 30, |i| many[i], |i| many[i], &header);
+        assert_eq!(r.errors(), ROW_FINDINGS_LISTED + 1);
+        let last = &r.findings[ROW_FINDINGS_LISTED].error;
+        assert_eq!(last.kind, ErrorKind::NotSorted);
+        assert_eq!(
+            last.message,
+            "9 more rows with the same problem: host rows out of host-key order"
+        );
+    }
+
+    #[test]
+    fn stats_are_held_to_the_data() {
+        let p = partition(3, 4);
+        let due_max = p.urls.iter().map(|u| u.next_due).max().unwrap();
+        let f = file(&p, 1000);
+        let wrong = with_footer(&f, |d| {
+            let st = d.stats.as_mut().unwrap();
+            st.host_count += 1;
+            st.due_max += 1;
+        });
+        let r = report(&wrong);
+        let stats_at_body = Reader::open(&wrong[..])
+            .unwrap()
+            .footer()
+            .sections
+            .iter()
+            .find(|s| s.tag == TAG_STATS)
+            .unwrap()
+            .body_offset;
+        let found: Vec<(String, Option<u64>)> = r
+            .findings
+            .iter()
+            .map(|f| (f.error.message.clone(), f.error.offset))
+            .collect();
+        let due = format!("due_max is {}, the file says {due_max}", due_max + 1);
+        assert_eq!(
+            found,
+            [
+                (
+                    "host_count is 4, the file says 3".into(),
+                    Some(stats_at_body + 8)
+                ),
+                (due, Some(stats_at_body + 44)),
+            ]
+        );
+    }
 }

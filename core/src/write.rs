@@ -20,7 +20,7 @@ use crate::format::footer::{
     encode_meta, encode_regions, encode_section, ColumnDir, RegionDesc, SkipEntry, Stats,
     TAG_HOST_COLUMNS, TAG_META, TAG_REGIONS, TAG_STATS, TAG_URL_COLUMNS,
 };
-use crate::format::header::{Header, VERSION_MAJOR};
+use crate::format::header::{Header, Trailer, VERSION_MAJOR};
 use crate::format::page::{
     PageHeader, KIND_BLOB, KIND_DATA, KIND_FILTER, KIND_SCHEDULE, PAGE_HEADER_LEN,
 };
@@ -29,9 +29,8 @@ use crate::format::{
     REGION_SCHEDULE, REGION_SEENSET, REGION_STRING_BLOB, REGION_URL_TABLE,
 };
 use crate::partition::Partition;
-use crate::records::{HostRecord, UrlRecord};
 use crate::schedule::WheelBuilder;
-use crate::schema::{self, ColumnSpec, ValueKind};
+use crate::schema::{self, ColumnSpec, Record, Role, Value, ValueKind};
 use alloc::format;
 use alloc::vec::Vec;
 
@@ -60,61 +59,6 @@ impl Default for WriteOptions {
 /// Encodings the cascade tries for an integer or float column, in tie-break order: on equal
 /// page sizes the earlier one wins (RAW first: it is the cheapest to decode).
 const CASCADE: [u8; 6] = [RAW, FOR, DELTA_FOR, DELTA, RLE, DICT];
-
-/// The getter of URL column `id`: a row's value as the column stores it.
-pub fn url_field(id: u64) -> fn(&UrlRecord) -> u64 {
-    match id {
-        0 => |u| u.key.host,
-        1 => |u| u.key.path,
-        2 => |u| u64::from(u.status),
-        3 => |u| u64::from(u.priority.to_bits()),
-        4 => |u| u64::from(u.depth),
-        5 => |u| u64::from(u.discovery_source),
-        6 => |u| u.url_ref,
-        7 => |u| u64::from(u.first_seen),
-        8 => |u| u64::from(u.last_crawled),
-        9 => |u| u64::from(u.last_changed),
-        10 => |u| u64::from(u.next_due),
-        11 => |u| u64::from(u.lambda.to_bits()),
-        12 => |u| u64::from(u.crawl_count),
-        13 => |u| u64::from(u.change_count),
-        14 => |u| u64::from(u.no_change_streak),
-        15 => |u| u.etag_ref,
-        16 => |u| u64::from(u.last_modified),
-        17 => |u| u.content_fp,
-        18 => |u| u.simhash,
-        19 => |u| u64::from(u.http_status),
-        20 => |u| u.redirect_ref,
-        21 => |u| u64::from(u.retry_count),
-        _ => |u| u64::from(u.error_count),
-    }
-}
-
-/// The getter of host column `id` (column 4, the 16-byte IP, is not an integer: see
-/// [`HostRecord::resolved_ip`]).
-pub fn host_field(id: u64) -> fn(&HostRecord) -> u64 {
-    match id {
-        0 => |h| h.host_key,
-        1 => |h| h.host_ref,
-        2 => |h| u64::from(h.grouping),
-        3 => |h| h.registrable_ref,
-        5 => |h| u64::from(h.ip_expiry),
-        6 => |h| u64::from(h.robots_fetched),
-        7 => |h| u64::from(h.robots_expiry),
-        8 => |h| h.robots_ref,
-        9 => |h| u64::from(h.crawl_delay),
-        10 => |h| u64::from(h.host_next_eligible),
-        11 => |h| u64::from(h.ip_next_eligible),
-        12 => |h| u64::from(h.url_budget),
-        13 => |h| u64::from(h.url_count),
-        14 => |h| u64::from(h.depth_cap),
-        15 => |h| u64::from(h.host_score.to_bits()),
-        16 => |h| u64::from(h.crawl_total),
-        17 => |h| u64::from(h.error_total),
-        18 => |h| u64::from(h.avg_latency),
-        _ => |h| u64::from(h.flags),
-    }
-}
 
 /// What a page header says besides its sizes, codec and CRC.
 struct PageMeta {
@@ -399,9 +343,9 @@ impl<'c, S: Sink> Encoder<'c, S> {
             };
             self.open_region(region);
             for spec in schema::columns(table) {
-                let watch = match (table, spec.id) {
-                    (Table::Url, 10) => Watch::NextDue(wheel.as_mut()),
-                    (_, 0) => Watch::HostKeys(None),
+                let watch = match spec.role {
+                    Role::NextDue => Watch::NextDue(wheel.as_mut()),
+                    Role::HostKey => Watch::HostKeys(None),
                     _ => Watch::Nothing,
                 };
                 let feed: &mut dyn TableFeed = match table {
@@ -585,10 +529,7 @@ impl<'c, S: Sink> Encoder<'c, S> {
             encode_meta(&mut body, &meta);
             encode_section(&mut footer, TAG_META, &body);
         }
-        let footer_crc = crc32c(&footer);
-        footer.extend_from_slice(&((footer.len() as u32).to_le_bytes()));
-        footer.extend_from_slice(&footer_crc.to_le_bytes());
-        footer.extend_from_slice(&FILE_MAGIC);
+        Trailer::of_footer(&footer).encode(&mut footer);
         self.put(&footer)?;
         let header = Header {
             magic: FILE_MAGIC,
@@ -606,7 +547,7 @@ impl<'c, S: Sink> Encoder<'c, S> {
             created_hours: p.created_hours,
             header_crc: 0,
         };
-        Ok((self.sink, header.encode()))
+        Ok((self.sink, header.sealed()))
     }
 
     /// Appends a region holding one page (the wheel, the filter or the arena).
@@ -816,13 +757,25 @@ impl Watch<'_> {
     }
 }
 
-/// A partition's rows as a [`TableFeed`].
-enum RowsFeed<'a> {
-    Url(&'a [UrlRecord]),
-    Host(&'a [HostRecord]),
+/// A partition's rows of one table as a [`TableFeed`].
+struct RowsFeed<'a, R>(&'a [R]);
+
+impl<R: Record> RowsFeed<'_, R> {
+    fn rows(&self, start: usize, end: usize) -> Result<&[R]> {
+        self.0.get(start..end).ok_or_else(|| {
+            Error::new(
+                ErrorKind::Invalid,
+                format!(
+                    "rows {start}..{end} asked of a {} table of {} rows",
+                    R::TABLE.name(),
+                    self.0.len()
+                ),
+            )
+        })
+    }
 }
 
-impl TableFeed for RowsFeed<'_> {
+impl<R: Record> TableFeed for RowsFeed<'_, R> {
     fn values(
         &mut self,
         spec: &ColumnSpec,
@@ -831,22 +784,37 @@ impl TableFeed for RowsFeed<'_> {
         out: &mut Vec<u64>,
     ) -> Result<()> {
         out.clear();
-        match self {
-            RowsFeed::Url(rows) => out.extend(rows[start..end].iter().map(url_field(spec.id))),
-            RowsFeed::Host(rows) => out.extend(rows[start..end].iter().map(host_field(spec.id))),
-        }
-        Ok(())
+        R::extend_ints(self.rows(start, end)?, spec.id, out)
     }
 
     fn ip_bytes(&mut self, start: usize, end: usize, out: &mut Vec<u8>) -> Result<()> {
         out.clear();
-        if let RowsFeed::Host(rows) = self {
-            for h in &rows[start..end] {
-                out.extend_from_slice(&h.resolved_ip);
+        let Some(spec) = R::COLUMNS.iter().find(|c| c.kind == ValueKind::Opaque) else {
+            return Err(Error::new(
+                ErrorKind::Invalid,
+                format!("the {} table has no 16-byte column", R::TABLE.name()),
+            ));
+        };
+        for r in self.rows(start, end)? {
+            match r.get(spec.id) {
+                Some(Value::Wide(b)) => out.extend_from_slice(&b),
+                _ => return Err(not_16_bytes(R::TABLE, spec)),
             }
         }
         Ok(())
     }
+}
+
+fn not_16_bytes(table: Table, spec: &ColumnSpec) -> Error {
+    Error::new(
+        ErrorKind::Invalid,
+        format!(
+            "{} column {} ({}) is not a 16-byte column",
+            table.name(),
+            spec.id,
+            spec.name
+        ),
+    )
 }
 
 /// Encodes `p` as a `.meguri` v1 file, compressing every page with `comp`.
@@ -894,7 +862,7 @@ pub fn encode_with(
         schedule_base,
     };
     let mut e = Encoder::new(out, plan, *opts, comp)?;
-    e.tables(&mut RowsFeed::Url(&p.urls), &mut RowsFeed::Host(&p.hosts))?;
+    e.tables(&mut RowsFeed(&p.urls[..]), &mut RowsFeed(&p.hosts[..]))?;
     if !p.seen_filter.is_empty() {
         e.seen_filter(&p.seen_filter)?;
     }
@@ -904,4 +872,234 @@ pub fn encode_with(
     let (mut out, header) = e.finish(&p.meta)?;
     out[..HEADER_LEN].copy_from_slice(&header);
     Ok(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::format::codec::Uncompressed;
+    use crate::format::encoding::decode_values;
+    use crate::reader::Reader;
+    use crate::schema::{host, url, HostRecord, UrlRecord};
+    use crate::testing::{file, partition, StoredZstd};
+
+    #[test]
+    fn the_same_partition_gives_the_same_bytes() {
+        let p = partition(5, 9);
+        let a = file(&p, 8);
+        assert_eq!(a, file(&p, 8));
+        let exhaustive = WriteOptions {
+            page_rows: 8,
+            exhaustive: true,
+        };
+        assert_eq!(a, encode(&p, &exhaustive, &Uncompressed).unwrap());
+        // The shape: header at 0, footer where it says, trailer at the end.
+        let r = Reader::open(&a[..]).unwrap();
+        let h = *r.header();
+        assert_eq!(a[..HEADER_LEN], h.sealed());
+        let t = r.shape().trailer;
+        assert_eq!(a[a.len() - 4..], FILE_MAGIC);
+        assert_eq!(
+            h.footer_offset + u64::from(t.footer_len) + 12,
+            a.len() as u64
+        );
+        let st = r.footer().stats.unwrap();
+        let due: Vec<u32> = p.urls.iter().map(|u| u.next_due).collect();
+        assert_eq!((st.due_min, st.due_max), Stats::due_range_of(&due));
+        assert_eq!(
+            st.scheduled_count,
+            due.iter().filter(|&&d| d != 0).count() as u64
+        );
+    }
+
+    /// The page the cascade must pick: the smallest of every encoding that encodes, ties to
+    /// the earlier one in [`CASCADE`].
+    fn smallest(vals: &[u64], width: usize, comp: &dyn Compressor) -> (usize, u8) {
+        CASCADE
+            .iter()
+            .filter_map(|&enc| {
+                let e = encode_values(enc, vals, width).ok()?;
+                let mut out = Vec::new();
+                comp.compress(&e.payload, &mut out);
+                Some((PAGE_HEADER_LEN + out.len(), enc))
+            })
+            .min_by_key(|&(len, enc)| (len, CASCADE.iter().position(|&c| c == enc)))
+            .unwrap()
+    }
+
+    #[test]
+    fn the_cascade_picks_the_smallest_page() {
+        let spec = *schema::spec(Table::Url, url::PATH_KEY).unwrap();
+        let mut x = 7u64;
+        let noise: Vec<u64> = (0..500)
+            .map(|_| {
+                x = x.wrapping_mul(6364136223846793005).wrapping_add(1);
+                x >> 3
+            })
+            .collect();
+        let cases: [(&str, Vec<u64>); 6] = [
+            ("constant", alloc::vec![42; 500]),
+            ("ascending", (0..500).map(|i| 1_000_000 + 3 * i).collect()),
+            ("runs", (0..500).map(|i| i / 100).collect()),
+            (
+                "few values",
+                (0..500).map(|i| [7, 1 << 40, 99][i % 3]).collect(),
+            ),
+            ("noise", noise),
+            ("one value", alloc::vec![5]),
+        ];
+        for comp in [&Uncompressed as &dyn Compressor, &StoredZstd] {
+            for (name, vals) in &cases {
+                let range = min_max(vals.iter().copied());
+                for exhaustive in [false, true] {
+                    let (page, enc) = best_page(&spec, vals, range, 0, comp, exhaustive);
+                    assert_eq!((page.len(), enc), smallest(vals, 8, comp), "{name}");
+                    // The page decodes to the values.
+                    let h = PageHeader::read(page[..PAGE_HEADER_LEN].try_into().unwrap());
+                    if h.codec == crate::format::codec::CODEC_NONE {
+                        let mut back = Vec::new();
+                        let payload = &page[PAGE_HEADER_LEN..];
+                        decode_values(enc, payload, vals.len(), h.base, 8, &mut back).unwrap();
+                        assert_eq!(&back, vals, "{name}");
+                    }
+                }
+            }
+        }
+        // Not RAW where RAW is plainly the worst.
+        let (_, enc) = best_page(&spec, &cases[0].1, Some((42, 42)), 0, &Uncompressed, false);
+        assert_ne!(enc, RAW);
+        let (_, enc) = best_page(
+            &spec,
+            &cases[1].1,
+            min_max(cases[1].1.iter().copied()),
+            0,
+            &Uncompressed,
+            false,
+        );
+        assert!(matches!(enc, DELTA | DELTA_FOR), "ascending keys: {enc}");
+    }
+
+    #[test]
+    fn zone_maps_for_unsigned_columns_only() {
+        let p = partition(6, 5);
+        let f = file(&p, 7);
+        let r = Reader::open(&f[..]).unwrap();
+        for spec in schema::columns(Table::Url)
+            .iter()
+            .chain(schema::columns(Table::Host))
+        {
+            let table = if schema::columns(Table::Url).contains(spec) {
+                Table::Url
+            } else {
+                Table::Host
+            };
+            let dir = r.column_dir(table, spec.id).unwrap();
+            let zoned = spec.kind == ValueKind::Uint;
+            assert_eq!(
+                dir.zone().is_some(),
+                zoned,
+                "{} {}",
+                table.name(),
+                spec.name
+            );
+            for (s, z) in dir.page_spans().iter().zip(dir.page_zones()) {
+                assert_eq!(z.is_some(), zoned);
+                let Some((lo, hi)) = z else { continue };
+                let page = r.read_span(table, spec.id, *s).unwrap();
+                let v = page.values.as_ints();
+                assert_eq!((lo, hi), min_max(v.iter().copied()).unwrap());
+            }
+        }
+        let due = r
+            .column_dir(Table::Url, url::NEXT_DUE)
+            .unwrap()
+            .zone()
+            .unwrap();
+        let all: Vec<u64> = p.urls.iter().map(|u| u64::from(u.next_due)).collect();
+        assert_eq!(Some(due), min_max(all.iter().copied()));
+    }
+
+    #[test]
+    fn what_the_format_cannot_hold_is_refused() {
+        let mut p = partition(3, 3);
+        p.urls.swap(0, 1);
+        assert_eq!(
+            encode(&p, &WriteOptions::default(), &Uncompressed)
+                .unwrap_err()
+                .kind,
+            ErrorKind::NotSorted
+        );
+        let mut p = partition(3, 3);
+        p.hostkey_hi = 2500;
+        let e = encode(&p, &WriteOptions::default(), &Uncompressed).unwrap_err();
+        assert_eq!(e.kind, ErrorKind::Invalid);
+        assert!(e.message.contains("outside the file's range"), "{e}");
+        let mut p = partition(3, 3);
+        p.hosts.swap(0, 2);
+        assert_eq!(
+            encode(&p, &WriteOptions::default(), &Uncompressed)
+                .unwrap_err()
+                .kind,
+            ErrorKind::NotSorted
+        );
+
+        let plan = Plan {
+            id: 1,
+            hostkey_lo: 0,
+            hostkey_hi: u64::MAX,
+            created_hours: 0,
+            url_count: 2,
+            host_count: 0,
+            schedule_base: None,
+        };
+        // A feed that gives fewer rows than planned.
+        let urls = [UrlRecord::default()];
+        let mut e = Encoder::new(Vec::new(), plan, WriteOptions::default(), &Uncompressed).unwrap();
+        let err = e
+            .tables(&mut RowsFeed(&urls[..]), &mut RowsFeed::<HostRecord>(&[]))
+            .unwrap_err();
+        assert_eq!(err.kind, ErrorKind::Invalid);
+        // An arena body longer, or shorter, than declared.
+        let mut e = Encoder::new(Vec::new(), plan, WriteOptions::default(), &Uncompressed).unwrap();
+        e.begin_arena(StoredBody {
+            codec: 0,
+            raw_len: 4,
+            len: 4,
+            crc: 0,
+        })
+        .unwrap();
+        e.arena_body(b"abc").unwrap();
+        assert!(e.arena_body(b"de").is_err());
+        assert!(e.end_arena().is_err());
+        let too_many = Plan {
+            url_count: 1 << 33,
+            ..plan
+        };
+        let err = Encoder::new(Vec::new(), too_many, WriteOptions::default(), &Uncompressed);
+        assert_eq!(err.err().map(|e| e.kind), Some(ErrorKind::Limit));
+    }
+
+    #[test]
+    fn a_feed_answers_only_the_columns_its_table_has() {
+        let p = partition(2, 2);
+        let mut urls = RowsFeed(&p.urls[..]);
+        let mut hosts = RowsFeed(&p.hosts[..]);
+        let mut out = Vec::new();
+        let due = schema::spec(Table::Url, url::NEXT_DUE).unwrap();
+        urls.values(due, 1, 3, &mut out).unwrap();
+        assert_eq!(
+            out,
+            [u64::from(p.urls[1].next_due), u64::from(p.urls[2].next_due)]
+        );
+        // The IP is not an integer column; ids past the schema are no column at all.
+        let ip = schema::spec(Table::Host, host::RESOLVED_IP).unwrap();
+        assert!(hosts.values(ip, 0, 1, &mut out).is_err());
+        let beyond = ColumnSpec { id: 23, ..*due };
+        assert!(urls.values(&beyond, 0, 1, &mut out).is_err());
+        let mut bytes = Vec::new();
+        hosts.ip_bytes(0, 2, &mut bytes).unwrap();
+        assert_eq!(bytes[16..], p.hosts[1].resolved_ip);
+        assert!(urls.ip_bytes(0, 1, &mut bytes).is_err());
+        assert!(urls.values(due, 3, 9, &mut out).is_err());
+    }
 }

@@ -17,7 +17,7 @@
 
 use meguri_core::keys::{host_of, seed_key, UrlKey};
 use meguri_core::partition::Partition;
-use meguri_core::records::{HostRecord, UrlRecord};
+use meguri_core::records::{HostRecord, UrlRecord, UrlStatus};
 use serde::de::{Deserialize, Deserializer, IgnoredAny, MapAccess, SeqAccess, Visitor};
 use std::borrow::Cow;
 use std::collections::HashMap;
@@ -362,7 +362,7 @@ impl Seeder {
             .iter()
             .map(|r| UrlRecord {
                 key: r.key,
-                status: 1,
+                status: UrlStatus::Scheduled.raw(),
                 priority,
                 url_ref: r.at,
                 ..Default::default()

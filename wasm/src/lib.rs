@@ -11,6 +11,8 @@
 //!
 //! Bad input never panics: every method returns a `JsError` (or a JSON report) instead.
 
+#![forbid(unsafe_code)]
+
 mod arena;
 pub mod parity;
 mod source;
@@ -31,6 +33,7 @@ use meguri_core::manifest::{Entry, Manifest};
 use meguri_core::reader::{read_shape, ReadOptions, Reader, Shape};
 use meguri_core::records::{source_name, status_name, HostRecord, UrlRecord, HOST_FLAG_NAMES};
 use meguri_core::report::{Hex, MapView, RouteView, Subject, VerifyView};
+use meguri_core::schema::{host, url};
 use meguri_core::source::{read_range, Source};
 use meguri_core::verify::{verify_file, verify_manifest, Report};
 use source::{JsRead, Shared};
@@ -405,8 +408,8 @@ impl MeguriFile {
         let t = table_of(table)?;
         let (from, to) = row_range(r.rows(t), from, to);
         let col = match t {
-            Table::Url => 6,
-            Table::Host => 1,
+            Table::Url => url::URL_REF,
+            Table::Host => host::HOST_REF,
         };
         let refs = r.read_column_rows(t, col, from..to).map_err(js_err)?;
         let refs = refs.as_ints();
@@ -455,7 +458,7 @@ impl MeguriFile {
         let mut row = None;
         if let (Table::Url, Some(path), Some(start)) = (t, q.path, first_row) {
             let paths = r
-                .read_column_rows(Table::Url, 1, start..start + count)
+                .read_column_rows(Table::Url, url::PATH_KEY, start..start + count)
                 .map_err(js_err)?;
             row = paths
                 .as_ints()

@@ -55,6 +55,7 @@ use meguri_core::records::Values;
 use meguri_core::report::{Subject, VerifyView};
 use meguri_core::schedule::Wheel;
 use meguri_core::schema;
+use meguri_core::schema::{host, url};
 use meguri_core::seenset::SeenFilter;
 use meguri_core::source::{read_range, Source};
 use meguri_core::verify::{Report, ROW_FINDINGS_LISTED};
@@ -583,7 +584,7 @@ impl Verifier {
             }
         };
         let hb: &[u8; HEADER_LEN] = head[..].try_into().expect("64 bytes");
-        let header = Header::read_fields(hb);
+        let header = Header::read(hb);
         if let Err(e) = header.check(hb) {
             let fatal = e.kind != ErrorKind::Checksum;
             err(out, e);
@@ -604,7 +605,7 @@ impl Verifier {
                 return self.stop();
             }
         };
-        let trailer = Trailer::read_fields(tail[..].try_into().expect("12 bytes"));
+        let trailer = Trailer::read(tail[..].try_into().expect("12 bytes"));
         let footer_start = match trailer.footer_start(file_len, &header) {
             Ok(s) => s,
             Err(e) => {
@@ -1229,13 +1230,13 @@ impl Verifier {
         self.phase = Phase::Rows;
         self.row = 0;
         self.host_row = 0;
-        let paths = self.cursor(Table::Url, 1);
+        let paths = self.cursor(Table::Url, url::PATH_KEY);
         let both = paths.is_some();
-        if let Some(a) = self.cursor(Table::Url, 0) {
+        if let Some(a) = self.cursor(Table::Url, url::HOST_KEY) {
             self.url_walk = Some((a, paths));
         }
         if both && self.url_walk.is_some() {
-            let p = row_place(Table::Url, 0);
+            let p = row_place(Table::Url, url::HOST_KEY);
             self.url_checks = Some([
                 RowFindings::new(Severity::Error, "rows out of (host key, path key) order", p),
                 RowFindings::new(
@@ -1247,9 +1248,9 @@ impl Verifier {
             ]);
             self.counts.rows_checked.0 = self.row_count(Table::Url);
         }
-        if let Some(h) = self.cursor(Table::Host, 0) {
+        if let Some(h) = self.cursor(Table::Host, host::HOST_KEY) {
             self.host_walk = Some(h);
-            let p = row_place(Table::Host, 0);
+            let p = row_place(Table::Host, host::HOST_KEY);
             self.host_checks = Some([
                 RowFindings::new(Severity::Error, "host rows out of host-key order", p),
                 RowFindings::new(
@@ -1699,7 +1700,7 @@ impl Verifier {
             ));
         }
         // The wheel against next_due: 4 bytes a row.
-        let Some(mut cur) = self.cursor(Table::Url, 10) else {
+        let Some(mut cur) = self.cursor(Table::Url, url::NEXT_DUE) else {
             return;
         };
         let n = self.row_count(Table::Url);
@@ -1745,7 +1746,10 @@ impl Verifier {
                     ));
                     self.phase = Phase::Finish;
                 }
-                Ok(f) => match (self.cursor(Table::Url, 0), self.cursor(Table::Url, 1)) {
+                Ok(f) => match (
+                    self.cursor(Table::Url, url::HOST_KEY),
+                    self.cursor(Table::Url, url::PATH_KEY),
+                ) {
                     (Some(a), Some(b)) => {
                         self.url_walk = Some((a, Some(b)));
                         self.filter = Some(f);

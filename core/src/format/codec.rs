@@ -323,3 +323,82 @@ impl Compressor for CZstd {
         len.min(ZSTD_MIN_FRAME)
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::testing::raw_frame;
+
+    #[test]
+    fn none_lends_exactly_the_declared_bytes() {
+        let got = decompress(CODEC_NONE, b"abc", 3, ZstdBackend::Pure, 0).unwrap();
+        assert!(matches!(got, Cow::Borrowed(b"abc")));
+        let e = decompress(CODEC_NONE, b"abc", 4, ZstdBackend::Pure, 0).unwrap_err();
+        assert!(e.message.contains("declares 4"), "{e}");
+    }
+
+    #[test]
+    fn zstd_frames_decode_to_their_declared_size_only() {
+        let content: Vec<u8> = (0..200_000u32).map(|i| (i % 251) as u8).collect();
+        // Two stored blocks; with and without the optional header fields.
+        for (fcs, checksum) in [(true, true), (false, true), (true, false)] {
+            let f = raw_frame(&content, fcs, checksum);
+            let got = decompress(CODEC_ZSTD, &f, content.len(), ZstdBackend::Pure, 0).unwrap();
+            assert_eq!(&got[..], &content[..], "fcs {fcs} checksum {checksum}");
+            assert!(decompress(CODEC_ZSTD, &f, content.len() - 1, ZstdBackend::Pure, 0).is_err());
+        }
+        // The content checksum sees damage inside a stored block.
+        let mut f = raw_frame(b"hello, page", false, true);
+        let n = f.len();
+        f[n - 6] ^= 0x20;
+        let e = decompress(CODEC_ZSTD, &f, 11, ZstdBackend::Pure, 1000).unwrap_err();
+        assert_eq!(e.kind, ErrorKind::Checksum);
+        assert_eq!(e.offset, Some(1000 + n as u64 - 4));
+    }
+
+    #[test]
+    fn an_empty_zstd_payload_holds_nothing() {
+        assert!(decompress(CODEC_ZSTD, &[], 0, ZstdBackend::Pure, 0)
+            .unwrap()
+            .is_empty());
+        assert!(decompress(CODEC_ZSTD, &[], 5, ZstdBackend::Pure, 0).is_err());
+    }
+
+    #[test]
+    fn reserved_and_unknown_codecs_are_refused() {
+        for c in [CODEC_LZ4, CODEC_ZSTD_DICT] {
+            let e = decompress(c, b"x", 1, ZstdBackend::Pure, 0).unwrap_err();
+            assert_eq!(e.kind, ErrorKind::Unsupported);
+        }
+        let e = decompress(9, b"x", 1, ZstdBackend::Pure, 0).unwrap_err();
+        assert_eq!(e.kind, ErrorKind::Corrupt);
+        assert_eq!(codec_name(9), "unknown(9)");
+    }
+
+    #[test]
+    fn compressed_bytes_are_kept_only_when_fewer() {
+        let input = [1u8; 10];
+        let mut out = b"head".to_vec();
+        out.extend_from_slice(&[9; 4]);
+        assert_eq!(
+            keep_if_smaller(&input, &mut out, 4, Some(4), CODEC_ZSTD),
+            CODEC_ZSTD
+        );
+        assert_eq!(out.len(), 8);
+        out.extend_from_slice(&[9; 6]);
+        assert_eq!(
+            keep_if_smaller(&input, &mut out, 8, Some(10), CODEC_ZSTD),
+            CODEC_NONE
+        );
+        assert_eq!(&out[8..], &input, "an equal size is stored as it is");
+        let mut out = Vec::new();
+        assert_eq!(
+            keep_if_smaller(&input, &mut out, 0, None, CODEC_ZSTD),
+            CODEC_NONE
+        );
+        assert_eq!(out, input);
+        let mut out = Vec::new();
+        assert_eq!(Uncompressed.compress(&input, &mut out), CODEC_NONE);
+        assert_eq!((out.len(), Uncompressed.min_output(10)), (10, 10));
+    }
+}

@@ -7,6 +7,7 @@
 //! zeros invented by a reader are worse than an error. A later duplicate of a known section
 //! replaces the earlier one, as in the reference, and `verify` warns about it.
 
+use super::layout::layout;
 use crate::bytes::{put_uvarint, Cursor};
 use crate::error::{Error, Place, Result, Table};
 use alloc::format;
@@ -23,6 +24,14 @@ pub const TAG_STATS: u64 = 7;
 /// Footer section tag: key-value metadata.
 pub const TAG_META: u64 = 8;
 
+/// The tag of the section holding `table`'s column directory.
+pub fn columns_tag(table: Table) -> u64 {
+    match table {
+        Table::Url => TAG_URL_COLUMNS,
+        Table::Host => TAG_HOST_COLUMNS,
+    }
+}
+
 /// Name of a footer section tag, if it is one the format defines.
 pub fn section_name(tag: u64) -> Option<&'static str> {
     Some(match tag {
@@ -38,41 +47,45 @@ pub fn section_name(tag: u64) -> Option<&'static str> {
     })
 }
 
-/// One entry of the region directory (22 bytes on disk).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct RegionDesc {
-    /// Region id (0..=4 defined).
-    pub id: u8,
-    /// Absolute offset of the region's first byte.
-    pub offset: u64,
-    /// Region length in bytes.
-    pub length: u64,
-    /// CRC32C of the region's bytes.
-    pub crc: u32,
-    /// Flags (always 0; ignored).
-    pub flags: u8,
+layout! {
+    /// One entry of the region directory (22 bytes on disk).
+    #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+    pub struct RegionDesc in region_at {
+        /// Region id (0..=4 defined).
+        id: u8 = ID, "region id";
+        /// Absolute offset of the region's first byte.
+        offset: u64 = OFFSET, "region offset";
+        /// Region length in bytes.
+        length: u64 = LENGTH, "region length";
+        /// CRC32C of the region's bytes.
+        crc: u32 = CRC, "region CRC";
+        /// Flags (always 0; ignored).
+        flags: u8 = FLAGS, "region flags";
+    }
 }
 
 /// Size of a region descriptor on disk.
-pub const REGION_DESC_LEN: usize = 22;
+pub const REGION_DESC_LEN: usize = region_at::LEN;
 
-/// One page's entry in a multi-page column's skip list (42 bytes on disk).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct SkipEntry {
-    /// Row index of the page's first value within the column.
-    pub first_row: u64,
-    /// Rows in the page.
-    pub num_values: u64,
-    /// Full on-disk page length (32-byte page header plus payload).
-    pub byte_len: u64,
-    /// Encoding of this page.
-    pub encoding: u8,
-    /// Bit 0: the page has a zone map.
-    pub flags: u8,
-    /// Smallest value in the page (when flagged).
-    pub zone_min: u64,
-    /// Largest value in the page (when flagged).
-    pub zone_max: u64,
+layout! {
+    /// One page's entry in a multi-page column's skip list (42 bytes on disk).
+    #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+    pub struct SkipEntry in skip_at {
+        /// Row index of the page's first value within the column.
+        first_row: u64 = FIRST_ROW, "skip first row";
+        /// Rows in the page.
+        num_values: u64 = NUM_VALUES, "skip value count";
+        /// Full on-disk page length (32-byte page header plus payload).
+        byte_len: u64 = BYTE_LEN, "skip byte length";
+        /// Encoding of this page.
+        encoding: u8 = ENCODING, "skip encoding";
+        /// Bit 0: the page has a zone map.
+        flags: u8 = FLAGS, "skip flags";
+        /// Smallest value in the page (when flagged).
+        zone_min: u64 = ZONE_MIN, "skip zone min";
+        /// Largest value in the page (when flagged).
+        zone_max: u64 = ZONE_MAX, "skip zone max";
+    }
 }
 
 impl SkipEntry {
@@ -83,7 +96,7 @@ impl SkipEntry {
 }
 
 /// Size of a skip-list entry on disk.
-pub const SKIP_ENTRY_LEN: usize = 42;
+pub const SKIP_ENTRY_LEN: usize = skip_at::LEN;
 /// Smallest possible column directory entry (single page, one-byte varints).
 pub const MIN_COLUMN_DIR_LEN: usize = 67;
 
@@ -208,15 +221,7 @@ impl ColumnDir {
             }
             pages.reserve_exact(num_pages as usize);
             for _ in 0..num_pages {
-                pages.push(SkipEntry {
-                    first_row: c.u64("skip first row")?,
-                    num_values: c.u64("skip value count")?,
-                    byte_len: c.u64("skip byte length")?,
-                    encoding: c.u8("skip encoding")?,
-                    flags: c.u8("skip flags")?,
-                    zone_min: c.u64("skip zone min")?,
-                    zone_max: c.u64("skip zone max")?,
-                });
+                pages.push(SkipEntry::take(c)?);
             }
         }
         Ok(ColumnDir {
@@ -259,12 +264,7 @@ impl ColumnDir {
             out.extend_from_slice(&0u64.to_le_bytes());
         } else {
             for p in &self.pages {
-                out.extend_from_slice(&p.first_row.to_le_bytes());
-                out.extend_from_slice(&p.num_values.to_le_bytes());
-                out.extend_from_slice(&p.byte_len.to_le_bytes());
-                out.extend_from_slice(&[p.encoding, p.flags]);
-                out.extend_from_slice(&p.zone_min.to_le_bytes());
-                out.extend_from_slice(&p.zone_max.to_le_bytes());
+                p.encode(out);
             }
         }
     }
@@ -285,33 +285,35 @@ pub struct PageSpan {
     pub num_values: u64,
 }
 
-/// The STATS section (68 bytes).
-#[derive(Debug, Clone, Copy, PartialEq, Default)]
-pub struct Stats {
-    /// URL rows.
-    pub url_count: u64,
-    /// Host rows.
-    pub host_count: u64,
-    /// Host-key range low.
-    pub hostkey_lo: u64,
-    /// Host-key range high.
-    pub hostkey_hi: u64,
-    /// Scheduled rows (the reference always writes 0).
-    pub scheduled_count: u64,
-    /// Smallest nonzero `next_due` (0 if none).
-    pub due_min: u32,
-    /// Largest `next_due` (0 if none is nonzero).
-    pub due_max: u32,
-    /// Sum of the column directories' `total_compressed`.
-    pub total_compressed: u64,
-    /// Sum of rows × width over both tables.
-    pub total_uncompressed: u64,
-    /// `footer_offset / url_count` computed in f32 (0 with no URLs).
-    pub bytes_per_url: f32,
+layout! {
+    /// The STATS section (68 bytes).
+    #[derive(Debug, Clone, Copy, PartialEq, Default)]
+    pub struct Stats in stats_at {
+        /// URL rows.
+        url_count: u64 = URL_COUNT, "stats url count";
+        /// Host rows.
+        host_count: u64 = HOST_COUNT, "stats host count";
+        /// Host-key range low.
+        hostkey_lo: u64 = HOSTKEY_LO, "stats host-key low";
+        /// Host-key range high.
+        hostkey_hi: u64 = HOSTKEY_HI, "stats host-key high";
+        /// Scheduled rows (the reference always writes 0).
+        scheduled_count: u64 = SCHEDULED_COUNT, "stats scheduled count";
+        /// Smallest nonzero `next_due` (0 if none).
+        due_min: u32 = DUE_MIN, "stats due min";
+        /// Largest `next_due` (0 if none is nonzero).
+        due_max: u32 = DUE_MAX, "stats due max";
+        /// Sum of the column directories' `total_compressed`.
+        total_compressed: u64 = TOTAL_COMPRESSED, "stats total compressed";
+        /// Sum of rows × width over both tables.
+        total_uncompressed: u64 = TOTAL_UNCOMPRESSED, "stats total uncompressed";
+        /// `footer_offset / url_count` computed in f32 (0 with no URLs).
+        bytes_per_url: f32 = BYTES_PER_URL, "stats bytes per url";
+    }
 }
 
 /// Length of the STATS body.
-pub const STATS_LEN: usize = 68;
+pub const STATS_LEN: usize = stats_at::LEN;
 
 impl Stats {
     /// The format's bytes-per-URL figure: `footer_offset / url_count` in f32 arithmetic (the
@@ -334,39 +336,6 @@ impl Stats {
             .min()
             .unwrap_or(0);
         (min, next_due.iter().copied().max().unwrap_or(0))
-    }
-
-    fn parse(c: &mut Cursor<'_>) -> Result<Stats> {
-        Ok(Stats {
-            url_count: c.u64("stats url count")?,
-            host_count: c.u64("stats host count")?,
-            hostkey_lo: c.u64("stats host-key low")?,
-            hostkey_hi: c.u64("stats host-key high")?,
-            scheduled_count: c.u64("stats scheduled count")?,
-            due_min: c.u32("stats due min")?,
-            due_max: c.u32("stats due max")?,
-            total_compressed: c.u64("stats total compressed")?,
-            total_uncompressed: c.u64("stats total uncompressed")?,
-            bytes_per_url: c.f32("stats bytes per url")?,
-        })
-    }
-
-    /// Appends the 68-byte body.
-    pub fn encode(&self, out: &mut Vec<u8>) {
-        for v in [
-            self.url_count,
-            self.host_count,
-            self.hostkey_lo,
-            self.hostkey_hi,
-            self.scheduled_count,
-        ] {
-            out.extend_from_slice(&v.to_le_bytes());
-        }
-        out.extend_from_slice(&self.due_min.to_le_bytes());
-        out.extend_from_slice(&self.due_max.to_le_bytes());
-        out.extend_from_slice(&self.total_compressed.to_le_bytes());
-        out.extend_from_slice(&self.total_uncompressed.to_le_bytes());
-        out.extend_from_slice(&self.bytes_per_url.to_bits().to_le_bytes());
     }
 }
 
@@ -442,7 +411,7 @@ impl Footer {
             );
             if known && f.sections.iter().filter(|s| s.tag == tag).count() > 1 {
                 f.warnings.push(
-                    Error::corrupt("section appears more than once; the last copy is used")
+                    Error::duplicate("section appears more than once; the last copy is used")
                         .within(Place::Section(tag))
                         .at(offset),
                 );
@@ -452,7 +421,7 @@ impl Footer {
                 TAG_REGIONS => parse_regions(&mut bc).map(|r| f.regions = r),
                 TAG_URL_COLUMNS => parse_columns(&mut bc).map(|d| f.url_columns = d),
                 TAG_HOST_COLUMNS => parse_columns(&mut bc).map(|d| f.host_columns = d),
-                TAG_STATS => Stats::parse(&mut bc).map(|s| f.stats = Some(s)),
+                TAG_STATS => Stats::take(&mut bc).map(|s| f.stats = Some(s)),
                 TAG_META => parse_meta(&mut bc).map(|m| f.meta = Some(m)),
                 _ => {
                     bc = Cursor::new(&[], body_offset + body_len);
@@ -462,7 +431,7 @@ impl Footer {
             match parsed {
                 Err(e) => f.errors.push(e.within(Place::Section(tag))),
                 Ok(()) if !bc.is_empty() => f.warnings.push(
-                    Error::corrupt(format!(
+                    Error::unused(format!(
                         "{} unused bytes at the end of the section body",
                         bc.remaining()
                     ))
@@ -503,13 +472,7 @@ fn parse_regions(c: &mut Cursor<'_>) -> Result<Vec<RegionDesc>> {
     let n = c.count("region count", REGION_DESC_LEN)?;
     let mut out = Vec::with_capacity(n);
     for _ in 0..n {
-        out.push(RegionDesc {
-            id: c.u8("region id")?,
-            offset: c.u64("region offset")?,
-            length: c.u64("region length")?,
-            crc: c.u32("region CRC")?,
-            flags: c.u8("region flags")?,
-        });
+        out.push(RegionDesc::take(c)?);
     }
     Ok(out)
 }
@@ -547,11 +510,7 @@ pub fn encode_section(out: &mut Vec<u8>, tag: u64, body: &[u8]) {
 pub fn encode_regions(out: &mut Vec<u8>, regions: &[RegionDesc]) {
     put_uvarint(out, regions.len() as u64);
     for r in regions {
-        out.push(r.id);
-        out.extend_from_slice(&r.offset.to_le_bytes());
-        out.extend_from_slice(&r.length.to_le_bytes());
-        out.extend_from_slice(&r.crc.to_le_bytes());
-        out.push(r.flags);
+        r.encode(out);
     }
 }
 
@@ -563,5 +522,155 @@ pub fn encode_meta(out: &mut Vec<u8>, pairs: &[(Vec<u8>, Vec<u8>)]) {
         out.extend_from_slice(k);
         put_uvarint(out, v.len() as u64);
         out.extend_from_slice(v);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::error::ErrorKind;
+    use crate::format::page::PAGE_HEADER_LEN;
+    use crate::testing::{file, footer_of, partition, with_footer};
+
+    #[test]
+    fn the_fixed_entries_are_the_formats() {
+        assert_eq!((REGION_DESC_LEN, SKIP_ENTRY_LEN, STATS_LEN), (22, 42, 68));
+        assert_eq!(
+            (region_at::OFFSET, region_at::CRC, region_at::FLAGS),
+            (1, 17, 21)
+        );
+        assert_eq!((skip_at::ENCODING, skip_at::ZONE_MIN), (24, 26));
+        assert_eq!(
+            (
+                stats_at::DUE_MIN,
+                stats_at::TOTAL_COMPRESSED,
+                stats_at::BYTES_PER_URL
+            ),
+            (40, 48, 64)
+        );
+    }
+
+    #[test]
+    fn our_footer_parses_to_what_was_written() {
+        let p = partition(5, 8);
+        let f = file(&p, 16);
+        let footer = footer_of(&f);
+        assert!(footer.errors.is_empty() && footer.warnings.is_empty());
+        let tags: Vec<u64> = footer.sections.iter().map(|s| s.tag).collect();
+        assert_eq!(
+            tags,
+            [
+                TAG_REGIONS,
+                TAG_URL_COLUMNS,
+                TAG_HOST_COLUMNS,
+                TAG_STATS,
+                TAG_META
+            ]
+        );
+        assert_eq!(
+            (footer.url_columns.len(), footer.host_columns.len()),
+            (23, 20)
+        );
+        let st = footer.stats.unwrap();
+        assert_eq!((st.url_count, st.host_count), (40, 5));
+        assert_eq!(footer.meta.as_deref(), Some(&p.meta[..]));
+        // 40 URL rows at 16 a page: three pages, each with its skip entry and zone map.
+        let keys = footer.column(Table::Url, 0).unwrap();
+        assert_eq!(keys.num_pages, 3);
+        let rows: Vec<(u64, u64)> = keys
+            .pages
+            .iter()
+            .map(|s| (s.first_row, s.num_values))
+            .collect();
+        assert_eq!(rows, [(0, 16), (16, 16), (32, 8)]);
+        // Host 4 holds rows 32..40; hosts 2 and 3, rows 16..32.
+        assert_eq!(
+            keys.page_zones()[1..],
+            [Some((3000, 4000)), Some((5000, 5000))]
+        );
+        assert_eq!(keys.zone(), Some((1000, 5000)));
+        // Page spans follow one another from the first page.
+        let spans = keys.page_spans();
+        assert_eq!(spans[0].offset, keys.first_page_offset);
+        assert_eq!(spans[1].offset, spans[0].offset + spans[0].byte_len);
+        assert_eq!(
+            keys.byte_len(),
+            Some(3 * PAGE_HEADER_LEN as u64 + keys.total_compressed)
+        );
+        // Every entry encodes back to its own bytes.
+        for d in footer.url_columns.iter().chain(&footer.host_columns) {
+            let mut b = Vec::new();
+            d.encode(&mut b);
+            let at = d.entry_offset as usize;
+            assert_eq!(b, f[at..at + b.len()], "column {}", d.column_id);
+        }
+    }
+
+    #[test]
+    fn section_framing_and_bodies() {
+        let f = file(&partition(2, 3), 1000);
+        let h = crate::format::header::Header::read(f[..64].try_into().unwrap());
+        let start = h.footer_offset as usize;
+        let body = &f[start..f.len() - 12];
+        // A section whose length runs past the footer fails the whole parse.
+        let mut cut = body.to_vec();
+        cut.truncate(body.len() - 1);
+        assert!(Footer::parse(&cut, start as u64).is_err());
+        // An unknown section is skipped by its length and listed; a repeated known one
+        // warns, and the last copy wins.
+        let mut more = body.to_vec();
+        encode_section(&mut more, 99, b"whatever");
+        let mut st = Vec::new();
+        Stats {
+            url_count: 77,
+            ..Stats::default()
+        }
+        .encode(&mut st);
+        encode_section(&mut more, TAG_STATS, &st);
+        let footer = Footer::parse(&more, start as u64).unwrap();
+        assert_eq!(footer.sections.iter().filter(|s| s.tag == 99).count(), 1);
+        assert_eq!(footer.stats.unwrap().url_count, 77);
+        assert_eq!(footer.warnings.len(), 1);
+        assert_eq!(footer.warnings[0].kind, ErrorKind::Duplicate);
+        // A STATS body that stops short names the field it stops in; bytes left after a body
+        // are a warning.
+        let mut short = body.to_vec();
+        encode_section(&mut short, TAG_STATS, &st[..42]);
+        let footer = Footer::parse(&short, start as u64).unwrap();
+        assert!(
+            footer.errors[0].message.contains("stats due min"),
+            "{:?}",
+            footer.errors
+        );
+        let mut long = body.to_vec();
+        let mut st2 = st.clone();
+        st2.push(0);
+        encode_section(&mut long, TAG_STATS, &st2);
+        let footer = Footer::parse(&long, start as u64).unwrap();
+        assert!(footer
+            .warnings
+            .iter()
+            .any(|w| w.kind == ErrorKind::Unused && w.message.contains("1 unused bytes")));
+    }
+
+    #[test]
+    fn the_last_of_repeated_entries_is_the_one_read() {
+        let f = file(&partition(2, 3), 1000);
+        let f = with_footer(&f, |footer| {
+            let mut first = footer.url_columns[4].clone();
+            first.width = 3;
+            footer.url_columns.insert(0, first);
+            let mut region = footer.regions[1];
+            region.length += 1;
+            footer.regions.insert(0, region);
+        });
+        let footer = footer_of(&f);
+        assert_eq!(footer.url_columns.len(), 24);
+        assert_eq!(footer.column(Table::Url, 4).unwrap().width, 2);
+        assert_eq!(
+            footer.region(1).unwrap().length + 1,
+            footer.regions[0].length,
+            "the later region descriptor is the one found"
+        );
     }
 }

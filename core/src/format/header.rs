@@ -1,22 +1,8 @@
-//! The 64-byte header at offset 0.
-//!
-//! | off | size | field |
-//! |---|---|---|
-//! | 0 | 4 | magic `MEG1` |
-//! | 4 | 2 | version major (1) |
-//! | 6 | 2 | version minor |
-//! | 8 | 4 | partition id |
-//! | 12 | 2 | flags |
-//! | 14 | 1 | checksum algorithm |
-//! | 15 | 1 | default codec |
-//! | 16 | 8 | host-key range low (inclusive) |
-//! | 24 | 8 | host-key range high (inclusive) |
-//! | 32 | 8 | URL row count |
-//! | 40 | 8 | host row count |
-//! | 48 | 8 | footer offset |
-//! | 56 | 4 | created (epoch-hours) |
-//! | 60 | 4 | CRC32C of bytes 0..60 |
+//! The 64-byte header at offset 0 and the 12-byte trailer at the end of the file. Both layouts
+//! are declared below, field by field in file order; [`header_at`] and [`trailer_at`] hold the
+//! offsets that follow from them.
 
+use super::layout::{layout, Field};
 use super::{FILE_MAGIC, HEADER_LEN};
 use crate::crc::crc32c;
 use crate::error::{Error, ErrorKind, Place, Result};
@@ -25,87 +11,44 @@ use alloc::format;
 /// The only major version this crate reads.
 pub const VERSION_MAJOR: u16 = 1;
 
-/// The decoded header fields.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
-pub struct Header {
-    /// First four bytes as found (valid files: `MEG1`).
-    pub magic: [u8; 4],
-    /// Format major version.
-    pub version_major: u16,
-    /// Format minor version (ignored by readers).
-    pub version_minor: u16,
-    /// Partition id.
-    pub partition_id: u32,
-    /// Flag bits (informational; see [`super::FLAG_NAMES`]).
-    pub flags: u16,
-    /// Checksum algorithm id (always CRC32C in practice).
-    pub checksum_algo: u8,
-    /// Requested block codec id: 0 none, 1 lz4, 2 zstd, 3 zstd-dict.
-    pub default_codec: u8,
-    /// Lowest host key the partition owns.
-    pub hostkey_lo: u64,
-    /// Highest host key the partition owns (inclusive).
-    pub hostkey_hi: u64,
-    /// URL rows.
-    pub url_count: u64,
-    /// Host rows.
-    pub host_count: u64,
-    /// Absolute offset of the footer.
-    pub footer_offset: u64,
-    /// Creation time in epoch-hours, supplied by the writer (never a clock read).
-    pub created_hours: u32,
-    /// Stored CRC32C of bytes 0..60.
-    pub header_crc: u32,
+layout! {
+    /// The decoded header fields.
+    #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+    pub struct Header in header_at {
+        /// First four bytes as found (valid files: `MEG1`).
+        magic: [u8; 4] = MAGIC, "header magic";
+        /// Format major version.
+        version_major: u16 = VERSION_MAJOR, "header major version";
+        /// Format minor version (ignored by readers).
+        version_minor: u16 = VERSION_MINOR, "header minor version";
+        /// Partition id.
+        partition_id: u32 = PARTITION_ID, "header partition id";
+        /// Flag bits (informational; see [`super::FLAG_NAMES`]).
+        flags: u16 = FLAGS, "header flags";
+        /// Checksum algorithm id (always CRC32C in practice).
+        checksum_algo: u8 = CHECKSUM_ALGO, "header checksum algorithm";
+        /// Requested block codec id: 0 none, 1 lz4, 2 zstd, 3 zstd-dict.
+        default_codec: u8 = DEFAULT_CODEC, "header default codec";
+        /// Lowest host key the partition owns.
+        hostkey_lo: u64 = HOSTKEY_LO, "header host-key low";
+        /// Highest host key the partition owns (inclusive).
+        hostkey_hi: u64 = HOSTKEY_HI, "header host-key high";
+        /// URL rows.
+        url_count: u64 = URL_COUNT, "header url count";
+        /// Host rows.
+        host_count: u64 = HOST_COUNT, "header host count";
+        /// Absolute offset of the footer.
+        footer_offset: u64 = FOOTER_OFFSET, "header footer offset";
+        /// Creation time in epoch-hours, supplied by the writer (never a clock read).
+        created_hours: u32 = CREATED_HOURS, "header created hours";
+        /// Stored CRC32C of every byte before it.
+        header_crc: u32 = HEADER_CRC, "header CRC";
+    }
 }
 
 impl Header {
-    /// Reads the fields without judging them (for `verify`, which reports every problem).
-    pub fn read_fields(b: &[u8; HEADER_LEN]) -> Header {
-        let u16_at = |o: usize| u16::from_le_bytes([b[o], b[o + 1]]);
-        let u32_at = |o: usize| u32::from_le_bytes([b[o], b[o + 1], b[o + 2], b[o + 3]]);
-        let u64_at = |o: usize| {
-            let mut a = [0u8; 8];
-            a.copy_from_slice(&b[o..o + 8]);
-            u64::from_le_bytes(a)
-        };
-        Header {
-            magic: [b[0], b[1], b[2], b[3]],
-            version_major: u16_at(4),
-            version_minor: u16_at(6),
-            partition_id: u32_at(8),
-            flags: u16_at(12),
-            checksum_algo: b[14],
-            default_codec: b[15],
-            hostkey_lo: u64_at(16),
-            hostkey_hi: u64_at(24),
-            url_count: u64_at(32),
-            host_count: u64_at(40),
-            footer_offset: u64_at(48),
-            created_hours: u32_at(56),
-            header_crc: u32_at(60),
-        }
-    }
-
-    /// Decodes and checks a header in the reference's order: magic, CRC, major version.
-    pub fn parse(b: &[u8]) -> Result<Header> {
-        let Some(b) = b.get(..HEADER_LEN) else {
-            return Err(Error::new(
-                ErrorKind::ShortFile,
-                format!(
-                    "a header needs {HEADER_LEN} bytes, the input has {}",
-                    b.len()
-                ),
-            )
-            .within(Place::Header)
-            .at(0));
-        };
-        let b: &[u8; HEADER_LEN] = b.try_into().expect("slice of header length");
-        let h = Header::read_fields(b);
-        h.check(b)?;
-        Ok(h)
-    }
-
-    /// The checks [`Header::parse`] applies, each as its own error.
+    /// Checks a header read from `b` in the reference's order: magic, CRC, major version. The
+    /// first that fails is the error.
     pub fn check(&self, b: &[u8; HEADER_LEN]) -> Result<()> {
         if self.magic != FILE_MAGIC {
             return Err(Error::new(
@@ -116,19 +59,20 @@ impl Header {
                 ),
             )
             .within(Place::Header)
-            .at(0));
+            .at(header_at::MAGIC as u64));
         }
-        let computed = crc32c(&b[..60]);
+        let computed = crc32c(&b[..header_at::HEADER_CRC]);
         if computed != self.header_crc {
             return Err(Error::new(
                 ErrorKind::Checksum,
                 format!(
-                    "header CRC32C is 0x{:08x} but bytes 0..60 give 0x{computed:08x}",
-                    self.header_crc
+                    "header CRC32C is 0x{:08x} but bytes 0..{} give 0x{computed:08x}",
+                    self.header_crc,
+                    header_at::HEADER_CRC
                 ),
             )
             .within(Place::Header)
-            .at(60));
+            .at(header_at::HEADER_CRC as u64));
         }
         if self.version_major != VERSION_MAJOR {
             return Err(Error::new(
@@ -139,80 +83,222 @@ impl Header {
                 ),
             )
             .within(Place::Header)
-            .at(4));
+            .at(header_at::VERSION_MAJOR as u64));
         }
         Ok(())
     }
 
-    /// Encodes the header, computing its CRC (the stored `header_crc` field is ignored).
-    pub fn encode(&self) -> [u8; HEADER_LEN] {
-        let mut b = [0u8; HEADER_LEN];
-        b[0..4].copy_from_slice(&FILE_MAGIC);
-        b[4..6].copy_from_slice(&self.version_major.to_le_bytes());
-        b[6..8].copy_from_slice(&self.version_minor.to_le_bytes());
-        b[8..12].copy_from_slice(&self.partition_id.to_le_bytes());
-        b[12..14].copy_from_slice(&self.flags.to_le_bytes());
-        b[14] = self.checksum_algo;
-        b[15] = self.default_codec;
-        b[16..24].copy_from_slice(&self.hostkey_lo.to_le_bytes());
-        b[24..32].copy_from_slice(&self.hostkey_hi.to_le_bytes());
-        b[32..40].copy_from_slice(&self.url_count.to_le_bytes());
-        b[40..48].copy_from_slice(&self.host_count.to_le_bytes());
-        b[48..56].copy_from_slice(&self.footer_offset.to_le_bytes());
-        b[56..60].copy_from_slice(&self.created_hours.to_le_bytes());
-        let crc = crc32c(&b[..60]);
-        b[60..64].copy_from_slice(&crc.to_le_bytes());
+    /// The header as a writer stores it: the `MEG1` magic, these fields, and the CRC of the
+    /// bytes before it (the stored `magic` and `header_crc` fields are ignored).
+    pub fn sealed(&self) -> [u8; HEADER_LEN] {
+        let mut b = Header {
+            magic: FILE_MAGIC,
+            ..*self
+        }
+        .to_bytes();
+        let crc = crc32c(&b[..header_at::HEADER_CRC]);
+        crc.set(&mut b[header_at::HEADER_CRC..]);
         b
     }
 }
 
-/// The 12-byte trailer: footer length, footer CRC, magic.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Trailer {
-    /// Byte length of the footer section stream.
-    pub footer_len: u32,
-    /// CRC32C of the footer bytes (also what a manifest records as the file's checksum).
-    pub footer_crc: u32,
-    /// Last four bytes as found.
-    pub magic: [u8; 4],
+layout! {
+    /// The 12-byte trailer: footer length, footer CRC, magic.
+    #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+    pub struct Trailer in trailer_at {
+        /// Byte length of the footer section stream.
+        footer_len: u32 = FOOTER_LEN, "trailer footer length";
+        /// CRC32C of the footer bytes (also what a manifest records as the file's checksum).
+        footer_crc: u32 = FOOTER_CRC, "trailer footer CRC";
+        /// Last four bytes as found.
+        magic: [u8; 4] = MAGIC, "trailer magic";
+    }
 }
 
 impl Trailer {
-    /// Reads the trailer fields from the last 12 bytes.
-    pub fn read_fields(b: &[u8; 12]) -> Trailer {
+    /// The trailer a writer stores after a footer of `footer` bytes.
+    pub fn of_footer(footer: &[u8]) -> Trailer {
         Trailer {
-            footer_len: u32::from_le_bytes([b[0], b[1], b[2], b[3]]),
-            footer_crc: u32::from_le_bytes([b[4], b[5], b[6], b[7]]),
-            magic: [b[8], b[9], b[10], b[11]],
+            footer_len: footer.len() as u32,
+            footer_crc: crc32c(footer),
+            magic: FILE_MAGIC,
         }
     }
 
     /// Where the footer starts in a file of `file_len` bytes, checked against the header's
     /// footer offset: `footer_start >= 64` and equal to `header.footer_offset`.
     pub fn footer_start(&self, file_len: u64, header: &Header) -> Result<u64> {
-        let trailer_at = file_len - super::TRAILER_LEN as u64;
+        let start = file_len - super::TRAILER_LEN as u64;
         if self.magic != FILE_MAGIC {
             return Err(Error::new(
                 ErrorKind::BadMagic,
                 format!("trailer magic is {:02x?}, expected \"MEG1\"", self.magic),
             )
             .within(Place::Trailer)
-            .at(trailer_at + 8));
+            .at(start + trailer_at::MAGIC as u64));
         }
-        let start = trailer_at.checked_sub(u64::from(self.footer_len));
-        match start {
+        let footer = start.checked_sub(u64::from(self.footer_len));
+        match footer {
             Some(s) if s >= HEADER_LEN as u64 && s == header.footer_offset => Ok(s),
             _ => Err(Error::corrupt(format!(
                 "footer length {} puts the footer at {}, but the header says {}",
                 self.footer_len,
-                start.map_or_else(
+                footer.map_or_else(
                     || alloc::string::String::from("before the file start"),
                     |s| format!("{s}")
                 ),
                 header.footer_offset
             ))
             .within(Place::Trailer)
-            .at(trailer_at)),
+            .at(start + trailer_at::FOOTER_LEN as u64)),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::format::TRAILER_LEN;
+    use alloc::vec::Vec;
+
+    fn header() -> Header {
+        Header {
+            magic: *b"XXXX",
+            version_major: VERSION_MAJOR,
+            version_minor: 3,
+            partition_id: 0x0102_0304,
+            flags: 0x0009,
+            checksum_algo: 1,
+            default_codec: 2,
+            hostkey_lo: 0x1111,
+            hostkey_hi: 0xffff_0000,
+            url_count: 12,
+            host_count: 5,
+            footer_offset: 4096,
+            created_hours: 480_000,
+            header_crc: 0xdead_beef,
+        }
+    }
+
+    #[test]
+    fn the_layouts_are_the_formats() {
+        // docs/format.md §2 and §9, byte by byte.
+        assert_eq!(header_at::LEN, 64);
+        let at = [
+            header_at::MAGIC,
+            header_at::VERSION_MAJOR,
+            header_at::VERSION_MINOR,
+            header_at::PARTITION_ID,
+            header_at::FLAGS,
+            header_at::CHECKSUM_ALGO,
+            header_at::DEFAULT_CODEC,
+            header_at::HOSTKEY_LO,
+            header_at::HOSTKEY_HI,
+            header_at::URL_COUNT,
+            header_at::HOST_COUNT,
+            header_at::FOOTER_OFFSET,
+            header_at::CREATED_HOURS,
+            header_at::HEADER_CRC,
+        ];
+        assert_eq!(at, [0, 4, 6, 8, 12, 14, 15, 16, 24, 32, 40, 48, 56, 60]);
+        assert_eq!(
+            (
+                trailer_at::FOOTER_LEN,
+                trailer_at::FOOTER_CRC,
+                trailer_at::MAGIC
+            ),
+            (0, 4, 8)
+        );
+        assert_eq!(trailer_at::LEN, TRAILER_LEN);
+    }
+
+    #[test]
+    fn a_sealed_header_reads_back_and_checks() {
+        let h = header();
+        let b = h.sealed();
+        let back = Header::read(&b);
+        assert_eq!(
+            back.magic, FILE_MAGIC,
+            "sealing writes the magic, not the field"
+        );
+        assert_eq!(back.header_crc, crc32c(&b[..60]));
+        assert_eq!(
+            Header {
+                magic: h.magic,
+                header_crc: h.header_crc,
+                ..back
+            },
+            h
+        );
+        assert_eq!(b[12..14], 0x0009u16.to_le_bytes());
+        assert_eq!(b[48..56], 4096u64.to_le_bytes());
+        back.check(&b).unwrap();
+        // `to_bytes` stores the fields as they are, which `read` gives back exactly.
+        assert_eq!(Header::read(&h.to_bytes()), h);
+    }
+
+    #[test]
+    fn check_names_the_first_field_at_fault() {
+        let good = header().sealed();
+        for i in 0..60 {
+            let mut b = good;
+            b[i] ^= 0x40;
+            let e = Header::read(&b).check(&b).unwrap_err();
+            if i < 4 {
+                assert_eq!((e.kind, e.offset), (ErrorKind::BadMagic, Some(0)));
+            } else {
+                assert_eq!(
+                    (e.kind, e.offset),
+                    (ErrorKind::Checksum, Some(60)),
+                    "byte {i}"
+                );
+            }
+            assert_eq!(e.place, Place::Header);
+        }
+        let v2 = Header {
+            version_major: 2,
+            ..header()
+        }
+        .sealed();
+        let e = Header::read(&v2).check(&v2).unwrap_err();
+        assert_eq!((e.kind, e.offset), (ErrorKind::Unsupported, Some(4)));
+    }
+
+    #[test]
+    fn the_trailer_finds_the_footer_the_header_names() {
+        let footer = [7u8; 100];
+        let mut t = Vec::new();
+        Trailer::of_footer(&footer).encode(&mut t);
+        assert_eq!(t.len(), 12);
+        assert_eq!(t[8..], FILE_MAGIC);
+        let trailer = Trailer::read(t[..].try_into().unwrap());
+        assert_eq!(trailer.footer_crc, crc32c(&footer));
+        let file_len = 4096 + 100 + 12;
+        assert_eq!(trailer.footer_start(file_len, &header()), Ok(4096));
+        // The header names another footer offset.
+        let e = trailer.footer_start(file_len + 1, &header()).unwrap_err();
+        assert_eq!(
+            (e.place, e.offset),
+            (Place::Trailer, Some(file_len + 1 - 12))
+        );
+        // A footer longer than the file.
+        let long = Trailer {
+            footer_len: u32::MAX,
+            ..trailer
+        };
+        assert!(long
+            .footer_start(file_len, &header())
+            .unwrap_err()
+            .message
+            .contains("before the file start"));
+        let bad = Trailer {
+            magic: *b"MEG2",
+            ..trailer
+        };
+        let e = bad.footer_start(file_len, &header()).unwrap_err();
+        assert_eq!(
+            (e.kind, e.offset),
+            (ErrorKind::BadMagic, Some(file_len - 4))
+        );
     }
 }

@@ -7,15 +7,16 @@ pub mod codec;
 pub mod encoding;
 pub mod footer;
 pub mod header;
+pub mod layout;
 pub mod page;
 pub mod zstd_frame;
 
 /// File magic, at offset 0 and in the last 4 bytes.
 pub const FILE_MAGIC: [u8; 4] = *b"MEG1";
-/// Length of the fixed header.
-pub const HEADER_LEN: usize = 64;
-/// Length of the fixed trailer.
-pub const TRAILER_LEN: usize = 12;
+/// Length of the fixed header (64).
+pub const HEADER_LEN: usize = header::header_at::LEN;
+/// Length of the fixed trailer (12).
+pub const TRAILER_LEN: usize = header::trailer_at::LEN;
 /// Smallest possible file: a header and a trailer around an empty footer.
 pub const MIN_FILE_LEN: u64 = (HEADER_LEN + TRAILER_LEN) as u64;
 

@@ -1,29 +1,17 @@
-//! Pages: a 32-byte header followed by a payload. This is the crate's one page reader: column
-//! pages, the blob page, the schedule page and the seen-set page all go through [`read_page`].
-//!
-//! | off | size | field |
-//! |---|---|---|
-//! | 0 | 1 | kind (0 data, 3 blob, 4 filter, 5 schedule) |
-//! | 1 | 1 | encoding |
-//! | 2 | 1 | codec actually used |
-//! | 3 | 1 | flags (0) |
-//! | 4 | 4 | value count |
-//! | 8 | 4 | payload size before the codec |
-//! | 12 | 4 | payload size on disk |
-//! | 16 | 4 | first row index |
-//! | 20 | 8 | encoding base |
-//! | 28 | 4 | CRC32C of the on-disk payload |
+//! Pages: a 32-byte header followed by a payload. Column pages, the blob page, the schedule page
+//! and the seen-set page all go through [`locate_page`] and [`decode_payload`]. The header's
+//! layout is declared below, field by field in file order; [`page_at`] holds its offsets.
 
 use super::codec::{decompress, ZstdBackend};
+use super::layout::layout;
 use super::Limits;
 use crate::crc::crc32c;
 use crate::error::{Error, ErrorKind, Result};
 use alloc::borrow::Cow;
 use alloc::format;
-use alloc::vec::Vec;
 
-/// Length of a page header.
-pub const PAGE_HEADER_LEN: usize = 32;
+/// Length of a page header (32).
+pub const PAGE_HEADER_LEN: usize = page_at::LEN;
 
 /// Page kind: a column page.
 pub const KIND_DATA: u8 = 0;
@@ -34,62 +22,34 @@ pub const KIND_FILTER: u8 = 4;
 /// Page kind: the schedule wheel.
 pub const KIND_SCHEDULE: u8 = 5;
 
-/// A decoded page header.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
-pub struct PageHeader {
-    /// Page kind.
-    pub kind: u8,
-    /// Encoding id.
-    pub encoding: u8,
-    /// Codec id used for this page's payload.
-    pub codec: u8,
-    /// Flags (always 0).
-    pub flags: u8,
-    /// Values (rows) in the page; for special pages see the format document.
-    pub num_values: u32,
-    /// Payload length before the codec.
-    pub uncompressed_size: u32,
-    /// Payload length on disk.
-    pub compressed_size: u32,
-    /// Row index of the first value within the column.
-    pub first_row: u32,
-    /// Encoding base (first value or minimum).
-    pub base: u64,
-    /// CRC32C of the on-disk payload.
-    pub crc: u32,
+layout! {
+    /// A decoded page header.
+    #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+    pub struct PageHeader in page_at {
+        /// Page kind (0 data, 3 blob, 4 filter, 5 schedule).
+        kind: u8 = KIND, "page kind";
+        /// Encoding id.
+        encoding: u8 = ENCODING, "page encoding";
+        /// Codec id used for this page's payload.
+        codec: u8 = CODEC, "page codec";
+        /// Flags (always 0).
+        flags: u8 = FLAGS, "page flags";
+        /// Values (rows) in the page; for special pages see the format document.
+        num_values: u32 = NUM_VALUES, "page value count";
+        /// Payload length before the codec.
+        uncompressed_size: u32 = UNCOMPRESSED_SIZE, "page uncompressed size";
+        /// Payload length on disk.
+        compressed_size: u32 = COMPRESSED_SIZE, "page compressed size";
+        /// Row index of the first value within the column.
+        first_row: u32 = FIRST_ROW, "page first row";
+        /// Encoding base (first value or minimum).
+        base: u64 = BASE, "page base";
+        /// CRC32C of the on-disk payload.
+        crc: u32 = CRC, "page CRC";
+    }
 }
 
 impl PageHeader {
-    /// Reads the 32 header bytes.
-    pub fn read(b: &[u8; PAGE_HEADER_LEN]) -> PageHeader {
-        let u32_at = |o: usize| u32::from_le_bytes([b[o], b[o + 1], b[o + 2], b[o + 3]]);
-        let mut base = [0u8; 8];
-        base.copy_from_slice(&b[20..28]);
-        PageHeader {
-            kind: b[0],
-            encoding: b[1],
-            codec: b[2],
-            flags: b[3],
-            num_values: u32_at(4),
-            uncompressed_size: u32_at(8),
-            compressed_size: u32_at(12),
-            first_row: u32_at(16),
-            base: u64::from_le_bytes(base),
-            crc: u32_at(28),
-        }
-    }
-
-    /// Appends the 32 header bytes.
-    pub fn encode(&self, out: &mut Vec<u8>) {
-        out.extend_from_slice(&[self.kind, self.encoding, self.codec, self.flags]);
-        out.extend_from_slice(&self.num_values.to_le_bytes());
-        out.extend_from_slice(&self.uncompressed_size.to_le_bytes());
-        out.extend_from_slice(&self.compressed_size.to_le_bytes());
-        out.extend_from_slice(&self.first_row.to_le_bytes());
-        out.extend_from_slice(&self.base.to_le_bytes());
-        out.extend_from_slice(&self.crc.to_le_bytes());
-    }
-
     /// On-disk length of the page: header plus payload.
     pub fn byte_len(&self) -> u64 {
         PAGE_HEADER_LEN as u64 + u64::from(self.compressed_size)
@@ -129,7 +89,7 @@ pub fn locate_page(bytes: &[u8], base: u64) -> Result<RawPage<'_>> {
         ))
         .at(base));
     };
-    let header = PageHeader::read(h.try_into().expect("32 bytes"));
+    let header = PageHeader::read(h.try_into().expect("sliced to the header's length"));
     let end = PAGE_HEADER_LEN as u64 + u64::from(header.compressed_size);
     if end > bytes.len() as u64 {
         return Err(Error::corrupt(format!(
@@ -137,7 +97,7 @@ pub fn locate_page(bytes: &[u8], base: u64) -> Result<RawPage<'_>> {
             header.compressed_size,
             bytes.len() - PAGE_HEADER_LEN
         ))
-        .at(base + 12));
+        .at(base + page_at::COMPRESSED_SIZE as u64));
     }
     Ok(RawPage {
         header,
@@ -164,7 +124,7 @@ pub fn decode_payload<'a>(
                 h.crc, h.compressed_size
             ),
         )
-        .at(page.offset + 28));
+        .at(page.offset + page_at::CRC as u64));
     }
     let budget = limits.budget(file_len);
     if u64::from(h.uncompressed_size) > budget {
@@ -175,7 +135,7 @@ pub fn decode_payload<'a>(
                 h.uncompressed_size
             ),
         )
-        .at(page.offset + 8));
+        .at(page.offset + page_at::UNCOMPRESSED_SIZE as u64));
     }
     decompress(
         h.codec,
@@ -187,15 +147,118 @@ pub fn decode_payload<'a>(
     .map_err(|e| e.at_if_unset(page.payload_offset()))
 }
 
-/// The one page reader: locate, CRC-check and decompress the page at the start of `bytes`.
-pub fn read_page<'a>(
-    bytes: &'a [u8],
-    base: u64,
-    limits: &Limits,
-    file_len: u64,
-    backend: ZstdBackend,
-) -> Result<(RawPage<'a>, Cow<'a, [u8]>)> {
-    let page = locate_page(bytes, base)?;
-    let payload = decode_payload(&page, limits, file_len, backend)?;
-    Ok((page, payload))
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::format::codec::{CODEC_NONE, CODEC_ZSTD};
+    use crate::testing::raw_frame;
+    use alloc::vec::Vec;
+
+    /// A page of `payload` as stored, at absolute offset `at` of a buffer of padding.
+    fn page(codec: u8, stored: &[u8], raw_len: usize) -> Vec<u8> {
+        let h = PageHeader {
+            kind: KIND_DATA,
+            encoding: 3,
+            codec,
+            flags: 0,
+            num_values: 9,
+            uncompressed_size: raw_len as u32,
+            compressed_size: stored.len() as u32,
+            first_row: 1000,
+            base: 0x0102_0304_0506_0708,
+            crc: crc32c(stored),
+        };
+        let mut b = Vec::new();
+        h.encode(&mut b);
+        b.extend_from_slice(stored);
+        b
+    }
+
+    #[test]
+    fn the_header_layout_is_the_formats() {
+        // docs/format.md §4: kind, encoding, codec, flags, then u32s, the base, the CRC.
+        let at = [
+            page_at::KIND,
+            page_at::ENCODING,
+            page_at::CODEC,
+            page_at::FLAGS,
+            page_at::NUM_VALUES,
+            page_at::UNCOMPRESSED_SIZE,
+            page_at::COMPRESSED_SIZE,
+            page_at::FIRST_ROW,
+            page_at::BASE,
+            page_at::CRC,
+        ];
+        assert_eq!(at, [0, 1, 2, 3, 4, 8, 12, 16, 20, 28]);
+        assert_eq!(PAGE_HEADER_LEN, 32);
+        let b = page(CODEC_NONE, b"abc", 3);
+        let h = PageHeader::read(b[..32].try_into().unwrap());
+        assert_eq!((h.kind, h.encoding, h.codec), (KIND_DATA, 3, CODEC_NONE));
+        assert_eq!((h.num_values, h.first_row), (9, 1000));
+        assert_eq!(h.base, 0x0102_0304_0506_0708);
+        assert_eq!(b[20..28], 0x0102_0304_0506_0708u64.to_le_bytes());
+        assert_eq!(h.to_bytes()[..], b[..32]);
+        assert_eq!(h.byte_len(), 35);
+    }
+
+    #[test]
+    fn a_page_is_located_only_when_it_fits() {
+        let b = page(CODEC_NONE, b"abcdef", 6);
+        let p = locate_page(&b, 500).unwrap();
+        assert_eq!(
+            (p.payload, p.offset, p.payload_offset()),
+            (&b"abcdef"[..], 500, 532)
+        );
+        let e = locate_page(&b[..20], 500).unwrap_err();
+        assert_eq!(e.offset, Some(500));
+        let e = locate_page(&b[..37], 500).unwrap_err();
+        assert_eq!(e.offset, Some(500 + 12), "the compressed size is at fault");
+    }
+
+    #[test]
+    fn payloads_are_checked_then_decoded() {
+        let limits = Limits::default();
+        let raw = b"stored as it is";
+        let b = page(CODEC_NONE, raw, raw.len());
+        let p = locate_page(&b, 0).unwrap();
+        let got = decode_payload(&p, &limits, 1 << 20, ZstdBackend::Pure).unwrap();
+        assert!(
+            matches!(got, Cow::Borrowed(_)),
+            "codec none lends its bytes"
+        );
+        assert_eq!(&got[..], raw);
+
+        let content: Vec<u8> = (0..300u32).flat_map(|i| i.to_le_bytes()).collect();
+        let b = page(CODEC_ZSTD, &raw_frame(&content, true, true), content.len());
+        let p = locate_page(&b, 64).unwrap();
+        let got = decode_payload(&p, &limits, 1 << 20, ZstdBackend::Pure).unwrap();
+        assert_eq!(&got[..], &content[..]);
+
+        // A flipped payload bit: the page CRC, at its field.
+        let mut bad = b.clone();
+        bad[40] ^= 1;
+        let p = locate_page(&bad, 64).unwrap();
+        let e = decode_payload(&p, &limits, 1 << 20, ZstdBackend::Pure).unwrap_err();
+        assert_eq!((e.kind, e.offset), (ErrorKind::Checksum, Some(64 + 28)));
+
+        // A declared size over the limit is refused before anything is allocated.
+        let tight = Limits {
+            floor: 100,
+            per_file_byte: 0,
+        };
+        let e = decode_payload(&locate_page(&b, 64).unwrap(), &tight, 1, ZstdBackend::Pure)
+            .unwrap_err();
+        assert_eq!((e.kind, e.offset), (ErrorKind::Limit, Some(64 + 8)));
+
+        // Stored bytes that are not the declared size.
+        let b = page(CODEC_NONE, raw, raw.len() + 1);
+        let e = decode_payload(
+            &locate_page(&b, 0).unwrap(),
+            &limits,
+            1 << 20,
+            ZstdBackend::Pure,
+        )
+        .unwrap_err();
+        assert_eq!(e.offset, Some(32), "the payload is at fault");
+    }
 }

@@ -546,38 +546,7 @@ pub fn check_stream(payload: &[u8], base: u64, expected: u64, piece: usize) -> R
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    /// A frame holding `content` in one raw block, optionally with a content size and checksum.
-    fn raw_frame(content: &[u8], fcs: bool, checksum: bool) -> alloc::vec::Vec<u8> {
-        let mut f = alloc::vec::Vec::from(FRAME_MAGIC);
-        // Single segment with a 1-byte (or 2-byte) content size, or a window byte without one.
-        let mut d = if checksum { 0x04 } else { 0 };
-        if fcs {
-            d |= 0x20;
-            if content.len() >= 256 {
-                d |= 0x40;
-            }
-        }
-        f.push(d);
-        if fcs {
-            if content.len() >= 256 {
-                f.extend_from_slice(&((content.len() - 256) as u16).to_le_bytes());
-            } else {
-                f.push(content.len() as u8);
-            }
-        } else {
-            f.push(0); // 1 KiB window
-        }
-        let bh = ((content.len() as u32) << 3) | 1;
-        f.extend_from_slice(&bh.to_le_bytes()[..3]);
-        f.extend_from_slice(content);
-        if checksum {
-            let mut c = DecodeCheck::new();
-            c.update(content);
-            f.extend_from_slice(&c.checksum().to_le_bytes());
-        }
-        f
-    }
+    use crate::testing::raw_frame;
 
     #[test]
     fn walks_in_any_pieces() {

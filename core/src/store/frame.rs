@@ -17,6 +17,7 @@ use crate::crc::{crc32c, Crc32c};
 use crate::error::{Error, ErrorKind, Place, Result};
 use crate::keys::UrlKey;
 use crate::records::{HostRecord, UrlRecord};
+use crate::schema::Record;
 use alloc::format;
 use alloc::vec::Vec;
 
@@ -24,10 +25,10 @@ use alloc::vec::Vec;
 pub const HEADER_LEN: usize = 14;
 /// The trailing CRC32C.
 pub const CRC_LEN: usize = 4;
-/// Bytes of an encoded URL record (the key is not part of the value).
-pub const URL_VALUE_LEN: usize = 87;
-/// Bytes of an encoded host record.
-pub const HOST_VALUE_LEN: usize = 89;
+/// Bytes of an encoded URL record (87: the key is not part of the value).
+pub const URL_VALUE_LEN: usize = UrlRecord::VALUE_LEN;
+/// Bytes of an encoded host record (89).
+pub const HOST_VALUE_LEN: usize = HostRecord::VALUE_LEN;
 /// Kind of a URL frame.
 pub const KIND_URL: u8 = 0;
 /// Kind of a host frame.
@@ -247,139 +248,30 @@ fn url_key(b: &[u8]) -> UrlKey {
     }
 }
 
-/// Appends the 87-byte value of a URL record (its key excluded).
+/// Appends the 87-byte value of a URL record: every column but the key's, in column order, at
+/// its width (the schema's [`Record::put_value`]).
 pub fn put_url_value(r: &UrlRecord, out: &mut Vec<u8>) {
-    out.push(r.status);
-    out.extend_from_slice(&r.priority.to_le_bytes());
-    out.extend_from_slice(&r.depth.to_le_bytes());
-    out.push(r.discovery_source);
-    out.extend_from_slice(&r.url_ref.to_le_bytes());
-    for v in [r.first_seen, r.last_crawled, r.last_changed, r.next_due] {
-        out.extend_from_slice(&v.to_le_bytes());
-    }
-    out.extend_from_slice(&r.lambda.to_le_bytes());
-    out.extend_from_slice(&r.crawl_count.to_le_bytes());
-    out.extend_from_slice(&r.change_count.to_le_bytes());
-    out.extend_from_slice(&r.no_change_streak.to_le_bytes());
-    out.extend_from_slice(&r.etag_ref.to_le_bytes());
-    out.extend_from_slice(&r.last_modified.to_le_bytes());
-    out.extend_from_slice(&r.content_fp.to_le_bytes());
-    out.extend_from_slice(&r.simhash.to_le_bytes());
-    out.extend_from_slice(&r.http_status.to_le_bytes());
-    out.extend_from_slice(&r.redirect_ref.to_le_bytes());
-    out.push(r.retry_count);
-    out.extend_from_slice(&r.error_count.to_le_bytes());
+    r.put_value(out);
 }
 
-/// Appends the 89-byte value of a host record (its key excluded).
+/// Appends the 89-byte value of a host record (its key excluded), as [`put_url_value`] does.
 pub fn put_host_value(h: &HostRecord, out: &mut Vec<u8>) {
-    out.extend_from_slice(&h.host_ref.to_le_bytes());
-    out.push(h.grouping);
-    out.extend_from_slice(&h.registrable_ref.to_le_bytes());
-    out.extend_from_slice(&h.resolved_ip);
-    for v in [h.ip_expiry, h.robots_fetched, h.robots_expiry] {
-        out.extend_from_slice(&v.to_le_bytes());
-    }
-    out.extend_from_slice(&h.robots_ref.to_le_bytes());
-    out.extend_from_slice(&h.crawl_delay.to_le_bytes());
-    for v in [
-        h.host_next_eligible,
-        h.ip_next_eligible,
-        h.url_budget,
-        h.url_count,
-    ] {
-        out.extend_from_slice(&v.to_le_bytes());
-    }
-    out.extend_from_slice(&h.depth_cap.to_le_bytes());
-    out.extend_from_slice(&h.host_score.to_le_bytes());
-    out.extend_from_slice(&h.crawl_total.to_le_bytes());
-    out.extend_from_slice(&h.error_total.to_le_bytes());
-    out.extend_from_slice(&h.avg_latency.to_le_bytes());
-    out.extend_from_slice(&h.flags.to_le_bytes());
-}
-
-/// Reads fixed-width little-endian fields in order from a slice whose length was checked.
-struct Fields<'a>(&'a [u8]);
-
-impl Fields<'_> {
-    fn take<const N: usize>(&mut self) -> [u8; N] {
-        let mut b = [0; N];
-        if self.0.len() >= N {
-            b.copy_from_slice(&self.0[..N]);
-            self.0 = &self.0[N..];
-        }
-        b
-    }
-    fn u8(&mut self) -> u8 {
-        self.take::<1>()[0]
-    }
-    fn u16(&mut self) -> u16 {
-        u16::from_le_bytes(self.take())
-    }
-    fn u32(&mut self) -> u32 {
-        u32::from_le_bytes(self.take())
-    }
-    fn u64(&mut self) -> u64 {
-        u64::from_le_bytes(self.take())
-    }
-    fn f32(&mut self) -> f32 {
-        f32::from_le_bytes(self.take())
-    }
+    h.put_value(out);
 }
 
 /// Decodes an 87-byte URL value (the caller checked its length).
 pub fn url_value(key: UrlKey, v: &[u8]) -> UrlRecord {
-    let mut f = Fields(v);
     UrlRecord {
         key,
-        status: f.u8(),
-        priority: f.f32(),
-        depth: f.u16(),
-        discovery_source: f.u8(),
-        url_ref: f.u64(),
-        first_seen: f.u32(),
-        last_crawled: f.u32(),
-        last_changed: f.u32(),
-        next_due: f.u32(),
-        lambda: f.f32(),
-        crawl_count: f.u32(),
-        change_count: f.u32(),
-        no_change_streak: f.u16(),
-        etag_ref: f.u64(),
-        last_modified: f.u32(),
-        content_fp: f.u64(),
-        simhash: f.u64(),
-        http_status: f.u16(),
-        redirect_ref: f.u64(),
-        retry_count: f.u8(),
-        error_count: f.u16(),
+        ..UrlRecord::read_value(v)
     }
 }
 
 /// Decodes an 89-byte host value (the caller checked its length).
 pub fn host_value(host_key: u64, v: &[u8]) -> HostRecord {
-    let mut f = Fields(v);
     HostRecord {
         host_key,
-        host_ref: f.u64(),
-        grouping: f.u8(),
-        registrable_ref: f.u64(),
-        resolved_ip: f.take(),
-        ip_expiry: f.u32(),
-        robots_fetched: f.u32(),
-        robots_expiry: f.u32(),
-        robots_ref: f.u64(),
-        crawl_delay: f.u16(),
-        host_next_eligible: f.u32(),
-        ip_next_eligible: f.u32(),
-        url_budget: f.u32(),
-        url_count: f.u32(),
-        depth_cap: f.u16(),
-        host_score: f.f32(),
-        crawl_total: f.u32(),
-        error_total: f.u32(),
-        avg_latency: f.u16(),
-        flags: f.u16(),
+        ..HostRecord::read_value(v)
     }
 }
 

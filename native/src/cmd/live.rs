@@ -8,15 +8,11 @@ use crate::encode::EncodeSettings;
 use crate::store::{ExportOptions, Options, Store};
 use crate::{json, CmdError, CmdResult};
 use meguri_core::keys::UrlKey;
-use meguri_core::records::{status_name, UrlRecord};
+use meguri_core::records::{status_name, UrlRecord, UrlStatus};
 use std::collections::BinaryHeap;
 use std::io::Write;
 use std::path::{Path, PathBuf};
 
-/// Statuses a crawler does not schedule: gone, excluded by robots, trapped, in flight.
-const NOT_SCHEDULABLE: [u8; 4] = [6, 7, 8, 3];
-/// Statuses of URLs waiting for a first fetch.
-const PENDING: [u8; 3] = [0, 1, 2];
 /// Bits of the reference's default-sized seen filter, the denominator of its bits/url line.
 const REFERENCE_SEEN_BITS: f64 = 11_558_400.0;
 
@@ -42,8 +38,8 @@ pub fn open_read_only(verb: &str, dir: &Path) -> Result<Store, CmdError> {
 /// host rows to their owner; see docs/format.md §13.)
 fn live(u: &UrlRecord) -> UrlRecord {
     let mut u = *u;
-    if u.status == 3 {
-        u.status = 1;
+    if UrlStatus::from(u.status) == UrlStatus::InFlight {
+        u.status = UrlStatus::Scheduled.into();
     }
     u
 }
@@ -146,10 +142,10 @@ impl LiveStats {
         self.urls += 1;
         self.seen_keys += 1;
         self.by_status[usize::from(status)] += 1;
-        if PENDING.contains(&status) {
+        if UrlStatus::from(status).is_pending() {
             self.pending += 1;
         }
-        if NOT_SCHEDULABLE.contains(&status) {
+        if !UrlStatus::from(status).is_schedulable() {
             return;
         }
         if u.next_due <= now {
@@ -268,7 +264,7 @@ impl DueList {
     /// Considers one URL.
     pub fn add(&mut self, u: &UrlRecord) {
         let status = u.status;
-        if NOT_SCHEDULABLE.contains(&status) || u.next_due > self.before {
+        if !UrlStatus::from(status).is_schedulable() || u.next_due > self.before {
             return;
         }
         self.due += 1;

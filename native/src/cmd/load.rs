@@ -12,6 +12,7 @@ use crate::store::{Durability, Options, Store};
 use crate::{CmdError, CmdResult};
 use meguri_core::arena::Arena;
 use meguri_core::reader::Reader;
+use meguri_core::schema::Record;
 use meguri_core::store::frame::Update;
 use std::collections::HashMap;
 use std::io::{IsTerminal, Write};
@@ -120,9 +121,7 @@ pub fn run(args: &LoadArgs, out: &mut dyn Write) -> CmdResult {
         };
         let hosts_rows = reader.host_table().map_err(|e| fail("load", path, e))?;
         apply_rows(&store, &hosts_rows, |mut h, batch, next| {
-            h.host_ref = mover.intern(h.host_ref, batch, next);
-            h.registrable_ref = mover.intern(h.registrable_ref, batch, next);
-            h.robots_ref = mover.intern(h.robots_ref, batch, next);
+            h.map_arena_refs(|r| mover.intern(r, batch, next));
             Update::PutHost(h)
         })?;
         hosts += hosts_rows.len() as u64;
@@ -135,9 +134,7 @@ pub fn run(args: &LoadArgs, out: &mut dyn Write) -> CmdResult {
                 .url_rows(start..end)
                 .map_err(|e| fail("load", path, e))?;
             apply_rows(&store, &rows, |mut u, batch, next| {
-                u.url_ref = mover.intern(u.url_ref, batch, next);
-                u.etag_ref = mover.intern(u.etag_ref, batch, next);
-                u.redirect_ref = mover.intern(u.redirect_ref, batch, next);
+                u.map_arena_refs(|r| mover.intern(r, batch, next));
                 Update::PutUrl(u)
             })?;
             urls += end - start;

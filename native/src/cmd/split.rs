@@ -9,6 +9,7 @@ use crate::reshape::columns::ColumnStream;
 use crate::reshape::{job, Input, OutputPlan, Segment};
 use crate::{CmdError, CmdResult};
 use meguri_core::manifest::{Entry, Manifest};
+use meguri_core::schema::{host_key_column, url};
 use meguri_core::Table;
 use std::io::Write;
 use std::path::PathBuf;
@@ -52,7 +53,8 @@ fn err(msg: impl std::fmt::Display) -> CmdError {
 fn cut_rows(input: &Input, table: Table, cuts: &[u64]) -> Result<Vec<u64>, String> {
     let ctx = |e: meguri_core::Error| format!("{}: {e}", input.name());
     let n = input.reader.rows(table);
-    let mut s = ColumnStream::new(&input.reader, table, 0, 0..n).map_err(ctx)?;
+    let mut s =
+        ColumnStream::new(&input.reader, table, host_key_column(table), 0..n).map_err(ctx)?;
     let mut out = Vec::with_capacity(cuts.len());
     let mut row = 0u64;
     for &cut in cuts {
@@ -70,7 +72,7 @@ fn cut_rows(input: &Input, table: Table, cuts: &[u64]) -> Result<Vec<u64>, Strin
 /// need no second pass.
 fn balanced_cuts(input: &Input, n: u32) -> Result<Vec<(u64, u64)>, String> {
     let total = input.reader.rows(Table::Url);
-    let mut s = ColumnStream::new(&input.reader, Table::Url, 0, 0..total)
+    let mut s = ColumnStream::new(&input.reader, Table::Url, url::HOST_KEY, 0..total)
         .map_err(|e| format!("{}: {e}", input.name()))?;
     let mut cuts: Vec<(u64, u64)> = Vec::new();
     let last_key = |cuts: &[(u64, u64)]| cuts.last().map(|&(k, _)| k);

@@ -10,7 +10,7 @@ use super::{Input, Segment};
 use meguri_core::format::footer::PageSpan;
 use meguri_core::reader::Reader;
 use meguri_core::records::Values;
-use meguri_core::schema::ColumnSpec;
+use meguri_core::schema::{host, ColumnSpec};
 use meguri_core::write::TableFeed;
 use meguri_core::{Error, ErrorKind, Table};
 use std::ops::Range;
@@ -366,7 +366,7 @@ impl TableFeed for SegmentsFeed<'_> {
         out.clear();
         let mut bytes = std::mem::take(out);
         let r = self.pull(
-            4,
+            host::RESOLVED_IP,
             start,
             end - start,
             |s| {

@@ -34,6 +34,10 @@ use meguri_core::bytes::put_uvarint;
 use meguri_core::format::codec::{compression_pays, CODEC_NONE, CODEC_ZSTD};
 use meguri_core::keys::UrlKey;
 use meguri_core::reader::Reader;
+use meguri_core::records::UrlStatus;
+use meguri_core::schema::{
+    host, url, ARENA_REFS_PER_ROW, HOST_ARENA_REFS, URL_ARENA_REFS, URL_COLUMNS,
+};
 use meguri_core::seenset::BloomBuilder;
 use meguri_core::write::{Encoder, Plan, Sink, StoredBody, WriteOptions};
 use meguri_core::{Error, ErrorKind, Table};
@@ -43,9 +47,6 @@ use std::io::{BufWriter, Read, Write};
 use std::ops::Range;
 use std::os::unix::fs::FileExt;
 use std::path::{Path, PathBuf};
-
-/// URL status of a Gone tombstone.
-pub const STATUS_GONE: u64 = 6;
 
 /// An input partition file, opened (header and footer read and checked).
 pub struct Input {
@@ -107,7 +108,7 @@ pub struct Gc {
 impl Gc {
     /// Whether a row with this status and last crawl survives.
     pub fn keeps(&self, status: u64, last_crawled: u32) -> bool {
-        status != STATUS_GONE
+        status != u64::from(UrlStatus::Gone.raw())
             || (last_crawled != 0 && self.now.saturating_sub(last_crawled) < self.horizon_hours)
     }
 }
@@ -199,11 +200,15 @@ fn io_err(what: &str) -> impl Fn(std::io::Error) -> String + '_ {
     move |e| format!("{what}: {e}")
 }
 
-/// URL columns the walk reads: host key, path key, status, URL ref, last crawled, next due,
-/// ETag ref, redirect ref.
-const URL_WALK: [u64; 8] = [0, 1, 2, 6, 8, 10, 15, 20];
-/// Host columns the walk reads: host key, host ref, registrable ref, robots ref.
-const HOST_WALK: [u64; 4] = [0, 1, 3, 8];
+/// URL columns the walk reads besides the arena references: the key, the status and last
+/// crawl (for `--gc`) and the due time (for the wheel).
+const URL_WALK: [u64; 5] = [
+    url::HOST_KEY,
+    url::PATH_KEY,
+    url::STATUS,
+    url::LAST_CRAWLED,
+    url::NEXT_DUE,
+];
 
 /// Raw arena bytes on their way to the compressing thread. They go through a spill file
 /// rather than memory, so a walk that runs ahead of the compressor costs disk cache, not
@@ -366,26 +371,29 @@ fn walk(
         let mut arena = ArenaIn::open(r, &inp.path)?;
         // Status and last crawl matter only to --gc, next_due only to a rebuilt schedule.
         let needed = |id: u64| match id {
-            2 | 8 => settings.gc.is_some(),
-            10 => plan.schedule,
+            url::STATUS | url::LAST_CRAWLED => settings.gc.is_some(),
+            url::NEXT_DUE => plan.schedule,
             _ => true,
         };
-        let mut u: Vec<Option<ColumnStream<'_>>> = URL_WALK
-            .iter()
-            .map(|&id| {
-                needed(id)
+        // Streams by column id; a column the walk does not read has none.
+        let mut u: Vec<Option<ColumnStream<'_>>> = (0..URL_COLUMNS.len() as u64)
+            .map(|id| {
+                (URL_ARENA_REFS.contains(&id) || (URL_WALK.contains(&id) && needed(id)))
                     .then(|| ColumnStream::new(r, Table::Url, id, seg.urls.clone()))
                     .transpose()
             })
             .collect::<Result<_, _>>()
             .map_err(ctx)?;
-        let next = |u: &mut [Option<ColumnStream<'_>>], i: usize| -> Result<u64, String> {
-            match u[i].as_mut() {
+        let next = |u: &mut [Option<ColumnStream<'_>>], id: u64| -> Result<u64, String> {
+            match u[id as usize].as_mut() {
                 Some(s) => s.take().map_err(ctx),
                 None => Ok(0),
             }
         };
-        let mut h: Vec<ColumnStream<'_>> = HOST_WALK
+        // The host walk reads the host key and the arena references.
+        let mut host_keys =
+            ColumnStream::new(r, Table::Host, host::HOST_KEY, seg.hosts.clone()).map_err(ctx)?;
+        let mut host_ref_cols: Vec<ColumnStream<'_>> = HOST_ARENA_REFS
             .iter()
             .map(|&id| ColumnStream::new(r, Table::Host, id, seg.hosts.clone()))
             .collect::<Result<_, _>>()
@@ -400,15 +408,15 @@ fn walk(
         );
         loop {
             if next_url.is_none() && ui < nu {
-                next_url = Some(next(&mut u, 0)?);
+                next_url = Some(next(&mut u, url::HOST_KEY)?);
             }
             let host_turn = hi_ < nh && {
                 // A host's strings go before its URLs' strings.
-                let hk = h[0].peek().map_err(ctx)?;
+                let hk = host_keys.peek().map_err(ctx)?;
                 next_url.is_none_or(|uk| hk <= uk)
             };
             if host_turn {
-                let key = h[0].take().map_err(ctx)?;
+                let key = host_keys.take().map_err(ctx)?;
                 let row = seg.hosts.start + hi_;
                 check_in_range(&name, "host", row, key, (lo, hi))?;
                 if let Some((prev, pi)) = last_host {
@@ -423,11 +431,10 @@ fn walk(
                     }
                 }
                 last_host = Some((key, seg.input));
-                let old = [
-                    h[1].take().map_err(ctx)?,
-                    h[2].take().map_err(ctx)?,
-                    h[3].take().map_err(ctx)?,
-                ];
+                let mut old = [0u64; ARENA_REFS_PER_ROW];
+                for (o, s) in old.iter_mut().zip(&mut host_ref_cols) {
+                    *o = s.take().map_err(ctx)?;
+                }
                 let new = layout
                     .intern_row(old, arena.as_mut())
                     .map_err(|e| format!("{name}: host row {row}: {e}"))?;
@@ -441,13 +448,14 @@ fn walk(
             let Some(hk) = next_url.take() else { break };
             let row = seg.urls.start + ui;
             check_in_range(&name, "URL", row, hk, (lo, hi))?;
-            let path = next(&mut u, 1)?;
-            let status = next(&mut u, 2)?;
-            let uref = next(&mut u, 3)?;
-            let crawled = next(&mut u, 4)? as u32;
-            let due = next(&mut u, 5)? as u32;
-            let etag = next(&mut u, 6)?;
-            let redirect = next(&mut u, 7)?;
+            let path = next(&mut u, url::PATH_KEY)?;
+            let status = next(&mut u, url::STATUS)?;
+            let crawled = next(&mut u, url::LAST_CRAWLED)? as u32;
+            let due = next(&mut u, url::NEXT_DUE)? as u32;
+            let mut refs = [0u64; ARENA_REFS_PER_ROW];
+            for (r, &id) in refs.iter_mut().zip(&URL_ARENA_REFS) {
+                *r = next(&mut u, id)?;
+            }
             let key = UrlKey { host: hk, path };
             if let Some((prev, pi)) = last_url {
                 if key <= prev {
@@ -471,7 +479,7 @@ fn walk(
                 continue;
             }
             let new = layout
-                .intern_row([uref, etag, redirect], arena.as_mut())
+                .intern_row(refs, arena.as_mut())
                 .map_err(|e| format!("{name}: URL row {row}: {e}"))?;
             for (s, v) in url_refs.iter_mut().zip(new) {
                 s.push(v).map_err(io_err("spill file"))?;
@@ -665,14 +673,14 @@ pub fn write_output(
             &plan.segments,
             Table::Url,
             &keep,
-            [6u64, 15, 20].into_iter().zip(url_refs).collect(),
+            URL_ARENA_REFS.into_iter().zip(url_refs).collect(),
         );
         let mut host_feed = SegmentsFeed::new(
             inputs,
             &plan.segments,
             Table::Host,
             &keep,
-            [1u64, 3, 8].into_iter().zip(host_refs).collect(),
+            HOST_ARENA_REFS.into_iter().zip(host_refs).collect(),
         );
         enc.tables(&mut url_feed, &mut host_feed)
             .map_err(core_err)?;

@@ -1405,6 +1405,7 @@ fn check_owner(owner: &Owner, updates: &[Update<'_>]) -> std::result::Result<(),
 /// would no longer open.
 pub(crate) fn check_refs(arena: &[u8], updates: &[Update<'_>]) -> std::result::Result<(), BadRef> {
     use meguri_core::arena::{Arena, Span};
+    use meguri_core::schema::Record;
     // Offsets the batch's own interns will get, in order (the arena is not copied: a
     // reference past its end must be exactly one of these).
     let mut pending = Vec::new();
@@ -1424,23 +1425,15 @@ pub(crate) fn check_refs(arena: &[u8], updates: &[Update<'_>]) -> std::result::R
         }
     };
     for u in updates {
-        let refs: [(&'static str, u64); 3] = match u {
-            Update::PutUrl(r) => [
-                ("url_ref", r.url_ref),
-                ("etag_ref", r.etag_ref),
-                ("redirect_ref", r.redirect_ref),
-            ],
-            Update::PutHost(h) => [
-                ("host_ref", h.host_ref),
-                ("registrable_ref", h.registrable_ref),
-                ("robots_ref", h.robots_ref),
-            ],
+        let refs = match u {
+            Update::PutUrl(r) => r.arena_refs(),
+            Update::PutHost(h) => h.arena_refs(),
             _ => continue,
         };
-        for (field, value) in refs {
+        for (column, value) in refs {
             if !resolves(value) {
                 return Err(BadRef {
-                    field,
+                    field: column.name,
                     value,
                     arena_len: end,
                 });

@@ -18,8 +18,9 @@ use crate::reshape::spill::{SpillReader, SpillWriter};
 use meguri_core::format::codec::{compression_pays, CZstd, CODEC_NONE, CODEC_ZSTD};
 use meguri_core::reader::Reader;
 use meguri_core::records::{HostRecord, UrlRecord};
+use meguri_core::schema::Record;
 use meguri_core::schema::{ColumnSpec, ValueKind, HOST_COLUMNS, URL_COLUMNS};
-use meguri_core::write::{host_field, url_field, Encoder, Plan, Sink, StoredBody, WriteOptions};
+use meguri_core::write::{Encoder, Plan, Sink, StoredBody, WriteOptions};
 use meguri_core::{Error, ErrorKind, Table};
 use std::io::{Read, Write};
 use std::path::{Path, PathBuf};
@@ -222,7 +223,7 @@ impl Columns {
 
     fn push_url(&mut self, r: &UrlRecord) -> std::io::Result<()> {
         for (s, spec) in self.spills.iter_mut().zip(URL_COLUMNS.iter()) {
-            s.push(url_field(spec.id)(r))?;
+            s.push(r.int(spec.id))?;
         }
         self.key(r.key.host);
         Ok(())
@@ -233,7 +234,7 @@ impl Columns {
             if spec.kind == ValueKind::Opaque {
                 s.write_all(&h.resolved_ip)?;
             } else {
-                s.push(host_field(spec.id)(h))?;
+                s.push(h.int(spec.id))?;
             }
         }
         self.key(h.host_key);
