@@ -12,6 +12,7 @@
 //! Bad input never panics: every method returns a `JsError` (or a JSON report) instead.
 
 mod arena;
+pub mod dir;
 pub mod parity;
 mod source;
 mod steps;
@@ -19,6 +20,7 @@ mod verify_steps;
 pub mod views;
 
 use arena::{ArenaStream, Resolved};
+pub use dir::{root_tiling, PartitionDir};
 use meguri_core::error::{Error, Place, Table};
 use meguri_core::format::codec::codec_name;
 use meguri_core::format::encoding::encoding_name;
