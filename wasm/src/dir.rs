@@ -22,10 +22,10 @@ use crate::{host_row, js_err, url_row, views};
 use meguri_core::error::{Error, Table};
 use meguri_core::format::REGION_STRING_BLOB;
 use meguri_core::keys::UrlKey;
-use meguri_core::manifest::{Entry, Manifest};
+use meguri_core::manifest::Entry;
 use meguri_core::reader::{ReadOptions, Reader};
 use meguri_core::records::{HostRecord, UrlRecord};
-use meguri_core::report::{Hex, MapView};
+use meguri_core::report::Hex;
 use meguri_core::source::{read_range, Source};
 use meguri_core::store::frame::{self, Frame, Parsed, Update};
 use meguri_core::store::live::{live, LiveStats};
@@ -481,9 +481,26 @@ impl PartitionDir {
         Ok(to_json(&StatsOut::of(&s, &self.name)))
     }
 
+    /// The live row of the next row at or after live row `from` that a log frame put (`-1`
+    /// when there is none): the page's "next changed row".
+    pub fn next_change(&self, table: &str, from: f64) -> f64 {
+        let from = from.max(0.0) as u64;
+        let r = match table {
+            "host" => self
+                .live_hosts
+                .as_ref()
+                .and_then(|m| find_in(&m.pieces, from)),
+            _ => self
+                .live_urls
+                .as_ref()
+                .and_then(|m| find_in(&m.pieces, from)),
+        };
+        r.map_or(-1.0, |x| x as f64)
+    }
+
     /// The tiling entry of this directory for a data root's catalog: the snapshot's partition
     /// id, the owned range and epoch from the current slot, the live counts.
-    fn entry(&self) -> Option<Entry> {
+    pub(crate) fn entry(&self) -> Option<Entry> {
         let c = self.current.as_ref()?;
         let (id, created) = match &self.snap {
             Some((_, Ok(r))) => (r.header().partition_id, r.header().created_hours),
@@ -503,28 +520,6 @@ impl PartitionDir {
             epoch: u32::try_from(c.owner.epoch).unwrap_or(u32::MAX),
         })
     }
-}
-
-/// The tiling of a data root: one entry per partition directory, from its superblock's owned
-/// range and epoch (`meguri map`'s report over them).
-#[wasm_bindgen]
-pub fn root_tiling(dirs: Vec<PartitionDir>) -> String {
-    let mut m = Manifest::default();
-    let mut missing = Vec::new();
-    for d in &dirs {
-        match d.entry() {
-            Some(e) => m.entries.push(e),
-            None => missing.push(d.name.clone()),
-        }
-    }
-    let t = m.tiling();
-    to_json(&RootOut {
-        map: MapView {
-            manifest: &m,
-            tiling: &t,
-        },
-        without_checkpoint: missing,
-    })
 }
 
 impl PartitionDir {
@@ -1075,6 +1070,15 @@ impl PartitionDir {
     }
 }
 
+/// The live row of the first piece at or after `from` that a log frame put.
+fn find_in<K>(pieces: &[Piece<K>], from: u64) -> Option<u64> {
+    let i = pieces.partition_point(|p| p.live() < from);
+    pieces[i..].iter().find_map(|p| match p {
+        Piece::Log { live, .. } => Some(*live),
+        Piece::Snap { .. } => None,
+    })
+}
+
 /// A request for the rows of one piece.
 #[derive(Clone, Copy)]
 struct PieceRange {
@@ -1269,12 +1273,6 @@ impl StatsOut {
             text: s.render(name),
         }
     }
-}
-
-#[derive(Serialize)]
-struct RootOut<'a> {
-    map: MapView<'a>,
-    without_checkpoint: Vec<String>,
 }
 
 #[derive(Serialize)]
