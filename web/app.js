@@ -972,6 +972,7 @@ function directoryView(it) {
         box.append(el('button', { class: 'link', onclick: () => showCut(it, l, dump) }, 'bytes at the cut'), dump);
       }
     }
+    if (l.fold) box.append(el('p', { class: 'note', 'data-testid': `fold-${l.name}` }, `Then ${l.fold}.`));
     box.append(el('button', { class: 'link', onclick: () => { it.frameLog = l.index; it.frameFirst = 0; select(it.fid, 'frames'); } }, `list its ${fmt(l.listed)} frames`));
     sec.append(box);
   }

@@ -1025,6 +1025,18 @@ impl PartitionDir {
         let end = l.end.as_ref();
         let set_aside = l.end.is_some() && l.rule.is_none();
         let tail = end.map(|e| TailOut::of(&name, &e.tail(), set_aside));
+        // A writable open folds every later log into the named one (13.3 rule 6).
+        let fold = (!l.named).then(|| {
+            let into = self
+                .logs
+                .iter()
+                .find(|x| x.named)
+                .map_or("the named log", |x| self.files[x.file].name.as_str());
+            format!(
+                "a writable open appends the {} frame(s) it applies to {into} and removes {name}",
+                end.map_or(0, |e| e.frames)
+            )
+        });
         LogOut {
             index,
             name,
@@ -1066,6 +1078,7 @@ impl PartitionDir {
                 },
             }),
             tail,
+            fold,
         }
     }
 }
@@ -1496,6 +1509,8 @@ struct LogOut {
     good_end: Option<u64>,
     stop: Option<StopOut>,
     tail: Option<TailOut>,
+    /// For a later log: what a writable open does with it after replay.
+    fold: Option<String>,
 }
 
 /// What a writable open does with the log's tail, as data and in words.

@@ -363,9 +363,49 @@ pub fn dir_input(
         let mut b = read(&format!("{dir}{n}")).ok_or_else(|| format!("{dir}{n} cannot be read"))?;
         if Some(n) == file {
             let r = recipe.unwrap_or_default();
-            damage(&mut b, r).ok_or_else(|| format!("recipe {r} does not fit {dir}{n}"))?;
+            if let Some(later) = split_log(&mut b, r) {
+                let next = meguri_core::store::recovery::log_number(n).map(|k| k + 1);
+                let next = next.ok_or_else(|| format!("{n} is not a log"))?;
+                out.push((format!("log-{next}"), later));
+            } else {
+                damage(&mut b, r).ok_or_else(|| format!("recipe {r} does not fit {dir}{n}"))?;
+            }
         }
         out.push((n.to_string(), b));
     }
     Ok(out)
+}
+
+/// The directory recipes that make a later log, as a checkpoint that rotated logs but never
+/// committed leaves one: `split:N` moves the frames from the first frame boundary at or after
+/// byte N into the next log; `splitdup:N` also leaves copies of the three frames before it at
+/// the next log's start (an interrupted fold); `splitgap:N` drops the moved log's first frame
+/// (the log before it lost its tail, so the chain breaks). Returns the next log's bytes.
+fn split_log(log: &mut Vec<u8>, recipe: &str) -> Option<Vec<u8>> {
+    use meguri_core::store::recovery::{Rule, Scan};
+    let (op, n) = recipe.split_once(':')?;
+    if !matches!(op, "split" | "splitdup" | "splitgap") {
+        return None;
+    }
+    let n: u64 = n.parse().ok()?;
+    let mut bounds = Vec::new();
+    let bytes = log.clone();
+    Scan::new(bytes.len() as u64, 0, Rule::First(0))
+        .run(
+            |off, b: &mut [u8]| {
+                b.copy_from_slice(&bytes[off as usize..off as usize + b.len()]);
+                Ok::<(), ()>(())
+            },
+            |off, f, _| bounds.push((off, off + f.len as u64)),
+        )
+        .ok()?;
+    let i = bounds.iter().position(|(start, _)| *start >= n)?;
+    let cut = bounds[i].0 as usize;
+    let later = match op {
+        "splitdup" => bytes[bounds[i.checked_sub(3)?].0 as usize..].to_vec(),
+        "splitgap" => bytes[bounds[i].1 as usize..].to_vec(),
+        _ => bytes[cut..].to_vec(),
+    };
+    log.truncate(cut);
+    Some(later)
 }

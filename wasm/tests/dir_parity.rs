@@ -21,7 +21,9 @@ const EXPECTED: &str = include_str!("parity/dirs.txt");
 /// The entries: both golden directories; the last frame torn 48 and 8 bytes before its end, a
 /// damaged frame in the middle of the log, a preallocated zero tail; the superblock's only
 /// slot damaged (no valid slot: the directory does not open), and its blank slot scribbled on
-/// (the valid slot stands); an empty log followed by zeros.
+/// (the valid slot stands); an empty log followed by zeros; and a later log left by a
+/// checkpoint that did not commit: continuing the named log, starting with copies of frames
+/// already applied, and starting past a lost frame (the chain breaks).
 pub const ENTRIES: &[&str] = &[
     "serve-small/",
     "storelog-small/",
@@ -32,6 +34,9 @@ pub const ENTRIES: &[&str] = &[
     "serve-small/!super!xor:300",
     "serve-small/!super!xor:10",
     "serve-small/!log-2!zeros:33",
+    "storelog-small/!log-2!split:60000",
+    "storelog-small/!log-2!splitdup:60000",
+    "storelog-small/!log-2!splitgap:60000",
 ];
 
 fn golden() -> Option<PathBuf> {

@@ -212,6 +212,48 @@ test('a damaged superblock slot: the other slot stands, or the store refuses', {
   await shot('dir-7-no-valid-slot');
 });
 
+// Moves the frames of `log-2` from the first frame boundary at or after `at` into `log-3`, as
+// a checkpoint that rotated logs but never committed leaves them; `drop` frames of the moved
+// part are lost first (the named log lost its tail, so the chain breaks).
+function splitLog(dir, at, drop = 0) {
+  const p = path.join(dir, 'log-2');
+  const b = fs.readFileSync(p);
+  const bounds = [];
+  for (let o = 0; o + 14 <= b.length;) {
+    bounds.push(o);
+    o += 14 + b[o + 9] + b.readUInt32LE(o + 10) + 4;
+  }
+  const i = bounds.findIndex((o) => o >= at);
+  fs.writeFileSync(p, b.subarray(0, bounds[i]));
+  fs.writeFileSync(path.join(dir, 'log-3'), b.subarray(bounds[i + drop]));
+}
+
+test('later logs: one that continues the named log, and one past a lost frame', { skip: !haveGolden }, async () => {
+  const dir = copyDir('storelog-small', 'later');
+  splitLog(dir, 60000);
+  await pick(dir, 'later');
+  assert.match(await text('[data-testid="dir-verdict"]'), /1,436 frames replayed from 2 log\(s\); 975 live URLs/);
+  assert.match(await text('[data-testid="log-log-3"] h4'), /log-3 \([\d,]+ bytes\): a later log: continues at LSN \d+/);
+  assert.equal(await page.getAttribute('[data-testid="tail-log-3"]', 'data-action'), 'none');
+  await page.waitForFunction(() => /urls\s+975/.test(document.querySelector('[data-testid="dir-stats"]')?.textContent ?? ''));
+  assert.equal(body(await text('[data-testid="dir-stats"]')), body(nativeStats(dir).out));
+
+  const gap = copyDir('storelog-small', 'later-gap');
+  splitLog(gap, 60000, 1);
+  await pick(gap, 'later-gap');
+  assert.match(await text('[data-testid="stop-log-3"]'), /its first new frame has LSN (\d+) where (\d+) was due/);
+  assert.equal(await page.getAttribute('[data-testid="tail-log-3"]', 'data-at'), '0');
+  const native = nativeStats(gap);
+  assert.equal(native.status, 0, native.err);
+  const m = native.err.match(/log-3: replay stops at offset (\d+) \(its first new frame has LSN (\d+) where (\d+) was due/);
+  assert.ok(m, native.err);
+  const page3 = (await text('[data-testid="stop-log-3"]')).match(/LSN (\d+) where (\d+)/);
+  assert.deepEqual([m[1], m[2], m[3]], ['0', page3[1], page3[2]]);
+  await page.waitForFunction(() => /urls\s+\d+/.test(document.querySelector('[data-testid="dir-stats"]')?.textContent ?? ''));
+  assert.equal(body(await text('[data-testid="dir-stats"]')), body(native.out));
+  await shot('dir-10-later-log-gap');
+});
+
 // CRC32C (Castagnoli), for writing the owner extension into a slot below.
 const CRC_TABLE = Array.from({ length: 256 }, (_, n) => {
   let c = n;
