@@ -41,6 +41,7 @@ function restartWorker(why) {
       try {
         if (it.kind === 'dir') {
           await ask('openDir', { did: it.fid, name: it.name, files: it.files });
+          await ask('scanDir', { did: it.fid });
           continue;
         }
         if (it.kind === 'root') continue;
@@ -68,7 +69,7 @@ function restartWorker(why) {
 function ask(op, args = {}, onProgress) {
   const id = ++seq;
   const run = async () => {
-    if (restarting && !['open', 'tileFiles', 'openDir', 'tileDirs'].includes(op)) await restarting;
+    if (restarting && !['open', 'tileFiles', 'openDir', 'scanDir', 'tileDirs'].includes(op)) await restarting;
     return new Promise((resolve, reject) => {
       pending.set(id, { resolve, reject, onProgress });
       worker.postMessage({ id, op, args });
@@ -875,8 +876,10 @@ async function addTree(tree) {
     return addFiles(tree.map((t) => t.file).filter((f) => /\.(meguri|manifest)$/.test(f.name)));
   }
   const opened = [];
+  // One partition is shown as soon as its superblock is read; a root's partitions are all
+  // scanned before their tiling is shown.
   for (const folder of partitions) {
-    const it = await openDir(folder, folders.get(folder));
+    const it = await openDir(folder, folders.get(folder), { show: partitions.length === 1 });
     if (it) opened.push(it);
   }
   // A data root: the common folder above the partition directories, when it is not one itself.
@@ -888,18 +891,31 @@ async function addTree(tree) {
     try { Object.assign(root, await ask('tileDirs', { dids: root.dids })); } catch (e) { showError(`${top}: ${e.message}`); }
     state.items.push(root);
   }
-  const first = root ?? opened[0];
-  if (first) select(first.fid, first.kind === 'root' ? 'tiling' : 'directory');
+  if (root) select(root.fid, 'tiling');
+  else if (opened[0] && partitions.length > 1) select(opened[0].fid, 'directory');
 }
 
-async function openDir(folder, files) {
+// Opens a partition directory: the superblock and the snapshot's header first (the view shows
+// them at once), then the logs are scanned with progress and the live state merged.
+async function openDir(folder, files, { show = false } = {}) {
   const fid = nextFid++;
   const t0 = performance.now();
   status(`opening the partition directory ${folder} (${files.length} files)…`);
   try {
-    const res = await ask('openDir', { did: fid, name: folder, files }, (p) => status(`${folder}: scanning ${p.log}, ${size(p.position)} of ${size(p.size)}…`));
-    const it = { fid, kind: 'dir', name: folder, files, size: files.reduce((a, f) => a + f.file.size, 0), report: res.report, firstView: res.firstView, workerMs: res.ms, pageMs: performance.now() - t0 };
+    const opened = await ask('openDir', { did: fid, name: folder, files });
+    const it = { fid, kind: 'dir', name: folder, files, size: files.reduce((a, f) => a + f.file.size, 0), report: opened.report, firstView: performance.now() - t0, openMs: opened.ms, scanning: true };
     state.items.push(it);
+    if (show) select(fid, 'directory');
+    const res = await ask('scanDir', { did: fid }, (p) => {
+      it.progress = p;
+      status(`${folder}: scanning ${p.log}, ${size(p.position)} of ${size(p.size)}…`);
+      const bar = document.querySelector(`[data-testid="dir-scan"][data-fid="${fid}"]`);
+      if (bar) { bar.max = p.size; bar.value = p.position; }
+    });
+    it.report = res.report;
+    it.scanning = false;
+    it.scanMs = res.ms;
+    it.pageMs = performance.now() - t0;
     const snap = res.report.snapshot;
     const snapFile = snap?.present && files.find((f) => f.name === snap.name);
     if (snapFile) {
@@ -910,7 +926,8 @@ async function openDir(folder, files) {
       state.items.push({ fid: sfid, file: snapFile.file, name: `${folder}/${snap.name}`, size: snapFile.file.size, kind: 'file', info });
       it.snapFid = sfid;
     }
-    status(`${folder}: opened in ${it.pageMs.toFixed(1)} ms (superblock and snapshot header in ${res.firstView.toFixed(1)} ms)`);
+    status(`${folder}: first view in ${it.firstView.toFixed(1)} ms, logs scanned in ${it.scanMs.toFixed(1)} ms`);
+    if (state.current === fid || show) render();
     return it;
   } catch (e) {
     showError(`${folder}: ${e.message}`);
@@ -927,11 +944,17 @@ function directoryView(it) {
   const sec = el('section', { 'aria-labelledby': 'h-dir' }, el('h2', { id: 'h-dir' }, `Partition directory ${it.name}`));
   const verdict = sb.error
     ? el('p', { class: 'bad verdict', 'data-testid': 'dir-verdict' }, `The store refuses to open this directory: ${sb.error}`)
+    : it.scanning ? el('p', { class: 'verdict', 'data-testid': 'dir-first' }, sb.current ? `generation ${sb.generation}, current slot ${sb.current}` : 'no checkpoint yet (log-1 only)')
     : el('p', { class: 'ok verdict', 'data-testid': 'dir-verdict' },
       sb.current ? `generation ${sb.generation}, current slot ${sb.current}` : 'no checkpoint yet (log-1 only)',
       `; ${fmt(r.frames_replayed)} frames replayed from ${r.logs.length} log(s)`, r.live ? `; ${fmt(r.live.urls)} live URLs, ${fmt(r.live.hosts)} hosts` : '');
-  sec.append(verdict, el('p', { class: 'note', 'data-testid': 'dir-cost' },
-    `First view (superblock decided, snapshot header read) in ${it.firstView.toFixed(1)} ms; logs scanned and live state merged in ${it.workerMs.toFixed(1)} ms (worker), ${it.pageMs.toFixed(1)} ms as the page saw it.`));
+  sec.append(verdict);
+  if (it.scanning) {
+    sec.append(el('p', { 'data-testid': 'dir-scanning' }, `Scanning the logs… `, el('progress', { 'data-testid': 'dir-scan', 'data-fid': it.fid, max: it.progress?.size ?? 1, value: it.progress?.position ?? 0 })));
+  } else {
+    sec.append(el('p', { class: 'note', 'data-testid': 'dir-cost' },
+      `First view (superblock decided, snapshot header read) in ${it.firstView.toFixed(1)} ms; logs scanned and live state merged in ${it.scanMs.toFixed(1)} ms more (worker).`));
+  }
 
   // Superblock: both slots.
   sec.append(el('h3', {}, 'Superblock'));

@@ -158,7 +158,7 @@ const ops = {
   keys({ query }) { return JSON.parse(keys_of(query)); },
   // A partition directory: its files are read lazily like a dropped file; the superblock is
   // decided at once, then the logs are scanned in bounded steps with progress.
-  async openDir({ did, name, files }, id) {
+  openDir({ did, name, files }) {
     const t0 = performance.now();
     const dir = new PartitionDir(name);
     const byName = new Map();
@@ -168,15 +168,20 @@ const ops = {
     }
     dirs.set(did, { dir, files: byName });
     dir.open();
-    const firstView = performance.now() - t0;
+    return { report: JSON.parse(dir.report()), ms: performance.now() - t0 };
+  },
+  // Scans the logs in bounded steps, with progress, then merges the live state.
+  async scanDir({ did }, id) {
+    const t0 = performance.now();
+    const { dir } = dirOf(did);
     for (;;) {
       const p = JSON.parse(dir.step(LOG_PIECE));
       if (p.done) break;
-      if (cancelled.has(id)) break;
+      if (cancelled.has(id)) return { cancelled: true, report: JSON.parse(dir.report()) };
       progress(id, p);
       await yieldNow();
     }
-    return { report: JSON.parse(dir.report()), firstView, ms: performance.now() - t0 };
+    return { report: JSON.parse(dir.report()), ms: performance.now() - t0 };
   },
   dirReport({ did }) { return JSON.parse(dirOf(did).dir.report()); },
   dirFrames({ did, log, first, count }) { return JSON.parse(dirOf(did).dir.frames(log, first, count)); },

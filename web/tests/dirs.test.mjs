@@ -102,7 +102,7 @@ test('serve-small: both slots, the snapshot as a file, an empty log, 999 live ro
   assert.equal(await page.getAttribute('[data-testid="tail-log-2"]', 'data-action'), 'none');
   assert.match(await text('[data-testid="dir-snapshot"]'), /snap-1\.meguri: partition \d+, 999 URL rows, 867 host rows/);
   const cost = await page.evaluate(() => window.meguriInspector.state.items.find((i) => i.kind === 'dir' && i.name === 'serve-small'));
-  console.log(`MEASURE serve-small: pick to directory view ${wall} ms; first view ${cost.firstView.toFixed(1)} ms, scan and merge ${cost.workerMs.toFixed(1)} ms in the worker, ${cost.pageMs.toFixed(1)} ms as the page saw it`);
+  console.log(`MEASURE serve-small: pick to the scanned directory view ${wall} ms; first view (superblock, snapshot header) ${cost.firstView.toFixed(1)} ms after the request, logs scanned and merged in ${cost.scanMs.toFixed(1)} ms more`);
   // The live counters are `meguri stats --data`'s, line for line.
   await page.waitForFunction(() => /urls\s+999/.test(document.querySelector('[data-testid="dir-stats"]')?.textContent ?? ''));
   const native = nativeStats(path.join(golden, 'serve-small'));
