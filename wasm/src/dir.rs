@@ -39,6 +39,8 @@ use wasm_bindgen::prelude::*;
 pub const STEP_BYTES: u64 = 8 << 20;
 /// The most frames one [`PartitionDir::frames`] call lists.
 pub const MAX_FRAMES: u32 = 2000;
+/// The most log bytes one [`PartitionDir::frames`] call reads (more only for one long frame).
+const FRAMES_BYTES: u64 = 4 << 20;
 /// Rows of the snapshot read at a time while the live state is merged or counted.
 const BLOCK: u64 = 16_384;
 
@@ -354,7 +356,15 @@ impl PartitionDir {
             .get(log as usize)
             .ok_or_else(|| JsError::new(&format!("no log {log}")))?;
         let first = (first.max(0.0) as usize).min(l.offsets.len());
-        let last = (first + count.min(MAX_FRAMES) as usize).min(l.offsets.len());
+        let mut last = (first + count.min(MAX_FRAMES) as usize).min(l.offsets.len());
+        // A page of long intern frames could be large: one read of at most FRAMES_BYTES (or
+        // one frame, whatever its length).
+        if first < last {
+            let start = l.offsets[first];
+            last = first
+                + 1
+                + l.offsets[first + 1..last].partition_point(|&o| o - start <= FRAMES_BYTES);
+        }
         let mut out = Vec::new();
         if first < last {
             let src = &self.files[l.file].src;
