@@ -8,6 +8,12 @@ use std::path::{Path, PathBuf};
 /// Files up to this size are embedded (all the small and feature files and the manifests).
 const EMBED_LIMIT: u64 = 300 << 10;
 
+/// The superblock and logs of a golden partition directory (its snapshot is a `.meguri`).
+fn is_directory_file(p: &Path) -> bool {
+    let name = p.file_name().map(|n| n.to_string_lossy().into_owned());
+    name.is_some_and(|n| n == "super" || n.starts_with("log-"))
+}
+
 fn main() {
     let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../shared/reference/golden");
     println!("cargo:rerun-if-changed=build.rs");
@@ -23,7 +29,9 @@ fn main() {
             let name = p.to_string_lossy().into_owned();
             if p.is_dir() {
                 stack.push(p);
-            } else if (name.ends_with(".meguri") || name.ends_with(".manifest"))
+            } else if (name.ends_with(".meguri")
+                || name.ends_with(".manifest")
+                || is_directory_file(&p))
                 && e.metadata().is_ok_and(|m| m.len() <= EMBED_LIMIT)
             {
                 let rel = p

@@ -39,9 +39,18 @@ function restartWorker(why) {
   restarting = (async () => {
     for (const it of state.items) {
       try {
+        if (it.kind === 'dir') {
+          await ask('openDir', { did: it.fid, name: it.name, files: it.files });
+          await ask('scanDir', { did: it.fid });
+          continue;
+        }
+        if (it.kind === 'root') continue;
         const info = await ask('open', { fid: it.fid, file: it.file });
         if (it.kind === 'manifest') { it.cid = info.cid; it.tiling = info.tiling; }
       } catch (e) { showError(`${it.name}: reopening failed: ${e.message}`); }
+    }
+    for (const it of state.items.filter((i) => i.kind === 'root')) {
+      try { Object.assign(it, await ask('tileDirs', { dids: it.dids })); } catch (e) { showError(`${it.name}: ${e.message}`); }
     }
     const files = state.items.filter((i) => i.kind === 'file' && i.info.summary);
     if (files.length) {
@@ -60,7 +69,7 @@ function restartWorker(why) {
 function ask(op, args = {}, onProgress) {
   const id = ++seq;
   const run = async () => {
-    if (restarting && op !== 'open' && op !== 'tileFiles') await restarting;
+    if (restarting && !['open', 'tileFiles', 'openDir', 'scanDir', 'tileDirs'].includes(op)) await restarting;
     return new Promise((resolve, reject) => {
       pending.set(id, { resolve, reject, onProgress });
       worker.postMessage({ id, op, args });
@@ -160,7 +169,30 @@ async function refreshFileCatalog(added) {
 const drop = $('#drop');
 drop.addEventListener('dragover', (e) => { e.preventDefault(); drop.classList.add('over'); });
 drop.addEventListener('dragleave', () => drop.classList.remove('over'));
-drop.addEventListener('drop', (e) => { e.preventDefault(); drop.classList.remove('over'); addFiles([...e.dataTransfer.files]); });
+drop.addEventListener('drop', (e) => {
+  e.preventDefault(); drop.classList.remove('over');
+  // A dropped folder comes as a directory entry; its files are listed (recursively) before
+  // anything is opened. The entries must be taken while the event lasts.
+  const items = [...(e.dataTransfer.items ?? [])];
+  const entries = items.map((i) => i.webkitGetAsEntry?.()).filter(Boolean);
+  if (entries.some((en) => en.isDirectory)) {
+    const loose = entries.filter((en) => en.isFile);
+    Promise.all([...entries.filter((en) => en.isDirectory).map((en) => walkEntry(en, '')), ...loose.map(fileOfEntry)])
+      .then((lists) => {
+        const tree = lists.flat();
+        const files = tree.filter((t) => !t.path.includes('/')).map((t) => t.file);
+        if (files.length) addFiles(files);
+        addTree(tree.filter((t) => t.path.includes('/')));
+      })
+      .catch((err) => showError(`reading the dropped folder: ${err.message ?? err}`));
+    return;
+  }
+  addFiles([...e.dataTransfer.files]);
+});
+$('#dirpicker').addEventListener('change', (e) => {
+  addTree([...e.target.files].map((file) => ({ path: file.webkitRelativePath || file.name, file })));
+  e.target.value = '';
+});
 drop.addEventListener('keydown', (e) => { if (e.key === 'Enter' || e.key === ' ') { e.preventDefault(); $('#picker').click(); } });
 $('#picker').addEventListener('change', (e) => { addFiles([...e.target.files]); e.target.value = ''; });
 
@@ -178,8 +210,8 @@ for (const b of document.querySelectorAll('#views button')) {
 }
 document.addEventListener('keydown', (e) => {
   if (e.target.closest('input, textarea, select') || e.ctrlKey || e.metaKey || e.altKey) return;
-  if (!/^[1-8]$/.test(e.key) || $('#views').hidden) return;
-  const b = document.querySelector(`#views button:nth-of-type(${e.key})`);
+  if (!/^[1-9]$/.test(e.key) || $('#views').hidden) return;
+  const b = [...document.querySelectorAll('#views button')].filter((x) => !x.hidden)[Number(e.key) - 1];
   if (b) { b.click(); b.focus(); }
 });
 
@@ -189,21 +221,38 @@ function renderNav() {
     class: i.fid === state.current ? 'file current' : 'file',
     'aria-pressed': String(i.fid === state.current),
     title: `${i.name}, ${fmt(i.size)} bytes`,
-    onclick: () => select(i.fid, i.kind === 'manifest' ? 'tiling' : (state.view === 'tiling' ? 'summary' : state.view)),
-  }, i.kind === 'manifest' ? 'manifest: ' : '', i.name, i.info.openError ? ' ⚠' : '')));
+    onclick: () => select(i.fid, viewFor(i)),
+  }, { manifest: 'manifest: ', dir: 'directory: ', root: 'data root: ' }[i.kind] ?? '', i.name, i.info?.openError ? ' ⚠' : '')));
   $('#views').hidden = state.items.length === 0;
+  const shown = viewsOf(item());
   for (const b of document.querySelectorAll('#views button')) {
+    b.hidden = !shown.includes(b.dataset.view);
     b.setAttribute('aria-selected', String(b.dataset.view === state.view));
   }
 }
 
+// The views each kind of item has: a file all but the directory's, a manifest its tiling, a
+// partition directory its own three, a data root its tiling and its partitions.
+const FILE_VIEWS = ['summary', 'bytes', 'columns', 'rows', 'verify', 'hex', 'schedule', 'tiling'];
+function viewsOf(it) {
+  if (!it) return [];
+  return { dir: ['directory', 'frames', 'live'], root: ['directory', 'tiling'], manifest: ['tiling'] }[it.kind] ?? FILE_VIEWS;
+}
+// The view to show when an item is selected: the current one if it has it.
+function viewFor(it) {
+  const v = viewsOf(it);
+  if (v.includes(state.view) && !(it.kind === 'file' && state.view === 'tiling')) return state.view;
+  return v[0];
+}
+
 function render() {
+  if (!viewsOf(item()).includes(state.view) && item()) state.view = viewFor(item());
   renderNav();
   const it = item();
   main.replaceChildren();
   if (!it) return;
-  const views = { summary, bytes: byteMap, columns: columnsView, rows: rowsView, verify: verifyView, hex: hexView, schedule: scheduleView, tiling: tilingView };
-  const needsFile = state.view !== 'tiling';
+  const views = { summary, bytes: byteMap, columns: columnsView, rows: rowsView, verify: verifyView, hex: hexView, schedule: scheduleView, tiling: tilingView, directory: directoryView, frames: framesView, live: liveView };
+  const needsFile = !['tiling', 'directory', 'frames', 'live'].includes(state.view);
   if (needsFile && it.kind !== 'file') {
     main.append(el('p', {}, `${it.name} is a manifest: see the Tiling view.`));
     return;
@@ -740,7 +789,7 @@ const keyEnd = (hex) => Number(((BigInt(hex) + 1n) * 1000000000n) >> 64n) / 1e9;
 function tilingView(it) {
   const sec = el('section', {}, el('h2', {}, 'Tiling of the host-key space'));
   main.append(sec);
-  const src = it.kind === 'manifest' ? { cid: it.cid, tiling: it.tiling, name: it.name } : state.fileCatalog;
+  const src = it.kind === 'manifest' || it.kind === 'root' ? { cid: it.cid, tiling: it.tiling, name: it.name } : state.fileCatalog;
   if (!src) { sec.append(el('p', {}, 'Drop a manifest or partition files.')); return; }
   // The core's MapView (the same JSON as `meguri map --json`) and the manifest's VerifyView.
   const t = src.tiling.map;
@@ -786,6 +835,295 @@ function tilingView(it) {
     sec.append(el('h3', {}, 'Verify'), el('ul', { class: 'findings', 'data-testid': 'manifest-verify' }, report.findings.length ? report.findings.map((f) => el('li', { class: f.severity }, f.text)) : el('li', { class: 'ok' }, 'manifest ok')));
   }
   sec.append(el('details', {}, el('summary', {}, 'meguri map (the same text)'), el('pre', {}, t.text)));
+}
+
+// ---------- partition directories ----------
+// A folder (picked with the folder picker, or dropped) is a set of files with relative paths.
+// Each folder holding `super` or a log is a partition directory: the worker opens it with the
+// core's store code (wasm PartitionDir), decides which superblock slot is current, scans the
+// logs and says what recovery would do, without writing anything. Its snapshot is also opened
+// as an ordinary file, so every file view works on it. A folder above partition directories
+// (a data root of `meguri serve`) is listed with the tiling of their owned ranges.
+
+// The files under a dropped directory entry, with paths relative to the drop.
+async function walkEntry(entry, prefix) {
+  const path = prefix ? `${prefix}/${entry.name}` : entry.name;
+  if (entry.isFile) return [{ path, file: await new Promise((res, rej) => entry.file(res, rej)) }];
+  const reader = entry.createReader();
+  const kids = [];
+  // readEntries returns a batch at a time until an empty one.
+  for (;;) {
+    const batch = await new Promise((res, rej) => reader.readEntries(res, rej));
+    if (!batch.length) break;
+    kids.push(...batch);
+  }
+  return (await Promise.all(kids.map((k) => walkEntry(k, path)))).flat();
+}
+async function fileOfEntry(entry) { return { path: entry.name, file: await new Promise((res, rej) => entry.file(res, rej)) }; }
+
+async function addTree(tree) {
+  if (!tree.length) return;
+  const folders = new Map(); // folder path -> [{ name, file }]
+  for (const { path, file } of tree) {
+    const cut = path.lastIndexOf('/');
+    const folder = cut < 0 ? '' : path.slice(0, cut);
+    if (!folders.has(folder)) folders.set(folder, []);
+    folders.get(folder).push({ name: path.slice(cut + 1), file });
+  }
+  const partitions = [...folders.keys()].filter((f) => folders.get(f).some(({ name }) => /^(super|log-\d+)$/.test(name))).sort();
+  if (!partitions.length) {
+    showError(`${[...folders.keys()][0] || 'the folder'}: no partition directory in it (no folder holds super or a log), so its .meguri files are opened as files`);
+    return addFiles(tree.map((t) => t.file).filter((f) => /\.(meguri|manifest)$/.test(f.name)));
+  }
+  const opened = [];
+  // One partition is shown as soon as its superblock is read; a root's partitions are all
+  // scanned before their tiling is shown.
+  for (const folder of partitions) {
+    const it = await openDir(folder, folders.get(folder), { show: partitions.length === 1 });
+    if (it) opened.push(it);
+  }
+  // A data root: the common folder above the partition directories, when it is not one itself.
+  const top = tree[0].path.split('/')[0];
+  let root = null;
+  if (opened.length && !(opened.length === 1 && opened[0].name === top)) {
+    const fid = nextFid++;
+    root = { fid, kind: 'root', name: top, dids: opened.map((d) => d.fid), dirs: opened, size: tree.reduce((a, t) => a + t.file.size, 0) };
+    try { Object.assign(root, await ask('tileDirs', { dids: root.dids })); } catch (e) { showError(`${top}: ${e.message}`); }
+    state.items.push(root);
+  }
+  if (root) select(root.fid, 'tiling');
+  else if (opened[0] && partitions.length > 1) select(opened[0].fid, 'directory');
+}
+
+// Opens a partition directory: the superblock and the snapshot's header first (the view shows
+// them at once), then the logs are scanned with progress and the live state merged.
+async function openDir(folder, files, { show = false } = {}) {
+  const fid = nextFid++;
+  const t0 = performance.now();
+  status(`opening the partition directory ${folder} (${files.length} files)…`);
+  try {
+    const opened = await ask('openDir', { did: fid, name: folder, files });
+    const it = { fid, kind: 'dir', name: folder, files, size: files.reduce((a, f) => a + f.file.size, 0), report: opened.report, firstView: performance.now() - t0, openMs: opened.ms, scanning: true };
+    state.items.push(it);
+    if (show) select(fid, 'directory');
+    const res = await ask('scanDir', { did: fid }, (p) => {
+      it.progress = p;
+      status(`${folder}: scanning ${p.log}, ${size(p.position)} of ${size(p.size)}…`);
+      const bar = document.querySelector(`[data-testid="dir-scan"][data-fid="${fid}"]`);
+      if (bar) { bar.max = p.size; bar.value = p.position; }
+    });
+    it.report = res.report;
+    it.scanning = false;
+    it.scanMs = res.ms;
+    it.pageMs = performance.now() - t0;
+    const snap = res.report.snapshot;
+    const snapFile = snap?.present && files.find((f) => f.name === snap.name);
+    if (snapFile) {
+      // The snapshot is an ordinary .meguri file: every file view works on it.
+      const sfid = nextFid++;
+      const info = await ask('open', { fid: sfid, file: snapFile.file });
+      info.pageMs = info.ms;
+      state.items.push({ fid: sfid, file: snapFile.file, name: `${folder}/${snap.name}`, size: snapFile.file.size, kind: 'file', info });
+      it.snapFid = sfid;
+    }
+    status(`${folder}: first view in ${it.firstView.toFixed(1)} ms, logs scanned in ${it.scanMs.toFixed(1)} ms`);
+    if (state.current === fid || show) render();
+    return it;
+  } catch (e) {
+    showError(`${folder}: ${e.message}`);
+    return null;
+  }
+}
+
+const hex16 = (v) => (v === null || v === undefined ? '–' : v);
+
+function directoryView(it) {
+  if (it.kind === 'root') return rootView(it);
+  const r = it.report;
+  const sb = r.superblock;
+  const sec = el('section', { 'aria-labelledby': 'h-dir' }, el('h2', { id: 'h-dir' }, `Partition directory ${it.name}`));
+  const verdict = sb.error
+    ? el('p', { class: 'bad verdict', 'data-testid': 'dir-verdict' }, `The store refuses to open this directory: ${sb.error}`)
+    : it.scanning ? el('p', { class: 'verdict', 'data-testid': 'dir-first' }, sb.current ? `generation ${sb.generation}, current slot ${sb.current}` : 'no checkpoint yet (log-1 only)')
+    : el('p', { class: 'ok verdict', 'data-testid': 'dir-verdict' },
+      sb.current ? `generation ${sb.generation}, current slot ${sb.current}` : 'no checkpoint yet (log-1 only)',
+      `; ${fmt(r.frames_replayed)} frames replayed from ${r.logs.length} log(s)`, r.live ? `; ${fmt(r.live.urls)} live URLs, ${fmt(r.live.hosts)} hosts` : '');
+  sec.append(verdict);
+  if (it.scanning) {
+    sec.append(el('p', { 'data-testid': 'dir-scanning' }, `Scanning the logs… `, el('progress', { 'data-testid': 'dir-scan', 'data-fid': it.fid, max: it.progress?.size ?? 1, value: it.progress?.position ?? 0 })));
+  } else {
+    sec.append(el('p', { class: 'note', 'data-testid': 'dir-cost' },
+      `First view (superblock decided, snapshot header read) in ${it.firstView.toFixed(1)} ms; logs scanned and live state merged in ${it.scanMs.toFixed(1)} ms more (worker).`));
+  }
+
+  // Superblock: both slots.
+  sec.append(el('h3', {}, 'Superblock'));
+  if (!sb.present) sec.append(el('p', { class: 'note' }, 'No super file: no checkpoint was ever committed.'));
+  sec.append(el('table', { class: 'num slots', 'data-testid': 'slots' },
+    el('thead', {}, el('tr', {}, ['slot', 'at byte', 'state', 'generation', 'frontier', 'arena length', 'snapshot', 'log', 'owned range', 'epoch', ''].map((h) => el('th', {}, h)))),
+    el('tbody', {}, sb.slots.map((s) => el('tr', { class: s.current ? 'current-slot' : s.state === 'damaged' ? 'damaged-slot' : '', 'data-slot': s.slot },
+      [s.slot, s.offset, s.state, hex16(s.gen), hex16(s.frontier), hex16(s.arena_len), s.snapshot ?? '–', s.log ?? '–',
+        s.owner ? `${s.owner.lo} .. ${s.owner.hi}` : '–', s.owner ? s.owner.epoch : '–'].map((v) => el('td', {}, String(v))),
+      el('td', {}, s.current ? 'current' : s.error ?? ''))))));
+  sec.append(el('p', { 'data-testid': 'slot-why' }, sb.why ? `Why: ${sb.why}.` : sb.error ? `No slot is valid: ${sb.error}` : ''));
+  if (sb.owner) sec.append(el('p', { class: 'note' }, sb.owner.whole ? 'Owns the whole key space at epoch 0 (no owner extension: a default or reference directory).' : `Owns host keys ${sb.owner.lo} .. ${sb.owner.hi} at epoch ${sb.owner.epoch}.`));
+
+  // Snapshot.
+  if (r.snapshot) {
+    const s = r.snapshot;
+    sec.append(el('h3', {}, 'Snapshot'), el('p', { 'data-testid': 'dir-snapshot' },
+      s.present ? `${s.name}: ${s.error ? `does not open: ${s.error}` : `partition ${s.partition_id}, ${fmt(s.urls)} URL rows, ${fmt(s.hosts)} host rows, arena ${fmt(s.arena_len)} bytes`}` : `${s.name} is missing`,
+      ' ', it.snapFid ? el('button', { class: 'link', onclick: () => select(it.snapFid, 'summary') }, 'open its file views') : ''));
+  }
+
+  // Logs.
+  sec.append(el('h3', {}, 'Logs (in replay order)'));
+  if (r.missing_log) sec.append(el('p', { class: 'error' }, `${r.missing_log} is missing: the updates since the checkpoint are lost.`));
+  for (const l of r.logs) {
+    const box = el('div', { class: 'log', 'data-testid': `log-${l.name}` });
+    const rule = l.set_aside ? 'set aside (the chain broke before it)' : l.rule ? (l.rule.kind === 'first' ? `the named log: LSNs from ${l.rule.lsn}, strictly increasing` : `a later log: continues at LSN ${l.rule.lsn}`) : '';
+    box.append(el('h4', {}, `${l.name} (${fmt(l.size)} bytes): ${rule}`));
+    box.append(el('table', { class: 'num', 'data-testid': `kinds-${l.name}` },
+      el('thead', {}, el('tr', {}, [...l.by_kind.map((k) => el('th', {}, k.kind)), el('th', {}, 'skipped (copies)'), el('th', {}, 'LSNs'), el('th', {}, 'good bytes')])),
+      el('tbody', {}, el('tr', {}, [...l.by_kind.map((k) => k.count), l.skipped, l.first_lsn === null ? '–' : `${l.first_lsn} .. ${l.last_lsn ?? '–'}`, l.good_end ?? '–'].map((v) => el('td', { 'data-kind': '' }, fmt(v)))))));
+    if (l.stop) box.append(el('p', { class: 'bad', 'data-testid': `stop-${l.name}` }, `First bad frame${l.stop.at !== null ? ` at offset ${fmt(l.stop.at)}` : ''}: ${l.stop.text}`));
+    if (l.tail) {
+      const cls = { none: 'none', 'trim zeros': 'trim', truncate: 'truncate' }[l.tail.action];
+      box.append(el('p', { class: `tail ${cls}`, 'data-testid': `tail-${l.name}`, 'data-at': l.tail.at, 'data-action': l.tail.action }, `Recovery: ${l.tail.text}.`));
+      if (l.tail.action !== 'none') {
+        const dump = el('pre', { class: 'hex', 'data-testid': `cut-hex-${l.name}` });
+        box.append(el('button', { class: 'link', onclick: () => showCut(it, l, dump) }, 'bytes at the cut'), dump);
+      }
+    }
+    if (l.fold) box.append(el('p', { class: 'note', 'data-testid': `fold-${l.name}` }, `Then ${l.fold}.`));
+    box.append(el('button', { class: 'link', onclick: () => { it.frameLog = l.index; it.frameFirst = 0; select(it.fid, 'frames'); } }, `list its ${fmt(l.listed)} frames`));
+    sec.append(box);
+  }
+  if (!r.logs.length && !r.missing_log) sec.append(el('p', {}, 'No log yet.'));
+
+  // Every file, with leftovers and what the store does with them.
+  sec.append(el('h3', {}, 'Files'), el('table', { class: 'num', 'data-testid': 'dir-files' },
+    el('thead', {}, el('tr', {}, ['file', 'bytes', 'role', 'note'].map((h) => el('th', {}, h)))),
+    el('tbody', {}, r.files.map((f) => el('tr', { class: f.leftover ? 'bad' : '' }, [f.name, fmt(f.size), f.role,
+      f.leftover ? 'left by an interrupted checkpoint: a writable open removes it'
+        : f.role === 'discarded tail' ? 'bytes an earlier recovery cut from a log (kept, never read)'
+          : f.role === 'intent record' ? 'a compact or split in progress or interrupted: its next run undoes it'
+            : f.role === 'temporary' ? 'a temporary file a process left' : ''].map((v) => el('td', {}, String(v))))))));
+
+  // Live counters: the same counting as `meguri stats --data`.
+  if (r.live) {
+    const statsBox = el('pre', { 'data-testid': 'dir-stats' }, 'counting…');
+    sec.append(el('h3', {}, 'Live state (snapshot plus replayed logs)'),
+      el('p', { 'data-testid': 'dir-live' }, `${fmt(r.live.urls)} URLs (${fmt(r.live.urls_added)} added, ${fmt(r.live.urls_replaced)} replaced and ${fmt(r.live.urls_deleted)} deleted by the logs), ${fmt(r.live.hosts)} hosts (${fmt(r.live.hosts_added)} added, ${fmt(r.live.hosts_replaced)} replaced, ${fmt(r.live.hosts_deleted)} deleted), ${fmt(r.live.interned)} strings interned; arena ${fmt(r.live.arena_len)} bytes.`),
+      el('p', { class: 'note' }, 'meguri stats --data at the current hour (the same text):'), statsBox);
+    ask('dirStats', { did: it.fid, now: Math.floor(Date.now() / 3600000) }).then((s) => { statsBox.textContent = s.text; }, (e) => { statsBox.textContent = e.message; });
+  } else if (r.live_error) sec.append(el('p', { class: 'error', 'data-testid': 'dir-live' }, `No live state: ${r.live_error}`));
+  main.append(sec);
+}
+
+async function showCut(it, l, pre) {
+  const at = l.tail.at;
+  const from = Math.max(0, at - 32);
+  try {
+    const { offset, bytes } = await ask('dirHex', { did: it.fid, name: l.name, offset: from, length: 32 + Math.min(96, l.tail.bytes + l.tail.zeros) });
+    pre.replaceChildren();
+    for (let i = 0; i < bytes.length; i += 16) {
+      const line = el('div', {}, el('span', { class: 'addr' }, String(offset + i).padStart(12, ' ') + '  '));
+      for (let j = 0; j < 16 && i + j < bytes.length; j++) line.append(el('span', { class: offset + i + j >= at ? 'mark' : '' }, bytes[i + j].toString(16).padStart(2, '0')), ' ');
+      pre.append(line);
+    }
+  } catch (e) { pre.textContent = e.message; }
+}
+
+function rootView(it) {
+  const sec = el('section', {}, el('h2', {}, `Data root ${it.name}`));
+  sec.append(el('p', { 'data-testid': 'root-summary' }, `${it.dirs.length} partition directories; the Tiling view shows how their owned ranges cover the host-key space.`));
+  sec.append(el('table', { class: 'num', 'data-testid': 'root-dirs' },
+    el('thead', {}, el('tr', {}, ['directory', 'generation', 'owned range', 'epoch', 'live URLs', 'frames replayed', 'recovery'].map((h) => el('th', {}, h)))),
+    el('tbody', {}, it.dirs.map((d) => {
+      const r = d.report;
+      const tails = r.logs.filter((l) => l.tail && l.tail.action !== 'none').map((l) => `${l.name}: ${l.tail.action} at ${l.tail.at}`);
+      return el('tr', {}, el('td', {}, el('button', { class: 'link', onclick: () => select(d.fid, 'directory') }, d.name)),
+        ...[r.superblock.error ? 'refuses to open' : r.superblock.generation, r.superblock.owner ? `${r.superblock.owner.lo} .. ${r.superblock.owner.hi}` : '–', r.superblock.owner?.epoch ?? '–',
+          r.live ? fmt(r.live.urls) : '–', fmt(r.frames_replayed), tails.join('; ') || 'nothing to do'].map((v) => el('td', {}, String(v))));
+    }))));
+  if (it.refused?.length) sec.append(el('ul', {}, it.refused.map((x) => el('li', { class: 'bad' }, x))));
+  main.append(sec);
+}
+
+// The frames of one log, a page at a time, with the stop (if any) after the last one.
+const FRAME_PAGE = 200;
+async function framesView(it) {
+  const r = it.report;
+  const sec = el('section', {}, el('h2', {}, `Log frames of ${it.name}`));
+  main.append(sec);
+  if (!r.logs.length) { sec.append(el('p', {}, 'No log to list.')); return; }
+  const li = Math.min(it.frameLog ?? 0, r.logs.length - 1);
+  const l = r.logs[li];
+  sec.append(el('p', { class: 'pager' }, r.logs.map((x) => el('button', { 'aria-pressed': String(x.index === li), onclick: () => { it.frameLog = x.index; it.frameFirst = 0; render(); } }, x.name))));
+  const first = Math.max(0, Math.min(it.frameFirst ?? 0, Math.max(0, l.listed - 1)));
+  const go = (f) => { it.frameFirst = Math.max(0, f); render(); };
+  const jump = el('input', { type: 'text', size: 10, 'aria-label': 'frame number', 'data-testid': 'frame-jump' });
+  jump.addEventListener('keydown', (e) => { if (e.key === 'Enter' && Number.isInteger(Number(jump.value))) go(Number(jump.value)); });
+  sec.append(el('p', { class: 'pager' },
+    el('button', { onclick: () => go(first - FRAME_PAGE), disabled: first === 0 ? '' : null }, '← previous'),
+    el('span', { 'data-testid': 'frames-range' }, `frames ${fmt(first)}–${fmt(Math.min(l.listed, first + FRAME_PAGE) - 1)} of ${fmt(l.listed)}`),
+    el('button', { onclick: () => go(first + FRAME_PAGE), disabled: first + FRAME_PAGE >= l.listed ? '' : null }, 'next →'),
+    el('button', { onclick: () => go(Math.floor(Math.max(0, l.listed - 1) / FRAME_PAGE) * FRAME_PAGE), 'data-testid': 'frames-last' }, 'last page'),
+    el('label', {}, 'frame ', jump)));
+  const body = el('tbody');
+  sec.append(el('table', { class: 'num frames', 'data-testid': 'frames' },
+    el('thead', {}, el('tr', {}, ['#', 'offset', 'bytes', 'LSN', 'kind', 'key', 'replay', 'value'].map((h) => el('th', {}, h)))), body));
+  try {
+    const page = await ask('dirFrames', { did: it.fid, log: li, first, count: FRAME_PAGE });
+    body.replaceChildren(...page.frames.map((f) => el('tr', { class: f.applied ? '' : 'skipped', 'data-frame': f.index },
+      [f.index, fmt(f.offset), f.len, f.lsn, f.kind, f.key ?? '', f.applied ? 'applied' : 'skipped (a copy)', f.detail ?? ''].map((v) => el('td', {}, String(v))))));
+    if (first + FRAME_PAGE >= l.listed && l.tail && l.tail.action !== 'none') {
+      body.append(el('tr', { class: 'stop', 'data-testid': 'frames-stop' }, el('td', { colspan: 8 }, `offset ${fmt(l.tail.at)}: ${l.stop ? l.stop.text : 'zeros'}. Recovery: ${l.tail.text}.`)));
+    }
+  } catch (e) { sec.append(el('p', { class: 'error' }, e.message)); }
+}
+
+// The live state: rows as the store would recover them, in key order, a page at a time; rows
+// a log frame put are marked, with the frame.
+const LIVE_PAGE = 100;
+async function liveView(it) {
+  const r = it.report;
+  const sec = el('section', {}, el('h2', {}, `Live state of ${it.name}`));
+  main.append(sec);
+  if (!r.live) { sec.append(el('p', { class: 'error' }, `No live state: ${r.live_error ?? 'the directory does not open'}`)); return; }
+  const table = it.liveTable ?? 'url';
+  const total = table === 'url' ? r.live.urls : r.live.hosts;
+  const from = Math.max(0, Math.min(it.liveFrom ?? 0, Math.max(0, total - 1)));
+  const go = (f) => { it.liveFrom = Math.max(0, f); render(); };
+  const jump = el('input', { type: 'text', size: 10, 'aria-label': 'row number', 'data-testid': 'live-jump' });
+  jump.addEventListener('keydown', (e) => { if (e.key === 'Enter' && Number.isInteger(Number(jump.value))) go(Number(jump.value)); });
+  const next = async () => {
+    const n = await ask('dirNextChange', { did: it.fid, table, from: from + LIVE_PAGE });
+    if (n >= 0) go(n); else status('no changed row after this page');
+  };
+  sec.append(el('p', { class: 'pager' },
+    el('button', { 'aria-pressed': String(table === 'url'), 'data-testid': 'live-url', onclick: () => { it.liveTable = 'url'; it.liveFrom = 0; render(); } }, `URL rows (${fmt(r.live.urls)})`),
+    el('button', { 'aria-pressed': String(table === 'host'), 'data-testid': 'live-host', onclick: () => { it.liveTable = 'host'; it.liveFrom = 0; render(); } }, `host rows (${fmt(r.live.hosts)})`),
+    el('button', { onclick: () => go(from - LIVE_PAGE), disabled: from === 0 ? '' : null }, '← previous'),
+    el('span', { 'data-testid': 'live-range' }, `rows ${fmt(from)}–${fmt(Math.min(total, from + LIVE_PAGE) - 1)} of ${fmt(total)}`),
+    el('button', { onclick: () => go(from + LIVE_PAGE), disabled: from + LIVE_PAGE >= total ? '' : null }, 'next →'),
+    el('button', { onclick: next, 'data-testid': 'live-next-change' }, 'next page with a changed row'),
+    el('label', {}, 'row ', jump)));
+  const heads = table === 'url' ? ['row', 'host key', 'path key', 'status', 'next due', 'crawls', 'URL', 'from'] : ['row', 'host key', 'host', 'URLs', 'crawl delay', 'flags', 'from'];
+  const body = el('tbody');
+  sec.append(el('table', { class: 'num live', 'data-testid': 'live-rows' }, el('thead', {}, el('tr', {}, heads.map((h) => el('th', {}, h)))), body));
+  try {
+    const page = await ask('dirRows', { did: it.fid, table, from, to: from + LIVE_PAGE, strings: true });
+    body.replaceChildren(...page.rows.map((row) => {
+      const o = row.origin;
+      const whence = o.log ? `${o.log} @ ${fmt(o.offset)}, LSN ${o.lsn}${o.replaces !== null ? ` (replaces snapshot row ${fmt(o.replaces)})` : ' (new)'}` : `snapshot row ${fmt(o.snapshot_row)}`;
+      const cells = table === 'url'
+        ? [row.row, row.host_key, row.path_key, row.status, row.next_due, row.crawl_count, row.url ?? '–', whence]
+        : [row.row, row.host_key, row.host ?? '–', row.url_count, row.crawl_delay, row.flags, whence];
+      return el('tr', { class: o.log ? 'changed' : '', 'data-row': row.row }, cells.map((v, i) => el('td', { class: i === 6 && table === 'url' ? 'url' : '' }, String(v))));
+    }));
+  } catch (e) { sec.append(el('p', { class: 'error' }, e.message)); }
 }
 
 // Test and measurement hook: the end-to-end test reads these.

@@ -8,13 +8,14 @@
 // "unreachable" or an out-of-memory), the instance can no longer be trusted: the worker says
 // so (`trapped`) and refuses further requests; the page then starts a new worker and opens
 // its files again.
-import init, { MeguriFile, Catalog, keys_of, self_test_trap } from './pkg/meguri_wasm.js';
+import init, { MeguriFile, Catalog, PartitionDir, keys_of, self_test_trap } from './pkg/meguri_wasm.js';
 
 const ready = init();
 let wasmMemory = null;
 ready.then((w) => { wasmMemory = w.memory; });
 const files = new Map(); // fid -> { file, mf, stringsGen }
 const catalogs = new Map(); // cid -> Catalog
+const dirs = new Map(); // did -> { dir: PartitionDir, files: Map(name -> File) }
 const cancelled = new Set(); // request ids the page cancelled
 let nextCatalog = 1;
 let poisoned = null; // the trap that poisoned this instance
@@ -39,6 +40,14 @@ const yieldNow = () => new Promise((resolve) => { waiting.push(resolve); channel
 // How many compressed arena bytes one step decodes, and how much a CRC step reads.
 const ARENA_PIECE = 4 << 20;
 const CRC_PIECE = 8 << 20;
+// How many log bytes one step of a directory's scan reads.
+const LOG_PIECE = 8 << 20;
+
+function dirOf(did) {
+  const d = dirs.get(did);
+  if (!d) throw new Error(`directory ${did} is not open`);
+  return d;
+}
 
 const ops = {
   // Opens a dropped file: a manifest (by its magic) becomes a catalog; a partition file is
@@ -147,6 +156,59 @@ const ops = {
     return JSON.parse(cat.route(query));
   },
   keys({ query }) { return JSON.parse(keys_of(query)); },
+  // A partition directory: its files are read lazily like a dropped file; the superblock is
+  // decided at once, then the logs are scanned in bounded steps with progress.
+  openDir({ did, name, files }) {
+    const t0 = performance.now();
+    const dir = new PartitionDir(name);
+    const byName = new Map();
+    for (const { name: n, file } of files) {
+      byName.set(n, file);
+      dir.add_file(n, file.size, (off, len) => readRange(file, off, len));
+    }
+    dirs.set(did, { dir, files: byName });
+    dir.open();
+    return { report: JSON.parse(dir.report()), ms: performance.now() - t0 };
+  },
+  // Scans the logs in bounded steps, with progress, then merges the live state.
+  async scanDir({ did }, id) {
+    const t0 = performance.now();
+    const { dir } = dirOf(did);
+    for (;;) {
+      const p = JSON.parse(dir.step(LOG_PIECE));
+      if (p.done) break;
+      if (cancelled.has(id)) return { cancelled: true, report: JSON.parse(dir.report()) };
+      progress(id, p);
+      await yieldNow();
+    }
+    return { report: JSON.parse(dir.report()), ms: performance.now() - t0 };
+  },
+  dirReport({ did }) { return JSON.parse(dirOf(did).dir.report()); },
+  dirFrames({ did, log, first, count }) { return JSON.parse(dirOf(did).dir.frames(log, first, count)); },
+  dirRows({ did, table, from, to, strings }) {
+    const { dir } = dirOf(did);
+    return JSON.parse(table === 'host' ? dir.live_host_rows(from, to, strings) : dir.live_url_rows(from, to, strings));
+  },
+  dirNextChange({ did, table, from }) { return dirOf(did).dir.next_change(table, from); },
+  dirStats({ did, now }) { return JSON.parse(dirOf(did).dir.live_stats(now)); },
+  dirHex({ did, name, offset, length }) {
+    const file = dirOf(did).files.get(name);
+    if (!file) throw new Error(`${name} is not in the directory`);
+    const start = Math.max(0, Math.min(offset, file.size));
+    const len = Math.max(0, Math.min(length, file.size - start));
+    return { offset: start, bytes: readRange(file, start, len) };
+  },
+  // The tiling of a data root: one entry per partition directory, from its superblock.
+  tileDirs({ dids }) {
+    const cat = new Catalog();
+    const refused = [];
+    for (const did of dids) {
+      try { cat.add_dir(dirOf(did).dir); } catch (e) { refused.push(String(e.message ?? e)); }
+    }
+    const cid = nextCatalog++;
+    catalogs.set(cid, cat);
+    return { cid, tiling: JSON.parse(cat.tiling()), refused };
+  },
   stats({ fid }) { const { mf } = fileOf(fid); return { bytesRead: mf.bytes_read(), reads: mf.reads() }; },
   arenaState({ fid }) { return JSON.parse(fileOf(fid).mf.arena_state()); },
   // The wasm instance's linear memory (it only grows: this is its high-water mark).

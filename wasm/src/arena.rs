@@ -144,6 +144,13 @@ impl ArenaStream {
         self.head.map_or(0, |h| u64::from(h.uncompressed_size))
     }
 
+    /// The decoded length the arena page declares (0 without an arena), reading its 32-byte
+    /// header once.
+    pub fn declared_len(&mut self) -> Result<u64> {
+        self.head()?;
+        Ok(self.total())
+    }
+
     /// The state, for progress.
     pub fn state(&self) -> ArenaState {
         let s = self.stream.as_ref();

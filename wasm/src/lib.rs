@@ -14,6 +14,7 @@
 #![forbid(unsafe_code)]
 
 mod arena;
+pub mod dir;
 pub mod parity;
 mod source;
 mod steps;
@@ -21,6 +22,7 @@ mod verify_steps;
 pub mod views;
 
 use arena::{ArenaStream, Resolved};
+pub use dir::PartitionDir;
 use meguri_core::error::{Error, Place, Table};
 use meguri_core::format::codec::codec_name;
 use meguri_core::format::encoding::encoding_name;
@@ -745,6 +747,17 @@ impl Catalog {
         self.m
             .entries
             .push(Entry::of_file(shape, name.as_bytes().to_vec(), 0));
+        Ok(())
+    }
+
+    /// Adds a partition directory of a data root: its snapshot's partition id, the host-key
+    /// range and epoch its current superblock slot owns, its live counts. A directory without
+    /// a checkpoint has no slot to own a range and is refused.
+    pub fn add_dir(&mut self, dir: &PartitionDir) -> Result<(), JsError> {
+        let e = dir
+            .entry()
+            .ok_or_else(|| JsError::new("the directory has no checkpoint, so no owned range"))?;
+        self.m.entries.push(e);
         Ok(())
     }
 

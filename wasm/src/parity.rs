@@ -158,7 +158,8 @@ pub fn digest(bytes: &[u8], opts: ReadOptions) -> String {
 /// Applies a damage recipe to `bytes`: `xor:N` flips every bit of byte N, `zxor:N` does too
 /// and then recomputes every CRC of the file ([`meguri_core::reseal`]), so that only the
 /// decoders (a zstd frame's own checks, say) can see the change; `cut:N` keeps the first N
-/// bytes. Names in the expected table are `file!recipe`, so both targets damage the same golden
+/// bytes; `zeros:N` appends N zero bytes (a log's preallocated tail). Names in the expected
+/// table are `file!recipe`, so both targets damage the same golden
 /// file identically. `None` for a recipe that does not fit the input.
 pub fn damage(bytes: &mut Vec<u8>, recipe: &str) -> Option<()> {
     let (op, n) = recipe.split_once(':')?;
@@ -172,6 +173,7 @@ pub fn damage(bytes: &mut Vec<u8>, recipe: &str) -> Option<()> {
             meguri_core::reseal::reseal(bytes).then_some(())?;
         }
         "cut" if n <= bytes.len() => bytes.truncate(n),
+        "zeros" => bytes.resize(bytes.len() + n, 0),
         _ => return None,
     }
     Some(())
@@ -250,4 +252,160 @@ pub fn decode_everything(bytes: &[u8], opts: ReadOptions) -> meguri_core::Result
     let _ = r.schedule()?;
     let _ = r.seen_filter()?;
     Ok(n)
+}
+
+/// The facts of a partition directory both front ends must agree on: the native store opened
+/// read-only (what `meguri stats --data` prints and reports) and the inspector's
+/// [`crate::PartitionDir`]. Held to one table, `wasm/tests/parity/dirs.txt`.
+#[derive(Debug, Default, Clone, PartialEq)]
+pub struct DirFacts {
+    /// Why the directory does not open (the core's error text), if it does not.
+    pub error: Option<String>,
+    /// The current generation.
+    pub generation: u64,
+    /// Damaged slots (`"A"`, `"B"`) beside a valid one.
+    pub damaged: Vec<String>,
+    /// Frames replayed.
+    pub frames: u64,
+    /// One line per log whose bytes after the last good frame a writable open would cut or
+    /// trim: `log-2 truncate at N keep B` or `log-2 zeros at N bytes B`.
+    pub tails: Vec<String>,
+    /// Live URL rows and the XXH64 of their keys and values in key order.
+    pub urls: (u64, u64),
+    /// Live host rows and the XXH64 of theirs.
+    pub hosts: (u64, u64),
+    /// `meguri stats --data`'s text at hour 491041 for a directory named `dir`.
+    pub stats: String,
+}
+
+/// The hour the digests count live statistics at (the golden directories' due hour).
+pub const DIR_STATS_HOUR: u32 = 491_041;
+
+/// Hashes rows as the digests do: key and value bytes as a log frame carries them.
+#[derive(Default)]
+pub struct RowHash {
+    h: Option<XxHash64>,
+    n: u64,
+    buf: Vec<u8>,
+}
+
+impl RowHash {
+    /// Adds a URL row.
+    pub fn url(&mut self, u: &meguri_core::records::UrlRecord) {
+        self.buf.clear();
+        self.buf.extend_from_slice(&u.key.to_bytes());
+        meguri_core::store::frame::put_url_value(u, &mut self.buf);
+        self.h.get_or_insert_with(hasher).write(&self.buf);
+        self.n += 1;
+    }
+
+    /// Adds a host row.
+    pub fn host(&mut self, h: &meguri_core::records::HostRecord) {
+        self.buf.clear();
+        self.buf.extend_from_slice(&h.host_key.to_le_bytes());
+        meguri_core::store::frame::put_host_value(h, &mut self.buf);
+        self.h.get_or_insert_with(hasher).write(&self.buf);
+        self.n += 1;
+    }
+
+    /// Rows added and their hash.
+    pub fn finish(&self) -> (u64, u64) {
+        (self.n, self.h.as_ref().map_or(0, Hasher::finish))
+    }
+}
+
+/// The digest text of a directory's facts.
+pub fn render_dir(f: &DirFacts) -> String {
+    let mut o = String::new();
+    if let Some(e) = &f.error {
+        let _ = writeln!(o, "open error: {e}");
+        return o;
+    }
+    let _ = writeln!(o, "generation {}", f.generation);
+    let _ = writeln!(o, "damaged slots [{}]", f.damaged.join(", "));
+    let _ = writeln!(o, "frames {}", f.frames);
+    for t in &f.tails {
+        let _ = writeln!(o, "tail {t}");
+    }
+    let _ = writeln!(o, "urls {} {:016x}", f.urls.0, f.urls.1);
+    let _ = writeln!(o, "hosts {} {:016x}", f.hosts.0, f.hosts.1);
+    let _ = writeln!(o, "stats {:016x}", hash_text(&f.stats));
+    o
+}
+
+/// The facts the inspector's [`crate::PartitionDir`] gives for the files of a directory.
+pub fn dir_facts(files: Vec<(String, Vec<u8>)>) -> DirFacts {
+    let mut d = crate::PartitionDir::from_files("dir", files);
+    if let Err(e) = d.run() {
+        return DirFacts {
+            error: Some(e.to_string()),
+            ..DirFacts::default()
+        };
+    }
+    d.facts()
+}
+
+/// Reads a directory entry's files (`dir/` or `dir/!file!recipe`) through `read(path)`, which
+/// lists a folder's file names, one per line, for a path ending in `/`.
+pub fn dir_input(
+    name: &str,
+    read: impl Fn(&str) -> Option<Vec<u8>>,
+) -> Result<Vec<(String, Vec<u8>)>, String> {
+    let mut parts = name.splitn(3, '!');
+    let dir = parts.next().unwrap_or_default();
+    let (file, recipe) = (parts.next(), parts.next());
+    let list = read(dir).ok_or_else(|| format!("{dir} cannot be listed"))?;
+    let mut out = Vec::new();
+    for n in String::from_utf8_lossy(&list)
+        .lines()
+        .filter(|l| !l.is_empty())
+    {
+        let mut b = read(&format!("{dir}{n}")).ok_or_else(|| format!("{dir}{n} cannot be read"))?;
+        if Some(n) == file {
+            let r = recipe.unwrap_or_default();
+            if let Some(later) = split_log(&mut b, r) {
+                let next = meguri_core::store::recovery::log_number(n).map(|k| k + 1);
+                let next = next.ok_or_else(|| format!("{n} is not a log"))?;
+                out.push((format!("log-{next}"), later));
+            } else {
+                damage(&mut b, r).ok_or_else(|| format!("recipe {r} does not fit {dir}{n}"))?;
+            }
+        }
+        out.push((n.to_string(), b));
+    }
+    Ok(out)
+}
+
+/// The directory recipes that make a later log, as a checkpoint that rotated logs but never
+/// committed leaves one: `split:N` moves the frames from the first frame boundary at or after
+/// byte N into the next log; `splitdup:N` also leaves copies of the three frames before it at
+/// the next log's start (an interrupted fold); `splitgap:N` drops the moved log's first frame
+/// (the log before it lost its tail, so the chain breaks). Returns the next log's bytes.
+fn split_log(log: &mut Vec<u8>, recipe: &str) -> Option<Vec<u8>> {
+    use meguri_core::store::recovery::{Rule, Scan};
+    let (op, n) = recipe.split_once(':')?;
+    if !matches!(op, "split" | "splitdup" | "splitgap") {
+        return None;
+    }
+    let n: u64 = n.parse().ok()?;
+    let mut bounds = Vec::new();
+    let bytes = log.clone();
+    Scan::new(bytes.len() as u64, 0, Rule::First(0))
+        .run(
+            |off, b: &mut [u8]| {
+                b.copy_from_slice(&bytes[off as usize..off as usize + b.len()]);
+                Ok::<(), ()>(())
+            },
+            |off, f, _| bounds.push((off, off + f.len as u64)),
+        )
+        .ok()?;
+    let i = bounds.iter().position(|(start, _)| *start >= n)?;
+    let cut = bounds[i].0 as usize;
+    let later = match op {
+        "splitdup" => bytes[bounds[i.checked_sub(3)?].0 as usize..].to_vec(),
+        "splitgap" => bytes[bounds[i].1 as usize..].to_vec(),
+        _ => bytes[cut..].to_vec(),
+    };
+    log.truncate(cut);
+    Some(later)
 }

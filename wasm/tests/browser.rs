@@ -11,6 +11,15 @@ wasm_bindgen_test_configure!(run_in_browser);
 include!(concat!(env!("OUT_DIR"), "/golden_subset.rs"));
 
 fn read(p: &str) -> Option<Vec<u8>> {
+    if p.ends_with('/') {
+        // A folder: the names of the embedded files under it, one per line.
+        let names: Vec<&str> = SUBSET
+            .iter()
+            .filter_map(|(n, _)| n.strip_prefix(p))
+            .filter(|n| !n.contains('/'))
+            .collect();
+        return (!names.is_empty()).then(|| names.join("\n").into_bytes());
+    }
     SUBSET
         .iter()
         .find(|(n, _)| *n == p)
@@ -49,4 +58,14 @@ fn tiling_of_the_parts() {
         return;
     }
     common::check_tiling(&read);
+}
+
+#[wasm_bindgen_test]
+fn embedded_golden_directories_read_as_the_native_store_reads_them() {
+    if skipped() {
+        return;
+    }
+    let n = common::check_dir_digests(&read);
+    assert!(n >= 9, "only {n} directories compared");
+    common::check_dir_views(&read);
 }

@@ -11,6 +11,8 @@ use wasm_bindgen_test::wasm_bindgen_test;
 extern "C" {
     #[wasm_bindgen(js_name = readFileSync, catch)]
     fn read_file_sync(path: &str) -> Result<js_sys::Uint8Array, JsValue>;
+    #[wasm_bindgen(js_name = readdirSync, catch)]
+    fn read_dir_sync(path: &str) -> Result<js_sys::Array, JsValue>;
     #[wasm_bindgen(js_name = existsSync)]
     fn exists_sync(path: &str) -> bool;
 }
@@ -27,9 +29,27 @@ fn golden() -> Option<&'static str> {
 }
 
 fn read(p: &str) -> Option<Vec<u8>> {
+    if p.ends_with('/') {
+        // A folder: its file names, one per line (the directory parity's convention).
+        let names = read_dir_sync(&format!("{GOLDEN}/{p}")).ok()?;
+        let mut v: Vec<String> = names.iter().filter_map(|n| n.as_string()).collect();
+        v.sort();
+        return Some(v.join("\n").into_bytes());
+    }
     read_file_sync(&format!("{GOLDEN}/{p}"))
         .ok()
         .map(|a| a.to_vec())
+}
+
+#[wasm_bindgen_test]
+fn every_golden_directory_reads_as_the_native_store_reads_it() {
+    if golden().is_none() {
+        return;
+    }
+    let n = common::check_dir_digests(&read);
+    let total = meguri_wasm::parity::parse_expected(common::EXPECTED_DIRS).len();
+    assert_eq!(n, total, "only {n} of {total} directories were compared");
+    common::check_dir_views(&read);
 }
 
 #[wasm_bindgen_test]

@@ -289,6 +289,50 @@ impl Superblock {
     }
 }
 
+impl Superblock {
+    /// Why the current slot is current, in words: the decision of [`Superblock::current`]
+    /// explained (the inspector shows it beside both slots). `None` when no slot is valid and
+    /// one is damaged, which [`Superblock::current`] reports as an error.
+    pub fn why(&self) -> Option<String> {
+        let state = |i: usize| match &self.slots[i] {
+            Slot::Blank => "blank",
+            Slot::Valid(_) => "valid",
+            Slot::Bad(_) => "damaged",
+        };
+        match (&self.slots[0], &self.slots[1]) {
+            (Slot::Valid(a), Slot::Valid(b)) => Some(if b.gen > a.gen {
+                format!("slot B holds the higher generation ({} > {})", b.gen, a.gen)
+            } else if a.gen > b.gen {
+                format!("slot A holds the higher generation ({} > {})", a.gen, b.gen)
+            } else {
+                format!("both slots hold generation {}; slot A wins a tie", a.gen)
+            }),
+            (Slot::Valid(_), _) | (_, Slot::Valid(_)) => {
+                let (cur, other) = if matches!(self.slots[0], Slot::Valid(_)) {
+                    (0, 1)
+                } else {
+                    (1, 0)
+                };
+                let tail = if state(other) == "damaged" {
+                    " (a commit torn before it completed, or damage: the valid slot stands)"
+                } else {
+                    ""
+                };
+                Some(format!(
+                    "slot {} is the only valid slot; slot {} is {}{tail}",
+                    slot_name(cur),
+                    slot_name(other),
+                    state(other)
+                ))
+            }
+            _ if self.slots.iter().all(|s| matches!(s, Slot::Blank)) => {
+                Some("both slots are blank: no checkpoint was ever committed".into())
+            }
+            _ => None,
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

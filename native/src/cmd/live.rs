@@ -9,12 +9,10 @@ use crate::store::{ExportOptions, Options, Store};
 use crate::{json, CmdError, CmdResult};
 use meguri_core::keys::UrlKey;
 use meguri_core::records::{status_name, UrlRecord, UrlStatus};
+pub use meguri_core::store::live::{live, LiveStats};
 use std::collections::BinaryHeap;
 use std::io::Write;
 use std::path::{Path, PathBuf};
-
-/// Bits of the reference's default-sized seen filter, the denominator of its bits/url line.
-const REFERENCE_SEEN_BITS: f64 = 11_558_400.0;
 
 /// Opens `dir` read-only, printing recovery events to stderr.
 pub fn open_read_only(verb: &str, dir: &Path) -> Result<Store, CmdError> {
@@ -30,18 +28,6 @@ pub fn open_read_only(verb: &str, dir: &Path) -> Result<Store, CmdError> {
         eprintln!("meguri: {verb}: {event}");
     }
     Ok(store)
-}
-
-/// A live URL as it is counted and written: one that was in flight when the
-/// process stopped is scheduled again, as the reference's frontier makes it on recovery.
-/// (The reference also invents host rows for scheduled URLs whose host has none; we leave
-/// host rows to their owner; see docs/format.md §13.)
-fn live(u: &UrlRecord) -> UrlRecord {
-    let mut u = *u;
-    if UrlStatus::from(u.status) == UrlStatus::InFlight {
-        u.status = UrlStatus::Scheduled.into();
-    }
-    u
 }
 
 /// Options of `pack`.
@@ -103,117 +89,27 @@ pub fn pack(args: &PackArgs, out: &mut dyn Write) -> CmdResult {
         .map_err(|e| fail("pack", dir, e))
 }
 
-/// Counters of a live directory at hour `now`.
-#[derive(Debug, Clone, PartialEq)]
-pub struct LiveStats {
-    /// Live URL rows.
-    pub urls: usize,
-    /// Host rows.
-    pub hosts: usize,
-    /// URLs waiting for a first fetch (discovered, scheduled or ready).
-    pub pending: usize,
-    /// Schedulable URLs with `next_due <= now` (0 counts).
-    pub due_now: usize,
-    /// Earliest `next_due` after `now` among schedulable URLs.
-    pub next_due: Option<u32>,
-    /// URL keys the partition knows.
-    pub seen_keys: usize,
-    /// Count per status value.
-    pub by_status: [usize; 256],
-}
-
-impl LiveStats {
-    /// Nothing counted yet, of a directory with `hosts` host rows.
-    pub fn new(hosts: usize) -> LiveStats {
-        LiveStats {
-            urls: 0,
-            hosts,
-            pending: 0,
-            due_now: 0,
-            next_due: None,
-            seen_keys: 0,
-            by_status: [0; 256],
-        }
-    }
-
-    /// Counts one URL at hour `now`.
-    pub fn add(&mut self, u: &UrlRecord, now: u32) {
-        let status = u.status;
-        self.urls += 1;
-        self.seen_keys += 1;
-        self.by_status[usize::from(status)] += 1;
-        if UrlStatus::from(status).is_pending() {
-            self.pending += 1;
-        }
-        if !UrlStatus::from(status).is_schedulable() {
-            return;
-        }
-        if u.next_due <= now {
-            self.due_now += 1;
-        } else if self.next_due.is_none_or(|d| u.next_due < d) {
-            self.next_due = Some(u.next_due);
-        }
-    }
-
-    /// Counts `urls` at hour `now`, beside `hosts` host rows.
-    pub fn of(urls: &[UrlRecord], hosts: usize, now: u32) -> LiveStats {
-        let mut s = LiveStats::new(hosts);
-        for u in urls {
-            s.add(u, now);
-        }
-        s
-    }
-
-    /// The reference's text layout.
-    pub fn render(&self, name: &str) -> String {
-        use std::fmt::Write as _;
-        let mut o = String::new();
-        let _ = writeln!(o, "partition {name} (live)");
-        let _ = writeln!(o, "  urls           {}", self.urls);
-        let _ = writeln!(o, "  hosts          {}", self.hosts);
-        let _ = writeln!(o, "  pending        {}", self.pending);
-        let _ = writeln!(o, "  due now        {}", self.due_now);
-        if let Some(d) = self.next_due {
-            let _ = writeln!(o, "  next due       hour {d}");
-        }
-        let _ = writeln!(o, "  seen keys      {}", self.seen_keys);
-        if self.seen_keys > 0 {
-            let _ = writeln!(
-                o,
-                "  seen bits/url  {:.2}",
-                REFERENCE_SEEN_BITS / self.seen_keys as f64
-            );
-        }
-        let _ = writeln!(o, "  by status");
-        for (v, &n) in self.by_status.iter().enumerate() {
-            if n > 0 {
-                let _ = writeln!(o, "    {:<15} {}", status_name(v as u8), n);
-            }
-        }
-        o
-    }
-
-    fn to_json(&self, name: &str, now: u32) -> serde_json::Value {
-        let by_status: serde_json::Map<String, serde_json::Value> = self
-            .by_status
-            .iter()
-            .enumerate()
-            .filter(|(_, &n)| n > 0)
-            .map(|(v, &n)| (status_name(v as u8).into_owned(), n.into()))
-            .collect();
-        serde_json::json!({
-            "data": name,
-            "mode": "live",
-            "now_hour": now,
-            "urls": self.urls,
-            "hosts": self.hosts,
-            "pending": self.pending,
-            "due_now": self.due_now,
-            "next_due_hour": self.next_due,
-            "seen_keys": self.seen_keys,
-            "by_status": by_status,
-        })
-    }
+/// The JSON of live counters (the `stats --data --json` schema).
+fn stats_json(s: &LiveStats, name: &str, now: u32) -> serde_json::Value {
+    let by_status: serde_json::Map<String, serde_json::Value> = s
+        .by_status
+        .iter()
+        .enumerate()
+        .filter(|(_, &n)| n > 0)
+        .map(|(v, &n)| (status_name(v as u8).into_owned(), n.into()))
+        .collect();
+    serde_json::json!({
+        "data": name,
+        "mode": "live",
+        "now_hour": now,
+        "urls": s.urls,
+        "hosts": s.hosts,
+        "pending": s.pending,
+        "due_now": s.due_now,
+        "next_due_hour": s.next_due,
+        "seen_keys": s.seen_keys,
+        "by_status": by_status,
+    })
 }
 
 /// Runs `stats` on a directory at hour `now`.
@@ -228,7 +124,7 @@ pub fn stats(dir: &Path, now: u32, as_json: bool, out: &mut dyn Write) -> CmdRes
         .map_err(|e| fail("stats", dir, e))?;
     let name = dir.display().to_string();
     let text = if as_json {
-        let mut v = s.to_json(&name, now);
+        let mut v = stats_json(&s, &name, now);
         v["generation"] = store.recovery().gen.into();
         v["frames_replayed"] = store.recovery().frames.into();
         serde_json::to_string_pretty(&v).expect("JSON") + "\n"

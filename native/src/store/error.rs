@@ -390,59 +390,9 @@ impl fmt::Display for Refusal {
 /// Result of store operations.
 pub type Result<T> = std::result::Result<T, StoreError>;
 
-/// Why a log scan stopped before the end of the file.
-#[derive(Debug, Clone, PartialEq)]
-pub enum Stop {
-    /// A frame fails its CRC or is malformed.
-    Frame(meguri_core::Error),
-    /// The file ends inside a frame.
-    Incomplete {
-        /// Where the frame starts.
-        at: u64,
-        /// Bytes from there to the end.
-        bytes: u64,
-    },
-    /// A frame's LSN breaks the order.
-    Lsn {
-        /// Where the frame starts.
-        at: u64,
-        /// Its LSN.
-        lsn: u64,
-        /// The least LSN that was due.
-        due: u64,
-    },
-    /// A later log does not continue where the one before it ended (its first new frame is not
-    /// the next LSN): an earlier log lost its tail, so nothing after it can be applied.
-    Gap {
-        /// The LSN found.
-        lsn: u64,
-        /// The LSN due.
-        due: u64,
-    },
-}
-
-impl fmt::Display for Stop {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self {
-            Stop::Frame(e) => write!(f, "{e}"),
-            Stop::Incomplete { at, bytes } => {
-                write!(
-                    f,
-                    "the last {bytes} bytes from offset {at} are an incomplete frame"
-                )
-            }
-            Stop::Lsn { at, lsn, due } => write!(
-                f,
-                "frame at offset {at} has LSN {lsn} where at least {due} was due"
-            ),
-            Stop::Gap { lsn, due } => write!(
-                f,
-                "its first new frame has LSN {lsn} where {due} was due: the log before it lost \
-                 its tail"
-            ),
-        }
-    }
-}
+/// Why a log scan stopped before the end of the file: the core's decision
+/// (`meguri_core::store::recovery`), shared with the browser inspector.
+pub use meguri_core::store::recovery::Stop;
 
 /// Something recovery found or did, for the front end to report.
 #[derive(Debug, Clone, PartialEq)]

@@ -18,54 +18,18 @@
 //!   sees it. The kernel may have dropped the dirty pages it could not write, so retrying
 //!   would report success for data that is gone (the lesson PostgreSQL learned in 2018).
 
-use super::error::{LogFailure, Op, Stop};
+use super::error::{LogFailure, Op};
 use super::storage::{FileRef, StorageFile};
-use meguri_core::store::frame::{self, Frame, Parsed};
+use meguri_core::store::frame::Frame;
+use meguri_core::store::recovery;
 use std::collections::VecDeque;
 use std::io;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Condvar, Mutex, MutexGuard};
 
-/// How a scan judges LSNs.
-#[derive(Debug, Clone, Copy)]
-pub enum Rule {
-    /// The log the superblock names: LSNs strictly increase, the first at least this.
-    First(u64),
-    /// A log after it: frames below this LSN were applied already (copied into the log before
-    /// it by an interrupted fold) and are skipped; the first new frame must be exactly this
-    /// LSN, and LSNs strictly increase after it.
-    Continue(u64),
-}
+pub use meguri_core::store::recovery::{Fate, Rule, ScanEnd};
 
-/// How a scan of a log ended.
-#[derive(Debug, Default)]
-pub struct ScanEnd {
-    /// End of the last good frame: the length the log should have.
-    pub good_end: u64,
-    /// The log's length on disk.
-    pub file_len: u64,
-    /// Where the first frame applied starts (frames before it were skipped under
-    /// [`Rule::Continue`]).
-    pub first_applied: Option<u64>,
-    /// Frames applied.
-    pub frames: u64,
-    /// Frames of kinds this version does not know, skipped.
-    pub unknown: u64,
-    /// Highest LSN applied.
-    pub last_lsn: Option<u64>,
-    /// Why the scan stopped before the end of the file, if it did.
-    pub stop: Option<Stop>,
-    /// End of the last nonzero byte after `good_end` (`good_end` when the rest is zeros).
-    pub nonzero_end: u64,
-}
-
-impl ScanEnd {
-    /// Whether everything after the last good frame is zeros (preallocated, never written).
-    pub fn zero_tail(&self) -> bool {
-        self.nonzero_end == self.good_end
-    }
-}
-
+/// Bytes copied at a time.
 const CHUNK: usize = 1 << 20;
 
 /// Reads frames from the start of `file` until its end or the first frame that is torn, fails
@@ -78,7 +42,9 @@ pub fn scan(
     scan_from(file, 0, rule, apply)
 }
 
-/// [`scan`] from byte `from` (a frame boundary) rather than the start.
+/// [`scan`] from byte `from` (a frame boundary) rather than the start. The scan and where it
+/// stops are the core's ([`meguri_core::store::recovery::Scan`]), the same code the browser
+/// inspector runs over a dropped log; this only reads the file for it.
 pub fn scan_from(
     file: &dyn StorageFile,
     from: u64,
@@ -86,103 +52,14 @@ pub fn scan_from(
     mut apply: impl FnMut(u64, &Frame<'_>),
 ) -> io::Result<ScanEnd> {
     let file_len = file.len()?;
-    let mut end = ScanEnd {
-        file_len,
-        good_end: from,
-        ..ScanEnd::default()
-    };
-    let mut buf: Vec<u8> = Vec::with_capacity(CHUNK);
-    let mut buf_start = from; // file offset of buf[0]
-    let mut pos = 0usize; // parse position within buf
-    let (mut next_min, mut exact) = match rule {
-        Rule::First(m) => (m, false),
-        Rule::Continue(m) => (m, true),
-    };
-    loop {
-        let at = buf_start + pos as u64;
-        match frame::parse(&buf[pos..], at) {
-            Parsed::Frame(f) => {
-                if exact && f.lsn < next_min {
-                    // Applied before (folded into the log before this one).
-                    pos += f.len;
-                    end.good_end = at + f.len as u64;
-                    continue;
-                }
-                if exact && f.lsn != next_min {
-                    end.stop = Some(Stop::Gap {
-                        lsn: f.lsn,
-                        due: next_min,
-                    });
-                    break;
-                }
-                if f.lsn < next_min {
-                    end.stop = Some(Stop::Lsn {
-                        at,
-                        lsn: f.lsn,
-                        due: next_min,
-                    });
-                    break;
-                }
-                exact = false;
-                next_min = f.lsn.saturating_add(1);
-                end.last_lsn = Some(f.lsn);
-                end.first_applied.get_or_insert(at);
-                if f.update.is_none() {
-                    end.unknown += 1;
-                }
-                apply(at, &f);
-                end.frames += 1;
-                pos += f.len;
-                end.good_end = at + f.len as u64;
+    recovery::Scan::new(file_len, from, rule).run(
+        |off, buf| file.read_exact_at(buf, off),
+        |off, f, fate| {
+            if fate == Fate::Applied {
+                apply(off, f);
             }
-            Parsed::Bad(e) => {
-                end.stop = Some(Stop::Frame(e));
-                break;
-            }
-            Parsed::Incomplete => {
-                let have = buf_start + buf.len() as u64;
-                if have >= file_len {
-                    if at < file_len {
-                        end.stop = Some(Stop::Incomplete {
-                            at,
-                            bytes: file_len - at,
-                        });
-                    }
-                    break;
-                }
-                // Keep the unparsed rest and read more: at least a chunk, and at least the
-                // whole frame when its header says how long it is (bounded by the format).
-                buf.drain(..pos);
-                buf_start += pos as u64;
-                pos = 0;
-                let want = (file_len - have).min(CHUNK.max(frame_len_hint(&buf)) as u64) as usize;
-                let old = buf.len();
-                buf.resize(old + want, 0);
-                file.read_exact_at(&mut buf[old..], have)?;
-            }
-        }
-    }
-    end.nonzero_end = end.good_end;
-    if end.good_end < file_len {
-        end.nonzero_end = last_nonzero(file, end.good_end, file_len)?;
-    }
-    Ok(end)
-}
-
-/// The end of the last nonzero byte in `from..to` (`from` if all are zero), read in chunks.
-fn last_nonzero(file: &dyn StorageFile, from: u64, to: u64) -> io::Result<u64> {
-    let mut buf = vec![0u8; CHUNK];
-    let mut at = from;
-    let mut last = from;
-    while at < to {
-        let n = ((to - at) as usize).min(CHUNK);
-        file.read_exact_at(&mut buf[..n], at)?;
-        if let Some(i) = buf[..n].iter().rposition(|&b| b != 0) {
-            last = at + i as u64 + 1;
-        }
-        at += n as u64;
-    }
-    Ok(last)
+        },
+    )
 }
 
 /// Copies bytes `from..to` of `src` to `dst` at `at`, in bounded chunks.
@@ -203,19 +80,6 @@ pub fn copy_range(
         at += n as u64;
     }
     Ok(())
-}
-
-/// The length the frame header at the start of `b` declares (0 when unknown or implausible;
-/// `parse` rejects implausible lengths itself).
-fn frame_len_hint(b: &[u8]) -> usize {
-    if b.len() < frame::HEADER_LEN {
-        return 0;
-    }
-    let value = u32::from_le_bytes([b[10], b[11], b[12], b[13]]);
-    if value > frame::MAX_VALUE_LEN {
-        return 0;
-    }
-    frame::HEADER_LEN + usize::from(b[9]) + value as usize + frame::CRC_LEN
 }
 
 /// Reads `len` bytes of a frame at `offset`.

@@ -239,27 +239,7 @@ pub struct ExportOptions {
     pub encode: EncodeSettings,
 }
 
-fn is_generation_file(name: &str) -> bool {
-    log_number(name).is_some() || snap_number(name).is_some()
-}
-
-fn digits(s: &str) -> Option<u64> {
-    (!s.is_empty() && s.bytes().all(|b| b.is_ascii_digit()))
-        .then(|| s.parse().ok())
-        .flatten()
-}
-
-/// `n` of `log-<n>`.
-fn log_number(name: &str) -> Option<u64> {
-    name.strip_prefix("log-").and_then(digits)
-}
-
-/// `n` of `snap-<n>.meguri`.
-fn snap_number(name: &str) -> Option<u64> {
-    name.strip_prefix("snap-")
-        .and_then(|s| s.strip_suffix(".meguri"))
-        .and_then(digits)
-}
+use meguri_core::store::recovery::log_number;
 
 const BATCH: usize = 4096;
 const KEY_MAX: UrlKey = UrlKey {
@@ -1467,7 +1447,7 @@ fn write_slot(fs: &dyn Storage, dir: &Path, cp: &Checkpoint) -> std::io::Result<
 
 #[cfg(test)]
 mod tests {
-    use super::*;
+    use meguri_core::store::recovery::is_generation_file;
 
     #[test]
     fn generation_file_names() {

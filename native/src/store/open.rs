@@ -2,17 +2,18 @@
 //! any later logs, the tails they end in, and the leftovers of interrupted checkpoints.
 //! (The rules are in the module docs of `store` and in docs/format.md §13.3.)
 
-use super::error::{Op, RecoveryEvent, Result, SnapshotProblem, Stop, StoreError};
+use super::error::{Op, RecoveryEvent, Result, SnapshotProblem, StoreError};
 use super::index::{HostIndex, Loc, UrlIndex};
 use super::log::{self, GroupCommit, LogWriter, Rule, ScanEnd};
 use super::snapshot::ColdSnapshot;
 use super::storage::{self, FileRef, FileSourceOf, Open, Storage, StorageFile};
 use super::{
-    apply_to, check_refs, is_generation_file, log_number, Indexes, LogState, Meta, Options,
-    Recovery, Segment, Segments, Store, SUPER,
+    apply_to, check_refs, log_number, Indexes, LogState, Meta, Options, Recovery, Segment,
+    Segments, Store, SUPER,
 };
 use meguri_core::reader::{ReadOptions, Reader};
 use meguri_core::store::frame::Update;
+use meguri_core::store::recovery::{self, Chain, Tail};
 use meguri_core::store::superblock::{self, Owner, Superblock};
 use meguri_core::Table;
 use std::path::Path;
@@ -209,14 +210,16 @@ pub(super) fn open(dir: &Path, opts: Options) -> Result<Store> {
         file: named.clone().unwrap_or_else(empty_file),
         name: log_name.clone(),
     });
-    let mut next_lsn = frontier;
+    // Where replay stops, what is kept and which later logs continue are the core's decision
+    // (`meguri_core::store::recovery`), which the browser inspector shows for a dropped folder.
+    let mut lsns = Chain::new(frontier);
     let mut named_end = 0u64;
     if let Some(f) = &named {
         let end = b
-            .replay(&**f, 0, Rule::First(frontier), named_seg)
+            .replay(&**f, 0, lsns.named_rule(), named_seg)
             .map_err(|e| cx.io(Op::Read, log_name.clone(), e))?;
         account(&mut recovery, &log_name, &end);
-        next_lsn = next_lsn.max(end.last_lsn.map_or(0, |l| l + 1));
+        lsns.applied(end.last_lsn);
         named_end = end.good_end;
         handle_tail(&cx, &log_name, &**f, &end, opts.read_only, &mut recovery)?;
     }
@@ -226,16 +229,10 @@ pub(super) fn open(dir: &Path, opts: Options) -> Result<Store> {
         .list(dir)
         .map_err(|e| cx.io(Op::List, "the directory", e))?;
     let named_no = log_number(&log_name);
-    let mut later: Vec<(u64, String)> = names
-        .iter()
-        .filter_map(|n| Some((log_number(n)?, n.clone())))
-        .filter(|(k, _)| named_no.is_some_and(|m| *k > m))
-        .collect();
-    later.sort();
+    let later = recovery::later_logs(&log_name, names.iter().map(String::as_str));
     let mut folded = Vec::new();
     let mut folded_frames = 0;
     let mut chain = Vec::new();
-    let mut broken = false;
     for (_, name) in &later {
         let path = dir.join(name);
         let f = fs
@@ -249,63 +246,56 @@ pub(super) fn open(dir: &Path, opts: Options) -> Result<Store> {
             )
             .map_err(|e| cx.io(Op::Open, name.clone(), e))?;
         if opts.read_only {
-            if broken {
+            let Some(rule) = lsns.later_rule() else {
                 continue;
-            }
+            };
             let seg = b.register(Segment::Log {
                 file: f.clone(),
                 name: name.clone(),
             });
             let end = b
-                .replay(&*f, 0, Rule::Continue(next_lsn), seg)
+                .replay(&*f, 0, rule, seg)
                 .map_err(|e| cx.io(Op::Read, name.clone(), e))?;
             account(&mut recovery, name, &end);
-            next_lsn = next_lsn.max(end.last_lsn.map_or(0, |l| l + 1));
             handle_tail(&cx, name, &*f, &end, true, &mut recovery)?;
-            broken = end.stop.is_some();
+            lsns.after_later(&end);
             chain.push((name.clone(), seg));
             continue;
         }
         // Writable: find the frames that continue the named log, copy them onto its end,
         // and replay them from there; set aside whatever does not continue it.
         let Some(named_f) = &named else { continue };
-        let dry = if broken {
-            None
-        } else {
-            Some(
-                log::scan(&*f, Rule::Continue(next_lsn), |_, _| {})
-                    .map_err(|e| cx.io(Op::Read, name.clone(), e))?,
-            )
+        let dry = match lsns.later_rule() {
+            None => None,
+            Some(rule) => Some(
+                log::scan(&*f, rule, |_, _| {}).map_err(|e| cx.io(Op::Read, name.clone(), e))?,
+            ),
         };
         if let Some(d) = &dry {
             if let Some(first) = d.first_applied {
                 log::copy_range(&*f, first, d.good_end, &**named_f, named_end)
                     .map_err(|e| cx.io(Op::Write, log_name.clone(), e))?;
                 let end = b
-                    .replay(&**named_f, named_end, Rule::First(next_lsn), named_seg)
+                    .replay(
+                        &**named_f,
+                        named_end,
+                        Rule::First(lsns.next_lsn()),
+                        named_seg,
+                    )
                     .map_err(|e| cx.io(Op::Read, log_name.clone(), e))?;
                 folded_frames += end.frames;
                 recovery.frames += end.frames;
-                next_lsn = next_lsn.max(end.last_lsn.map_or(0, |l| l + 1));
+                lsns.applied(end.last_lsn);
                 named_end = end.good_end;
             }
             if d.good_end < d.file_len {
                 handle_tail(&cx, name, &*f, d, false, &mut recovery)?;
             }
-            broken = d.stop.is_some();
+            lsns.after_later(d);
         } else {
             // Everything in it follows a log that lost its tail: set it all aside.
             let len = f.len().map_err(|e| cx.io(Op::Stat, name.clone(), e))?;
-            let whole = ScanEnd {
-                good_end: 0,
-                file_len: len,
-                stop: Some(Stop::Gap {
-                    lsn: 0,
-                    due: next_lsn,
-                }),
-                nonzero_end: len,
-                ..ScanEnd::default()
-            };
+            let whole = ScanEnd::set_aside(len, lsns.next_lsn());
             if len > 0 {
                 handle_tail(&cx, name, &*f, &whole, false, &mut recovery)?;
             }
@@ -370,7 +360,7 @@ pub(super) fn open(dir: &Path, opts: Options) -> Result<Store> {
         arena: RwLock::new(b.arena),
         log: Mutex::new(LogState {
             w: writer,
-            next_lsn,
+            next_lsn: lsns.next_lsn(),
             owner,
             frame: Vec::with_capacity(256),
         }),
@@ -548,48 +538,44 @@ fn handle_tail(
     read_only: bool,
     recovery: &mut Recovery,
 ) -> Result<()> {
-    if end.good_end >= end.file_len {
-        return Ok(());
-    }
-    if end.zero_tail() {
-        if !read_only {
-            f.set_len(end.good_end)
-                .map_err(|e| cx.io(Op::SetLen, log_name.to_string(), e))?;
+    let (at, why, lost) = match end.tail() {
+        Tail::Clean => return Ok(()),
+        Tail::Zeros { at, bytes } => {
+            if !read_only {
+                f.set_len(at)
+                    .map_err(|e| cx.io(Op::SetLen, log_name.to_string(), e))?;
+            }
+            recovery.events.push(RecoveryEvent::ZeroTail {
+                log: log_name.to_string(),
+                offset: at,
+                bytes,
+                trimmed: !read_only,
+            });
+            return Ok(());
         }
-        recovery.events.push(RecoveryEvent::ZeroTail {
-            log: log_name.to_string(),
-            offset: end.good_end,
-            bytes: end.file_len - end.good_end,
-            trimmed: !read_only,
-        });
-        return Ok(());
-    }
-    let why = end.stop.clone().unwrap_or(Stop::Incomplete {
-        at: end.good_end,
-        bytes: end.file_len - end.good_end,
-    });
-    let lost = end.nonzero_end - end.good_end;
+        Tail::Discard { at, why, bytes, .. } => (at, why, bytes),
+    };
     if read_only {
         recovery.events.push(RecoveryEvent::TailIgnored {
             log: log_name.to_string(),
-            offset: end.good_end,
+            offset: at,
             why,
             bytes: lost,
         });
         return Ok(());
     }
-    let keep = format!("{log_name}.discarded-{}", end.good_end);
+    let keep = recovery::discarded_name(log_name, at);
     storage::write_atomic_with(cx.fs, &cx.dir.join(&keep), |out| {
-        log::copy_range(f, end.good_end, end.nonzero_end, out, 0)
+        log::copy_range(f, at, at + lost, out, 0)
     })
     .map_err(|e| cx.io(Op::Write, keep.clone(), e))?;
-    f.set_len(end.good_end)
+    f.set_len(at)
         .map_err(|e| cx.io(Op::SetLen, log_name.to_string(), e))?;
     f.sync_all()
         .map_err(|e| cx.io(Op::Sync, log_name.to_string(), e))?;
     recovery.events.push(RecoveryEvent::TailDiscarded {
         log: log_name.to_string(),
-        offset: end.good_end,
+        offset: at,
         why,
         bytes: lost,
         kept: keep,
@@ -598,7 +584,8 @@ fn handle_tail(
 }
 
 /// Removes generation files the current slot does not name (later logs were folded and are
-/// removed by the caller).
+/// removed by the caller); which files those are is the core's rule
+/// ([`recovery::leftovers`]), which the inspector lists too.
 fn remove_leftovers(
     cx: &Ctx<'_>,
     snap: Option<&str>,
@@ -607,19 +594,14 @@ fn remove_leftovers(
     folded: &[String],
     recovery: &mut Recovery,
 ) -> Result<()> {
-    for name in names {
-        if is_generation_file(name)
-            && Some(name.as_str()) != snap
-            && name != log
-            && !folded.contains(name)
-        {
-            cx.fs
-                .remove(&cx.dir.join(name))
-                .map_err(|e| cx.io(Op::Remove, name.clone(), e))?;
-            recovery
-                .events
-                .push(RecoveryEvent::LeftoverRemoved { name: name.clone() });
-        }
+    let names = recovery::leftovers(snap, log, folded, names.iter().map(String::as_str));
+    for name in &names {
+        cx.fs
+            .remove(&cx.dir.join(name))
+            .map_err(|e| cx.io(Op::Remove, name.clone(), e))?;
+        recovery
+            .events
+            .push(RecoveryEvent::LeftoverRemoved { name: name.clone() });
     }
     Ok(())
 }

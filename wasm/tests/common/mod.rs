@@ -169,3 +169,63 @@ pub fn check_tiling(read: &dyn Fn(&str) -> Option<Vec<u8>>) {
     let r = json(&cat.route("https://example.com/a").expect("route"));
     assert_eq!(text(&r, "host_key"), "0x2883ba7dc9aa3289");
 }
+
+/// The directory table the native store is held to as well (`dir_parity.rs`).
+pub const EXPECTED_DIRS: &str = include_str!("../parity/dirs.txt");
+
+/// Compares the inspector's digest of every directory entry `read` can give (a path ending
+/// in `/` lists the folder) with the table; returns how many were compared.
+pub fn check_dir_digests(read: &dyn Fn(&str) -> Option<Vec<u8>>) -> usize {
+    use meguri_wasm::parity::{dir_facts, dir_input, render_dir};
+    let mut failures = Vec::new();
+    let mut compared = 0;
+    for e in parse_expected(EXPECTED_DIRS) {
+        let dir = e.name.split('!').next().unwrap_or_default();
+        if read(dir).is_none() {
+            continue;
+        }
+        match dir_input(&e.name, read) {
+            Ok(files) => {
+                compared += 1;
+                if let Err(m) = compare(&e.name, &e.digest, &render_dir(&dir_facts(files))) {
+                    failures.push(m);
+                }
+            }
+            Err(m) => failures.push(format!("{}: {m}", e.name)),
+        }
+    }
+    assert!(failures.is_empty(), "{}", failures.join("\n"));
+    compared
+}
+
+/// The directory views on storelog-small read through JavaScript callbacks, as the worker
+/// reads a dropped folder: the current generation, the frames by kind, the live rows (975)
+/// with the rows a frame changed marked, and `stats --data`'s text.
+pub fn check_dir_views(read: &dyn Fn(&str) -> Option<Vec<u8>>) {
+    let list = read("storelog-small/").expect("storelog-small");
+    let mut d = meguri_wasm::PartitionDir::new("storelog-small");
+    for n in String::from_utf8_lossy(&list).lines() {
+        let b = read(&format!("storelog-small/{n}")).expect("file");
+        d.add_file(n, b.len() as f64, js_reader(b));
+    }
+    d.open();
+    loop {
+        let p = json(&d.step(16384.0).expect("step"));
+        if text(&p, "done") == "true" {
+            break;
+        }
+    }
+    let r = json(&d.report());
+    assert_eq!(text(&r, "superblock.generation"), "1");
+    assert_eq!(text(&r, "superblock.current"), "B");
+    assert_eq!(text(&r, "logs.0.name"), "log-2");
+    assert_eq!(text(&r, "logs.0.tail.action"), "none");
+    assert_eq!(text(&r, "live.urls"), "975");
+    assert_eq!(text(&r, "frames_replayed"), "1436");
+    let frames = json(&d.frames(0, 0.0, 5).expect("frames"));
+    assert_eq!(text(&frames, "frames.0.offset"), "0");
+    let rows = json(&d.live_url_rows(0.0, 975.0, false).expect("live rows"));
+    assert_eq!(text(&rows, "total"), "975");
+    let stats = json(&d.live_stats(491_041).expect("stats"));
+    assert!(text(&stats, "text").contains("urls           975"));
+}
