@@ -57,6 +57,7 @@ pub(crate) fn partition(hosts: u64, per_host: u64) -> Partition {
             error_total: h as u32 % 5,
             avg_latency: 120,
             flags: (h % 16) as u16,
+            ..Default::default()
         });
         for p in 0..per_host {
             let n = h * per_host + p;
@@ -99,6 +100,7 @@ pub(crate) fn partition(hosts: u64, per_host: u64) -> Partition {
                 redirect_ref: 0,
                 retry_count: (n % 3) as u8,
                 error_count: (n % 2) as u16,
+                ..Default::default()
             });
         }
     }

@@ -1094,7 +1094,7 @@ mod tests {
         // The IP is not an integer column; ids past the schema are no column at all.
         let ip = schema::spec(Table::Host, host::RESOLVED_IP).unwrap();
         assert!(hosts.values(ip, 0, 1, &mut out).is_err());
-        let beyond = ColumnSpec { id: 23, ..*due };
+        let beyond = ColumnSpec { id: 27, ..*due };
         assert!(urls.values(&beyond, 0, 1, &mut out).is_err());
         let mut bytes = Vec::new();
         hosts.ip_bytes(0, 2, &mut bytes).unwrap();

@@ -306,6 +306,7 @@ mod tests {
             redirect_ref: 12,
             retry_count: 13,
             error_count: 14,
+            ..Default::default()
         }
     }
 
