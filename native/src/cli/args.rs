@@ -290,3 +290,152 @@ pub struct WebArgs {
     #[arg(long, hide = true)]
     pub without_wasm: bool,
 }
+
+/// `run`.
+#[derive(Debug, Clone, clap::Args)]
+#[command(group(clap::ArgGroup::new("source").required(true).args(["input", "seed"])))]
+pub struct RunArgs {
+    /// A .meguri file to decode and drain (it is not modified).
+    #[arg(short, long)]
+    pub input: Option<PathBuf>,
+    /// CDX JSONL (plain or zstd) to seed a fresh partition from and drain (`-` for stdin).
+    #[arg(long)]
+    pub seed: Option<PathBuf>,
+    /// Where to write the drained partition (atomically; never over the input).
+    #[arg(short, long)]
+    pub out: Option<PathBuf>,
+    /// Fetch parallelism (0 = the default, 8). The offline fetcher answers within each dispatch
+    /// round, so this changes neither the order nor the rows.
+    #[arg(long, default_value_t = 0)]
+    pub workers: usize,
+    /// Wait out politeness on the wall clock instead of a logical clock.
+    #[arg(long)]
+    pub wall: bool,
+    /// Fold outcomes through the state machine (on with --seed, as in the reference).
+    #[arg(long)]
+    pub state_machine: bool,
+    /// Priority of seeded URLs and discovered redirect targets.
+    #[arg(long, default_value_t = 0.5)]
+    pub priority: f64,
+    /// Crawl delay of seeded hosts and of hosts without one, in deciseconds.
+    #[arg(long, default_value_t = 10)]
+    pub crawl_delay: u16,
+    /// When the drain starts: an epoch-hour, or @ and an epoch-second (default: now). Crawled
+    /// rows get its hour.
+    #[arg(long, value_parser = |s: &str| super::clock::parse_now(s))]
+    pub now: Option<u64>,
+    /// Print JSON instead of the lines.
+    #[arg(long)]
+    pub json: bool,
+    #[command(flatten)]
+    pub encode: EncodeArgs,
+}
+
+impl RunArgs {
+    /// The operation's input and options; without `--now`, the drain starts now.
+    pub fn options(&self) -> (ops::RunInput, ops::RunOptions) {
+        let input = match (&self.input, &self.seed) {
+            (Some(p), _) => ops::RunInput::File(p.clone()),
+            (None, Some(p)) => ops::RunInput::Seed(seed_input(p)),
+            // clap's group requires one of the two.
+            (None, None) => unreachable!("--input or --seed is required"),
+        };
+        let opts = ops::RunOptions {
+            out: self.out.clone(),
+            start: self.now.unwrap_or_else(super::clock::millis_now),
+            wall: self.wall,
+            state_machine: self.state_machine || self.seed.is_some(),
+            workers: self.workers,
+            priority: self.priority as f32,
+            crawl_delay: self.crawl_delay,
+            encoding: self.encode.encoding(),
+        };
+        (input, opts)
+    }
+}
+
+/// A CDX input named on the command line: a file, or stdin for `-`.
+fn seed_input(p: &std::path::Path) -> ops::SeedInput {
+    if p.as_os_str() == "-" {
+        ops::SeedInput::Stream {
+            name: "<stdin>".into(),
+            reader: Box::new(std::io::stdin()),
+        }
+    } else {
+        ops::SeedInput::Path(p.to_path_buf())
+    }
+}
+
+/// `bench`.
+#[derive(Debug, Clone, clap::Args)]
+pub struct BenchArgs {
+    /// CDX JSONL (plain or zstd) to build the partition from (stdin when absent).
+    #[arg(short, long)]
+    pub input: Option<PathBuf>,
+    /// Fleet total URL count to project to.
+    #[arg(long, default_value_t = 1e11)]
+    pub total_urls: f64,
+    /// URLs one partition holds, the projection's lever.
+    #[arg(long, default_value_t = 3e7)]
+    pub urls_per_partition: f64,
+    /// Priority of seeded URLs.
+    #[arg(long, default_value_t = 0.5)]
+    pub priority: f64,
+    /// Crawl delay of seeded hosts, in deciseconds.
+    #[arg(long, default_value_t = 10)]
+    pub crawl_delay: u16,
+    /// A selection rate to report against instead of the one measured on this partition.
+    #[arg(long)]
+    pub scheduler_sel_rate: Option<f64>,
+    /// Partitions the rebalance arm grows to (under 2 skips it).
+    #[arg(long, default_value_t = 16)]
+    pub rebalance_to: u32,
+    /// Bandwidth in MB/s the shipped bytes are divided by.
+    #[arg(long, default_value_t = 1200.0)]
+    pub rebalance_bw: f64,
+    /// Directory whose disk's fsync floor and read bandwidth are measured (scratch files are
+    /// made and removed there).
+    #[arg(long, default_value = ".")]
+    pub walls_dir: PathBuf,
+    /// Do not measure the disk; state its walls as the reference does.
+    #[arg(long)]
+    pub no_walls: bool,
+    /// Seconds of fsyncs to time.
+    #[arg(long, default_value_t = 2.0)]
+    pub fsync_seconds: f64,
+    /// MiB written and read back for the read bandwidth.
+    #[arg(long, default_value_t = 256)]
+    pub read_mib: u64,
+    /// Print JSON instead of the report.
+    #[arg(long)]
+    pub json: bool,
+}
+
+impl BenchArgs {
+    /// The operation's input and options.
+    pub fn options(&self) -> (ops::SeedInput, ops::BenchRunOptions) {
+        let input = match &self.input {
+            Some(p) => seed_input(p),
+            None => seed_input(std::path::Path::new("-")),
+        };
+        let opts = ops::BenchRunOptions {
+            priority: self.priority as f32,
+            crawl_delay: self.crawl_delay,
+            bench: crate::bench::BenchOptions {
+                total_urls: self.total_urls,
+                urls_per_partition: self.urls_per_partition,
+                scheduler_sel_rate: self.scheduler_sel_rate,
+                rebalance_to: self.rebalance_to,
+                rebalance_bw: self.rebalance_bw,
+            },
+            walls: (!self.no_walls).then(|| ops::WallOptions {
+                dir: self.walls_dir.clone(),
+                fsync_for: std::time::Duration::from_secs_f64(
+                    self.fsync_seconds.clamp(0.0, 3600.0),
+                ),
+                read_bytes: self.read_mib.saturating_mul(1 << 20),
+            }),
+        };
+        (input, opts)
+    }
+}

@@ -17,8 +17,8 @@ use crate::cmd::{live, load, split, web};
 use crate::ops::{self, Error, IoAction, Op};
 use crate::CmdError;
 use args::{
-    BuildArgs, CompactArgs, InspectArgs, MapArgs, ScheduleArgs, SeedArgs, StatsArgs, VerifyArgs,
-    WebArgs,
+    BenchArgs, BuildArgs, CompactArgs, InspectArgs, MapArgs, RunArgs, ScheduleArgs, SeedArgs,
+    StatsArgs, VerifyArgs, WebArgs,
 };
 use clap::{Parser, Subcommand};
 use serde::Serialize;
@@ -72,6 +72,16 @@ enum Command {
     ///
     /// Inputs are never modified; outputs appear all together or not at all.
     Split(split::SplitArgs),
+    /// Drain a partition (a .meguri file, or CDX seeded into a fresh one) with the offline
+    /// fetcher, in priority-then-politeness order, and write the result.
+    ///
+    /// The clock is logical unless --wall: politeness waits take no time, and the rows depend
+    /// only on the input and --now.
+    Run(RunArgs),
+    /// Measure a partition built from CDX (bytes/url, seen-set bits/url and fp rate, the
+    /// engine's selection rate), project it to a fleet, and set it against the walls this
+    /// machine's disk measures (fsync floor, read bandwidth).
+    Bench(BenchArgs),
     /// Manifest operations.
     #[command(subcommand)]
     Manifest(ManifestCommand),
@@ -203,6 +213,16 @@ fn run(command: Command, out: &mut dyn Write) -> Result<Answer, Failure> {
             let r = ops::compact(&a.options(), &mut progress)?;
             let subject = r.output.path.clone();
             emit(out, Op::Compact, &subject, &r, a.json)?;
+        }
+        Command::Run(a) => {
+            let (input, opts) = a.options();
+            let r = ops::run(input, &opts, &mut progress)?;
+            emit(out, Op::Run, Path::new("<stdout>"), &r, a.json)?;
+        }
+        Command::Bench(a) => {
+            let (input, opts) = a.options();
+            let r = ops::bench(input, &opts, &mut progress)?;
+            emit(out, Op::Bench, Path::new("<stdout>"), &r, a.json)?;
         }
         Command::Split(a) => split::run(&a, out)?,
         Command::Pack(a) => live::pack(&a, out)?,

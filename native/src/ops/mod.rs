@@ -11,19 +11,23 @@
 //! Failures are [`Error`]s: which operation failed, on which file, and why, with core's
 //! structured error (kind, place, byte offset) kept whole rather than flattened into a string.
 
+pub mod bench;
 pub mod compact;
 pub mod inspect;
 pub mod manifest;
 pub mod map;
+pub mod run;
 pub mod schedule;
 pub mod seed;
 pub mod stats;
 pub mod verify;
 
+pub use bench::{bench, BenchRunOptions, WallOptions};
 pub use compact::{compact, CompactOptions, CompactReport};
 pub use inspect::{inspect, InspectOptions, InspectReport};
 pub use manifest::{build_manifest, BuildOptions, BuildReport};
 pub use map::{map, route, MapOptions, MapReport, RouteOptions, RouteReport};
+pub use run::{run, RunInput, RunOptions, RunReport};
 pub use schedule::{schedule, ScheduleOptions, ScheduleReport};
 pub use seed::{seed, SeedInput, SeedOptions, SeedReport};
 pub use stats::{stats, StatsOptions, StatsReport};
@@ -54,6 +58,10 @@ pub enum Op {
     Seed,
     /// [`compact()`].
     Compact,
+    /// [`run()`].
+    Run,
+    /// [`bench()`].
+    Bench,
 }
 
 impl Op {
@@ -68,6 +76,8 @@ impl Op {
             Op::ManifestBuild => "manifest build",
             Op::Seed => "seed",
             Op::Compact => "compact",
+            Op::Run => "run",
+            Op::Bench => "bench",
         }
     }
 }
@@ -152,6 +162,15 @@ pub enum Error {
         /// What is wrong with the request.
         message: String,
     },
+    /// Encoding an in-memory partition failed (rows the encoder refuses).
+    #[error("{op}: encode: {source}")]
+    Encode {
+        /// The operation.
+        op: Op,
+        /// What the encoder found.
+        #[source]
+        source: meguri_core::Error,
+    },
     /// A failure inside `reshape` (compact's streaming writer), which still reports its
     /// errors as text. Interim: goes away when `reshape` gets typed errors.
     #[error("{op}: {message}")]
@@ -177,6 +196,7 @@ impl Error {
             | Error::Input { op, .. }
             | Error::Refused { op, .. }
             | Error::Usage { op, .. }
+            | Error::Encode { op, .. }
             | Error::Reshape { op, .. } => *op,
         }
     }
@@ -230,6 +250,15 @@ pub enum Refusal {
         "this is a meguri manifest, not a partition file (try `meguri verify` or `meguri map`)"
     )]
     NotAPartition,
+    /// An output that would replace an input.
+    #[error("the output is the input; write it elsewhere")]
+    OutputIsInput,
+    /// The input held no usable URL.
+    #[error("no urls read ({skipped} lines skipped)")]
+    NoUrls {
+        /// Lines skipped.
+        skipped: u64,
+    },
     /// Two catalogue entries own the same keys.
     #[error("{first} and {second} both own host keys [0x{lo:016x}, 0x{hi:016x}]; a manifest may not overlap ({count} overlap(s) in all)")]
     ManifestOverlap {
