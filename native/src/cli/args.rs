@@ -8,7 +8,7 @@ use crate::arena_zip::ARENA_LEVEL;
 use crate::encode::EncodeSettings;
 use crate::ops::compact::DEFAULT_GC_HORIZON;
 use crate::ops::{self, Op};
-use crate::reshape::{Gc, Settings};
+use crate::reshape::Gc;
 use std::path::PathBuf;
 
 /// How outputs are encoded (`seed`, `compact`, `split`).
@@ -33,11 +33,6 @@ impl EncodeArgs {
             arena_level: self.arena_level,
             page_rows: self.page_rows as usize,
         }
-    }
-
-    /// The reshape settings these options give (for `split`, not yet an operation).
-    pub fn settings(&self, gc: Option<Gc>) -> Settings {
-        ops::compact::settings(&self.encoding(), gc)
     }
 }
 
@@ -283,12 +278,15 @@ impl BuildArgs {
 #[derive(Debug, Clone, clap::Args)]
 pub struct WebArgs {
     /// Address to listen on (port 0 picks a free port).
-    #[arg(long, default_value = crate::cmd::web::DEFAULT_LISTEN)]
+    #[arg(long, default_value = crate::ops::web::DEFAULT_LISTEN)]
     pub listen: String,
     /// Serve even though this binary lacks the inspector's wasm (the page then cannot work);
     /// for tests of the HTTP server.
     #[arg(long, hide = true)]
     pub without_wasm: bool,
+    /// Print the address as JSON (`{address, url}`) instead of the line.
+    #[arg(long)]
+    pub json: bool,
 }
 
 /// `run`.
@@ -437,5 +435,113 @@ impl BenchArgs {
             }),
         };
         (input, opts)
+    }
+}
+
+/// `pack`.
+#[derive(Debug, Clone, clap::Args)]
+pub struct PackArgs {
+    /// The partition directory.
+    #[arg(long)]
+    pub data: PathBuf,
+    /// Output file (default `DIR/pack.meguri`); written atomically, never over an input.
+    #[arg(long, short)]
+    pub out: Option<PathBuf>,
+    /// Print a JSON summary instead of the line.
+    #[arg(long)]
+    pub json: bool,
+}
+
+impl PackArgs {
+    /// The operation's options.
+    pub fn options(&self) -> ops::PackOptions {
+        ops::PackOptions {
+            dir: self.data.clone(),
+            out: self.out.clone(),
+        }
+    }
+}
+
+/// `load`.
+#[derive(Debug, Clone, clap::Args)]
+pub struct LoadArgs {
+    /// The partition directory (created if absent).
+    #[arg(long)]
+    pub data: PathBuf,
+    /// Partition files whose rows to load.
+    #[arg(required = true)]
+    pub files: Vec<PathBuf>,
+    /// none | normal | full: when the log is fsynced (see docs/format.md §13.5).
+    #[arg(long, default_value = "normal")]
+    pub durability: crate::store::Durability,
+    /// Most URL records held in memory (0 = all).
+    #[arg(long, default_value_t = 0)]
+    pub resident_budget: usize,
+    /// Fold the log into a new snapshot when done.
+    #[arg(long)]
+    pub checkpoint: bool,
+    /// Print a JSON summary instead of the line.
+    #[arg(long)]
+    pub json: bool,
+}
+
+impl LoadArgs {
+    /// The operation's options.
+    pub fn options(&self) -> ops::LoadOptions {
+        ops::LoadOptions {
+            dir: self.data.clone(),
+            files: self.files.clone(),
+            durability: self.durability,
+            resident_budget: self.resident_budget,
+            checkpoint: self.checkpoint,
+        }
+    }
+}
+
+/// `split`.
+#[derive(Debug, Clone, clap::Args)]
+pub struct SplitArgs {
+    /// The partition file to split (it is not modified).
+    pub file: PathBuf,
+    /// Cut at these host keys (0x-hex or decimal): each starts an output's range.
+    #[arg(long, num_args = 1.., value_parser = super::hostkey::parse_host_key, required_unless_present = "into", conflicts_with = "into")]
+    pub at: Vec<u64>,
+    /// Cut into N outputs of about equal URL counts, at host boundaries.
+    #[arg(long, value_parser = clap::value_parser!(u32).range(2..))]
+    pub into: Option<u32>,
+    /// Directory for the outputs, named <stem>-<i>.meguri.
+    #[arg(long)]
+    pub out_dir: PathBuf,
+    /// Id of the first output; the others count up from it (default: the input's id).
+    #[arg(long)]
+    pub first_id: Option<u32>,
+    /// Also write a manifest of the outputs here.
+    #[arg(long)]
+    pub manifest: Option<PathBuf>,
+    /// Epoch of the manifest's entries.
+    #[arg(long, default_value_t = 0, requires = "manifest")]
+    pub epoch: u32,
+    /// Print JSON instead of text.
+    #[arg(long)]
+    pub json: bool,
+    #[command(flatten)]
+    pub encode: EncodeArgs,
+}
+
+impl SplitArgs {
+    /// The operation's options.
+    pub fn options(&self) -> ops::SplitOptions {
+        ops::SplitOptions {
+            file: self.file.clone(),
+            cuts: match self.into {
+                Some(n) => ops::Cuts::Into(n),
+                None => ops::Cuts::At(self.at.clone()),
+            },
+            out_dir: self.out_dir.clone(),
+            first_id: self.first_id,
+            manifest: self.manifest.clone(),
+            epoch: self.epoch,
+            encoding: self.encode.encoding(),
+        }
     }
 }
