@@ -217,14 +217,15 @@ pub enum Error {
         #[source]
         source: meguri_core::Error,
     },
-    /// A failure inside `reshape` (compact's streaming writer), which still reports its
-    /// errors as text. Interim: goes away when `reshape` gets typed errors.
-    #[error("{op}: {message}")]
+    /// A reshape (compact's or split's streaming writer) failed: its typed error, which keeps
+    /// core's (kind, place, offset) when an input broke the format.
+    #[error("{op}: {source}")]
     Reshape {
         /// The operation.
         op: Op,
-        /// Reshape's message.
-        message: String,
+        /// What went wrong.
+        #[source]
+        source: crate::reshape::Error,
     },
 }
 

@@ -8,7 +8,9 @@ use super::{display_path, Error, IoAction, Op, Progress, Refusal, Result};
 use crate::atomic::write_atomic;
 use crate::encode::EncodeSettings;
 use crate::reshape::columns::ColumnStream;
-use crate::reshape::{job, Input, OutputPlan, Segment};
+use crate::reshape::{
+    job, Error as ReshapeError, Input, OutputPlan, Refusal as ReshapeRefusal, Segment,
+};
 use meguri_core::manifest::{Entry, Manifest};
 use meguri_core::report::Hex;
 use meguri_core::schema::{host_key_column, url};
@@ -134,8 +136,11 @@ impl Serialize for SplitReport {
 
 /// For each cut key, the first row of `table` whose host key is at or above it (one streaming
 /// pass over the host-key column).
-fn cut_rows(input: &Input, table: Table, cuts: &[u64]) -> Result<Vec<u64>, String> {
-    let ctx = |e: meguri_core::Error| format!("{}: {e}", input.name());
+fn cut_rows(input: &Input, table: Table, cuts: &[u64]) -> Result<Vec<u64>, ReshapeError> {
+    let ctx = |source| ReshapeError::Format {
+        file: input.name(),
+        source,
+    };
     let n = input.reader.rows(table);
     let mut s =
         ColumnStream::new(&input.reader, table, host_key_column(table), 0..n).map_err(ctx)?;
@@ -154,10 +159,14 @@ fn cut_rows(input: &Input, table: Table, cuts: &[u64]) -> Result<Vec<u64>, Strin
 /// Cuts for `n` outputs of balanced URL counts, each at the start of a host's run of URLs (the
 /// boundary nearest each ideal position): `(host key, first URL row)` pairs, so the URL rows
 /// need no second pass.
-fn balanced_cuts(input: &Input, n: u32) -> Result<Vec<(u64, u64)>, String> {
+fn balanced_cuts(input: &Input, n: u32) -> Result<Vec<(u64, u64)>, ReshapeError> {
+    let ctx = |source| ReshapeError::Format {
+        file: input.name(),
+        source,
+    };
     let total = input.reader.rows(Table::Url);
-    let mut s = ColumnStream::new(&input.reader, Table::Url, url::HOST_KEY, 0..total)
-        .map_err(|e| format!("{}: {e}", input.name()))?;
+    let mut s =
+        ColumnStream::new(&input.reader, Table::Url, url::HOST_KEY, 0..total).map_err(ctx)?;
     let mut cuts: Vec<(u64, u64)> = Vec::new();
     let last_key = |cuts: &[(u64, u64)]| cuts.last().map(|&(k, _)| k);
     let mut target_i = 1u64;
@@ -166,7 +175,7 @@ fn balanced_cuts(input: &Input, n: u32) -> Result<Vec<(u64, u64)>, String> {
     let mut prev: Option<(u64, u64)> = None;
     let mut run_key: Option<u64> = None;
     for row in 0..total {
-        let k = s.take().map_err(|e| format!("{}: {e}", input.name()))?;
+        let k = s.take().map_err(ctx)?;
         if run_key == Some(k) {
             continue;
         }
@@ -197,10 +206,11 @@ fn balanced_cuts(input: &Input, n: u32) -> Result<Vec<(u64, u64)>, String> {
         target_i += 1;
     }
     if cuts.len() + 1 < n as usize {
-        return Err(format!(
-            "{}: its URLs fall under too few hosts to cut into {n} parts at host boundaries",
-            input.name()
-        ));
+        return Err(ReshapeRefusal::TooFewHosts {
+            file: input.name(),
+            parts: n,
+        }
+        .into());
     }
     Ok(cuts)
 }
@@ -209,9 +219,9 @@ fn balanced_cuts(input: &Input, n: u32) -> Result<Vec<(u64, u64)>, String> {
 /// `progress` hears a note for each thing undone.
 pub fn split(opts: &SplitOptions, progress: &mut dyn Progress) -> Result<SplitReport> {
     let started = std::time::Instant::now();
-    let reshape = |message: String| Error::Reshape {
+    let reshape = |source| Error::Reshape {
         op: Op::Split,
-        message,
+        source,
     };
     let refuse = |refusal| Error::Refused {
         op: Op::Split,
