@@ -8,21 +8,19 @@
 //! - [`cli`]: the `meguri` command, which parses arguments, runs an operation and renders its
 //!   report (text, or `--json`).
 //!
-//! [`cmd`] holds the commands not yet moved onto `ops`.
+//! [`CmdError`] is left only for the hidden `serve` stand-in, until the server stands on `ops`.
 
 pub mod arena_zip;
 pub mod atomic;
 pub mod bench;
 pub mod cli;
 pub mod client;
-pub mod cmd;
 pub mod crash;
 pub mod crawl;
 pub mod encode;
 pub mod engine;
 pub mod fsource;
 pub mod intent;
-pub mod json;
 pub mod ops;
 pub mod reshape;
 pub mod seed;
@@ -30,9 +28,8 @@ pub mod serve;
 pub mod store;
 pub mod zstd_check;
 
-/// A failure of a command not yet on the operations layer (`split`, `pack`, `load`, `web`, and
-/// the directory forms of `stats` and `schedule`): one line for stderr, and the exit status.
-/// Compatibility only: operations fail with [`ops::Error`].
+/// A failure of the hidden `serve` stand-in (`serve::placeholder`): one line for stderr, and
+/// the exit status. Compatibility only: operations fail with [`ops::Error`].
 #[derive(Debug)]
 pub struct CmdError {
     /// The line to print (without the `error: ` prefix).

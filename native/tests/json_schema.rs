@@ -180,3 +180,149 @@ fn map_and_route_json_are_the_core_views() {
         }
     }
 }
+
+/// `v` without `keys` (the members that name this run's paths or time it).
+fn strip(mut v: Value, keys: &[&str]) -> Value {
+    if let Some(o) = v.as_object_mut() {
+        for k in keys {
+            o.remove(*k);
+        }
+    }
+    v
+}
+
+/// The operations that moved off `cmd/`, and the engine's: each `--json` is its report
+/// serialized, as the same operation run in-process returns it (paths and timings aside).
+#[test]
+fn every_operations_json_is_its_report() {
+    use meguri::ops::{self, Silent};
+    let dir = Scratch::new("schema-ops");
+    let f = write(&dir, "a.meguri", &small_partition(3, 0, u64::MAX, 12));
+    let (d1, d2) = (dir.join("d1"), dir.join("d2"));
+
+    let (v, ok) = json_of(&["load", "--json", "--data", s(&d1), s(&f)]);
+    assert!(ok);
+    let load = ops::LoadOptions {
+        dir: d2.clone(),
+        files: vec![f.clone()],
+        durability: meguri::store::Durability::Normal,
+        resident_budget: 0,
+        checkpoint: false,
+    };
+    let r = ops::load(&load, &mut Silent).unwrap();
+    assert_eq!(
+        strip(v, &["data", "seconds"]),
+        strip(value_of(&r), &["data", "seconds"])
+    );
+
+    let p1 = dir.join("p1.meguri");
+    let (v, ok) = json_of(&["pack", "--json", "--data", s(&d1), "-o", s(&p1)]);
+    assert!(ok);
+    let p2 = dir.join("p2.meguri");
+    let pack = ops::PackOptions {
+        dir: d2.clone(),
+        out: Some(p2.clone()),
+    };
+    let r = ops::pack(&pack, &mut Silent).unwrap();
+    assert_eq!(
+        strip(v, &["data", "out"]),
+        strip(value_of(&r), &["data", "out"])
+    );
+    assert_eq!(
+        std::fs::read(&p1).unwrap(),
+        std::fs::read(&p2).unwrap(),
+        "same rows, same bytes"
+    );
+
+    let (v, ok) = json_of(&["stats", "--json", "--data", s(&d1)]);
+    assert!(ok);
+    let now = v["now_hour"].as_u64().unwrap() as u32;
+    let r = ops::live_stats(
+        &ops::LiveStatsOptions {
+            dir: d2.clone(),
+            now,
+        },
+        &mut Silent,
+    )
+    .unwrap();
+    assert_eq!(strip(v, &["data"]), strip(value_of(&r), &["data"]));
+
+    let args = [
+        "schedule",
+        "--json",
+        "--data",
+        s(&d1),
+        "--before",
+        "4294967295",
+        "--limit",
+        "5",
+    ];
+    let (v, ok) = json_of(&args);
+    assert!(ok);
+    let sched = ops::LiveScheduleOptions {
+        dir: d2.clone(),
+        before: u32::MAX,
+        host: None,
+        limit: Some(5),
+    };
+    let r = ops::live_schedule(&sched, &mut Silent).unwrap();
+    assert_eq!(v["listed"].as_array().unwrap().len(), 5);
+    assert_eq!(strip(v, &["data"]), strip(value_of(&r), &["data"]));
+
+    // split: the outputs' paths and phase timings aside.
+    let outputs = |v: &Value| -> Vec<Value> {
+        v["outputs"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|o| strip(o.clone(), &["path", "phase_seconds"]))
+            .collect()
+    };
+    let (s1, s2) = (dir.join("s1"), dir.join("s2"));
+    let (v, ok) = json_of(&["split", "--json", s(&f), "--into", "3", "--out-dir", s(&s1)]);
+    assert!(ok);
+    let split = ops::SplitOptions {
+        file: f.clone(),
+        cuts: ops::Cuts::Into(3),
+        out_dir: s2,
+        first_id: None,
+        manifest: None,
+        epoch: 0,
+        encoding: meguri::encode::EncodeSettings::default(),
+    };
+    let r = value_of(&ops::split(&split, &mut Silent).unwrap());
+    assert_eq!(outputs(&v), outputs(&r));
+    assert_eq!(v["cuts"], r["cuts"]);
+    assert_eq!(
+        strip(v, &["outputs", "seconds"]),
+        strip(r, &["outputs", "seconds"])
+    );
+
+    // run: timings aside.
+    let o1 = dir.join("r1.meguri");
+    let (v, ok) = json_of(&[
+        "run",
+        "--json",
+        "-i",
+        s(&f),
+        "--now",
+        "500000",
+        "-o",
+        s(&o1),
+    ]);
+    assert!(ok);
+    let run = ops::RunOptions {
+        out: Some(dir.join("r2.meguri")),
+        start: 500_000 * 3_600_000,
+        wall: false,
+        state_machine: false,
+        workers: 0,
+        priority: 0.5,
+        crawl_delay: 10,
+        encoding: meguri::encode::EncodeSettings::default(),
+    };
+    let r = value_of(&ops::run(ops::RunInput::File(f.clone()), &run, &mut Silent).unwrap());
+    let timing = ["seconds", "selections_per_sec", "out"];
+    assert_eq!(v["out"]["bytes"], r["out"]["bytes"]);
+    assert_eq!(strip(v, &timing), strip(r, &timing));
+}

@@ -11,8 +11,8 @@
 
 use meguri::arena_zip::ArenaZip;
 use meguri::cli::EncodeArgs;
-use meguri::cmd::split::{self, SplitArgs};
 use meguri::ops::{compact, CompactOptions, CompactReport, Silent};
+use meguri::ops::{split, Cuts, SplitOptions};
 use meguri::reshape::Gc;
 use meguri_core::format::codec::CZstd;
 use meguri_core::keys::UrlKey;
@@ -281,20 +281,17 @@ fn split_then_compact_restores_every_row() {
             cuts.push(hi);
         }
         let parts_dir = dir.join("parts");
-        let mut out = Vec::new();
-        split::run(
-            &SplitArgs {
+        split(
+            &SplitOptions {
                 file: input.clone(),
-                at: cuts.clone(),
-                into: None,
+                cuts: Cuts::At(cuts.clone()),
                 out_dir: parts_dir.clone(),
                 first_id: None,
                 manifest: None,
                 epoch: 0,
-                json: false,
-                encode: encode_args(&mut rng),
+                encoding: encode_args(&mut rng).encoding(),
             },
-            &mut out,
+            &mut Silent,
         )
         .unwrap_or_else(|e| panic!("seed {seed}: split: {e}"));
         let parts: Vec<PathBuf> = (0..=cuts.len())
@@ -456,27 +453,25 @@ fn into_n_cuts_at_the_nearest_boundary_even_past_the_last_one() {
             meguri_core::write::encode(&p, &WriteOptions::default(), &CZstd::new(3)).unwrap(),
         )
         .unwrap();
-        let mut out = Vec::new();
-        split::run(
-            &SplitArgs {
+        let report = split(
+            &SplitOptions {
                 file: input,
-                at: Vec::new(),
-                into: Some(n),
+                cuts: Cuts::Into(n),
                 out_dir: dir.join("parts"),
                 first_id: None,
                 manifest: None,
                 epoch: 0,
-                json: true,
-                encode: EncodeArgs {
+                encoding: EncodeArgs {
                     level: 3,
                     arena_level: 3,
                     page_rows: 16_384,
-                },
+                }
+                .encoding(),
             },
-            &mut out,
+            &mut Silent,
         )
         .unwrap_or_else(|e| panic!("{sizes:?} into {n}: {e}"));
-        let v: serde_json::Value = serde_json::from_slice(&out).unwrap();
+        let v = serde_json::to_value(&report).unwrap();
         let counts: Vec<u64> = v["outputs"]
             .as_array()
             .unwrap()

@@ -31,7 +31,7 @@ impl Drop for Web {
 fn start() -> Web {
     let mut cmd = Command::new(env!("CARGO_BIN_EXE_meguri"));
     cmd.args(["web", "--listen", "127.0.0.1:0"]);
-    if !meguri::cmd::web::has_assets() {
+    if !meguri::ops::web::has_assets() {
         eprintln!("NOTE: this build lacks the inspector's wasm; serving without it");
         cmd.arg("--without-wasm");
     }
@@ -77,10 +77,10 @@ fn serves_what_the_page_needs() {
         assert_eq!(r.header("cache-control"), Some("no-cache"));
         let len: usize = r.header("content-length").unwrap().parse().unwrap();
         assert_eq!(len, r.body.len(), "{path}");
-        let (_, embedded) = meguri::cmd::web::asset(path.split('?').next().unwrap()).unwrap();
+        let (_, embedded) = meguri::ops::web::asset(path.split('?').next().unwrap()).unwrap();
         assert_eq!(r.body, embedded, "{path}");
     }
-    if meguri::cmd::web::has_assets() {
+    if meguri::ops::web::has_assets() {
         let r = support::get(w.addr, "/pkg/meguri_wasm_bg.wasm");
         assert_eq!(r.header("content-type"), Some("application/wasm"));
         assert!(r.body.starts_with(b"\0asm"));

@@ -116,11 +116,11 @@ fn native_facts(files: &[(String, Vec<u8>)], scratch: &Path) -> DirFacts {
         }
     }
     let (mut u, mut h) = (RowHash::default(), RowHash::default());
-    let mut s = meguri::cmd::live::LiveStats::new(store.host_count());
+    let mut s = meguri::ops::live::LiveStats::new(store.host_count());
     store
         .scan_urls(.., |r| {
             u.url(r);
-            s.add(&meguri::cmd::live::live(r), DIR_STATS_HOUR);
+            s.add(&meguri::ops::live::live(r), DIR_STATS_HOUR);
             true
         })
         .expect("scan urls");

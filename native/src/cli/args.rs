@@ -8,7 +8,7 @@ use crate::arena_zip::ARENA_LEVEL;
 use crate::encode::EncodeSettings;
 use crate::ops::compact::DEFAULT_GC_HORIZON;
 use crate::ops::{self, Op};
-use crate::reshape::{Gc, Settings};
+use crate::reshape::Gc;
 use std::path::PathBuf;
 
 /// How outputs are encoded (`seed`, `compact`, `split`).
@@ -33,11 +33,6 @@ impl EncodeArgs {
             arena_level: self.arena_level,
             page_rows: self.page_rows as usize,
         }
-    }
-
-    /// The reshape settings these options give (for `split`, not yet an operation).
-    pub fn settings(&self, gc: Option<Gc>) -> Settings {
-        ops::compact::settings(&self.encoding(), gc)
     }
 }
 
@@ -283,10 +278,270 @@ impl BuildArgs {
 #[derive(Debug, Clone, clap::Args)]
 pub struct WebArgs {
     /// Address to listen on (port 0 picks a free port).
-    #[arg(long, default_value = crate::cmd::web::DEFAULT_LISTEN)]
+    #[arg(long, default_value = crate::ops::web::DEFAULT_LISTEN)]
     pub listen: String,
     /// Serve even though this binary lacks the inspector's wasm (the page then cannot work);
     /// for tests of the HTTP server.
     #[arg(long, hide = true)]
     pub without_wasm: bool,
+    /// Print the address as JSON (`{address, url}`) instead of the line.
+    #[arg(long)]
+    pub json: bool,
+}
+
+/// `run`.
+#[derive(Debug, Clone, clap::Args)]
+#[command(group(clap::ArgGroup::new("source").required(true).args(["input", "seed"])))]
+pub struct RunArgs {
+    /// A .meguri file to decode and drain (it is not modified).
+    #[arg(short, long)]
+    pub input: Option<PathBuf>,
+    /// CDX JSONL (plain or zstd) to seed a fresh partition from and drain (`-` for stdin).
+    #[arg(long)]
+    pub seed: Option<PathBuf>,
+    /// Where to write the drained partition (atomically; never over the input).
+    #[arg(short, long)]
+    pub out: Option<PathBuf>,
+    /// Fetch parallelism (0 = the default, 8). The offline fetcher answers within each dispatch
+    /// round, so this changes neither the order nor the rows.
+    #[arg(long, default_value_t = 0)]
+    pub workers: usize,
+    /// Wait out politeness on the wall clock instead of a logical clock.
+    #[arg(long)]
+    pub wall: bool,
+    /// Fold outcomes through the state machine (on with --seed, as in the reference).
+    #[arg(long)]
+    pub state_machine: bool,
+    /// Priority of seeded URLs and discovered redirect targets.
+    #[arg(long, default_value_t = 0.5)]
+    pub priority: f64,
+    /// Crawl delay of seeded hosts and of hosts without one, in deciseconds.
+    #[arg(long, default_value_t = 10)]
+    pub crawl_delay: u16,
+    /// When the drain starts: an epoch-hour, or @ and an epoch-second (default: now). Crawled
+    /// rows get its hour.
+    #[arg(long, value_parser = |s: &str| super::clock::parse_now(s))]
+    pub now: Option<u64>,
+    /// Print JSON instead of the lines.
+    #[arg(long)]
+    pub json: bool,
+    #[command(flatten)]
+    pub encode: EncodeArgs,
+}
+
+impl RunArgs {
+    /// The operation's input and options; without `--now`, the drain starts now.
+    pub fn options(&self) -> (ops::RunInput, ops::RunOptions) {
+        let input = match (&self.input, &self.seed) {
+            (Some(p), _) => ops::RunInput::File(p.clone()),
+            (None, Some(p)) => ops::RunInput::Seed(seed_input(p)),
+            // clap's group requires one of the two.
+            (None, None) => unreachable!("--input or --seed is required"),
+        };
+        let opts = ops::RunOptions {
+            out: self.out.clone(),
+            start: self.now.unwrap_or_else(super::clock::millis_now),
+            wall: self.wall,
+            state_machine: self.state_machine || self.seed.is_some(),
+            workers: self.workers,
+            priority: self.priority as f32,
+            crawl_delay: self.crawl_delay,
+            encoding: self.encode.encoding(),
+        };
+        (input, opts)
+    }
+}
+
+/// A CDX input named on the command line: a file, or stdin for `-`.
+fn seed_input(p: &std::path::Path) -> ops::SeedInput {
+    if p.as_os_str() == "-" {
+        ops::SeedInput::Stream {
+            name: "<stdin>".into(),
+            reader: Box::new(std::io::stdin()),
+        }
+    } else {
+        ops::SeedInput::Path(p.to_path_buf())
+    }
+}
+
+/// `bench`.
+#[derive(Debug, Clone, clap::Args)]
+pub struct BenchArgs {
+    /// CDX JSONL (plain or zstd) to build the partition from (stdin when absent).
+    #[arg(short, long)]
+    pub input: Option<PathBuf>,
+    /// Fleet total URL count to project to.
+    #[arg(long, default_value_t = 1e11)]
+    pub total_urls: f64,
+    /// URLs one partition holds, the projection's lever.
+    #[arg(long, default_value_t = 3e7)]
+    pub urls_per_partition: f64,
+    /// Priority of seeded URLs.
+    #[arg(long, default_value_t = 0.5)]
+    pub priority: f64,
+    /// Crawl delay of seeded hosts, in deciseconds.
+    #[arg(long, default_value_t = 10)]
+    pub crawl_delay: u16,
+    /// A selection rate to report against instead of the one measured on this partition.
+    #[arg(long)]
+    pub scheduler_sel_rate: Option<f64>,
+    /// Partitions the rebalance arm grows to (under 2 skips it).
+    #[arg(long, default_value_t = 16)]
+    pub rebalance_to: u32,
+    /// Bandwidth in MB/s the shipped bytes are divided by.
+    #[arg(long, default_value_t = 1200.0)]
+    pub rebalance_bw: f64,
+    /// Directory whose disk's fsync floor and read bandwidth are measured (scratch files are
+    /// made and removed there).
+    #[arg(long, default_value = ".")]
+    pub walls_dir: PathBuf,
+    /// Do not measure the disk; state its walls as the reference does.
+    #[arg(long)]
+    pub no_walls: bool,
+    /// Seconds of fsyncs to time.
+    #[arg(long, default_value_t = 2.0)]
+    pub fsync_seconds: f64,
+    /// MiB written and read back for the read bandwidth.
+    #[arg(long, default_value_t = 256)]
+    pub read_mib: u64,
+    /// Print JSON instead of the report.
+    #[arg(long)]
+    pub json: bool,
+}
+
+impl BenchArgs {
+    /// The operation's input and options.
+    pub fn options(&self) -> (ops::SeedInput, ops::BenchRunOptions) {
+        let input = match &self.input {
+            Some(p) => seed_input(p),
+            None => seed_input(std::path::Path::new("-")),
+        };
+        let opts = ops::BenchRunOptions {
+            priority: self.priority as f32,
+            crawl_delay: self.crawl_delay,
+            bench: crate::bench::BenchOptions {
+                total_urls: self.total_urls,
+                urls_per_partition: self.urls_per_partition,
+                scheduler_sel_rate: self.scheduler_sel_rate,
+                rebalance_to: self.rebalance_to,
+                rebalance_bw: self.rebalance_bw,
+            },
+            walls: (!self.no_walls).then(|| ops::WallOptions {
+                dir: self.walls_dir.clone(),
+                fsync_for: std::time::Duration::from_secs_f64(
+                    self.fsync_seconds.clamp(0.0, 3600.0),
+                ),
+                read_bytes: self.read_mib.saturating_mul(1 << 20),
+            }),
+        };
+        (input, opts)
+    }
+}
+
+/// `pack`.
+#[derive(Debug, Clone, clap::Args)]
+pub struct PackArgs {
+    /// The partition directory.
+    #[arg(long)]
+    pub data: PathBuf,
+    /// Output file (default `DIR/pack.meguri`); written atomically, never over an input.
+    #[arg(long, short)]
+    pub out: Option<PathBuf>,
+    /// Print a JSON summary instead of the line.
+    #[arg(long)]
+    pub json: bool,
+}
+
+impl PackArgs {
+    /// The operation's options.
+    pub fn options(&self) -> ops::PackOptions {
+        ops::PackOptions {
+            dir: self.data.clone(),
+            out: self.out.clone(),
+        }
+    }
+}
+
+/// `load`.
+#[derive(Debug, Clone, clap::Args)]
+pub struct LoadArgs {
+    /// The partition directory (created if absent).
+    #[arg(long)]
+    pub data: PathBuf,
+    /// Partition files whose rows to load.
+    #[arg(required = true)]
+    pub files: Vec<PathBuf>,
+    /// none | normal | full: when the log is fsynced (see docs/format.md §13.5).
+    #[arg(long, default_value = "normal")]
+    pub durability: crate::store::Durability,
+    /// Most URL records held in memory (0 = all).
+    #[arg(long, default_value_t = 0)]
+    pub resident_budget: usize,
+    /// Fold the log into a new snapshot when done.
+    #[arg(long)]
+    pub checkpoint: bool,
+    /// Print a JSON summary instead of the line.
+    #[arg(long)]
+    pub json: bool,
+}
+
+impl LoadArgs {
+    /// The operation's options.
+    pub fn options(&self) -> ops::LoadOptions {
+        ops::LoadOptions {
+            dir: self.data.clone(),
+            files: self.files.clone(),
+            durability: self.durability,
+            resident_budget: self.resident_budget,
+            checkpoint: self.checkpoint,
+        }
+    }
+}
+
+/// `split`.
+#[derive(Debug, Clone, clap::Args)]
+pub struct SplitArgs {
+    /// The partition file to split (it is not modified).
+    pub file: PathBuf,
+    /// Cut at these host keys (0x-hex or decimal): each starts an output's range.
+    #[arg(long, num_args = 1.., value_parser = super::hostkey::parse_host_key, required_unless_present = "into", conflicts_with = "into")]
+    pub at: Vec<u64>,
+    /// Cut into N outputs of about equal URL counts, at host boundaries.
+    #[arg(long, value_parser = clap::value_parser!(u32).range(2..))]
+    pub into: Option<u32>,
+    /// Directory for the outputs, named <stem>-<i>.meguri.
+    #[arg(long)]
+    pub out_dir: PathBuf,
+    /// Id of the first output; the others count up from it (default: the input's id).
+    #[arg(long)]
+    pub first_id: Option<u32>,
+    /// Also write a manifest of the outputs here.
+    #[arg(long)]
+    pub manifest: Option<PathBuf>,
+    /// Epoch of the manifest's entries.
+    #[arg(long, default_value_t = 0, requires = "manifest")]
+    pub epoch: u32,
+    /// Print JSON instead of text.
+    #[arg(long)]
+    pub json: bool,
+    #[command(flatten)]
+    pub encode: EncodeArgs,
+}
+
+impl SplitArgs {
+    /// The operation's options.
+    pub fn options(&self) -> ops::SplitOptions {
+        ops::SplitOptions {
+            file: self.file.clone(),
+            cuts: match self.into {
+                Some(n) => ops::Cuts::Into(n),
+                None => ops::Cuts::At(self.at.clone()),
+            },
+            out_dir: self.out_dir.clone(),
+            first_id: self.first_id,
+            manifest: self.manifest.clone(),
+            epoch: self.epoch,
+            encoding: self.encode.encoding(),
+        }
+    }
 }

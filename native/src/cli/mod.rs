@@ -2,9 +2,8 @@
 //! `--json`, and turn the outcome into an exit status (0 ok; 1 a failure, or a negative answer
 //! such as ranges that do not tile; 2 a usage error).
 //!
-//! Commands that are on the operations layer ([`crate::ops`]) only render here. `split`,
-//! `pack`, `load`, `web` and the directory forms of `stats` and `schedule` still live in
-//! [`crate::cmd`] and write their own output; they are dispatched to as they are.
+//! Every command is an operation ([`crate::ops`]) rendered here, except the hidden `serve`
+//! stand-in, which still writes its own output (it becomes the URLFrontier server).
 
 pub mod args;
 pub mod clock;
@@ -13,12 +12,11 @@ pub mod terminal;
 
 pub use args::EncodeArgs;
 
-use crate::cmd::{live, load, split, web};
 use crate::ops::{self, Error, IoAction, Op};
 use crate::CmdError;
 use args::{
-    BuildArgs, CompactArgs, InspectArgs, MapArgs, ScheduleArgs, SeedArgs, StatsArgs, VerifyArgs,
-    WebArgs,
+    BenchArgs, BuildArgs, CompactArgs, InspectArgs, LoadArgs, MapArgs, PackArgs, RunArgs,
+    ScheduleArgs, SeedArgs, SplitArgs, StatsArgs, VerifyArgs, WebArgs,
 };
 use clap::{Parser, Subcommand};
 use serde::Serialize;
@@ -64,14 +62,24 @@ enum Command {
     Compact(CompactArgs),
     /// Write a partition directory's live state (snapshot plus log) as one .meguri file,
     /// without changing the directory.
-    Pack(live::PackArgs),
+    Pack(PackArgs),
     /// Put every row of partition files into a partition directory through its log (under
     /// --durability, with --resident-budget), optionally checkpointing after.
-    Load(load::LoadArgs),
+    Load(LoadArgs),
     /// Split a partition at host keys (or into N balanced parts) whose ranges tile the input's.
     ///
     /// Inputs are never modified; outputs appear all together or not at all.
-    Split(split::SplitArgs),
+    Split(SplitArgs),
+    /// Drain a partition (a .meguri file, or CDX seeded into a fresh one) with the offline
+    /// fetcher, in priority-then-politeness order, and write the result.
+    ///
+    /// The clock is logical unless --wall: politeness waits take no time, and the rows depend
+    /// only on the input and --now.
+    Run(RunArgs),
+    /// Measure a partition built from CDX (bytes/url, seen-set bits/url and fp rate, the
+    /// engine's selection rate), project it to a fleet, and set it against the walls this
+    /// machine's disk measures (fsync floor, read bandwidth).
+    Bench(BenchArgs),
     /// Manifest operations.
     #[command(subcommand)]
     Manifest(ManifestCommand),
@@ -245,19 +253,19 @@ fn frontier(a: &FrontierArgs, out: &mut dyn Write) -> Result<(), crate::client::
         })
 }
 
-/// Why a command did not succeed: an operation's error, or a failure of a command not yet on
-/// the operations layer.
+/// Why a command did not succeed: an operation's error, a failure of the `serve` stand-in, or
+/// the frontier client's.
 enum Failure {
-    Op(Error),
-    /// Compatibility with `cmd::{split, live, load, web}`; goes away as they convert.
+    Op(Box<Error>),
+    /// The `serve` stand-in's error; goes away when the server lands on the operations layer.
     Cmd(CmdError),
     /// `meguri frontier`'s failures (the server, the network, the URL list).
-    Client(crate::client::ClientError),
+    Client(Box<crate::client::ClientError>),
 }
 
 impl From<Error> for Failure {
     fn from(e: Error) -> Self {
-        Failure::Op(e)
+        Failure::Op(Box::new(e))
     }
 }
 
@@ -304,7 +312,14 @@ fn run(command: Command, out: &mut dyn Write) -> Result<Answer, Failure> {
             emit(out, Op::Inspect, &a.file, &r, a.json)?;
         }
         Command::Stats(a) if a.data.is_dir() => {
-            live::stats(&a.data, clock::hour_now(), a.json, out)?;
+            let r = ops::live_stats(
+                &ops::LiveStatsOptions {
+                    dir: a.data.clone(),
+                    now: clock::hour_now(),
+                },
+                &mut progress,
+            )?;
+            emit(out, Op::Stats, &a.data, &r, a.json)?;
         }
         Command::Stats(a) => {
             let r = ops::stats(&ops::StatsOptions {
@@ -315,7 +330,16 @@ fn run(command: Command, out: &mut dyn Write) -> Result<Answer, Failure> {
         Command::Schedule(a) => {
             let o = a.options()?;
             if o.path.is_dir() {
-                live::schedule(&o.path, o.before, o.host, o.limit, a.json, out)?;
+                let r = ops::live_schedule(
+                    &ops::LiveScheduleOptions {
+                        dir: o.path.clone(),
+                        before: o.before,
+                        host: o.host,
+                        limit: o.limit,
+                    },
+                    &mut progress,
+                )?;
+                emit(out, Op::Schedule, &a.data, &r, a.json)?;
             } else {
                 let r = ops::schedule(&o)?;
                 emit(out, Op::Schedule, &a.data, &r, a.json)?;
@@ -358,12 +382,41 @@ fn run(command: Command, out: &mut dyn Write) -> Result<Answer, Failure> {
             let subject = r.output.path.clone();
             emit(out, Op::Compact, &subject, &r, a.json)?;
         }
-        Command::Split(a) => split::run(&a, out)?,
-        Command::Pack(a) => live::pack(&a, out)?,
-        Command::Load(a) => load::run(&a, out)?,
-        Command::Web(a) => web::run(&a.listen, !a.without_wasm, out)?,
+        Command::Run(a) => {
+            let (input, opts) = a.options();
+            let r = ops::run(input, &opts, &mut progress)?;
+            emit(out, Op::Run, Path::new("<stdout>"), &r, a.json)?;
+        }
+        Command::Bench(a) => {
+            let (input, opts) = a.options();
+            let r = ops::bench(input, &opts, &mut progress)?;
+            emit(out, Op::Bench, Path::new("<stdout>"), &r, a.json)?;
+        }
+        Command::Split(a) => {
+            let r = ops::split(&a.options(), &mut progress)?;
+            emit(out, Op::Split, &a.out_dir, &r, a.json)?;
+        }
+        Command::Pack(a) => {
+            let r = ops::pack(&a.options(), &mut progress)?;
+            emit(out, Op::Pack, &a.data, &r, a.json)?;
+        }
+        Command::Load(a) => {
+            let r = ops::load(&a.options(), &mut progress)?;
+            emit(out, Op::Load, &a.data, &r, a.json)?;
+        }
+        Command::Web(a) => {
+            let opts = ops::WebOptions {
+                listen: a.listen.clone(),
+                require_wasm: !a.without_wasm,
+            };
+            ops::web(&opts, crate::serve::stop_signal(), &mut |ready| {
+                emit(out, Op::Web, Path::new("<stdout>"), ready, a.json)?;
+                out.flush()
+                    .map_err(|e| Error::io(Op::Web, Path::new("<stdout>"), IoAction::Write, e))
+            })?;
+        }
         Command::Serve(a) => crate::serve::run_placeholder(&a, out)?,
-        Command::Frontier(a) => frontier(&a, out).map_err(Failure::Client)?,
+        Command::Frontier(a) => frontier(&a, out).map_err(|e| Failure::Client(Box::new(e)))?,
     }
     Ok(true)
 }

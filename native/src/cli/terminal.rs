@@ -40,6 +40,12 @@ impl Progress for Terminal {
                     eprint!("\r{op}: {lines} lines, {secs:.1}s");
                 }
             }
+            Step::Loading { urls } => {
+                if self.last.elapsed() > REDRAW {
+                    self.last = Instant::now();
+                    eprint!("\r{op}: {urls} URL rows");
+                }
+            }
             Step::Encoding { lines } => eprint!("\r{op}: {lines} lines, encoding...\x1b[K"),
             Step::Done => eprint!("\r\x1b[K"),
         }

@@ -200,9 +200,9 @@ impl Serialize for CompactReport {
 /// each thing undone.
 pub fn compact(opts: &CompactOptions, progress: &mut dyn Progress) -> Result<CompactReport> {
     let started = std::time::Instant::now();
-    let reshape = |message: String| Error::Reshape {
+    let reshape = |source| Error::Reshape {
         op: Op::Compact,
-        message,
+        source,
     };
     let Some(first) = opts.files.first() else {
         return Err(Error::Usage {
@@ -252,9 +252,9 @@ pub fn open_ordered(files: &[PathBuf], allow_gaps: bool) -> Result<Vec<Input>> {
         .iter()
         .map(|p| Input::open(p))
         .collect::<std::result::Result<Vec<_>, _>>()
-        .map_err(|message| Error::Reshape {
+        .map_err(|source| Error::Reshape {
             op: Op::Compact,
-            message,
+            source,
         })?;
     inputs.sort_by_key(Input::range);
     if let Some(i) = inputs.iter().find(|i| i.range().0 > i.range().1) {
@@ -366,6 +366,40 @@ mod tests {
         assert_eq!(v["gc"], serde_json::Value::Null);
         assert!(notes.0.is_empty(), "{:?}", notes.0);
     }
+
+    #[test]
+    fn a_damaged_input_fails_with_cores_error_kept_whole() {
+        use crate::ops::testing::first_page_crc_at;
+        use std::error::Error as _;
+        let (d, f) = files("compact-damaged", TILING_PAIR);
+        let mut b = std::fs::read(&f[1]).unwrap();
+        let at = first_page_crc_at(&b, Table::Url, 10);
+        b[at] ^= 1;
+        std::fs::write(&f[1], &b).unwrap();
+        let out = d.join("x.meguri");
+        let e = compact(&opts(&f, out.clone()), &mut Silent).unwrap_err();
+        let Error::Reshape { op, source } = &e else {
+            panic!("{e}")
+        };
+        assert_eq!(*op, Op::Compact);
+        let core = source.core().expect("core's error");
+        assert_eq!(core.kind, meguri_core::ErrorKind::Checksum, "{e}");
+        assert!(core.offset.is_some(), "{e}");
+        // The chain: ops -> reshape -> core, each a source of the one before.
+        let chain = e.source().and_then(|s| s.source()).expect("a chain");
+        assert_eq!(chain.to_string(), core.to_string());
+        let text = e.to_string();
+        assert!(
+            text.starts_with(&format!("compact: {}: ", f[1].display())),
+            "{text}"
+        );
+        assert!(!out.exists());
+    }
+
+    const TILING_PAIR: &[(&str, u32, u64, u64, u64)] = &[
+        ("a.meguri", 1, 0, 999, 3),
+        ("b.meguri", 2, 1000, u64::MAX, 4),
+    ];
 
     #[test]
     fn refuses_overlaps_and_gaps_naming_both_inputs() {

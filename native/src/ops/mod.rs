@@ -11,23 +11,38 @@
 //! Failures are [`Error`]s: which operation failed, on which file, and why, with core's
 //! structured error (kind, place, byte offset) kept whole rather than flattened into a string.
 
+pub mod bench;
 pub mod compact;
 pub mod inspect;
+pub mod live;
+pub mod load;
 pub mod manifest;
 pub mod map;
+pub mod run;
 pub mod schedule;
 pub mod seed;
+pub mod split;
 pub mod stats;
 pub mod verify;
+pub mod web;
 
+pub use bench::{bench, BenchRunOptions, WallOptions};
 pub use compact::{compact, CompactOptions, CompactReport};
 pub use inspect::{inspect, InspectOptions, InspectReport};
+pub use live::{
+    live_schedule, live_stats, pack, LiveScheduleOptions, LiveScheduleReport, LiveStatsOptions,
+    LiveStatsReport, PackOptions, PackReport,
+};
+pub use load::{load, LoadOptions, LoadReport};
 pub use manifest::{build_manifest, BuildOptions, BuildReport};
 pub use map::{map, route, MapOptions, MapReport, RouteOptions, RouteReport};
+pub use run::{run, RunInput, RunOptions, RunReport};
 pub use schedule::{schedule, ScheduleOptions, ScheduleReport};
 pub use seed::{seed, SeedInput, SeedOptions, SeedReport};
+pub use split::{split, Cuts, SplitOptions, SplitReport};
 pub use stats::{stats, StatsOptions, StatsReport};
 pub use verify::{verify, VerifyOptions, VerifyReport};
+pub use web::{web, WebOptions, WebReady};
 
 use crate::fsource::FileSource;
 use std::fmt;
@@ -54,6 +69,18 @@ pub enum Op {
     Seed,
     /// [`compact()`].
     Compact,
+    /// [`run()`].
+    Run,
+    /// [`bench()`].
+    Bench,
+    /// [`split()`].
+    Split,
+    /// [`pack()`].
+    Pack,
+    /// [`load()`].
+    Load,
+    /// [`web()`].
+    Web,
 }
 
 impl Op {
@@ -68,6 +95,12 @@ impl Op {
             Op::ManifestBuild => "manifest build",
             Op::Seed => "seed",
             Op::Compact => "compact",
+            Op::Run => "run",
+            Op::Bench => "bench",
+            Op::Split => "split",
+            Op::Pack => "pack",
+            Op::Load => "load",
+            Op::Web => "web",
         }
     }
 }
@@ -152,14 +185,47 @@ pub enum Error {
         /// What is wrong with the request.
         message: String,
     },
-    /// A failure inside `reshape` (compact's streaming writer), which still reports its
-    /// errors as text. Interim: goes away when `reshape` gets typed errors.
-    #[error("{op}: {message}")]
+    /// A partition directory refused, or failed, an operation (the store's typed error: a
+    /// refusal, damage, or a failing disk).
+    #[error("{op}{}: {source}", at(path.as_deref()))]
+    Store {
+        /// The operation.
+        op: Op,
+        /// The directory, when the message names it.
+        path: Option<PathBuf>,
+        /// The store's error.
+        #[source]
+        source: crate::store::StoreError,
+    },
+    /// A server (`web`) could not start or bind.
+    #[error("{op} {listen}: {source}")]
+    Serve {
+        /// The operation.
+        op: Op,
+        /// The address asked for.
+        listen: String,
+        /// The system's error.
+        #[source]
+        source: std::io::Error,
+    },
+    /// Encoding an in-memory partition failed (rows the encoder refuses).
+    #[error("{op}: encode: {source}")]
+    Encode {
+        /// The operation.
+        op: Op,
+        /// What the encoder found.
+        #[source]
+        source: meguri_core::Error,
+    },
+    /// A reshape (compact's or split's streaming writer) failed: its typed error, which keeps
+    /// core's (kind, place, offset) when an input broke the format.
+    #[error("{op}: {source}")]
     Reshape {
         /// The operation.
         op: Op,
-        /// Reshape's message.
-        message: String,
+        /// What went wrong.
+        #[source]
+        source: crate::reshape::Error,
     },
 }
 
@@ -177,6 +243,9 @@ impl Error {
             | Error::Input { op, .. }
             | Error::Refused { op, .. }
             | Error::Usage { op, .. }
+            | Error::Encode { op, .. }
+            | Error::Store { op, .. }
+            | Error::Serve { op, .. }
             | Error::Reshape { op, .. } => *op,
         }
     }
@@ -230,6 +299,50 @@ pub enum Refusal {
         "this is a meguri manifest, not a partition file (try `meguri verify` or `meguri map`)"
     )]
     NotAPartition,
+    /// `pack` was given something that is not a directory.
+    #[error("--data {} is not a partition directory", path.display())]
+    NotADirectory {
+        /// What was given.
+        path: PathBuf,
+    },
+    /// A row's string reference that resolves to no string of its file's arena.
+    #[error("arena reference {reference} resolves to no string")]
+    UnresolvedRef {
+        /// The reference.
+        reference: u64,
+    },
+    /// A split cut outside the input's range.
+    #[error("cut {cut:#018x} is not inside {file}'s range ({lo:#018x}, {hi:#018x}]")]
+    CutOutside {
+        /// The cut.
+        cut: u64,
+        /// The input.
+        file: String,
+        /// Its range.
+        lo: u64,
+        /// Its range.
+        hi: u64,
+    },
+    /// Split cuts out of order.
+    #[error("cut keys must increase: {cut:#018x} follows {after:#018x}")]
+    CutsNotIncreasing {
+        /// The cut.
+        cut: u64,
+        /// The one before it.
+        after: u64,
+    },
+    /// `web` without the inspector's wasm in this binary.
+    #[error("this binary was built without the inspector's wasm; run `bash web/build.sh` (needs the wasm32-unknown-unknown target and wasm-bindgen-cli, see README), then `cargo build -p meguri` again")]
+    NoInspector,
+    /// An output that would replace an input.
+    #[error("the output is the input; write it elsewhere")]
+    OutputIsInput,
+    /// The input held no usable URL.
+    #[error("no urls read ({skipped} lines skipped)")]
+    NoUrls {
+        /// Lines skipped.
+        skipped: u64,
+    },
     /// Two catalogue entries own the same keys.
     #[error("{first} and {second} both own host keys [0x{lo:016x}, 0x{hi:016x}]; a manifest may not overlap ({count} overlap(s) in all)")]
     ManifestOverlap {
@@ -310,6 +423,11 @@ pub enum Step {
     Encoding {
         /// Lines read.
         lines: u64,
+    },
+    /// `load` has put this many URL rows so far.
+    Loading {
+        /// URL rows so far.
+        urls: u64,
     },
     /// The operation is done; a display may clear its line.
     Done,

@@ -1,7 +1,7 @@
 //! `schedule` of a partition file: the URLs due at or before an hour, through the file's
 //! schedule wheel when it has one, otherwise by a scan of `next_due` that skips pages whose
-//! zone map shows nothing due. (A partition directory's schedule is `cmd::live::schedule`,
-//! until the store's operations move here.)
+//! zone map shows nothing due. (A partition directory's schedule is
+//! [`super::live_schedule`].)
 
 use super::{open_source, Error, Op, Result};
 use meguri_core::arena::Arena;

@@ -131,23 +131,40 @@ const PARSERS: usize = 2;
 /// ending at a line boundary.
 const BLOCK: usize = 4 << 20;
 
-/// Seeds `opts.out` from `input`. `progress` hears how many lines are read, and when encoding
-/// starts.
-pub fn seed(
+/// CDX lines read into a partition (sorted rows, laid-out arena), as `seed`, `run --seed` and
+/// `bench` take them.
+pub struct Seeded {
+    /// The partition: id 1, created 0, range = the smallest and largest host key.
+    pub partition: meguri_core::partition::Partition,
+    /// Non-empty lines read.
+    pub lines: u64,
+    /// Lines skipped.
+    pub skipped: u64,
+    /// Time spent reading and parsing.
+    pub parse: Duration,
+    /// Time spent ordering rows and laying out the arena.
+    pub layout: Duration,
+}
+
+/// Reads `input` for `op`: new URLs get `priority`, new hosts `crawl_delay` deciseconds.
+/// `progress` hears how many lines are read.
+pub fn read_cdx(
+    op: Op,
     input: SeedInput,
-    opts: &SeedOptions,
+    priority: f32,
+    crawl_delay: u16,
     progress: &mut dyn Progress,
-) -> Result<SeedReport> {
+) -> Result<Seeded> {
     let name = input.name();
     let input_err = |source: InputError| Error::Input {
-        op: Op::Seed,
+        op,
         input: name.clone(),
         source,
     };
     let stream = input.open().map_err(|e| input_err(e.into()))?;
     let (recycle_tx, recycle_rx) = std::sync::mpsc::channel::<Vec<u8>>();
     let (blocks, reader) = spawn_reader(stream, recycle_rx);
-    let mut seeder = Seeder::new(opts.priority, opts.crawl_delay);
+    let mut seeder = Seeder::new(priority, crawl_delay);
     let started = Instant::now();
     // Blocks are parsed on PARSERS threads and handed to the seeder in input order.
     let blocks = std::sync::Mutex::new(blocks);
@@ -191,7 +208,7 @@ pub fn seed(
                 }
             }
             progress.step(
-                Op::Seed,
+                op,
                 Step::Reading {
                     lines: seeder.lines,
                 },
@@ -202,17 +219,36 @@ pub fn seed(
     if let Some(e) = input_error {
         return Err(input_err(e));
     }
-    progress.step(
-        Op::Seed,
-        Step::Encoding {
-            lines: seeder.lines,
-        },
-    );
     let (skipped, lines) = (seeder.skipped, seeder.lines);
-    let t_parse = started.elapsed();
+    let parse = started.elapsed();
     let partition = seeder.finish();
+    Ok(Seeded {
+        partition,
+        lines,
+        skipped,
+        parse,
+        layout: started.elapsed() - parse,
+    })
+}
+
+/// Seeds `opts.out` from `input`. `progress` hears how many lines are read, and when encoding
+/// starts.
+pub fn seed(
+    input: SeedInput,
+    opts: &SeedOptions,
+    progress: &mut dyn Progress,
+) -> Result<SeedReport> {
+    let started = Instant::now();
+    let Seeded {
+        partition,
+        lines,
+        skipped,
+        parse: t_parse,
+        layout,
+    } = read_cdx(Op::Seed, input, opts.priority, opts.crawl_delay, progress)?;
+    progress.step(Op::Seed, Step::Encoding { lines });
     let urls = partition.urls.len();
-    let t_finish = started.elapsed();
+    let t_finish = t_parse + layout;
     let bytes = encode_partition(&partition, &opts.encoding)
         .map_err(|e| Error::format(Op::Seed, &opts.out, e))?;
     let t_encode = started.elapsed();

@@ -1,5 +1,5 @@
 //! `stats` of a partition file: the footer summary, no rows decoded. (The live counters of a
-//! partition directory are `cmd::live::stats`, until the store's operations move here.)
+//! partition directory are [`super::live_stats`].)
 
 use super::{display_path, open_source, Error, Op, Result};
 use meguri_core::inspect::ColdStats;

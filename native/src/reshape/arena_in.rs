@@ -25,6 +25,7 @@ use std::fs::File;
 use std::io::{BufReader, Read, Seek, SeekFrom};
 use std::path::Path;
 
+use super::{ArenaProblem, Error, Result};
 use crate::fsource::FileSource;
 use crate::zstd_check::{check_payload, CheckError, PureRead, Reads};
 use meguri_core::Place;
@@ -94,14 +95,17 @@ pub struct ArenaIn {
     whole: Option<Vec<u8>>,
 }
 
-fn err(name: &str, what: impl std::fmt::Display) -> String {
-    format!("{name}: string arena: {what}")
+fn err(name: &str, problem: impl Into<ArenaProblem>) -> Error {
+    Error::Arena {
+        file: name.to_string(),
+        problem: problem.into(),
+    }
 }
 
 impl ArenaIn {
     /// Opens the arena of `reader`'s file at `path`; `None` when the file has none. Checks the
     /// page and region CRCs first.
-    pub fn open(reader: &Reader<FileSource>, path: &Path) -> Result<Option<ArenaIn>, String> {
+    pub fn open(reader: &Reader<FileSource>, path: &Path) -> Result<Option<ArenaIn>> {
         let name = path.display().to_string();
         let Some(desc) = reader.footer().region(REGION_STRING_BLOB).copied() else {
             return Ok(None);
@@ -120,34 +124,38 @@ impl ArenaIn {
         {
             return Err(err(
                 &name,
-                format!(
-                    "region {}+{} does not hold a page inside the {file_len}-byte file",
-                    desc.offset, desc.length
-                ),
+                ArenaProblem::Region {
+                    offset: desc.offset,
+                    length: desc.length,
+                    file_len,
+                },
             ));
         }
         let mut head = [0u8; PAGE_HEADER_LEN];
         file.seek(SeekFrom::Start(desc.offset))
             .and_then(|_| file.read_exact(&mut head))
             .map_err(|e| err(&name, e))?;
-        let h = region_page_header(&head, &desc, KIND_BLOB).map_err(|e| format!("{name}: {e}"))?;
+        let h = region_page_header(&head, &desc, KIND_BLOB).map_err(|source| Error::Format {
+            file: name.clone(),
+            source,
+        })?;
         let body_len = desc.length - PAGE_HEADER_LEN as u64;
         if h.codec != CODEC_NONE && h.codec != CODEC_ZSTD {
-            return Err(err(&name, format!("codec {} is not supported", h.codec)));
+            return Err(err(&name, ArenaProblem::Codec(h.codec)));
         }
         if h.codec == CODEC_NONE && h.uncompressed_size != h.compressed_size {
-            return Err(err(&name, "a stored page's two sizes differ"));
+            return Err(err(&name, ArenaProblem::StoredSizes));
         }
         // The same decoded-size budget as every other read (docs/format.md §10).
         let budget = reader.options().limits.budget(file_len);
         if u64::from(h.uncompressed_size) > budget {
             return Err(err(
                 &name,
-                format!(
-                    "declares {} raw bytes, over the {budget}-byte budget for a {file_len}-byte \
-                     file",
-                    h.uncompressed_size
-                ),
+                ArenaProblem::OverBudget {
+                    raw: h.uncompressed_size,
+                    budget,
+                    file_len,
+                },
             ));
         }
         // One pass over the compressed bytes checks both checksums.
@@ -167,19 +175,21 @@ impl ArenaIn {
         if pc != h.crc {
             return Err(err(
                 &name,
-                format!(
-                    "page CRC32C is 0x{:08x} but its body gives 0x{pc:08x} (at byte {})",
-                    h.crc, desc.offset
-                ),
+                ArenaProblem::PageCrc {
+                    want: h.crc,
+                    got: pc,
+                    at: desc.offset,
+                },
             ));
         }
         if rc != desc.crc {
             return Err(err(
                 &name,
-                format!(
-                    "region CRC32C is 0x{:08x} but its bytes give 0x{rc:08x} (at byte {})",
-                    desc.crc, desc.offset
-                ),
+                ArenaProblem::RegionCrc {
+                    want: desc.crc,
+                    got: rc,
+                    at: desc.offset,
+                },
             ));
         }
         let body_offset = desc.offset + PAGE_HEADER_LEN as u64;
@@ -198,7 +208,10 @@ impl ArenaIn {
             reads =
                 check_payload(open, body_offset, u64::from(h.uncompressed_size)).map_err(|e| {
                     match e {
-                        CheckError::Format(e) => format!("{name}: {}", e.within(Place::Arena)),
+                        CheckError::Format(e) => Error::Format {
+                            file: name.clone(),
+                            source: e.within(Place::Arena),
+                        },
                         CheckError::Io(e) => err(&name, e),
                     }
                 })?;
@@ -231,7 +244,7 @@ impl ArenaIn {
         }
     }
 
-    fn body_reader(&self) -> Result<Box<dyn Read + Send>, String> {
+    fn body_reader(&self) -> Result<Box<dyn Read + Send>> {
         // Positioned reads: cursors share the file but never its offset.
         let f = self.file.try_clone().map_err(|e| err(&self.name, e))?;
         let body = BufReader::with_capacity(
@@ -256,7 +269,7 @@ impl ArenaIn {
     }
 
     /// Reads the whole raw arena (the fallback for unordered lookups).
-    fn load_whole(&mut self) -> Result<(), String> {
+    fn load_whole(&mut self) -> Result<()> {
         let mut src = self.body_reader()?;
         // Grown by what the decoder really gives (never sized from the header alone), and one
         // byte past the declared length, to tell a frame that runs long.
@@ -268,11 +281,10 @@ impl ArenaIn {
         if all.len() as u64 != self.raw_len {
             return Err(err(
                 &self.name,
-                format!(
-                    "decompresses to {} bytes; the page declares {}",
-                    all.len(),
-                    self.raw_len
-                ),
+                ArenaProblem::Shorter {
+                    got: all.len() as u64,
+                    declared: self.raw_len,
+                },
             ));
         }
         self.cursors.clear();
@@ -281,11 +293,14 @@ impl ArenaIn {
     }
 
     /// The bytes of the entry at `r` (a nonzero reference).
-    pub fn entry(&mut self, r: u64) -> Result<&[u8], String> {
+    pub fn entry(&mut self, r: u64) -> Result<&[u8]> {
         if r == 0 || r >= self.raw_len {
             return Err(err(
                 &self.name,
-                format!("reference {r} is outside the {}-byte arena", self.raw_len),
+                ArenaProblem::RefOutside {
+                    reference: r,
+                    len: self.raw_len,
+                },
             ));
         }
         if self.whole.is_none() {
@@ -317,19 +332,16 @@ impl ArenaIn {
         }
         let all = self.whole.as_deref().unwrap_or_default();
         let (len, n) = read_uvarint(&all[r as usize..])
-            .map_err(|_| err(&self.name, format!("entry at {r} has a broken length")))?;
+            .map_err(|_| err(&self.name, ArenaProblem::BrokenLength(r)))?;
         let body = r as usize + n;
         match usize::try_from(len).ok().and_then(|l| body.checked_add(l)) {
             Some(end) if end <= all.len() => Ok(&all[body..end]),
-            _ => Err(err(
-                &self.name,
-                format!("entry at {r} of {len} bytes runs past the arena's end"),
-            )),
+            _ => Err(err(&self.name, ArenaProblem::PastEnd { reference: r, len })),
         }
     }
 
     /// Fills cursor `i` up to arena offset `end` (clamped to the arena's length).
-    fn fill(&mut self, i: usize, end: u64) -> Result<(), String> {
+    fn fill(&mut self, i: usize, end: u64) -> Result<()> {
         let end = end.min(self.raw_len);
         let c = &mut self.cursors[i];
         while c.end() < end {
@@ -353,28 +365,26 @@ impl ArenaIn {
                 if matches!(c.src.read(&mut probe), Ok(n) if n > 0) {
                     return Err(err(
                         &self.name,
-                        format!(
-                            "decompresses past the {} bytes the page declares",
-                            self.raw_len
-                        ),
+                        ArenaProblem::Longer {
+                            declared: self.raw_len,
+                        },
                     ));
                 }
             }
             if got == 0 {
                 return Err(err(
                     &self.name,
-                    format!(
-                        "decompresses to {} bytes; the page declares {}",
-                        c.end(),
-                        self.raw_len
-                    ),
+                    ArenaProblem::Shorter {
+                        got: c.end(),
+                        declared: self.raw_len,
+                    },
                 ));
             }
         }
         Ok(())
     }
 
-    fn via_cursor(&mut self, i: usize, r: u64) -> Result<&[u8], String> {
+    fn via_cursor(&mut self, i: usize, r: u64) -> Result<&[u8]> {
         {
             // Drop what lies well behind the lookup, keeping a little for nearby back
             // references; the buffer stays about KEEP_BEHIND + one entry + STEP long.
@@ -397,18 +407,13 @@ impl ArenaIn {
             let c = &self.cursors[i];
             let at = (r - c.start) as usize;
             let (len, n) = read_uvarint(&c.buf[at..])
-                .map_err(|_| err(&self.name, format!("entry at {r} has a broken length")))?;
+                .map_err(|_| err(&self.name, ArenaProblem::BrokenLength(r)))?;
             (c.start, r + n as u64, len)
         };
         let end = body
             .checked_add(len)
             .filter(|&e| e <= self.raw_len)
-            .ok_or_else(|| {
-                err(
-                    &self.name,
-                    format!("entry at {r} of {len} bytes runs past the arena's end"),
-                )
-            })?;
+            .ok_or_else(|| err(&self.name, ArenaProblem::PastEnd { reference: r, len }))?;
         self.fill(i, end)?;
         let c = &self.cursors[i];
         debug_assert_eq!(c.start, start);

@@ -1,7 +1,7 @@
 //! Running a reshape (a list of output plans) as one crash-safe job in an output directory,
 //! under an intent record (see [`crate::intent`] for the protocol).
 
-use super::{write_output, Input, Outcome, OutputPlan, Settings};
+use super::{write_output, Error, Input, Outcome, OutputPlan, Refusal, Result, Settings};
 use crate::intent::{self, InputRecord, Intent};
 use crate::store::storage::{RealFs, Storage};
 use std::fs;
@@ -35,8 +35,8 @@ fn same_file(a: &Path, b: &Path) -> bool {
 /// Undoes interrupted jobs in `dir` (see [`intent::recover`]); `notes` receives a line for
 /// each. Commands call this first, before judging their inputs, since an interrupted job's
 /// leftovers may be what makes the inputs look wrong.
-pub fn recover(dir: &Path, notes: &mut dyn FnMut(String)) -> Result<(), String> {
-    for line in intent::recover(dir).map_err(|e| format!("{}: recovery: {e}", dir.display()))? {
+pub fn recover(dir: &Path, notes: &mut dyn FnMut(String)) -> Result<()> {
+    for line in intent::recover(dir).map_err(Error::io(format!("{}: recovery", dir.display())))? {
         notes(line);
     }
     Ok(())
@@ -50,31 +50,28 @@ pub fn run(
     plans: &[(OutputPlan, PathBuf)],
     settings: &Settings,
     notes: &mut dyn FnMut(String),
-) -> Result<Vec<Outcome>, String> {
+) -> Result<Vec<Outcome>> {
     let Some((_, first)) = plans.first() else {
-        return Err("nothing to write".into());
+        return Err(Refusal::NothingToWrite.into());
     };
     let dir = dir_of(first);
     if plans.iter().any(|(_, p)| dir_of(p) != dir) {
-        return Err("all outputs must go to one directory".into());
+        return Err(Refusal::OutputsSpread.into());
     }
     recover(&dir, notes)?;
     for (_, out) in plans {
         if let Some(i) = inputs.iter().find(|i| same_file(&i.path, out)) {
-            return Err(format!(
-                "{}: the output would overwrite the input {}; inputs are never modified",
-                out.display(),
-                i.name()
-            ));
+            return Err(Refusal::OutputIsInput {
+                out: out.clone(),
+                input: i.name(),
+            }
+            .into());
         }
         if out.exists() {
-            return Err(format!(
-                "{}: exists; remove it or choose another output name (outputs never replace files)",
-                out.display()
-            ));
+            return Err(Refusal::OutputExists { out: out.clone() }.into());
         }
     }
-    let abs = |p: &Path| std::path::absolute(p).map_err(|e| format!("{}: {e}", p.display()));
+    let abs = |p: &Path| std::path::absolute(p).map_err(Error::io(p.display().to_string()));
     let finals: Vec<PathBuf> = plans
         .iter()
         .map(|(_, p)| abs(p))
@@ -91,12 +88,12 @@ pub fn run(
                     footer_crc: i.footer_crc(),
                 })
             })
-            .collect::<Result<_, String>>()?,
+            .collect::<Result<_>>()?,
         outputs: finals.clone(),
         temps: temps.clone(),
     };
     let held = intent::begin(&dir, &record)
-        .map_err(|e| format!("{}: intent record: {e}", dir.display()))?;
+        .map_err(Error::io(format!("{}: intent record", dir.display())))?;
     crate::crash::crash_point("intent");
     let undo = |temps: &[PathBuf], finals: &[PathBuf]| undo_in(&RealFs, &dir, temps, finals);
     let mut outcomes = Vec::with_capacity(plans.len());
@@ -127,24 +124,26 @@ pub fn run(
         if now != Some(inp.footer_crc()) {
             undo(&temps, &[]);
             let _ = held.commit();
-            return Err(format!(
-                "{}: changed while it was being read; nothing was written",
-                inp.name()
-            ));
+            return Err(Refusal::InputChanged(inp.name()).into());
         }
     }
     match publish(&RealFs, &dir, &temps, &finals) {
         Ok(()) => {}
         Err(Published::Undone(out, e)) => {
             let _ = held.commit();
-            return Err(format!("{}: publishing the output: {e}", out.display()));
+            return Err(Error::io(format!(
+                "{}: publishing the output",
+                out.display()
+            ))(e));
         }
         // Published but not known durable: the record stays, so the next run undoes it.
-        Err(Published::NotDurable(e)) => return Err(format!("{}: {e}", dir.display())),
+        Err(Published::NotDurable(e)) => return Err(Error::io(dir.display().to_string())(e)),
     }
     crate::crash::crash_point("commit");
-    held.commit()
-        .map_err(|e| format!("{}: removing the intent record: {e}", dir.display()))?;
+    held.commit().map_err(Error::io(format!(
+        "{}: removing the intent record",
+        dir.display()
+    )))?;
     Ok(outcomes)
 }
 

@@ -23,6 +23,7 @@
 
 pub mod arena_in;
 pub mod columns;
+pub mod error;
 pub mod job;
 pub mod spill;
 
@@ -30,6 +31,7 @@ use crate::arena_zip::ArenaZip;
 use crate::fsource::FileSource;
 use arena_in::{Access, ArenaIn};
 use columns::{Bits, ColumnStream, SegmentsFeed};
+pub use error::{ArenaProblem, Error, Refusal, Result};
 use meguri_core::bytes::put_uvarint;
 use meguri_core::format::codec::{compression_pays, CODEC_NONE, CODEC_ZSTD};
 use meguri_core::keys::UrlKey;
@@ -40,7 +42,7 @@ use meguri_core::schema::{
 };
 use meguri_core::seenset::BloomBuilder;
 use meguri_core::write::{Encoder, Plan, Sink, StoredBody, WriteOptions};
-use meguri_core::{Error, ErrorKind, Table};
+use meguri_core::{Error as CoreError, ErrorKind, Table};
 use spill::{SpillReader, SpillWriter};
 use std::fs::{File, OpenOptions};
 use std::io::{BufWriter, Read, Write};
@@ -58,25 +60,26 @@ pub struct Input {
 
 impl Input {
     /// Opens `path`.
-    pub fn open(path: &Path) -> Result<Input, String> {
-        let src = FileSource::open(path).map_err(|e| format!("{}: {e}", path.display()))?;
-        let reader = Reader::open(src).map_err(|e| format!("{}: {e}", path.display()))?;
+    pub fn open(path: &Path) -> Result<Input> {
+        let src = FileSource::open(path).map_err(Error::io(path.display().to_string()))?;
+        let reader = Reader::open(src).map_err(|source| Error::Format {
+            file: path.display().to_string(),
+            source,
+        })?;
         // Reshaping walks the reference's columns only; a file with meguri's serving state
-        // (the extension columns of a served crawl's snapshot) would lose it, so it is refused
-        // rather than silently thinned.
+        // (the extension columns of a served crawl's snapshot) would lose it.
         for table in [Table::Url, Table::Host] {
             if let Some(c) = meguri_core::schema::ext_columns(table)
                 .iter()
                 .find(|c| reader.has_column(table, c.id))
             {
-                return Err(format!(
-                    "{}: holds meguri's serving state ({} column {} `{}`), which compact, \
-                     split and load do not carry yet; `meguri pack` the live directory instead",
-                    path.display(),
-                    table.name(),
-                    c.id,
-                    c.name
-                ));
+                return Err(Refusal::ServingState {
+                    file: path.display().to_string(),
+                    table: table.name(),
+                    column: c.id,
+                    name: c.name,
+                }
+                .into());
             }
         }
         Ok(Input {
@@ -210,12 +213,13 @@ struct Walk {
     access: Vec<(usize, Access)>,
 }
 
-fn core_err(e: Error) -> String {
-    e.to_string()
+/// The writer's error, kept whole.
+fn core_err(source: CoreError) -> Error {
+    Error::Encode { source }
 }
 
-fn io_err(what: &str) -> impl Fn(std::io::Error) -> String + '_ {
-    move |e| format!("{what}: {e}")
+fn io_err(what: &str) -> impl Fn(std::io::Error) -> Error {
+    Error::io(what.to_string())
 }
 
 /// URL columns the walk reads besides the arena references: the key, the status and last
@@ -243,7 +247,7 @@ pub struct ChunkSender {
 const BATCH: usize = 1 << 20;
 
 impl ChunkSender {
-    fn put(&mut self, b: &[u8]) -> Result<(), String> {
+    fn put(&mut self, b: &[u8]) -> Result<()> {
         self.buf.extend_from_slice(b);
         if self.buf.len() >= BATCH {
             self.send()?;
@@ -251,7 +255,7 @@ impl ChunkSender {
         Ok(())
     }
     /// Appends one arena entry (`uvarint len ‖ bytes`); returns its size.
-    fn put_entry(&mut self, entry: &[u8]) -> Result<u64, String> {
+    fn put_entry(&mut self, entry: &[u8]) -> Result<u64> {
         let before = self.buf.len();
         put_uvarint(&mut self.buf, entry.len() as u64);
         self.buf.extend_from_slice(entry);
@@ -262,7 +266,7 @@ impl ChunkSender {
         Ok(n)
     }
 
-    fn send(&mut self) -> Result<(), String> {
+    fn send(&mut self) -> Result<()> {
         self.file
             .write_all_at(&self.buf, self.written)
             .map_err(io_err("arena spill"))?;
@@ -270,7 +274,7 @@ impl ChunkSender {
         self.buf.clear();
         self.tx
             .send(self.written)
-            .map_err(|_| "the arena thread stopped early".to_string())
+            .map_err(|_| Error::ArenaThread("stopped early"))
     }
 }
 
@@ -303,14 +307,12 @@ struct Layout {
 impl Layout {
     /// Copies entry `old` of an input's arena into the new arena; returns its new reference
     /// (0 stays 0).
-    fn intern(&mut self, old: u64, arena: Option<&mut ArenaIn>) -> Result<u64, String> {
+    fn intern(&mut self, old: u64, arena: Option<&mut ArenaIn>) -> Result<u64> {
         if old == 0 {
             return Ok(0);
         }
         let Some(arena) = arena else {
-            return Err(format!(
-                "a row refers to arena entry {old}, but the file has no string arena"
-            ));
+            return Err(Refusal::NoArena(old).into());
         };
         let at = self.raw_len;
         self.raw_len += self.out.put_entry(arena.entry(old)?)?;
@@ -320,11 +322,7 @@ impl Layout {
     /// The new references of a row's three arena references, copying each distinct entry once:
     /// a reference equal to an earlier one of the same row (a registrable domain that is the
     /// host itself, say) shares its new entry.
-    fn intern_row(
-        &mut self,
-        old: [u64; 3],
-        mut arena: Option<&mut ArenaIn>,
-    ) -> Result<[u64; 3], String> {
+    fn intern_row(&mut self, old: [u64; 3], mut arena: Option<&mut ArenaIn>) -> Result<[u64; 3]> {
         let mut new = [0u64; 3];
         for i in 0..3 {
             new[i] = match old[..i].iter().position(|&o| o == old[i]) {
@@ -339,16 +337,21 @@ impl Layout {
 /// Refuses a row whose host key lies outside its own file's header range.
 fn check_in_range(
     name: &str,
-    what: &str,
+    what: &'static str,
     row: u64,
     key: u64,
     (lo, hi): (u64, u64),
-) -> Result<(), String> {
+) -> Result<()> {
     if key < lo || key > hi {
-        return Err(format!(
-            "{name}: {what} row {row} has host key {key:#018x}, outside the file's range \
-             {lo:#018x}..{hi:#018x}; run `meguri verify`"
-        ));
+        return Err(Refusal::OutOfRange {
+            file: name.to_string(),
+            table: what,
+            row,
+            key,
+            lo,
+            hi,
+        }
+        .into());
     }
     Ok(())
 }
@@ -359,7 +362,7 @@ fn walk(
     settings: &Settings,
     tmp: &Path,
     arena_out: ChunkSender,
-) -> Result<Walk, String> {
+) -> Result<Walk> {
     let sp = |tag: &str| SpillWriter::new(tmp, tag).map_err(io_err("spill file"));
     let mut layout = Layout {
         raw_len: 1,
@@ -384,7 +387,10 @@ fn walk(
         let inp = &inputs[seg.input];
         let name = inp.name();
         let (lo, hi) = inp.range();
-        let ctx = |e: Error| format!("{name}: {e}");
+        let ctx = |source: CoreError| Error::Format {
+            file: name.clone(),
+            source,
+        };
         let r = &inp.reader;
         let mut arena = ArenaIn::open(r, &inp.path)?;
         // Status and last crawl matter only to --gc, next_due only to a rebuilt schedule.
@@ -402,7 +408,7 @@ fn walk(
             })
             .collect::<Result<_, _>>()
             .map_err(ctx)?;
-        let next = |u: &mut [Option<ColumnStream<'_>>], id: u64| -> Result<u64, String> {
+        let next = |u: &mut [Option<ColumnStream<'_>>], id: u64| -> Result<u64> {
             match u[id as usize].as_mut() {
                 Some(s) => s.take().map_err(ctx),
                 None => Ok(0),
@@ -455,7 +461,12 @@ fn walk(
                 }
                 let new = layout
                     .intern_row(old, arena.as_mut())
-                    .map_err(|e| format!("{name}: host row {row}: {e}"))?;
+                    .map_err(|e| Error::Row {
+                        file: name.clone(),
+                        table: "host",
+                        row,
+                        source: Box::new(e),
+                    })?;
                 for (s, v) in host_refs.iter_mut().zip(new) {
                     s.push(v).map_err(io_err("spill file"))?;
                 }
@@ -498,7 +509,12 @@ fn walk(
             }
             let new = layout
                 .intern_row(refs, arena.as_mut())
-                .map_err(|e| format!("{name}: URL row {row}: {e}"))?;
+                .map_err(|e| Error::Row {
+                    file: name.clone(),
+                    table: "URL",
+                    row,
+                    source: Box::new(e),
+                })?;
             for (s, v) in url_refs.iter_mut().zip(new) {
                 s.push(v).map_err(io_err("spill file"))?;
             }
@@ -530,21 +546,25 @@ fn walk(
     })
 }
 
-fn order_error(inputs: &[Input], a: usize, b: usize, what: &str, key: &str) -> String {
+fn order_error(inputs: &[Input], a: usize, b: usize, what: &'static str, key: &str) -> Error {
+    let key = key.to_string();
     if a == b {
-        format!(
-            "{}: rows are not in strictly increasing {what} order at {key}; run `meguri verify`",
-            inputs[a].name()
-        )
+        Refusal::Unordered {
+            file: inputs[a].name(),
+            what,
+            key,
+        }
+        .into()
     } else {
-        let (alo, ahi) = inputs[a].range();
-        let (blo, bhi) = inputs[b].range();
-        format!(
-            "{} ({alo:#018x}..{ahi:#018x}) and {} ({blo:#018x}..{bhi:#018x}) overlap: {what} {key} \
-             is not above the rows before it",
-            inputs[a].name(),
-            inputs[b].name()
-        )
+        Refusal::Interleaved {
+            first: inputs[a].name(),
+            first_range: inputs[a].range(),
+            second: inputs[b].name(),
+            second_range: inputs[b].range(),
+            what,
+            key,
+        }
+        .into()
     }
 }
 
@@ -555,7 +575,7 @@ impl Sink for FileSink {
     fn put(&mut self, bytes: &[u8]) -> meguri_core::Result<()> {
         self.0
             .write_all(bytes)
-            .map_err(|e| Error::new(ErrorKind::Source, format!("write: {e}")))
+            .map_err(|e| CoreError::new(ErrorKind::Source, format!("write: {e}")))
     }
 }
 
@@ -593,12 +613,12 @@ pub fn write_output(
     settings: &Settings,
     out: &Path,
     tmp_dir: &Path,
-) -> Result<Outcome, String> {
+) -> Result<Outcome> {
     let file = OpenOptions::new()
         .write(true)
         .create_new(true)
         .open(out)
-        .map_err(|e| format!("{}: {e}", out.display()))?;
+        .map_err(Error::io(out.display().to_string()))?;
     let zipped = SpillWriter::new(tmp_dir, "arena").map_err(io_err("spill file"))?;
     let zip = settings.arena;
     let hint = arena_hint(inputs, plan);
@@ -613,9 +633,9 @@ pub fn write_output(
         .and_then(SpillWriter::into_file)
         .map_err(io_err("spill file"))?;
     let raw_read = raw_spill.try_clone().map_err(io_err("spill file"))?;
-    std::thread::scope(|scope| -> Result<Outcome, String> {
+    std::thread::scope(|scope| -> Result<Outcome> {
         // Pass 2 on its own thread: compress the arena as the walk lays it out.
-        let job = scope.spawn(move || -> Result<_, String> {
+        let job = scope.spawn(move || -> Result<_> {
             let t = std::time::Instant::now();
             let mut enc = zip.encoder(hint, zipped).map_err(io_err("arena"))?;
             drain_raw(&raw_read, rx, &mut enc).map_err(io_err("arena"))?;
@@ -648,11 +668,7 @@ pub fn write_output(
         };
         phases.walk = t.elapsed().as_secs_f64();
         if w.raw_len > u64::from(u32::MAX) {
-            return Err(format!(
-                "the output's arena would be {} bytes, more than v1's 4 GiB page limit; split \
-                 it further",
-                w.raw_len
-            ));
+            return Err(Refusal::ArenaTooLarge(w.raw_len).into());
         }
         let Walk {
             keep,
@@ -677,7 +693,7 @@ pub fn write_output(
             // Inputs with extension columns are refused at open.
             ext: [false; 2],
         };
-        let reader_of = |s: [SpillWriter; 3]| -> Result<Vec<SpillReader>, String> {
+        let reader_of = |s: [SpillWriter; 3]| -> Result<Vec<SpillReader>> {
             s.into_iter()
                 .map(|w| w.into_reader().map_err(io_err("spill file")))
                 .collect()
@@ -709,15 +725,14 @@ pub fn write_output(
         }
         phases.tables = t.elapsed().as_secs_f64();
         let t = std::time::Instant::now();
-        let (c, zipped, arena_s) = job
-            .join()
-            .map_err(|_| "the arena thread panicked".to_string())??;
+        let (c, zipped, arena_s) = job.join().map_err(|_| Error::ArenaThread("panicked"))??;
         phases.arena = arena_s;
         if c.raw_len != raw_len {
-            return Err(format!(
-                "the arena thread took {} bytes, the walk laid out {raw_len}",
-                c.raw_len
-            ));
+            return Err(Refusal::ArenaMismatch {
+                took: c.raw_len,
+                laid: raw_len,
+            }
+            .into());
         }
         let mut zipped = zipped.into_reader().map_err(io_err("spill file"))?;
         if compression_pays(raw_len, c.len) {
@@ -755,10 +770,10 @@ pub fn write_output(
         let (FileSink(buf), header) = enc.finish(&plan.meta).map_err(core_err)?;
         let file = buf
             .into_inner()
-            .map_err(|e| format!("{}: {}", out.display(), e.error()))?;
+            .map_err(|e| Error::io(out.display().to_string())(e.into_error()))?;
         file.write_all_at(&header, 0)
             .and_then(|_| file.sync_all())
-            .map_err(|e| format!("{}: {e}", out.display()))?;
+            .map_err(Error::io(out.display().to_string()))?;
         let bytes = file.metadata().map_err(io_err("stat"))?.len();
         phases.finish = t.elapsed().as_secs_f64();
         Ok(Outcome {
@@ -773,11 +788,7 @@ pub fn write_output(
     })
 }
 
-fn copy_into<S: Sink>(
-    enc: &mut Encoder<'_, S>,
-    src: &mut SpillReader,
-    len: u64,
-) -> Result<(), String> {
+fn copy_into<S: Sink>(enc: &mut Encoder<'_, S>, src: &mut SpillReader, len: u64) -> Result<()> {
     let mut buf = vec![0u8; 1 << 20];
     let mut left = len;
     while left > 0 {

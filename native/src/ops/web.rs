@@ -1,16 +1,20 @@
-//! `meguri web [--listen ADDR]`: serves the browser inspector from assets embedded in the
-//! binary, so a crawl host can offer it without any other server. GET and HEAD of the
-//! embedded files, on the same limited HTTP/1.1 server as `meguri serve`'s metrics
-//! ([`crate::serve::http`]): a client cannot make it hold more than a small request head per
-//! connection, nor keep connections for long. The page reads dropped files in the browser;
-//! nothing is ever uploaded here.
+//! `web`: serves the browser inspector from assets embedded in the binary, so a crawl host can
+//! offer it without any other server. GET and HEAD of the embedded files, on the same limited
+//! HTTP/1.1 server as `meguri serve`'s metrics ([`crate::serve::http`]): a client cannot make it
+//! hold more than a small request head per connection, nor keep connections for long. The page
+//! reads dropped files in the browser; nothing is ever uploaded here.
+//!
+//! The operation runs until its stop future resolves; it says where it listens through a
+//! callback once the socket is bound, and prints nothing itself.
 
+use super::{Error, Op, Refusal, Result};
 use crate::serve::http::{self, HttpLimits, HttpResponse};
-use crate::{CmdError, CmdResult};
 use ::http::{header, HeaderValue, StatusCode};
 use bytes::Bytes;
+use serde::Serialize;
+use std::fmt;
 use std::future::Future;
-use std::io::Write;
+use std::net::SocketAddr;
 
 mod assets {
     include!(concat!(env!("OUT_DIR"), "/web_assets.rs"));
@@ -75,36 +79,70 @@ pub async fn serve(listener: tokio::net::TcpListener, stop: impl Future<Output =
     http::serve(listener, limits(), respond, stop).await
 }
 
-/// Serves the inspector on `listen` until SIGINT or SIGTERM. Prints the page's URL (with
-/// the real port when `listen` asks for port 0) on `out`. Refuses to start without the
-/// built wasm unless `require_wasm` is false.
-pub fn run(listen: &str, require_wasm: bool, out: &mut dyn Write) -> CmdResult {
-    if require_wasm && !has_assets() {
-        return Err(CmdError::new(
-            "web: this binary was built without the inspector's wasm; run `bash web/build.sh` \
-             (needs the wasm32-unknown-unknown target and wasm-bindgen-cli, see README), then \
-             `cargo build -p meguri` again",
-        ));
+/// Where to serve.
+#[derive(Debug, Clone)]
+pub struct WebOptions {
+    /// Address to listen on (port 0 picks a free port).
+    pub listen: String,
+    /// Refuse to start when this binary lacks the inspector's wasm (the page could not work).
+    pub require_wasm: bool,
+}
+
+/// The server is listening.
+///
+/// JSON: `{address, url}`.
+#[derive(Debug, Clone, Serialize)]
+pub struct WebReady {
+    /// The bound address (the real port when port 0 was asked for).
+    pub address: SocketAddr,
+    /// The page's URL.
+    pub url: String,
+}
+
+impl fmt::Display for WebReady {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        writeln!(
+            f,
+            "serving the meguri inspector at {} (Ctrl-C stops)",
+            self.url
+        )
     }
+}
+
+/// Serves the inspector on `opts.listen` until `stop` resolves. `ready` hears where it listens
+/// once the socket is bound; an error it returns stops the server before it serves.
+pub fn web(
+    opts: &WebOptions,
+    stop: impl Future<Output = ()>,
+    ready: &mut dyn FnMut(&WebReady) -> Result<()>,
+) -> Result<()> {
+    if opts.require_wasm && !has_assets() {
+        return Err(Error::Refused {
+            op: Op::Web,
+            path: None,
+            refusal: Refusal::NoInspector,
+        });
+    }
+    let serve_err = |source| Error::Serve {
+        op: Op::Web,
+        listen: opts.listen.clone(),
+        source,
+    };
     // One thread is plenty for a page of static files.
     let rt = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
-        .map_err(|e| CmdError::new(format!("web: cannot start the runtime: {e}")))?;
+        .map_err(serve_err)?;
     rt.block_on(async {
-        let listener = tokio::net::TcpListener::bind(listen)
+        let listener = tokio::net::TcpListener::bind(&opts.listen)
             .await
-            .map_err(|e| CmdError::new(format!("web {listen}: {e}")))?;
-        let addr = listener
-            .local_addr()
-            .map_err(|e| CmdError::new(format!("web {listen}: {e}")))?;
-        writeln!(
-            out,
-            "serving the meguri inspector at http://{addr}/ (Ctrl-C stops)"
-        )
-        .and_then(|_| out.flush())
-        .map_err(|e| CmdError::new(format!("web: {e}")))?;
-        serve(listener, crate::serve::stop_signal()).await;
+            .map_err(serve_err)?;
+        let address = listener.local_addr().map_err(serve_err)?;
+        ready(&WebReady {
+            address,
+            url: format!("http://{address}/"),
+        })?;
+        serve(listener, stop).await;
         Ok(())
     })
 }
