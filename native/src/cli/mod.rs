@@ -84,9 +84,12 @@ enum Command {
     ///
     /// Dropped files are read by the page in the browser; nothing is uploaded.
     Web(WebArgs),
-    /// URLFrontier gRPC server: for now the transport alone around a stand-in service.
-    #[command(hide = true)]
-    Serve(crate::serve::TransportArgs),
+    /// URLFrontier 2.6 gRPC server over a data root of partition directories.
+    ///
+    /// Each crawl id keeps its URLs, queues, delays, blocks, limits and leases in a partition
+    /// directory under DIR/crawls/; acks are durable as --durability promises. SIGINT or
+    /// SIGTERM drains calls, checkpoints every crawl and exits 0.
+    Serve(crate::serve::ServeArgs),
 }
 
 #[derive(Subcommand)]
@@ -208,7 +211,7 @@ fn run(command: Command, out: &mut dyn Write) -> Result<Answer, Failure> {
         Command::Pack(a) => live::pack(&a, out)?,
         Command::Load(a) => load::run(&a, out)?,
         Command::Web(a) => web::run(&a.listen, !a.without_wasm, out)?,
-        Command::Serve(a) => crate::serve::run_placeholder(&a, out)?,
+        Command::Serve(a) => crate::serve::run(&a, out)?,
     }
     Ok(true)
 }

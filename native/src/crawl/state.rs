@@ -733,14 +733,14 @@ impl Crawl {
     }
 
     /// Keys of the queues, sorted, active ones only unless `include_inactive`, from `start`,
-    /// at most `size` (0: [`DEFAULT_PAGE`]).
+    /// at most `size` (0: [`DEFAULT_PAGE`]); and how many there are in all.
     pub fn list_queues(
         &self,
         start: usize,
         size: usize,
         include_inactive: bool,
         now: Millis,
-    ) -> Result<Vec<String>> {
+    ) -> Result<(Vec<String>, usize)> {
         let st = self.lock()?;
         let mut keys: Vec<&str> = st
             .queues
@@ -750,12 +750,14 @@ impl Crawl {
             .collect();
         keys.sort_unstable();
         let size = if size == 0 { DEFAULT_PAGE } else { size };
-        Ok(keys
+        let total = keys.len();
+        let page = keys
             .into_iter()
             .skip(start)
             .take(size)
             .map(str::to_string)
-            .collect())
+            .collect();
+        Ok((page, total))
     }
 
     /// Changes a queue's gate with `f` (creating the queue if `create`) and stores it.

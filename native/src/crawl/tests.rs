@@ -171,8 +171,8 @@ fn gates_block_limit_delay_and_deletes_count() {
     c.block("g.org", fx.now() / 1000 + 60).unwrap();
     assert!(c.get_urls(&get(0, 0, None), fx.now()).unwrap().0.is_empty());
     assert_eq!(c.stats(None, fx.now()).unwrap().active_queues, 0);
-    assert!(c.list_queues(0, 0, false, fx.now()).unwrap().is_empty());
-    assert_eq!(c.list_queues(0, 0, true, fx.now()).unwrap(), ["g.org"]);
+    assert!(c.list_queues(0, 0, false, fx.now()).unwrap().0.is_empty());
+    assert_eq!(c.list_queues(0, 0, true, fx.now()).unwrap().0, ["g.org"]);
     fx.advance(60 * S);
     c.set_delay("g.org", 5 * S).unwrap();
     let (h, _) = c.get_urls(&get(0, 1, None), fx.now()).unwrap();
@@ -310,7 +310,7 @@ fn reopen_keeps_rows_queues_and_node_settings() {
     let s = c.stats(None, fx.now()).unwrap();
     assert_eq!((s.queues, s.completed), (2, 1));
     assert_eq!(
-        c.list_queues(0, 0, true, fx.now()).unwrap(),
+        c.list_queues(0, 0, true, fx.now()).unwrap().0,
         ["mykey", "r.org"]
     );
     let g = c.gate("r.org").unwrap().unwrap();
