@@ -61,6 +61,24 @@ impl Input {
     pub fn open(path: &Path) -> Result<Input, String> {
         let src = FileSource::open(path).map_err(|e| format!("{}: {e}", path.display()))?;
         let reader = Reader::open(src).map_err(|e| format!("{}: {e}", path.display()))?;
+        // Reshaping walks the reference's columns only; a file with meguri's serving state
+        // (the extension columns of a served crawl's snapshot) would lose it, so it is refused
+        // rather than silently thinned.
+        for table in [Table::Url, Table::Host] {
+            if let Some(c) = meguri_core::schema::ext_columns(table)
+                .iter()
+                .find(|c| reader.has_column(table, c.id))
+            {
+                return Err(format!(
+                    "{}: holds meguri's serving state ({} column {} `{}`), which compact, \
+                     split and load do not carry yet; `meguri pack` the live directory instead",
+                    path.display(),
+                    table.name(),
+                    c.id,
+                    c.name
+                ));
+            }
+        }
         Ok(Input {
             path: path.to_path_buf(),
             reader,
@@ -656,6 +674,8 @@ pub fn write_output(
             url_count: urls,
             host_count: hosts,
             schedule_base: if plan.schedule { due_min } else { None },
+            // Inputs with extension columns are refused at open.
+            ext: [false; 2],
         };
         let reader_of = |s: [SpillWriter; 3]| -> Result<Vec<SpillReader>, String> {
             s.into_iter()
