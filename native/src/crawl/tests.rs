@@ -337,9 +337,8 @@ fn reopen_keeps_rows_queues_and_node_settings() {
 }
 
 /// Everything, the extension columns included: exact refetch dates, creation dates,
-/// metadata, blocks, delays and leases. Needs the store to persist extension columns.
+/// metadata, blocks, delays and leases.
 #[test]
-#[ignore = "needs the store to persist extension columns (the lead's change on main)"]
 fn reopen_keeps_dates_metadata_blocks_and_leases() {
     let fx = Fixture::new("crawl-reopen-ext");
     let now_s = fx.now() / 1000;
@@ -369,7 +368,7 @@ fn reopen_keeps_dates_metadata_blocks_and_leases() {
     let root = fx.open();
     let c = root.crawl("").unwrap();
     let st = c.url_status("http://e.org/later", "").unwrap().unwrap();
-    assert_eq!((st.refetch, st.metadata), (now_s + 1234, meta));
+    assert_eq!((st.refetch, &st.metadata), (now_s + 1234, &meta));
     assert_eq!(c.stats(None, fx.now()).unwrap().in_process, 1, "the lease");
     let g = c.gate("f.org").unwrap().unwrap();
     assert_eq!(g.blocked_until, (now_s + 500) * 1000);
@@ -380,6 +379,23 @@ fn reopen_keeps_dates_metadata_blocks_and_leases() {
     fx.advance(2 * S);
     let (h, _) = c.get_urls(&get(0, 0, None), fx.now()).unwrap();
     assert_eq!(urls(&h), ["http://e.org/now"]);
+    // Through a checkpoint (the snapshot's extension columns) as well as the log.
+    c.checkpoint().unwrap();
+    drop(c);
+    assert!(root.close().is_empty());
+    let root = fx.open();
+    let c = root.crawl("").unwrap();
+    let st = c.url_status("http://e.org/later", "").unwrap().unwrap();
+    assert_eq!((st.refetch, st.metadata), (now_s + 1234, meta));
+    assert_eq!(
+        c.stats(None, fx.now()).unwrap().in_process,
+        1,
+        "leased again"
+    );
+    assert_eq!(
+        c.gate("f.org").unwrap().unwrap().blocked_until,
+        (now_s + 500) * 1000
+    );
 }
 
 #[test]
