@@ -653,7 +653,9 @@ impl Crawl {
 
     /// Counts of queue `key`, or of the whole crawl.
     pub fn stats(&self, key: Option<&str>, now: Millis) -> Result<CrawlStats> {
-        let st = self.lock()?;
+        let mut st = self.lock()?;
+        // An ended lease no longer counts as in process.
+        st.frontier.expire(now);
         let one = |hk: u64| {
             let c = st.frontier.queue_counts(hk);
             (c, st.frontier.is_active(hk, now))
