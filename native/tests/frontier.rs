@@ -957,3 +957,88 @@ async fn kill_9_under_full_loses_no_acked_put_and_keeps_politeness() {
     assert!(repeats > 10 && handouts > 50, "too little was checked");
     srv.stop();
 }
+
+/// A partition directory the reference wrote (golden `serve-small/`) is served as the
+/// DEFAULT crawl and stays a partition directory; `--seed` loads a CDX file into a crawl.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn serves_a_reference_directory_and_seeds_a_crawl() {
+    let Some(golden) = meguri_tests::golden_dir() else {
+        return;
+    };
+    let dir = Scratch::new("frontier-ref");
+    let data = dir.join("root");
+    std::fs::create_dir_all(&data).unwrap();
+    for e in std::fs::read_dir(golden.join("serve-small")).unwrap() {
+        let p = e.unwrap().path();
+        let name = p.file_name().unwrap().to_str().unwrap().to_string();
+        if !name.ends_with(".txt") {
+            std::fs::copy(&p, data.join(&name)).unwrap();
+        }
+    }
+    let cdx = dir.join("seed.cdx");
+    std::fs::write(
+        &cdx,
+        concat!(
+            "{\"url\":\"http://s1.example/a\",\"host\":\"s1.example\"}\n",
+            "{\"url\":\"http://s1.example/b\",\"host\":\"s1.example\"}\n",
+            "not json\n",
+            "{\"url\":\"https://s2.example/\",\"host\":\"s2.example\"}\n",
+        ),
+    )
+    .unwrap();
+    let log = dir.join("log");
+    let cdx_arg = cdx.to_str().unwrap().to_string();
+    let srv = start(&data, &log, &["--seed", &cdx_arg, "--crawl", "SEEDED"]);
+    let mut c = srv.client().await;
+    let count = |crawl: &str| CountUrlParams {
+        crawl_id: crawl.into(),
+        ..CountUrlParams::default()
+    };
+    let n = c.count_ur_ls(count("")).await.unwrap().into_inner().value;
+    assert!(n >= 999, "{n} URLs in the reference's directory");
+    assert_eq!(
+        c.count_ur_ls(count("SEEDED"))
+            .await
+            .unwrap()
+            .into_inner()
+            .value,
+        3
+    );
+    assert_eq!(
+        list_queues(&mut c, 0, 0, true, "SEEDED").await,
+        ["s1.example", "s2.example"]
+    );
+    // Its URLs are due (the reference scheduled them in the past) and their queues are
+    // their host names.
+    let got = get(&mut c, params(1, 5, "", 30, Some(""))).await;
+    assert_eq!(got.len(), 5);
+    for u in &got {
+        assert_eq!(
+            u.key,
+            u.url.split('/').nth(2).unwrap().split(':').next().unwrap()
+        );
+    }
+    let text = std::fs::read_to_string(&log).unwrap();
+    assert!(text.contains("crawl DEFAULT: generation 1"), "{text}");
+    assert!(text.contains("seeded crawl SEEDED"), "{text}");
+    srv.stop();
+    // Still a partition directory: a superblock, a snapshot, a log (and the node file and
+    // the other crawls beside them).
+    let names: Vec<String> = std::fs::read_dir(&data)
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
+    assert!(names.contains(&"super".to_string()), "{names:?}");
+    assert!(names.iter().any(|n| n.starts_with("snap-")), "{names:?}");
+    assert!(names.iter().any(|n| n.starts_with("log-")), "{names:?}");
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_meguri"))
+        .args(["stats", "--data"])
+        .arg(&data)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
