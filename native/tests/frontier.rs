@@ -1042,3 +1042,97 @@ async fn serves_a_reference_directory_and_seeds_a_crawl() {
         String::from_utf8_lossy(&out.stderr)
     );
 }
+
+/// A load probe, not a test (`cargo test --release -p meguri --test frontier load_probe --
+/// --ignored --nocapture`): puts per URL and in PutDiscovered batches of 256 over 2 streams,
+/// then GetURLs of 100 queues x 3 URLs with acks, under each durability; prints the rates.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "a measurement; run by hand"]
+async fn load_probe() {
+    const N: u64 = 200_000;
+    for durability in ["normal", "full"] {
+        let dir = Scratch::new("frontier-load");
+        let srv = start(
+            &dir.join("root"),
+            &dir.join("log"),
+            &["--durability", durability, "--default-delay", "0"],
+        );
+        let t = Instant::now();
+        let mut tasks = Vec::new();
+        for s in 0..2u64 {
+            let mut c = srv.client().await;
+            tasks.push(tokio::spawn(async move {
+                let items = (0..N / 2).map(move |i| {
+                    let n = s * N + i;
+                    discovered(&format!("http://h{}.load/{n}", n % 1000), "", "")
+                });
+                let mut acks = c
+                    .put_ur_ls(tokio_stream::iter(items))
+                    .await
+                    .unwrap()
+                    .into_inner();
+                let mut k = 0;
+                while let Some(a) = acks.next().await {
+                    a.unwrap();
+                    k += 1;
+                }
+                k
+            }));
+        }
+        let mut acked = 0;
+        for t in tasks {
+            acked += t.await.unwrap();
+        }
+        let per_url = acked as f64 / t.elapsed().as_secs_f64();
+        let t = Instant::now();
+        let mut tasks = Vec::new();
+        for s in 0..2u64 {
+            let mut c = srv.client().await;
+            tasks.push(tokio::spawn(async move {
+                let batches = (0..N / 2 / 256).map(move |b| DiscoveredBatch {
+                    id: b.to_string(),
+                    items: (0..256)
+                        .map(|i| {
+                            let n = 10 * N + s * N + b * 256 + i;
+                            info(&format!("http://h{}.load/{n}", n % 1000), "", "")
+                        })
+                        .collect(),
+                });
+                let mut acks = c
+                    .put_discovered(tokio_stream::iter(batches))
+                    .await
+                    .unwrap()
+                    .into_inner();
+                let mut k = 0;
+                while let Some(a) = acks.next().await {
+                    k += a.unwrap().statuses.len();
+                }
+                k
+            }));
+        }
+        let mut acked = 0;
+        for t in tasks {
+            acked += t.await.unwrap();
+        }
+        let batched = acked as f64 / t.elapsed().as_secs_f64();
+        let mut c = srv.client().await;
+        let t = Instant::now();
+        let (mut handed, mut lat) = (0usize, Vec::new());
+        while t.elapsed() < Duration::from_secs(5) {
+            let t1 = Instant::now();
+            let got = get(&mut c, params(3, 100, "", 30, None)).await;
+            lat.push(t1.elapsed());
+            handed += got.len();
+            let done = got.iter().map(|u| known(&u.url, "", "", 0)).collect();
+            put(&mut c, done).await;
+        }
+        lat.sort();
+        eprintln!(
+            "{durability}: PutURLs {per_url:.0} URLs/s, PutDiscovered/256 {batched:.0} URLs/s (2 streams); GetURLs+acks {:.0} URLs/s, GetURLs p50 {:?} p99 {:?}",
+            handed as f64 / t.elapsed().as_secs_f64(),
+            lat[lat.len() / 2],
+            lat[lat.len() * 99 / 100]
+        );
+        srv.stop();
+    }
+}

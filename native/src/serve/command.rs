@@ -141,6 +141,106 @@ impl Gauges {
     }
 }
 
+/// A crawl's log passing this many bytes is checkpointed (unless I/O pressure is high).
+const CHECKPOINT_SOFT_BYTES: u64 = 64 << 20;
+/// A crawl's log passing this many bytes is checkpointed whatever the pressure.
+const CHECKPOINT_HARD_BYTES: u64 = 1 << 30;
+/// A crawl whose log has anything is checkpointed at least this often.
+const CHECKPOINT_AGE: Duration = Duration::from_secs(600);
+/// How often the scheduler looks.
+const CHECKPOINT_TICK: Duration = Duration::from_secs(10);
+/// `some avg10` of /proc/pressure/io above which a round is skipped.
+const IO_PRESSURE_LIMIT: f64 = 40.0;
+
+/// Bytes in a crawl's logs (`log-*` files of its directory).
+fn log_bytes(dir: &Path) -> u64 {
+    std::fs::read_dir(dir).map_or(0, |rd| {
+        rd.filter_map(|e| e.ok())
+            .filter(|e| e.file_name().to_string_lossy().starts_with("log-"))
+            .filter_map(|e| e.metadata().ok())
+            .map(|m| m.len())
+            .sum()
+    })
+}
+
+/// The share of the last 10 s some task waited on I/O (`None` where the kernel does not
+/// report pressure: the scheduler then never skips a round).
+fn io_pressure() -> Option<f64> {
+    let text = std::fs::read_to_string("/proc/pressure/io").ok()?;
+    let some = text.lines().find(|l| l.starts_with("some "))?;
+    some.split_whitespace()
+        .find_map(|f| f.strip_prefix("avg10="))?
+        .parse()
+        .ok()
+}
+
+/// Checkpoints crawls in the background, one at a time: a crawl whose log passed
+/// [`CHECKPOINT_SOFT_BYTES`] or whose last checkpoint is older than [`CHECKPOINT_AGE`] (with
+/// something logged since), skipping rounds under high I/O pressure except past
+/// [`CHECKPOINT_HARD_BYTES`]. A failed checkpoint leaves the previous generation current; it
+/// is logged and counted, and tried again next round.
+async fn checkpoint_scheduler(root: Arc<DataRoot>, metrics: Arc<Metrics>) {
+    let r = metrics.registry();
+    let done = r.counter(
+        "meguri_checkpoints_total",
+        "Background checkpoints completed.",
+    );
+    let failed = r.counter(
+        "meguri_checkpoint_failures_total",
+        "Background checkpoints that failed (the previous generation stays current).",
+    );
+    let skipped = r.counter(
+        "meguri_checkpoint_rounds_skipped_total",
+        "Scheduler rounds skipped because of I/O pressure.",
+    );
+    let took = r.histogram(
+        "meguri_checkpoint_duration_seconds",
+        "Time a background checkpoint took.",
+        &[0.01, 0.05, 0.1, 0.5, 1.0, 5.0, 10.0, 60.0],
+    );
+    let mut last: std::collections::HashMap<String, Instant> = Default::default();
+    loop {
+        tokio::time::sleep(CHECKPOINT_TICK).await;
+        let pressured = io_pressure().is_some_and(|p| p > IO_PRESSURE_LIMIT);
+        if pressured {
+            skipped.inc();
+        }
+        for c in root.crawls() {
+            let since = *last.entry(c.id().to_string()).or_insert_with(Instant::now);
+            let bytes = log_bytes(c.store().dir());
+            let due = bytes >= CHECKPOINT_HARD_BYTES
+                || (!pressured
+                    && (bytes >= CHECKPOINT_SOFT_BYTES
+                        || (bytes > 0 && since.elapsed() >= CHECKPOINT_AGE)));
+            if !due {
+                continue;
+            }
+            let t = Instant::now();
+            let c2 = c.clone();
+            match tokio::task::spawn_blocking(move || c2.checkpoint()).await {
+                Ok(Ok(gen)) => {
+                    done.inc();
+                    took.observe_duration(t.elapsed());
+                    tracing::info!(
+                        "crawl {}: checkpoint to generation {gen} ({bytes} log bytes) in {} ms",
+                        c.id(),
+                        t.elapsed().as_millis()
+                    );
+                    last.insert(c.id().to_string(), Instant::now());
+                }
+                Ok(Err(e)) => {
+                    failed.inc();
+                    tracing::error!("background checkpoint: {e}");
+                }
+                Err(e) => {
+                    failed.inc();
+                    tracing::error!("background checkpoint: {e}");
+                }
+            }
+        }
+    }
+}
+
 /// Runs `meguri serve` until SIGINT or SIGTERM. Prints where it listens on `out` (one line,
 /// with the real ports when port 0 was asked for).
 pub fn run(args: &ServeArgs, out: &mut dyn Write) -> CmdResult {
@@ -215,6 +315,7 @@ pub fn run(args: &ServeArgs, out: &mut dyn Write) -> CmdResult {
                 tokio::time::sleep(Duration::from_secs(2)).await;
             }
         });
+        let scheduler = tokio::spawn(checkpoint_scheduler(root.clone(), metrics.clone()));
         let service = FrontierService::new(
             root.clone(),
             grpc.to_string(),
@@ -225,6 +326,9 @@ pub fn run(args: &ServeArgs, out: &mut dyn Write) -> CmdResult {
         let r = root.clone();
         let finish = async move {
             ticker.abort();
+            // A checkpoint in progress finishes on the blocking pool; the final one below
+            // waits for it (the store runs one at a time).
+            scheduler.abort();
             tokio::task::spawn_blocking(move || {
                 let t = Instant::now();
                 let failures = r.checkpoint_all();
