@@ -1,6 +1,6 @@
 //! The transport of `meguri serve` end to end, on real loopback sockets: a small test
 //! service behind [`Transport`], driven by the generated tonic client and a raw HTTP client.
-//! Then the real binary (its stand-in service) for signals, exit status and addresses.
+//! Then the real binary for signals, exit status and addresses.
 
 mod support;
 
@@ -661,14 +661,12 @@ async fn bind_refuses_what_it_should() {
 /// 0 on SIGTERM.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_binary_serves_and_stops_on_sigterm() {
+    let data = meguri_tests::Scratch::new("serve-bin");
     let mut child = Command::new(env!("CARGO_BIN_EXE_meguri"))
-        .args([
-            "serve",
-            "--listen",
-            "127.0.0.1:0",
-            "--metrics-listen",
-            "127.0.0.1:0",
-        ])
+        .arg("serve")
+        .arg("-d")
+        .arg(&data.0)
+        .args(["--listen", "127.0.0.1:0", "--metrics-listen", "127.0.0.1:0"])
         .args(["--log", "info", "--shutdown-grace", "2"])
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
@@ -705,11 +703,12 @@ async fn the_binary_serves_and_stops_on_sigterm() {
     client.set_log_level(level).await.unwrap();
     // Now at debug, the OK call below is logged.
     client.list_nodes(Empty {}).await.unwrap();
-    let e = client
+    let stats = client
         .get_stats(QueueWithinCrawlParams::default())
         .await
-        .unwrap_err();
-    assert_eq!(e.code(), Code::Unimplemented);
+        .unwrap()
+        .into_inner();
+    assert_eq!((stats.size, stats.crawl_id.as_str()), (0, "DEFAULT"));
     let page = tokio::task::spawn_blocking(move || support::get(metrics, "/metrics"))
         .await
         .unwrap();
@@ -738,7 +737,10 @@ async fn the_binary_serves_and_stops_on_sigterm() {
 
     // Refused before binding anything.
     let out = Command::new(env!("CARGO_BIN_EXE_meguri"))
-        .args(["serve", "--listen", "0.0.0.0:0"])
+        .arg("serve")
+        .arg("-d")
+        .arg(&data.0)
+        .args(["--listen", "0.0.0.0:0"])
         .output()
         .unwrap();
     assert_eq!(out.status.code(), Some(1));

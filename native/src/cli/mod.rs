@@ -95,9 +95,12 @@ enum Command {
     /// A URLFrontier client and load generator: put URLs, crawl (get and acknowledge),
     /// stats, against `meguri serve` or any URLFrontier 2.6 server.
     Frontier(FrontierArgs),
-    /// URLFrontier gRPC server: for now the transport alone around a stand-in service.
-    #[command(hide = true)]
-    Serve(crate::serve::TransportArgs),
+    /// URLFrontier 2.6 gRPC server over a data root of partition directories.
+    ///
+    /// Each crawl id keeps its URLs, queues, delays, blocks, limits and leases in a partition
+    /// directory under DIR/crawls/; acks are durable as --durability promises. SIGINT or
+    /// SIGTERM drains calls, checkpoints every crawl and exits 0.
+    Serve(crate::serve::ServeArgs),
 }
 
 #[derive(Subcommand)]
@@ -415,7 +418,7 @@ fn run(command: Command, out: &mut dyn Write) -> Result<Answer, Failure> {
                     .map_err(|e| Error::io(Op::Web, Path::new("<stdout>"), IoAction::Write, e))
             })?;
         }
-        Command::Serve(a) => crate::serve::run_placeholder(&a, out)?,
+        Command::Serve(a) => crate::serve::run(&a, out)?,
         Command::Frontier(a) => frontier(&a, out).map_err(|e| Failure::Client(Box::new(e)))?,
     }
     Ok(true)

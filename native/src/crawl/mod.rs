@@ -5,6 +5,24 @@
 //!
 //! - [`names`]: crawl ids, queue keys, URL checks and the row keys they give.
 //! - [`meta`]: a URL's metadata as one arena entry.
+//! - [`Crawl`] (`state.rs`): one crawl: its store, frontier and queue table, and every
+//!   URLFrontier operation on it.
+//! - [`DataRoot`] (`root.rs`): the served directory: crawls by id, created on first use, and
+//!   the node's settings.
 
 pub mod meta;
 pub mod names;
+mod root;
+mod state;
+
+pub use root::{
+    escape, system_clock, unescape, Clock, DataRoot, NodeSettings, RootOptions, CRAWLS,
+    DEFAULT_DELAY_MS, NODE_FILE, PARTITION,
+};
+pub use state::{
+    Ack, Crawl, CrawlError, CrawlStats, Filter, GetRequest, Handed, OpenReport, PutItem, Result,
+    UrlState, DEFAULT_LEASE_MS, DEFAULT_PAGE,
+};
+
+#[cfg(test)]
+mod tests;

@@ -294,6 +294,29 @@ impl<Id: Copy + Ord + Hash> Frontier<Id> {
         self.reschedule(queue);
     }
 
+    /// Puts URL `id` in `queue` as handed out and leased until `until` (rebuilding a frontier
+    /// from stored rows whose lease was still running): it counts as in flight and returns
+    /// to its queue, due at `due`, when the lease expires. A URL already held is moved.
+    pub fn push_leased(&mut self, queue: u64, id: Id, due: Millis, priority: f32, until: Millis) {
+        self.remove(id);
+        let gen = self.gen();
+        self.slots.insert(
+            id,
+            Slot {
+                queue,
+                due,
+                priority,
+                leased_until: Some(until),
+                gen,
+            },
+        );
+        self.leases.push(Reverse((until, id, gen)));
+        let q = self.queues.entry(queue).or_default();
+        q.leased += 1;
+        self.totals.leased += 1;
+        self.reschedule(queue);
+    }
+
     /// Takes URL `id` out of the frontier (queued or leased); returns where it was.
     pub fn remove(&mut self, id: Id) -> Option<Slot> {
         let slot = self.slots.remove(&id)?;
@@ -772,6 +795,19 @@ mod tests {
         assert_eq!(dropped.len(), 2);
         assert_eq!(f.counts(), Counts::default());
         assert_eq!(f.next_ready(), None);
+    }
+
+    #[test]
+    fn a_restored_lease_counts_in_flight_and_expires_back_to_its_queue() {
+        let mut f = Frontier::new(0);
+        f.push_leased(4, 1, 5, 0.0, 20 * S);
+        f.push(4, 2, 0, 0.0);
+        assert_eq!(f.queue_counts(4).leased, 1);
+        let mut out = Vec::new();
+        assert_eq!(f.take(S, &take(0, 1), &mut out), 0, "one in flight already");
+        assert_eq!(f.expire(20 * S), 1);
+        assert_eq!(f.take(20 * S, &take(0, 0), &mut out), 1);
+        assert_eq!(ids(&out), [2, 1], "back in due order");
     }
 
     /// Politeness under a random mix of pushes, takes, releases and expiries: no queue ever

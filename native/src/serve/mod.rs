@@ -31,23 +31,25 @@
 //! ```
 
 mod auth;
+mod command;
 mod config;
+mod frontier;
 pub mod http;
 mod log;
 mod metrics;
-mod placeholder;
 mod rpc;
 mod server;
 mod shutdown;
 
 pub use auth::{AuthFailure, BearerAuth, TokenError};
+pub use command::{run, ServeArgs};
 pub use config::{Limits, TransportArgs, TransportConfig, DEFAULT_LISTEN, DEFAULT_METRICS_LISTEN};
+pub use frontier::{status_of, FrontierService};
 pub use log::{LogControl, LogError};
 pub use metrics::{
     Counter, CounterVec, Family, FrontierMetrics, Gauge, GaugeVec, Histogram, HistogramVec,
     Metrics, Registry, LATENCY_BUCKETS,
 };
-pub use placeholder::run as run_placeholder;
 pub use server::{ServeError, ShutdownReport, Transport};
 pub use shutdown::{stop_signal, Shutdown};
 

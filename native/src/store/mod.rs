@@ -228,6 +228,11 @@ pub struct Store {
     _lock: Option<Box<dyn storage::DirLock>>,
 }
 
+/// A write made by [`Store::apply_pending`] whose durability is not yet waited for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[must_use = "an update is acknowledged only after `Store::wait`"]
+pub struct Pending(Option<(u32, u64, u64)>);
+
 /// What `export` writes.
 #[derive(Debug, Clone)]
 pub struct ExportOptions {
@@ -379,6 +384,29 @@ impl Store {
             self.append(&mut lg, updates)?
         };
         self.acknowledge(seg, end, lsn)
+    }
+
+    /// Like [`Store::apply`], but returns once the frames are written and applied to memory,
+    /// without waiting for the durability promise: [`Store::wait`] on the returned
+    /// [`Pending`] does. A caller that orders its writes under a lock of its own appends
+    /// under that lock and waits outside it, so concurrent writers share one fsync (group
+    /// commit) instead of queueing behind each other's.
+    pub fn apply_pending(&self, updates: &[Update<'_>]) -> Result<Pending> {
+        if updates.is_empty() {
+            return Ok(Pending(None));
+        }
+        let mut lg = self.log_l()?;
+        let (seg, end, lsn) = self.append(&mut lg, updates)?;
+        Ok(Pending(Some((seg, end, lsn))))
+    }
+
+    /// Waits until what the durability mode promises holds for a [`Store::apply_pending`]
+    /// write; returns its last LSN (0 for an empty one).
+    pub fn wait(&self, p: Pending) -> Result<u64> {
+        match p.0 {
+            None => Ok(0),
+            Some((seg, end, lsn)) => self.acknowledge(seg, end, lsn),
+        }
     }
 
     /// Writes frames for `updates` in one write and applies them to memory, under the log

@@ -1,0 +1,371 @@
+//! `meguri serve -d DIR`: opens the data root (every crawl recovered and reported), seeds a
+//! crawl if asked, binds, serves the URLFrontier service until SIGINT/SIGTERM, then
+//! checkpoints and closes every crawl.
+
+use super::frontier::FrontierService;
+use super::{GaugeVec, LogControl, Metrics, Transport, TransportArgs, TransportConfig};
+use crate::crawl::{DataRoot, PutItem, RootOptions};
+use crate::store::Durability;
+use crate::{CmdError, CmdResult};
+use std::io::{BufRead, Write};
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+/// `meguri serve`'s arguments.
+#[derive(clap::Args, Debug, Clone)]
+pub struct ServeArgs {
+    /// The data root: one partition directory per crawl under DIR/crawls/, created on first
+    /// use. A partition directory (holding `super`) is served as the DEFAULT crawl.
+    #[arg(short = 'd', long = "data", value_name = "DIR")]
+    pub data: PathBuf,
+    /// When an acknowledged update is durable: none (never fsynced), normal (at checkpoints
+    /// and close), full (fsynced before its ack; group commit).
+    #[arg(long, default_value = "normal")]
+    pub durability: Durability,
+    /// Most URL records kept in memory per crawl (0: all).
+    #[arg(long, value_name = "N", default_value_t = 0)]
+    pub resident_budget: usize,
+    /// Load the URLs of this CDX file (JSON lines, plain or .zst) into --crawl as discovered
+    /// URLs before serving.
+    #[arg(long, value_name = "CDX")]
+    pub seed: Option<PathBuf>,
+    /// The crawl --seed loads into.
+    #[arg(long, value_name = "ID", default_value = "DEFAULT", requires = "seed")]
+    pub crawl: String,
+    /// Seconds between two hand-outs of a queue without a delay of its own (kept in the data
+    /// root; SetDelay with an empty key changes it). Default: the stored value, else 1.
+    #[arg(long, value_name = "SECS")]
+    pub default_delay: Option<f64>,
+    /// The transport.
+    #[command(flatten)]
+    pub transport: TransportArgs,
+}
+
+fn err(e: impl std::fmt::Display) -> CmdError {
+    CmdError::new(format!("serve: {e}"))
+}
+
+/// Loads a CDX file into crawl `id` as discovered URLs; returns (lines, URLs stored).
+fn seed(root: &DataRoot, id: &str, path: &Path) -> Result<(u64, u64), CmdError> {
+    let file = std::fs::File::open(path).map_err(|e| err(format!("{}: {e}", path.display())))?;
+    let reader: Box<dyn BufRead> = if path.extension().is_some_and(|x| x == "zst") {
+        let d = zstd::stream::read::Decoder::new(file)
+            .map_err(|e| err(format!("{}: {e}", path.display())))?;
+        Box::new(std::io::BufReader::with_capacity(1 << 20, d))
+    } else {
+        Box::new(std::io::BufReader::with_capacity(1 << 20, file))
+    };
+    let crawl = root.crawl_or_create(id).map_err(err)?;
+    let (mut lines, mut stored) = (0u64, 0u64);
+    let mut batch = Vec::with_capacity(4096);
+    let mut flush = |batch: &mut Vec<PutItem>| -> Result<(), CmdError> {
+        let acks = crawl.put(batch, root.now()).map_err(err)?;
+        stored += acks.iter().filter(|a| **a == crate::crawl::Ack::Ok).count() as u64;
+        batch.clear();
+        Ok(())
+    };
+    for line in reader.lines() {
+        let line = line.map_err(|e| err(format!("{}: {e}", path.display())))?;
+        let line = line.trim();
+        if line.is_empty() {
+            continue;
+        }
+        lines += 1;
+        if let Some(l) = crate::seed::parse_line(line) {
+            batch.push(PutItem {
+                url: l.url.into_owned(),
+                ..PutItem::default()
+            });
+        }
+        if batch.len() == 4096 {
+            flush(&mut batch)?;
+        }
+    }
+    flush(&mut batch)?;
+    Ok((lines, stored))
+}
+
+/// Keeps the per-crawl gauges current.
+struct Gauges {
+    urls: Arc<GaugeVec>,
+    queues: Arc<GaugeVec>,
+    resident: Arc<GaugeVec>,
+    fsyncs: Arc<GaugeVec>,
+}
+
+impl Gauges {
+    fn new(m: &Metrics) -> Self {
+        let r = m.registry();
+        Gauges {
+            urls: r.gauge_vec(
+                "meguri_crawl_urls",
+                "URLs of a crawl by state (queued, in_process, completed).",
+                &["crawl", "state"],
+            ),
+            queues: r.gauge_vec(
+                "meguri_crawl_queues",
+                "Queues of a crawl (all, active).",
+                &["crawl", "kind"],
+            ),
+            resident: r.gauge_vec(
+                "meguri_store_resident_records",
+                "URL records of a crawl held in memory.",
+                &["crawl"],
+            ),
+            fsyncs: r.gauge_vec(
+                "meguri_store_log_fsyncs",
+                "Log fsyncs of a crawl's store since it was opened.",
+                &["crawl"],
+            ),
+        }
+    }
+
+    fn update(&self, root: &DataRoot) {
+        let now = root.now();
+        for c in root.crawls() {
+            let Ok(s) = c.stats(None, now) else { continue };
+            let id = c.id();
+            self.urls
+                .with(&[id, "queued"])
+                .set((s.size - s.in_process) as f64);
+            self.urls.with(&[id, "in_process"]).set(s.in_process as f64);
+            self.urls.with(&[id, "completed"]).set(s.completed as f64);
+            self.queues.with(&[id, "all"]).set(s.queues as f64);
+            self.queues
+                .with(&[id, "active"])
+                .set(s.active_queues as f64);
+            self.resident.with(&[id]).set(c.store().resident() as f64);
+            self.fsyncs.with(&[id]).set(c.store().log_syncs() as f64);
+        }
+    }
+}
+
+/// A crawl's log passing this many bytes is checkpointed (unless I/O pressure is high).
+const CHECKPOINT_SOFT_BYTES: u64 = 64 << 20;
+/// A crawl's log passing this many bytes is checkpointed whatever the pressure.
+const CHECKPOINT_HARD_BYTES: u64 = 1 << 30;
+/// A crawl whose log has anything is checkpointed at least this often.
+const CHECKPOINT_AGE: Duration = Duration::from_secs(600);
+/// How often the scheduler looks.
+const CHECKPOINT_TICK: Duration = Duration::from_secs(10);
+/// `some avg10` of /proc/pressure/io above which a round is skipped.
+const IO_PRESSURE_LIMIT: f64 = 40.0;
+
+/// Bytes in a crawl's logs (`log-*` files of its directory).
+fn log_bytes(dir: &Path) -> u64 {
+    std::fs::read_dir(dir).map_or(0, |rd| {
+        rd.filter_map(|e| e.ok())
+            .filter(|e| e.file_name().to_string_lossy().starts_with("log-"))
+            .filter_map(|e| e.metadata().ok())
+            .map(|m| m.len())
+            .sum()
+    })
+}
+
+/// The share of the last 10 s some task waited on I/O (`None` where the kernel does not
+/// report pressure: the scheduler then never skips a round).
+fn io_pressure() -> Option<f64> {
+    let text = std::fs::read_to_string("/proc/pressure/io").ok()?;
+    let some = text.lines().find(|l| l.starts_with("some "))?;
+    some.split_whitespace()
+        .find_map(|f| f.strip_prefix("avg10="))?
+        .parse()
+        .ok()
+}
+
+/// Checkpoints crawls in the background, one at a time: a crawl whose log passed
+/// [`CHECKPOINT_SOFT_BYTES`] or whose last checkpoint is older than [`CHECKPOINT_AGE`] (with
+/// something logged since), skipping rounds under high I/O pressure except past
+/// [`CHECKPOINT_HARD_BYTES`]. A failed checkpoint leaves the previous generation current; it
+/// is logged and counted, and tried again next round.
+async fn checkpoint_scheduler(root: Arc<DataRoot>, metrics: Arc<Metrics>) {
+    let r = metrics.registry();
+    let done = r.counter(
+        "meguri_checkpoints_total",
+        "Background checkpoints completed.",
+    );
+    let failed = r.counter(
+        "meguri_checkpoint_failures_total",
+        "Background checkpoints that failed (the previous generation stays current).",
+    );
+    let skipped = r.counter(
+        "meguri_checkpoint_rounds_skipped_total",
+        "Scheduler rounds skipped because of I/O pressure.",
+    );
+    let took = r.histogram(
+        "meguri_checkpoint_duration_seconds",
+        "Time a background checkpoint took.",
+        &[0.01, 0.05, 0.1, 0.5, 1.0, 5.0, 10.0, 60.0],
+    );
+    let mut last: std::collections::HashMap<String, Instant> = Default::default();
+    loop {
+        tokio::time::sleep(CHECKPOINT_TICK).await;
+        let pressured = io_pressure().is_some_and(|p| p > IO_PRESSURE_LIMIT);
+        if pressured {
+            skipped.inc();
+        }
+        for c in root.crawls() {
+            let since = *last.entry(c.id().to_string()).or_insert_with(Instant::now);
+            let bytes = log_bytes(c.store().dir());
+            let due = bytes >= CHECKPOINT_HARD_BYTES
+                || (!pressured
+                    && (bytes >= CHECKPOINT_SOFT_BYTES
+                        || (bytes > 0 && since.elapsed() >= CHECKPOINT_AGE)));
+            if !due {
+                continue;
+            }
+            let t = Instant::now();
+            let c2 = c.clone();
+            match tokio::task::spawn_blocking(move || c2.checkpoint()).await {
+                Ok(Ok(gen)) => {
+                    done.inc();
+                    took.observe_duration(t.elapsed());
+                    tracing::info!(
+                        "crawl {}: checkpoint to generation {gen} ({bytes} log bytes) in {} ms",
+                        c.id(),
+                        t.elapsed().as_millis()
+                    );
+                    last.insert(c.id().to_string(), Instant::now());
+                }
+                Ok(Err(e)) => {
+                    failed.inc();
+                    tracing::error!("background checkpoint: {e}");
+                }
+                Err(e) => {
+                    failed.inc();
+                    tracing::error!("background checkpoint: {e}");
+                }
+            }
+        }
+    }
+}
+
+/// Runs `meguri serve` until SIGINT or SIGTERM. Prints where it listens on `out` (one line,
+/// with the real ports when port 0 was asked for).
+pub fn run(args: &ServeArgs, out: &mut dyn Write) -> CmdResult {
+    let config = TransportConfig::from_args(&args.transport).map_err(err)?;
+    let log = LogControl::init(&args.transport.log)
+        .map_err(|e| CmdError::new(format!("serve: --log: {e}")))?;
+    let default_delay = match args.default_delay {
+        Some(s) if !(0.0..=86_400.0 * 365.0).contains(&s) => {
+            return Err(err(format!(
+                "--default-delay {s} is not a number of seconds"
+            )))
+        }
+        Some(s) => Some((s * 1000.0).round() as u64),
+        None => None,
+    };
+    let t0 = Instant::now();
+    let opts = RootOptions {
+        durability: args.durability,
+        resident_budget: args.resident_budget,
+        default_delay,
+        ..RootOptions::default()
+    };
+    let (root, reports) = DataRoot::open(&args.data, opts).map_err(err)?;
+    for r in &reports {
+        tracing::info!(
+            "crawl {}: generation {}, {} URLs in {} queues, {} log frames replayed, {} leases running, opened in {} ms",
+            r.crawl, r.generation, r.rows, r.queues, r.frames, r.leases, r.millis
+        );
+    }
+    root.persist_settings().map_err(err)?;
+    tracing::info!(
+        "data root {}: {} crawls opened in {} ms ({:?} durability)",
+        args.data.display(),
+        reports.len(),
+        t0.elapsed().as_millis(),
+        args.durability
+    );
+    if let Some(path) = &args.seed {
+        let t = Instant::now();
+        let (lines, stored) = seed(&root, &args.crawl, path)?;
+        tracing::info!(
+            "seeded crawl {} from {}: {lines} lines, {stored} new URLs in {} ms",
+            crate::crawl::names::crawl_id(&args.crawl),
+            path.display(),
+            t.elapsed().as_millis()
+        );
+    }
+    let root = Arc::new(root);
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .thread_name("meguri-serve")
+        .build()
+        .map_err(|e| err(format!("cannot start the runtime: {e}")))?;
+    let served = rt.block_on(async {
+        let metrics = Metrics::new();
+        let transport = Transport::bind(config, metrics.clone())
+            .await
+            .map_err(err)?;
+        let (grpc, metrics_addr) = (transport.grpc_addr(), transport.metrics_addr());
+        writeln!(
+            out,
+            "meguri serve: gRPC on {grpc}, metrics on http://{metrics_addr}/metrics"
+        )
+        .and_then(|_| out.flush())
+        .map_err(err)?;
+        tracing::info!("serving {} on {grpc}", args.data.display());
+        let gauges = Gauges::new(&metrics);
+        let r = root.clone();
+        let ticker = tokio::spawn(async move {
+            loop {
+                gauges.update(&r);
+                tokio::time::sleep(Duration::from_secs(2)).await;
+            }
+        });
+        let scheduler = tokio::spawn(checkpoint_scheduler(root.clone(), metrics.clone()));
+        let service = FrontierService::new(
+            root.clone(),
+            grpc.to_string(),
+            log,
+            metrics.clone(),
+            transport.shutdown(),
+        );
+        let r = root.clone();
+        let finish = async move {
+            ticker.abort();
+            // A checkpoint in progress finishes on the blocking pool; the final one below
+            // waits for it (the store runs one at a time).
+            scheduler.abort();
+            tokio::task::spawn_blocking(move || {
+                let t = Instant::now();
+                let failures = r.checkpoint_all();
+                for f in &failures {
+                    tracing::error!("checkpoint at shutdown: {f}");
+                }
+                tracing::info!(
+                    "checkpointed {} crawls in {} ms",
+                    r.crawls().len(),
+                    t.elapsed().as_millis()
+                );
+                failures.is_empty()
+            })
+            .await
+            .unwrap_or(false)
+        };
+        let (_report, ok) = transport
+            .serve(service, super::stop_signal(), finish)
+            .await
+            .map_err(err)?;
+        Ok::<bool, CmdError>(ok)
+    });
+    drop(rt);
+    let ok = served?;
+    let closed = match Arc::try_unwrap(root) {
+        Ok(root) => root.close(),
+        // Something still holds the root (a blocking call that outlived the grace period):
+        // its stores close when it lets go; their logs were checkpointed just now.
+        Err(_) => Vec::new(),
+    };
+    for e in &closed {
+        tracing::error!("close: {e}");
+    }
+    if !ok || !closed.is_empty() {
+        return Err(err(
+            "stopped, but not every crawl was checkpointed and closed",
+        ));
+    }
+    Ok(())
+}
