@@ -530,11 +530,15 @@ impl<S: Source> Reader<S> {
     fn rows_of<R: Record>(&self, rows: Range<u64>) -> Result<Vec<R>> {
         let table = R::TABLE;
         let whole = rows.start == 0 && rows.end == self.rows(table);
-        // Indexed by column id: the schema lists its columns in id order.
+        // Indexed by column id: the schema lists its columns in id order. An extension
+        // column the file does not hold reads as no values (zeros in every row).
         let cols = R::COLUMNS
             .iter()
+            .chain(R::EXT_COLUMNS)
             .map(|spec| {
-                if whole {
+                if schema::is_ext(table, spec.id) && !self.has_column(table, spec.id) {
+                    Ok(Values::Int(Vec::new()))
+                } else if whole {
                     self.read_column(table, spec.id)
                 } else {
                     self.read_column_rows(table, spec.id, rows.clone())
@@ -543,6 +547,15 @@ impl<S: Source> Reader<S> {
             .collect::<Result<Vec<Values>>>()?;
         let n = rows.end.saturating_sub(rows.start) as usize;
         build_rows(&cols, n)
+    }
+
+    /// Whether the file's directory lists column `id` of `table`.
+    pub fn has_column(&self, table: Table, id: u64) -> bool {
+        self.shape
+            .footer
+            .columns(table)
+            .iter()
+            .any(|d| d.column_id == id)
     }
 
     /// URL rows in `rows` (decodes only the pages that hold them).
@@ -678,6 +691,35 @@ mod tests {
             let r = Reader::open(&f[..]).unwrap();
             assert_eq!(r.partition().unwrap(), p);
         }
+    }
+
+    #[test]
+    fn extension_columns_are_written_only_when_used_and_read_back() {
+        let plain = partition(4, 5);
+        let bytes = encode(&plain, &WriteOptions::default(), &StoredZstd).unwrap();
+        let r = Reader::open(&bytes[..]).unwrap();
+        assert!(!r.has_column(Table::Url, url::REFETCH_AT));
+        assert_eq!(r.footer().columns(Table::Url).len(), 23);
+        assert_eq!(r.footer().columns(Table::Host).len(), 20);
+
+        // One URL row and one host row with meguri's own state: both tables gain the whole
+        // extension, every other row reads zeros there.
+        let mut p = plain.clone();
+        p.urls[3].refetch_at = 1_795_240_232;
+        p.urls[3].meta_ref = p.urls[0].url_ref;
+        p.hosts[1].blocked_until = 7;
+        p.hosts[1].last_handout = u64::MAX;
+        let bytes = encode(&p, &WriteOptions::default(), &StoredZstd).unwrap();
+        let r = Reader::open(&bytes[..]).unwrap();
+        assert_eq!(r.footer().columns(Table::Url).len(), 27);
+        assert_eq!(r.footer().columns(Table::Host).len(), 23);
+        assert_eq!(r.partition().unwrap(), p);
+        assert_eq!(r.url_rows(2..4).unwrap(), p.urls[2..4]);
+        assert_eq!(
+            crate::verify::verify_file(&bytes[..], &ReadOptions::default()).findings,
+            Vec::new(),
+            "a file with extension columns verifies clean"
+        );
     }
 
     #[test]

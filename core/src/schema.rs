@@ -269,6 +269,21 @@ pub fn build_rows<R: Record>(cols: &[Values], n: usize) -> Result<Vec<R>> {
             ));
         }
     }
+    // An extension column is absent (no values: the rows read zero there) or whole.
+    for spec in R::EXT_COLUMNS {
+        let have = cols.get(spec.id as usize).map_or(0, Values::len);
+        if have != 0 && have < n {
+            return Err(Error::new(
+                ErrorKind::Invalid,
+                format!(
+                    "{} extension column {} ({}) holds {have} values, {n} rows were asked for",
+                    R::TABLE.name(),
+                    spec.id,
+                    spec.name
+                ),
+            ));
+        }
+    }
     Ok((0..n).map(|i| R::from_columns(cols, i)).collect())
 }
 

@@ -229,6 +229,10 @@ pub struct Plan {
     /// of the URL rows (the wheel is built as the `next_due` column streams past, so the base
     /// must be known first). No region is written when no row is scheduled.
     pub schedule_base: Option<u32>,
+    /// Whether to write the extension columns of the URL and the host table
+    /// ([`crate::schema::Record::EXT_COLUMNS`]): only when some row holds a value there, so a
+    /// partition without meguri's own state writes exactly the reference's columns.
+    pub ext: [bool; 2],
 }
 
 /// Size and checksum of a page body compressed elsewhere (the string arena, which a streaming
@@ -342,7 +346,12 @@ impl<'c, S: Sink> Encoder<'c, S> {
                 Table::Host => (self.plan.host_count, REGION_HOST_TABLE),
             };
             self.open_region(region);
-            for spec in schema::columns(table) {
+            let ext: &[ColumnSpec] = if self.plan.ext[ti] {
+                schema::ext_columns(table)
+            } else {
+                &[]
+            };
+            for spec in schema::columns(table).iter().chain(ext) {
                 let watch = match spec.role {
                     Role::NextDue => Watch::NextDue(wheel.as_mut()),
                     Role::HostKey => Watch::HostKeys(None),
@@ -860,6 +869,10 @@ pub fn encode_with(
         url_count: p.urls.len() as u64,
         host_count: p.hosts.len() as u64,
         schedule_base,
+        ext: [
+            p.urls.iter().any(Record::has_ext),
+            p.hosts.iter().any(Record::has_ext),
+        ],
     };
     let mut e = Encoder::new(out, plan, *opts, comp)?;
     e.tables(&mut RowsFeed(&p.urls[..]), &mut RowsFeed(&p.hosts[..]))?;
@@ -1051,6 +1064,7 @@ mod tests {
             url_count: 2,
             host_count: 0,
             schedule_base: None,
+            ext: [false; 2],
         };
         // A feed that gives fewer rows than planned.
         let urls = [UrlRecord::default()];

@@ -14,6 +14,7 @@ pub mod arena_zip;
 pub mod atomic;
 pub mod bench;
 pub mod cli;
+pub mod client;
 pub mod crash;
 pub mod crawl;
 pub mod encode;

@@ -72,17 +72,19 @@ struct Log {
     /// Offsets of every whole frame read (applied or skipped), in order.
     offsets: Vec<u64>,
     skipped: u64,
-    by_kind: [u64; 6],
+    by_kind: [u64; 8],
     first_lsn: Option<u64>,
 }
 
 /// Kinds of frames, as counted and named.
-const KINDS: [&str; 6] = [
+const KINDS: [&str; 8] = [
     "URL put",
     "URL tombstone",
     "host put",
     "host tombstone",
     "intern",
+    "URL extension",
+    "host extension",
     "unknown kind",
 ];
 
@@ -93,7 +95,9 @@ fn kind_index(kind: u8) -> usize {
         (frame::KIND_HOST, false) => 2,
         (frame::KIND_HOST, true) => 3,
         (frame::KIND_INTERN, false) => 4,
-        _ => 5,
+        (frame::KIND_URL_EXT, false) => 5,
+        (frame::KIND_HOST_EXT, false) => 6,
+        _ => 7,
     }
 }
 
@@ -651,6 +655,34 @@ impl PartitionDir {
                         interns.push((*arena_end, i, off));
                         *arena_end += (meguri_core::bytes::uvarint_len(<[u8]>::len(s) as u64)
                             + <[u8]>::len(s)) as u64;
+                    }
+                    // An extension frame completes the put frame right before it, as the
+                    // native store replays it, and is ignored anywhere else.
+                    Some(x @ Update::UrlExt(e)) => {
+                        let prev = log.offsets.len().checked_sub(2).map(|p| log.offsets[p]);
+                        if let Some(c) = urls.get_mut(&e.key) {
+                            if let (Some(r), true) = (c.rec, c.log == i && Some(c.offset) == prev) {
+                                let mut put = Update::PutUrl(r);
+                                if frame::apply_ext(&mut put, x) {
+                                    if let Update::PutUrl(r) = put {
+                                        c.rec = Some(r);
+                                    }
+                                }
+                            }
+                        }
+                    }
+                    Some(x @ Update::HostExt(e)) => {
+                        let prev = log.offsets.len().checked_sub(2).map(|p| log.offsets[p]);
+                        if let Some(c) = hosts.get_mut(&e.host_key) {
+                            if let (Some(h), true) = (c.rec, c.log == i && Some(c.offset) == prev) {
+                                let mut put = Update::PutHost(h);
+                                if frame::apply_ext(&mut put, x) {
+                                    if let Update::PutHost(h) = put {
+                                        c.rec = Some(h);
+                                    }
+                                }
+                            }
+                        }
                     }
                     None => {}
                 }
@@ -1339,6 +1371,20 @@ impl FrameOut {
                 Some(format!("host_ref {}", h.host_ref)),
             ),
             Some(Update::DeleteHost(k)) => (Some(format!("0x{k:016x}")), None),
+            Some(Update::UrlExt(r)) => (
+                Some(format!("0x{:016x}/0x{:016x}", r.key.host, r.key.path)),
+                Some(format!(
+                    "refetch at {}, created {}, lease until {}, meta_ref {}",
+                    r.refetch_at, r.created_at, r.lease_until, r.meta_ref
+                )),
+            ),
+            Some(Update::HostExt(h)) => (
+                Some(format!("0x{:016x}", h.host_key)),
+                Some(format!(
+                    "queue delay {}, blocked until {}, last hand-out {}",
+                    h.queue_delay, h.blocked_until, h.last_handout
+                )),
+            ),
             Some(Update::Intern(s)) => {
                 let cut = &s[..<[u8]>::len(s).min(200)];
                 (None, Some(String::from_utf8_lossy(cut).into_owned()))
@@ -1608,7 +1654,7 @@ impl Log {
             end: None,
             offsets: Vec::new(),
             skipped: 0,
-            by_kind: [0; 6],
+            by_kind: [0; 8],
             first_lsn: None,
         }
     }

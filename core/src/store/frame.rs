@@ -4,10 +4,19 @@
 //! lsn u64 ‖ kind u8 ‖ key_len u8 ‖ value_len u32 ‖ key ‖ value ‖ crc32c u32
 //! ```
 //! All integers are little-endian; the CRC covers every byte before it. `kind`'s low seven bits
-//! say what the frame carries (0 URL, 1 host, 2 string intern) and bit 7 marks a tombstone,
-//! whose value is empty. A URL key is the 16-byte [`UrlKey::to_bytes`] image, a host key its
+//! say what the frame carries (0 URL, 1 host, 2 string intern, and meguri's own 3 URL
+//! extension, 4 host extension) and bit 7 marks a tombstone, whose value is empty. A URL key is the 16-byte [`UrlKey::to_bytes`] image, a host key its
 //! eight bytes; an intern frame has no key and its value is one arena entry
 //! (`uvarint(len) ‖ bytes`), so replaying it appends exactly those bytes to the arena.
+//!
+//! **Extension frames.** A record whose extension columns ([`Record::EXT_COLUMNS`]) hold
+//! anything is logged as its put frame followed at once, in the same write, by an extension
+//! frame: the same key, the extension value ([`Record::put_ext_value`]). The reference skips
+//! kinds it does not know, so it replays the put and sees the record without meguri's state;
+//! meguri applies an extension frame only to the put frame right before it (same kind of
+//! table, same key) and ignores it anywhere else. A put frame alone means "no extension": it
+//! replaces the whole record, extension included. An extension value longer than this version
+//! knows is accepted and its extra bytes ignored, so later versions may add columns.
 //!
 //! [`parse`] never trusts a length before checking it against [`MAX_VALUE_LEN`] and the bytes
 //! at hand, so a torn or garbage tail costs no allocation.
@@ -35,6 +44,10 @@ pub const KIND_URL: u8 = 0;
 pub const KIND_HOST: u8 = 1;
 /// Kind of a string-intern frame.
 pub const KIND_INTERN: u8 = 2;
+/// Kind of a URL extension frame (meguri's; the reference skips it).
+pub const KIND_URL_EXT: u8 = 3;
+/// Kind of a host extension frame (meguri's; the reference skips it).
+pub const KIND_HOST_EXT: u8 = 4;
 /// Kind bit of a tombstone.
 pub const TOMBSTONE: u8 = 0x80;
 /// The largest value a frame may declare. Intern values (URL strings, packed robots blobs) are
@@ -45,6 +58,10 @@ pub const MAX_VALUE_LEN: u32 = 16 << 20;
 pub const URL_PUT_LEN: usize = HEADER_LEN + 16 + URL_VALUE_LEN + CRC_LEN;
 /// Size of a host put frame.
 pub const HOST_PUT_LEN: usize = HEADER_LEN + 8 + HOST_VALUE_LEN + CRC_LEN;
+/// Size of a URL extension frame.
+pub const URL_EXT_LEN: usize = HEADER_LEN + 16 + UrlRecord::EXT_VALUE_LEN + CRC_LEN;
+/// Size of a host extension frame.
+pub const HOST_EXT_LEN: usize = HEADER_LEN + 8 + HostRecord::EXT_VALUE_LEN + CRC_LEN;
 
 /// One update, as a log frame carries it.
 #[derive(Debug, Clone, PartialEq)]
@@ -59,6 +76,48 @@ pub enum Update<'a> {
     DeleteHost(u64),
     /// Appends one string to the arena; the string is the entry without its length prefix.
     Intern(&'a [u8]),
+    /// The extension columns of the URL row put by the frame right before (the record's key
+    /// and extension fields; its other fields are zero and mean nothing).
+    UrlExt(UrlRecord),
+    /// The extension columns of the host row put by the frame right before.
+    HostExt(HostRecord),
+}
+
+impl Update<'_> {
+    /// The extension frame that follows this update's frame in the log, if any: only a put of
+    /// a record whose extension holds something has one.
+    pub fn ext(&self) -> Option<Update<'static>> {
+        match self {
+            Update::PutUrl(r) if r.has_ext() => Some(Update::UrlExt(*r)),
+            Update::PutHost(h) if h.has_ext() => Some(Update::HostExt(*h)),
+            _ => None,
+        }
+    }
+
+    /// How many frames this update writes: one, or two with its extension frame.
+    pub fn frames(&self) -> u64 {
+        1 + u64::from(self.ext().is_some())
+    }
+}
+
+/// Applies an extension frame's update to `prev`, the update of the frame right before it:
+/// `true` when it belongs there (a put of the same table and key) and was applied.
+pub fn apply_ext(prev: &mut Update<'_>, ext: &Update<'_>) -> bool {
+    match (prev, ext) {
+        (Update::PutUrl(r), Update::UrlExt(x)) if r.key == x.key => {
+            let mut v = Vec::with_capacity(UrlRecord::EXT_VALUE_LEN);
+            x.put_ext_value(&mut v);
+            r.set_ext_value(&v);
+            true
+        }
+        (Update::PutHost(h), Update::HostExt(x)) if h.host_key == x.host_key => {
+            let mut v = Vec::with_capacity(HostRecord::EXT_VALUE_LEN);
+            x.put_ext_value(&mut v);
+            h.set_ext_value(&v);
+            true
+        }
+        _ => false,
+    }
 }
 
 /// A decoded frame.
@@ -96,7 +155,20 @@ pub fn encoded_len(u: &Update<'_>) -> usize {
             Update::PutHost(_) => 8 + HOST_VALUE_LEN,
             Update::DeleteHost(_) => 8,
             Update::Intern(s) => crate::bytes::uvarint_len(s.len() as u64) + s.len(),
+            Update::UrlExt(_) => 16 + UrlRecord::EXT_VALUE_LEN,
+            Update::HostExt(_) => 8 + HostRecord::EXT_VALUE_LEN,
         }
+}
+
+/// Appends the frames for `u`, its extension frame included, numbered from `lsn`; returns the
+/// number of frames written.
+pub fn encode_all(lsn: u64, u: &Update<'_>, out: &mut Vec<u8>) -> Result<u64> {
+    encode(lsn, u, out)?;
+    if let Some(x) = u.ext() {
+        encode(lsn + 1, &x, out)?;
+        return Ok(2);
+    }
+    Ok(1)
 }
 
 /// Appends the frame for `u` with sequence number `lsn` to `out`.
@@ -119,6 +191,8 @@ pub fn encode(lsn: u64, u: &Update<'_>, out: &mut Vec<u8>) -> Result<()> {
         Update::PutHost(_) => (KIND_HOST, 8),
         Update::DeleteHost(_) => (KIND_HOST | TOMBSTONE, 8),
         Update::Intern(_) => (KIND_INTERN, 0),
+        Update::UrlExt(_) => (KIND_URL_EXT, 16),
+        Update::HostExt(_) => (KIND_HOST_EXT, 8),
     };
     out.extend_from_slice(&lsn.to_le_bytes());
     out.push(kind);
@@ -139,6 +213,14 @@ pub fn encode(lsn: u64, u: &Update<'_>, out: &mut Vec<u8>) -> Result<()> {
         Update::Intern(s) => {
             put_uvarint(out, s.len() as u64);
             out.extend_from_slice(s);
+        }
+        Update::UrlExt(r) => {
+            out.extend_from_slice(&r.key.to_bytes());
+            r.put_ext_value(out);
+        }
+        Update::HostExt(h) => {
+            out.extend_from_slice(&h.host_key.to_le_bytes());
+            h.put_ext_value(out);
         }
     }
     let value_len = (out.len() - len_at - 4 - usize::from(key_len)) as u32;
@@ -230,6 +312,28 @@ pub fn parse(buf: &[u8], offset: u64) -> Parsed<'_> {
                     ))
                 }
             }
+        }
+        KIND_URL_EXT => {
+            if key_len != 16 || tomb || value.len() < UrlRecord::EXT_VALUE_LEN {
+                return shape_err("URL extension");
+            }
+            let mut r = UrlRecord {
+                key: url_key(key),
+                ..UrlRecord::default()
+            };
+            r.set_ext_value(value);
+            Some(Update::UrlExt(r))
+        }
+        KIND_HOST_EXT => {
+            if key_len != 8 || tomb || value.len() < HostRecord::EXT_VALUE_LEN {
+                return shape_err("host extension");
+            }
+            let mut h = HostRecord {
+                host_key: u64::from_le_bytes(key.try_into().unwrap_or_default()),
+                ..HostRecord::default()
+            };
+            h.set_ext_value(value);
+            Some(Update::HostExt(h))
         }
         _ => None,
     };
@@ -346,6 +450,16 @@ mod tests {
             Update::PutHost(h),
             Update::DeleteHost(42),
             Update::Intern(b"https://example.com/"),
+            Update::UrlExt(UrlRecord {
+                key: url().key,
+                created_at: 5,
+                ..UrlRecord::default()
+            }),
+            Update::HostExt(HostRecord {
+                host_key: 42,
+                queue_delay: 1001,
+                ..HostRecord::default()
+            }),
         ];
         for (i, u) in updates.iter().enumerate() {
             let mut out = Vec::new();
@@ -370,6 +484,63 @@ mod tests {
                 );
             }
         }
+    }
+
+    #[test]
+    fn a_record_with_an_extension_is_its_put_frame_then_its_extension_frame() {
+        let mut r = url();
+        assert_eq!(Update::PutUrl(r).frames(), 1);
+        r.refetch_at = 1_795_240_232;
+        r.meta_ref = 9;
+        let mut h = HostRecord {
+            host_key: 42,
+            ..HostRecord::default()
+        };
+        h.last_handout = u64::MAX - 1;
+        for (u, ext_kind, ext_len) in [
+            (Update::PutUrl(r), KIND_URL_EXT, URL_EXT_LEN),
+            (Update::PutHost(h), KIND_HOST_EXT, HOST_EXT_LEN),
+        ] {
+            let mut out = Vec::new();
+            assert_eq!(encode_all(7, &u, &mut out).unwrap(), 2);
+            let Parsed::Frame(put) = parse(&out, 0) else {
+                panic!("the put frame parses")
+            };
+            // The put frame is the reference's: its record has no extension.
+            let mut prev = put.update.clone().unwrap();
+            assert_ne!(prev, u);
+            let Parsed::Frame(ext) = parse(&out[put.len..], put.len as u64) else {
+                panic!("the extension frame parses")
+            };
+            assert_eq!((ext.lsn, ext.kind, ext.len), (8, ext_kind, ext_len));
+            assert_eq!(put.len + ext.len, out.len());
+            let x = ext.update.unwrap();
+            assert!(apply_ext(&mut prev, &x));
+            assert_eq!(prev, u, "put then extension gives the record back");
+            // An extension frame after anything else is not applied.
+            assert!(!apply_ext(&mut Update::DeleteUrl(r.key), &x));
+            assert!(!apply_ext(&mut Update::Intern(b"x"), &x));
+        }
+        let mut other = Update::PutUrl(UrlRecord::default());
+        assert!(!apply_ext(&mut other, &Update::UrlExt(r)), "another key");
+        // A longer extension value (a later version's) is accepted, its extra bytes ignored.
+        let mut out = Vec::new();
+        encode(1, &Update::UrlExt(r), &mut out).unwrap();
+        let mut longer = out[..out.len() - CRC_LEN].to_vec();
+        longer.extend_from_slice(&[0xee; 4]);
+        let n = (UrlRecord::EXT_VALUE_LEN + 4) as u32;
+        longer[10..14].copy_from_slice(&n.to_le_bytes());
+        let crc = crc32c(&longer);
+        longer.extend_from_slice(&crc.to_le_bytes());
+        assert!(
+            matches!(parse(&longer, 0), Parsed::Frame(f) if f.update == Some(Update::UrlExt(UrlRecord { key: r.key, refetch_at: r.refetch_at, meta_ref: 9, ..UrlRecord::default() })))
+        );
+        // A shorter one is refused.
+        let mut short = out[..out.len() - CRC_LEN - 1].to_vec();
+        short[10..14].copy_from_slice(&((UrlRecord::EXT_VALUE_LEN - 1) as u32).to_le_bytes());
+        let crc = crc32c(&short);
+        short.extend_from_slice(&crc.to_le_bytes());
+        assert!(matches!(parse(&short, 0), Parsed::Bad(_)));
     }
 
     #[test]

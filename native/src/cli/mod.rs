@@ -22,7 +22,7 @@ use clap::{Parser, Subcommand};
 use serde::Serialize;
 use std::fmt::Display;
 use std::io::Write;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use terminal::Terminal;
 
@@ -92,6 +92,9 @@ enum Command {
     ///
     /// Dropped files are read by the page in the browser; nothing is uploaded.
     Web(WebArgs),
+    /// A URLFrontier client and load generator: put URLs, crawl (get and acknowledge),
+    /// stats, against `meguri serve` or any URLFrontier 2.6 server.
+    Frontier(FrontierArgs),
     /// URLFrontier gRPC server: for now the transport alone around a stand-in service.
     #[command(hide = true)]
     Serve(crate::serve::TransportArgs),
@@ -105,11 +108,159 @@ enum ManifestCommand {
     Build(BuildArgs),
 }
 
-/// Why a command did not succeed: an operation's error, or a failure of the `serve` stand-in.
+#[derive(clap::Args)]
+struct FrontierArgs {
+    /// The server: host:port or http://host:port.
+    #[arg(long, default_value = "127.0.0.1:7071", global = true)]
+    connect: String,
+    /// File holding the bearer token the server asks for.
+    #[arg(long, global = true)]
+    token_file: Option<PathBuf>,
+    /// The crawl (URLFrontier crawl ID; empty: the default crawl).
+    #[arg(long, default_value = "", global = true)]
+    crawl: String,
+    /// Print the report as JSON.
+    #[arg(long, global = true)]
+    json: bool,
+    #[command(subcommand)]
+    job: FrontierJob,
+}
+
+#[derive(Subcommand)]
+enum FrontierJob {
+    /// Send URLs as discovered items (CDX JSONL or one URL a line; zstd or plain).
+    Put {
+        /// The URLs.
+        #[arg(short = 'i', long = "input")]
+        input: PathBuf,
+        /// Send at most this many URLs (0: all).
+        #[arg(long, default_value_t = 0)]
+        limit: usize,
+        /// Concurrent streams.
+        #[arg(long, default_value_t = 1)]
+        streams: usize,
+        /// 0: PutURLs, one item per URL; n: PutDiscovered batches of n URLs.
+        #[arg(long, default_value_t = 0)]
+        batch: usize,
+        /// Share of the items that repeat an earlier URL (0 to 0.99).
+        #[arg(long, default_value_t = 0.0)]
+        duplicates: f64,
+    },
+    /// Get URLs and acknowledge each as handled, as a crawler does.
+    Crawl {
+        /// Queues per GetURLs call (0: no limit).
+        #[arg(long, default_value_t = 100)]
+        max_queues: u32,
+        /// URLs per queue per call (0: no limit).
+        #[arg(long, default_value_t = 3)]
+        per_queue: u32,
+        /// Lease in seconds (0: the server's default).
+        #[arg(long, default_value_t = 0)]
+        lease: u32,
+        /// Stop after this many URLs (0: when the frontier has nothing more to give).
+        #[arg(long, default_value_t = 0)]
+        limit: u64,
+        /// Acknowledge URLs as due again after this many seconds (0: completed).
+        #[arg(long, default_value_t = 0)]
+        refetch_after: u64,
+        /// Stop after this many GetURLs calls in a row hand out nothing.
+        #[arg(long, default_value_t = 3)]
+        idle_calls: u32,
+        /// Concurrent pollers.
+        #[arg(long, default_value_t = 1)]
+        pollers: usize,
+    },
+    /// The crawl's statistics (GetStats).
+    Stats,
+}
+
+fn frontier(a: &FrontierArgs, out: &mut dyn Write) -> Result<(), crate::client::ClientError> {
+    use crate::client::{self, Connect};
+    let token = match &a.token_file {
+        Some(p) => Some(Connect::token_from(p)?),
+        None => None,
+    };
+    let c = Connect {
+        addr: a.connect.clone(),
+        token,
+        crawl: a.crawl.clone(),
+    };
+    let text = match &a.job {
+        FrontierJob::Put {
+            input,
+            limit,
+            streams,
+            batch,
+            duplicates,
+        } => {
+            let urls = client::read_urls(input, *limit)?;
+            let r = client::put(
+                &c,
+                &client::PutOptions {
+                    urls,
+                    streams: *streams,
+                    batch: *batch,
+                    duplicates: duplicates.clamp(0.0, 0.99),
+                },
+            )?;
+            if a.json {
+                json(&r)
+            } else {
+                r.to_string()
+            }
+        }
+        FrontierJob::Crawl {
+            max_queues,
+            per_queue,
+            lease,
+            limit,
+            refetch_after,
+            idle_calls,
+            pollers,
+        } => {
+            let r = client::crawl(
+                &c,
+                &client::CrawlOptions {
+                    max_queues: *max_queues,
+                    per_queue: *per_queue,
+                    lease: *lease,
+                    limit: *limit,
+                    refetch_after: *refetch_after,
+                    idle_calls: (*idle_calls).max(1),
+                    pollers: *pollers,
+                },
+            )?;
+            if a.json {
+                json(&r)
+            } else {
+                r.to_string()
+            }
+        }
+        FrontierJob::Stats => {
+            let r = client::stats(&c)?;
+            if a.json {
+                json(&r)
+            } else {
+                r.to_string()
+            }
+        }
+    };
+    out.write_all(text.as_bytes())
+        .and_then(|_| out.flush())
+        .map_err(|source| client::ClientError::Input {
+            path: PathBuf::from("<stdout>"),
+            source,
+        })
+}
+
+/// Why a command did not succeed: an operation's error, a failure of the `serve` stand-in, or
+/// of `meguri frontier` (the client).
 enum Failure {
     Op(Error),
     /// The `serve` stand-in's error; goes away when the server lands on the operations layer.
     Cmd(CmdError),
+    /// `meguri frontier`'s failures (the server, the network, the URL list).
+    Client(crate::client::ClientError),
 }
 
 impl From<Error> for Failure {
@@ -141,6 +292,10 @@ pub fn main() -> ExitCode {
         Err(Failure::Op(e)) => {
             eprintln!("error: {e}");
             ExitCode::from(if e.is_usage() { 2 } else { 1 })
+        }
+        Err(Failure::Client(e)) => {
+            eprintln!("error: frontier: {e}");
+            ExitCode::from(1)
         }
         Err(Failure::Cmd(e)) => {
             eprintln!("error: {e}");
@@ -261,6 +416,7 @@ fn run(command: Command, out: &mut dyn Write) -> Result<Answer, Failure> {
             })?;
         }
         Command::Serve(a) => crate::serve::run_placeholder(&a, out)?,
+        Command::Frontier(a) => frontier(&a, out).map_err(Failure::Client)?,
     }
     Ok(true)
 }

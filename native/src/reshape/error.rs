@@ -244,6 +244,19 @@ pub enum Refusal {
         /// Parts asked for.
         parts: u32,
     },
+    /// An input holding meguri's serving state (extension columns), which a reshape does not
+    /// carry yet.
+    #[error("{file}: holds meguri's serving state ({table} column {column} `{name}`), which compact, split and load do not carry yet; `meguri pack` the live directory instead")]
+    ServingState {
+        /// The input.
+        file: String,
+        /// The table's name.
+        table: &'static str,
+        /// The column id.
+        column: u64,
+        /// The column's name.
+        name: &'static str,
+    },
     /// A plan with no output.
     #[error("nothing to write")]
     NothingToWrite,

@@ -66,6 +66,23 @@ impl Input {
             file: path.display().to_string(),
             source,
         })?;
+        // Reshaping walks the reference's columns only; a file with meguri's serving state
+        // (the extension columns of a served crawl's snapshot) would lose it, so it is refused
+        // rather than silently thinned.
+        for table in [Table::Url, Table::Host] {
+            if let Some(c) = meguri_core::schema::ext_columns(table)
+                .iter()
+                .find(|c| reader.has_column(table, c.id))
+            {
+                return Err(Refusal::ServingState {
+                    file: path.display().to_string(),
+                    table: table.name(),
+                    column: c.id,
+                    name: c.name,
+                }
+                .into());
+            }
+        }
         Ok(Input {
             path: path.to_path_buf(),
             reader,
@@ -674,6 +691,8 @@ pub fn write_output(
             url_count: urls,
             host_count: hosts,
             schedule_base: if plan.schedule { due_min } else { None },
+            // Inputs with extension columns are refused at open.
+            ext: [false; 2],
         };
         let reader_of = |s: [SpillWriter; 3]| -> Result<Vec<SpillReader>> {
             s.into_iter()

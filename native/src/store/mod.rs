@@ -400,16 +400,21 @@ impl Store {
         let mut buf = std::mem::take(&mut lg.frame);
         buf.clear();
         let mut offsets = Vec::with_capacity(updates.len());
-        for (i, u) in updates.iter().enumerate() {
+        let mut lsn = first_lsn;
+        for u in updates {
             offsets.push(start + buf.len() as u64);
-            // Only an intern too long for a frame fails to encode.
-            if frame::encode(first_lsn + i as u64, u, &mut buf).is_err() {
-                lg.frame = buf;
-                let len = match u {
-                    Update::Intern(s) => s.len(),
-                    _ => 0,
-                };
-                return Err(refused(Refusal::TooLong { len }));
+            // Only an intern too long for a frame fails to encode. A record's extension frame
+            // follows its put frame (see `frame`), so an update may take two LSNs.
+            match frame::encode_all(lsn, u, &mut buf) {
+                Ok(n) => lsn += n,
+                Err(_) => {
+                    lg.frame = buf;
+                    let len = match u {
+                        Update::Intern(s) => s.len(),
+                        _ => 0,
+                    };
+                    return Err(refused(Refusal::TooLong { len }));
+                }
             }
         }
         let end = match lg.w.append(&buf) {
@@ -426,7 +431,7 @@ impl Store {
             }
         };
         lg.frame = buf;
-        lg.next_lsn = first_lsn + updates.len() as u64;
+        lg.next_lsn = lsn;
         let seg = lg.w.seg;
         if updates.iter().any(|u| matches!(u, Update::Intern(_))) {
             let mut arena = self
@@ -564,13 +569,31 @@ impl Store {
             Segment::Log { file, name } => {
                 let b = log::read_frame_at(&**file, loc.pos, frame::URL_PUT_LEN)
                     .map_err(|e| Cold::Err(Box::new(self.io(Op::Read, name.clone(), e))))?;
-                match frame::parse(&b, loc.pos) {
+                let mut r = match frame::parse(&b, loc.pos) {
                     frame::Parsed::Frame(Frame {
                         update: Some(Update::PutUrl(r)),
                         ..
                     }) => r,
                     other => return Err(bad(name, format!("{other:?}"))),
+                };
+                // The record's extension frame, if it has one, was written right after it in
+                // the same write: whatever else follows (another frame, preallocated zeros,
+                // the end of the file) means it has none.
+                let next = loc.pos + frame::URL_PUT_LEN as u64;
+                if let Ok(b) = log::read_frame_at(&**file, next, frame::URL_EXT_LEN) {
+                    if let frame::Parsed::Frame(Frame {
+                        update: Some(x), ..
+                    }) = frame::parse(&b, next)
+                    {
+                        let mut put = Update::PutUrl(r);
+                        if frame::apply_ext(&mut put, &x) {
+                            if let Update::PutUrl(with_ext) = put {
+                                r = with_ext;
+                            }
+                        }
+                    }
                 }
+                r
             }
             Segment::Snap(s) => {
                 let got = match cursor {
@@ -1354,7 +1377,9 @@ fn apply_to(ix: &mut Indexes, u: &Update<'_>, loc: Loc) {
         }
         Update::PutHost(h) => ix.hosts.put(*h),
         Update::DeleteHost(k) => ix.hosts.remove(*k),
-        Update::Intern(_) => {}
+        // Replay folds an extension frame into the put before it (`open`); the writer never
+        // passes one here.
+        Update::Intern(_) | Update::UrlExt(_) | Update::HostExt(_) => {}
     }
 }
 
@@ -1406,8 +1431,8 @@ pub(crate) fn check_refs(arena: &[u8], updates: &[Update<'_>]) -> std::result::R
     };
     for u in updates {
         let refs = match u {
-            Update::PutUrl(r) => r.arena_refs(),
-            Update::PutHost(h) => h.arena_refs(),
+            Update::PutUrl(r) => r.arena_refs().into_iter().chain(r.ext_arena_refs()),
+            Update::PutHost(h) => h.arena_refs().into_iter().chain(h.ext_arena_refs()),
             _ => continue,
         };
         for (column, value) in refs {

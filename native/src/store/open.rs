@@ -12,7 +12,7 @@ use super::{
     Segments, Store, SUPER,
 };
 use meguri_core::reader::{ReadOptions, Reader};
-use meguri_core::store::frame::Update;
+use meguri_core::store::frame::{self, Update};
 use meguri_core::store::recovery::{self, Chain, Tail};
 use meguri_core::store::superblock::{self, Owner, Superblock};
 use meguri_core::Table;
@@ -66,13 +66,32 @@ impl Building {
             hosts: std::mem::take(&mut self.hosts),
         };
         let arena = &mut self.arena;
+        // The last frame, when it was a put: an extension frame right after it completes it
+        // (and is ignored anywhere else; see `frame`).
+        let mut put: Option<(Update<'static>, Loc)> = None;
         let r = log::scan_from(file, from, rule, |off, fr| {
-            if let Some(u) = &fr.update {
-                if let Update::Intern(s) = u {
-                    meguri_core::bytes::put_uvarint(arena, s.len() as u64);
-                    arena.extend_from_slice(s);
+            let loc = Loc { seg, pos: off };
+            match &fr.update {
+                Some(x @ (Update::UrlExt(_) | Update::HostExt(_))) => {
+                    if let Some((mut p, at)) = put.take() {
+                        if frame::apply_ext(&mut p, x) {
+                            apply_to(&mut ix, &p, at);
+                        }
+                    }
                 }
-                apply_to(&mut ix, u, Loc { seg, pos: off });
+                Some(u) => {
+                    if let Update::Intern(s) = u {
+                        meguri_core::bytes::put_uvarint(arena, s.len() as u64);
+                        arena.extend_from_slice(s);
+                    }
+                    apply_to(&mut ix, u, loc);
+                    put = match u {
+                        Update::PutUrl(r) => Some((Update::PutUrl(*r), loc)),
+                        Update::PutHost(h) => Some((Update::PutHost(*h), loc)),
+                        _ => None,
+                    };
+                }
+                None => put = None,
             }
         });
         self.urls = ix.urls;

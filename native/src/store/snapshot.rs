@@ -184,31 +184,35 @@ pub struct Written {
     pub arena_len: u64,
 }
 
-/// One spill per column of a table, filled row by row and read back column by column.
+/// One spill per column of a table (the extension's included), filled row by row and read
+/// back column by column.
 struct Columns {
     table: Table,
     spills: Vec<SpillWriter>,
+    /// Whether some row's extension holds anything (the file then has the extension columns).
+    ext: bool,
     rows: u64,
     lo: Option<u64>,
     hi: Option<u64>,
 }
 
-fn specs(t: Table) -> &'static [ColumnSpec] {
-    match t {
+fn specs(t: Table) -> impl Iterator<Item = &'static ColumnSpec> {
+    let base: &'static [ColumnSpec] = match t {
         Table::Url => &URL_COLUMNS,
         Table::Host => &HOST_COLUMNS,
-    }
+    };
+    base.iter().chain(meguri_core::schema::ext_columns(t))
 }
 
 impl Columns {
     fn new(table: Table, dir: &Path) -> std::io::Result<Columns> {
         let spills = specs(table)
-            .iter()
             .map(|s| SpillWriter::new(dir, s.name))
             .collect::<std::io::Result<_>>()?;
         Ok(Columns {
             table,
             spills,
+            ext: false,
             rows: 0,
             lo: None,
             hi: None,
@@ -222,21 +226,23 @@ impl Columns {
     }
 
     fn push_url(&mut self, r: &UrlRecord) -> std::io::Result<()> {
-        for (s, spec) in self.spills.iter_mut().zip(URL_COLUMNS.iter()) {
+        for (s, spec) in self.spills.iter_mut().zip(specs(Table::Url)) {
             s.push(r.int(spec.id))?;
         }
+        self.ext |= r.has_ext();
         self.key(r.key.host);
         Ok(())
     }
 
     fn push_host(&mut self, h: &HostRecord) -> std::io::Result<()> {
-        for (s, spec) in self.spills.iter_mut().zip(HOST_COLUMNS.iter()) {
+        for (s, spec) in self.spills.iter_mut().zip(specs(Table::Host)) {
             if spec.kind == ValueKind::Opaque {
                 s.write_all(&h.resolved_ip)?;
             } else {
                 s.push(h.int(spec.id))?;
             }
         }
+        self.ext |= h.has_ext();
         self.key(h.host_key);
         Ok(())
     }
@@ -299,7 +305,6 @@ impl meguri_core::write::TableFeed for SpillFeed {
         out.clear();
         out.resize((end - start) * 16, 0);
         let id = specs(self.table)
-            .iter()
             .find(|s| s.kind == ValueKind::Opaque)
             .map_or(4, |s| s.id);
         self.reader(id)?.next_bytes(out).map_err(io_core)
@@ -414,6 +419,7 @@ pub fn write_snapshot(
         url_count: urls.rows,
         host_count: hosts.rows,
         schedule_base: if spec.schedule { due_min } else { None },
+        ext: [urls.ext, hosts.ext],
     };
     let (n_urls, n_hosts) = (urls.rows, hosts.rows);
     let mut url_feed = urls.into_feed().map_err(io("a spill file"))?;
