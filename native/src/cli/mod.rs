@@ -254,18 +254,18 @@ fn frontier(a: &FrontierArgs, out: &mut dyn Write) -> Result<(), crate::client::
 }
 
 /// Why a command did not succeed: an operation's error, a failure of the `serve` stand-in, or
-/// of `meguri frontier` (the client).
+/// the frontier client's.
 enum Failure {
-    Op(Error),
+    Op(Box<Error>),
     /// The `serve` stand-in's error; goes away when the server lands on the operations layer.
     Cmd(CmdError),
     /// `meguri frontier`'s failures (the server, the network, the URL list).
-    Client(crate::client::ClientError),
+    Client(Box<crate::client::ClientError>),
 }
 
 impl From<Error> for Failure {
     fn from(e: Error) -> Self {
-        Failure::Op(e)
+        Failure::Op(Box::new(e))
     }
 }
 
@@ -416,7 +416,7 @@ fn run(command: Command, out: &mut dyn Write) -> Result<Answer, Failure> {
             })?;
         }
         Command::Serve(a) => crate::serve::run_placeholder(&a, out)?,
-        Command::Frontier(a) => frontier(&a, out).map_err(Failure::Client)?,
+        Command::Frontier(a) => frontier(&a, out).map_err(|e| Failure::Client(Box::new(e)))?,
     }
     Ok(true)
 }

@@ -55,9 +55,10 @@ pub enum Error {
         #[source]
         source: std::io::Error,
     },
-    /// The inputs or the plan break a rule a reshape will not cross.
+    /// The inputs or the plan break a rule a reshape will not cross (boxed: the refusals
+    /// name files and keys, and errors travel by value through every `Result`).
     #[error(transparent)]
-    Refused(#[from] Refusal),
+    Refused(Box<Refusal>),
     /// The arena's compressing thread failed without an error of its own.
     #[error("the arena thread {0}")]
     ArenaThread(&'static str),
@@ -170,6 +171,12 @@ pub enum ArenaProblem {
     },
 }
 
+impl From<Refusal> for Error {
+    fn from(r: Refusal) -> Self {
+        Error::Refused(Box::new(r))
+    }
+}
+
 /// A rule a reshape will not break.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[non_exhaustive]
@@ -244,17 +251,17 @@ pub enum Refusal {
         /// Parts asked for.
         parts: u32,
     },
-    /// An input holding meguri's serving state (extension columns), which a reshape does not
-    /// carry yet.
+    /// An input holding meguri's serving state (extension columns), which reshaping does
+    /// not carry: refused rather than silently thinned.
     #[error("{file}: holds meguri's serving state ({table} column {column} `{name}`), which compact, split and load do not carry yet; `meguri pack` the live directory instead")]
     ServingState {
         /// The input.
         file: String,
-        /// The table's name.
+        /// `"URL"` or `"host"`.
         table: &'static str,
-        /// The column id.
+        /// The extension column's id.
         column: u64,
-        /// The column's name.
+        /// Its name.
         name: &'static str,
     },
     /// A plan with no output.

@@ -67,8 +67,7 @@ impl Input {
             source,
         })?;
         // Reshaping walks the reference's columns only; a file with meguri's serving state
-        // (the extension columns of a served crawl's snapshot) would lose it, so it is refused
-        // rather than silently thinned.
+        // (the extension columns of a served crawl's snapshot) would lose it.
         for table in [Table::Url, Table::Host] {
             if let Some(c) = meguri_core::schema::ext_columns(table)
                 .iter()
