@@ -202,7 +202,7 @@ pub fn compact(opts: &CompactOptions, progress: &mut dyn Progress) -> Result<Com
     let started = std::time::Instant::now();
     let reshape = |source| Error::Reshape {
         op: Op::Compact,
-        source,
+        source: Box::new(source),
     };
     let Some(first) = opts.files.first() else {
         return Err(Error::Usage {
@@ -254,7 +254,7 @@ pub fn open_ordered(files: &[PathBuf], allow_gaps: bool) -> Result<Vec<Input>> {
         .collect::<std::result::Result<Vec<_>, _>>()
         .map_err(|source| Error::Reshape {
             op: Op::Compact,
-            source,
+            source: Box::new(source),
         })?;
     inputs.sort_by_key(Input::range);
     if let Some(i) = inputs.iter().find(|i| i.range().0 > i.range().1) {

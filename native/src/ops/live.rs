@@ -21,7 +21,7 @@ fn store_err(op: Op, dir: &Path) -> impl Fn(StoreError) -> Error + '_ {
     move |source| Error::Store {
         op,
         path: Some(dir.to_path_buf()),
-        source,
+        source: Box::new(source),
     }
 }
 
@@ -37,7 +37,7 @@ pub fn open_read_only(op: Op, dir: &Path, progress: &mut dyn Progress) -> Result
     .map_err(|source| Error::Store {
         op,
         path: None,
-        source,
+        source: Box::new(source),
     })?;
     for event in &store.recovery().events {
         progress.note(op, &event.to_string());

@@ -146,7 +146,7 @@ pub fn load(opts: &LoadOptions, progress: &mut dyn Progress) -> Result<LoadRepor
     let store_err = |source| Error::Store {
         op: Op::Load,
         path: None,
-        source,
+        source: Box::new(source),
     };
     let store = Store::open(
         &opts.dir,

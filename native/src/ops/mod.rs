@@ -193,9 +193,9 @@ pub enum Error {
         op: Op,
         /// The directory, when the message names it.
         path: Option<PathBuf>,
-        /// The store's error.
+        /// The store's error (boxed: it is large, and errors travel up every call).
         #[source]
-        source: crate::store::StoreError,
+        source: Box<crate::store::StoreError>,
     },
     /// A server (`web`) could not start or bind.
     #[error("{op} {listen}: {source}")]
@@ -223,9 +223,9 @@ pub enum Error {
     Reshape {
         /// The operation.
         op: Op,
-        /// What went wrong.
+        /// What went wrong (boxed, as the store's).
         #[source]
-        source: crate::reshape::Error,
+        source: Box<crate::reshape::Error>,
     },
 }
 

@@ -221,7 +221,7 @@ pub fn split(opts: &SplitOptions, progress: &mut dyn Progress) -> Result<SplitRe
     let started = std::time::Instant::now();
     let reshape = |source| Error::Reshape {
         op: Op::Split,
-        source,
+        source: Box::new(source),
     };
     let refuse = |refusal| Error::Refused {
         op: Op::Split,
