@@ -931,4 +931,28 @@ fn serving_state_survives_replay_cold_reads_checkpoints_and_pack() {
         "{}",
         text(&o.stderr)
     );
+    // `load` reads whole rows and remaps every arena reference: the state comes back.
+    let loaded = s.join("loaded");
+    let o = run_bin(
+        BIN,
+        &[
+            "load",
+            "--data",
+            loaded.to_str().unwrap(),
+            out.to_str().unwrap(),
+        ],
+    );
+    assert!(o.status.success(), "{}", text(&o.stderr));
+    let st = Store::open(&loaded, opts(Durability::Normal, 0)).unwrap();
+    for r in &sorted {
+        let got = st.get_url(r.key).unwrap().unwrap();
+        assert_eq!(
+            (got.refetch_at, got.created_at, got.lease_until),
+            (r.refetch_at, r.created_at, r.lease_until)
+        );
+        if r.meta_ref != 0 {
+            let meta = st.string(got.meta_ref).unwrap();
+            assert_eq!(meta, format!("meta-{}", r.key.path).into_bytes());
+        }
+    }
 }

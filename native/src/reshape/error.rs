@@ -253,7 +253,7 @@ pub enum Refusal {
     },
     /// An input holding meguri's serving state (extension columns), which reshaping does
     /// not carry: refused rather than silently thinned.
-    #[error("{file}: holds meguri's serving state ({table} column {column} `{name}`), which compact, split and load do not carry yet; `meguri pack` the live directory instead")]
+    #[error("{file}: holds meguri's serving state ({table} column {column} `{name}`), which compact and split do not carry yet; `meguri load` it into a partition directory or `meguri pack` the live directory instead")]
     ServingState {
         /// The input.
         file: String,
