@@ -42,6 +42,10 @@ use alloc::format;
 use alloc::string::String;
 use alloc::vec::Vec;
 
+pub mod steps;
+
+pub use steps::{Phase, Progress, Verifier};
+
 /// How many row-level findings of one kind are listed before they are summarised.
 pub const ROW_FINDINGS_LISTED: usize = 20;
 
@@ -209,7 +213,7 @@ pub fn verify_file<S: Source + ?Sized>(src: &S, opts: &ReadOptions) -> Report {
         check_seenset(&mut r, &regions, i, header, keys, &ctx);
     }
 
-    check_stats(&mut r, &shape, next_due.as_deref());
+    check_stats(&mut r, &shape, next_due.as_deref().map(DueSummary::of));
     check_meta(&mut r, &shape);
     r
 }
@@ -754,7 +758,7 @@ fn check_seenset(
 }
 
 /// The STATS section against the header, the directories and `next_due`.
-fn check_stats(r: &mut Report, shape: &Shape, next_due: Option<&[u32]>) {
+fn check_stats(r: &mut Report, shape: &Shape, due: Option<DueSummary>) {
     let (footer, header) = (&shape.footer, &shape.header);
     let Some(st) = footer.stats else { return };
     let spl = Place::Stats;
@@ -816,21 +820,20 @@ fn check_stats(r: &mut Report, shape: &Shape, next_due: Option<&[u32]>) {
         tu,
         stats_at::TOTAL_UNCOMPRESSED,
     );
-    if let Some(nd) = next_due {
-        let (min, max) = Stats::due_range_of(nd);
+    if let Some(due) = due {
         cmp(
             "due_min",
             u64::from(st.due_min),
-            u64::from(min),
+            u64::from(due.min),
             stats_at::DUE_MIN,
         );
         cmp(
             "due_max",
             u64::from(st.due_max),
-            u64::from(max),
+            u64::from(due.max),
             stats_at::DUE_MAX,
         );
-        let scheduled = nd.iter().filter(|&&d| d != 0).count() as u64;
+        let scheduled = due.scheduled;
         if st.scheduled_count != 0 && st.scheduled_count != scheduled {
             r.warn(
                 Error::inconsistent(format!(
@@ -891,6 +894,116 @@ fn special_page(
         r.pages_checked += 1;
     }
     page
+}
+
+/// What the STATS block says of `next_due`, gathered a value at a time.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+struct DueSummary {
+    /// The smallest nonzero value (0 when no row is due).
+    min: u32,
+    /// The largest value.
+    max: u32,
+    /// Rows with a due time.
+    scheduled: u64,
+}
+
+impl DueSummary {
+    fn add(&mut self, d: u32) {
+        if d != 0 {
+            self.min = if self.scheduled == 0 { d } else { self.min.min(d) };
+            self.scheduled += 1;
+        }
+        self.max = self.max.max(d);
+    }
+
+    fn of(next_due: &[u32]) -> DueSummary {
+        let mut s = DueSummary::default();
+        for &d in next_due {
+            s.add(d);
+        }
+        debug_assert_eq!((s.min, s.max), Stats::due_range_of(next_due));
+        s
+    }
+}
+
+/// Row keys of one table, a row at a time in row order: keys strictly ascending (a repeat is a
+/// warning) and host keys inside the header's range. Keeps only the previous key.
+struct KeyCheck<K> {
+    rules: &'static KeyRules,
+    prev: Option<K>,
+    unsorted: RowFindings,
+    repeated: RowFindings,
+    range: RowFindings,
+}
+
+impl<K: KeyText> KeyCheck<K> {
+    fn new(rules: &'static KeyRules) -> Self {
+        let place = Place::Row {
+            table: rules.table,
+            row: 0,
+        };
+        KeyCheck {
+            rules,
+            prev: None,
+            unsorted: RowFindings::new(Severity::Error, rules.unsorted, place),
+            repeated: RowFindings::new(Severity::Warning, rules.repeated, place),
+            range: RowFindings::new(
+                Severity::Error,
+                "a host key outside the header's range",
+                place,
+            ),
+        }
+    }
+
+    /// Row `i`, of key `b` and host key `hk`.
+    fn row(&mut self, i: u64, b: K, hk: u64, h: &Header) {
+        let rules = self.rules;
+        let place = Place::Row {
+            table: rules.table,
+            row: i,
+        };
+        if let Some(a) = self.prev {
+            if b < a {
+                self.unsorted.push(|| {
+                    Error::new(
+                        ErrorKind::NotSorted,
+                        format!(
+                            "{} {} sorts before the previous row's {}",
+                            rules.key,
+                            b.text(),
+                            a.text()
+                        ),
+                    )
+                    .within(place)
+                });
+            } else if a == b {
+                self.repeated.push(|| {
+                    Error::duplicate(format!(
+                        "{} {} repeats the previous row's",
+                        rules.key,
+                        b.text()
+                    ))
+                    .within(place)
+                });
+            }
+        }
+        self.prev = Some(b);
+        if hk < h.hostkey_lo || hk > h.hostkey_hi {
+            self.range.push(|| {
+                Error::corrupt(format!(
+                    "host key 0x{hk:016x} is outside the partition's range 0x{:016x} .. 0x{:016x}",
+                    h.hostkey_lo, h.hostkey_hi
+                ))
+                .within(place)
+            });
+        }
+    }
+
+    fn flush(self, r: &mut Report) {
+        self.unsorted.flush(r);
+        self.repeated.flush(r);
+        self.range.flush(r);
+    }
 }
 
 /// How [`check_keys`] words one table's findings.
