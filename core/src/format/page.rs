@@ -135,7 +135,12 @@ pub fn check_payload_crc(h: &PageHeader, computed: u32, offset: u64) -> Result<(
 
 /// The decode budget rule: the declared decoded size fits `limits` for a file of `file_len`
 /// bytes. `offset` is the page header's absolute offset.
-pub fn check_decoded_size(h: &PageHeader, limits: &Limits, file_len: u64, offset: u64) -> Result<()> {
+pub fn check_decoded_size(
+    h: &PageHeader,
+    limits: &Limits,
+    file_len: u64,
+    offset: u64,
+) -> Result<()> {
     let budget = limits.budget(file_len);
     if u64::from(h.uncompressed_size) > budget {
         return Err(Error::new(

@@ -46,8 +46,8 @@
 //! its own list, and [`Verifier::report`] joins them in the order of the checks.
 
 use super::{
-    check_footer, check_header, check_meta, check_wheel, payload_at, DueSummary, KeyCheck,
-    Report, RowFindings, HOST_KEYS, URL_KEYS,
+    check_footer, check_header, check_meta, check_wheel, payload_at, DueSummary, KeyCheck, Report,
+    RowFindings, HOST_KEYS, URL_KEYS,
 };
 use crate::bytes::read_uvarint;
 use crate::column::{
@@ -252,7 +252,12 @@ impl Cursor {
         }
     }
 
-    fn get<S: Source + ?Sized>(&mut self, src: &S, ctx: &DecodeCtx, row: u64) -> Result<u64, Error> {
+    fn get<S: Source + ?Sized>(
+        &mut self,
+        src: &S,
+        ctx: &DecodeCtx,
+        row: u64,
+    ) -> Result<u64, Error> {
         if row < self.first || row - self.first >= self.vals.len() as u64 {
             let i = self
                 .spans
@@ -556,8 +561,7 @@ impl ArenaPass {
         self.refs.total = u64::from(h.uncompressed_size);
         let expected = u64::from(h.uncompressed_size);
         let fits = expected <= ctx.limits.budget(ctx.file_len);
-        let stored_ok =
-            stored_size_rule(h.codec, u64::from(h.compressed_size), expected).is_ok();
+        let stored_ok = stored_size_rule(h.codec, u64::from(h.compressed_size), expected).is_ok();
         if !fits || !stored_ok {
             return;
         }
@@ -626,7 +630,9 @@ impl ArenaPass {
         if let Some(e) = self.header_error.take() {
             return Err(e);
         }
-        let h = self.page.ok_or_else(|| Error::corrupt("the page header was not read"))?;
+        let h = self
+            .page
+            .ok_or_else(|| Error::corrupt("the page header was not read"))?;
         let pl = Place::Arena;
         let computed = core::mem::take(&mut self.payload_crc).finish();
         check_payload_crc(&h, computed, d.offset).map_err(|e| e.within(pl))?;
@@ -664,6 +670,7 @@ pub struct Verifier<S> {
     ctx: DecodeCtx,
     phase: Phase,
     shape: Option<Shape>,
+    shape_trusted: bool,
     plan: Option<RegionPlan>,
     // Findings, by the check that reports them (joined in this order by `report`).
     open: Report,
@@ -717,6 +724,7 @@ impl<S: Source> Verifier<S> {
             },
             phase: Phase::Open,
             shape: None,
+            shape_trusted: false,
             plan: None,
             open: Report::default(),
             slots: Vec::new(),
@@ -762,9 +770,11 @@ impl<S: Source> Verifier<S> {
         &self.src
     }
 
-    /// The file's shape, once its header and footer were read.
+    /// The file's shape once its header and footer were read, when they were read without an
+    /// error (as [`crate::reader::read_shape`] gives it: a header or footer whose CRC does not
+    /// match is read on, but not trusted to describe the file).
     pub fn shape(&self) -> Option<&Shape> {
-        self.shape.as_ref()
+        self.shape.as_ref().filter(|_| self.shape_trusted)
     }
 
     /// Whether every check has run.
@@ -837,11 +847,16 @@ impl<S: Source> Verifier<S> {
             tail,
             ..
         } = self;
-        for part in [open]
-            .into_iter()
-            .chain(slots)
-            .chain([region_tail, columns, rows, arena, refs, wheel, seen, tail])
-        {
+        for part in [open].into_iter().chain(slots).chain([
+            region_tail,
+            columns,
+            rows,
+            arena,
+            refs,
+            wheel,
+            seen,
+            tail,
+        ]) {
             Self::count(&mut r, &part);
             r.findings.extend(part.findings);
         }
@@ -856,19 +871,16 @@ impl<S: Source> Verifier<S> {
     }
 
     fn parts(&self) -> impl Iterator<Item = &Report> {
-        [&self.open]
-            .into_iter()
-            .chain(&self.slots)
-            .chain([
-                &self.region_tail,
-                &self.columns,
-                &self.rows,
-                &self.arena,
-                &self.refs,
-                &self.wheel,
-                &self.seen,
-                &self.tail,
-            ])
+        [&self.open].into_iter().chain(&self.slots).chain([
+            &self.region_tail,
+            &self.columns,
+            &self.rows,
+            &self.arena,
+            &self.refs,
+            &self.wheel,
+            &self.seen,
+            &self.tail,
+        ])
     }
 
     fn stop(&mut self) {
@@ -899,6 +911,7 @@ impl<S: Source> Verifier<S> {
         else {
             return self.stop();
         };
+        self.shape_trusted = self.open.is_ok();
         check_footer(&mut self.open, &shape);
         check_header(&mut self.open, &shape.header);
         if let Err(e) = check_declared_rows(&shape.header, shape.file_len, &self.ctx.limits) {
@@ -1096,7 +1109,11 @@ impl<S: Source> Verifier<S> {
         match job {
             ColJob::Missing(table) => {
                 let shape = self.shape.as_ref().expect("opened");
-                missing_columns(table, shape.footer.columns(table), &mut self.columns.findings);
+                missing_columns(
+                    table,
+                    shape.footer.columns(table),
+                    &mut self.columns.findings,
+                );
             }
             ColJob::Column(table, i) => self.start_column(table, i),
             ColJob::EndTable(table) => {
@@ -1329,8 +1346,7 @@ impl<S: Source> Verifier<S> {
     /// Reads special region `i` whole (its CRC into its slot) and decodes its page.
     fn special_page(&mut self, i: usize, kind: u8) -> Option<(PageHeader, Vec<u8>)> {
         let d = self.plan().descs[i];
-        let bytes = match read_range(&self.src, d.offset, d.length, "region", Place::Region(d.id))
-        {
+        let bytes = match read_range(&self.src, d.offset, d.length, "region", Place::Region(d.id)) {
             Ok(b) => b,
             Err(e) => {
                 self.slots[i].err(e);
