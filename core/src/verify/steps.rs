@@ -1,8 +1,8 @@
 //! `verify` in bounded steps: the one verifier, which [`super::verify_file`] runs to the end and
 //! the browser inspector and the command line run a step at a time.
 //!
-//! Each [`Verifier::step`] does a bounded piece of work (at most [`STEP_BYTES`] read, or
-//! [`STEP_ROWS`] rows walked) and says where it stands, so a caller can show progress and stop
+//! Each [`Verifier::step`] does a bounded piece of work (at most [`STEP_BYTES`] read and
+//! [`STEP_ROWS`] rows decoded or walked, or one page larger than that) and says where it stands, so a caller can show progress and stop
 //! between calls. Bytes are read through a [`Source`]: a slice, a file read with positioned
 //! reads, a browser `Blob`; nothing asks for the whole file.
 //!
@@ -1222,13 +1222,19 @@ impl<S: Source> Verifier<S> {
         if c.next >= c.spans.len() {
             return self.end_column();
         }
-        // A batch of whole pages, at least one, about STEP_BYTES.
+        // A batch of whole pages, at least one, of at most STEP_BYTES stored and STEP_ROWS rows
+        // (well-compressed pages decode to much more than they store).
         let first = c.next;
         let mut last = first;
         let mut len = c.spans[first].byte_len;
-        while last + 1 < c.spans.len() && len + c.spans[last + 1].byte_len <= STEP_BYTES {
+        let mut rows = c.spans[first].num_values;
+        while let Some(next) = c.spans.get(last + 1) {
+            if len + next.byte_len > STEP_BYTES || rows + next.num_values > STEP_ROWS {
+                break;
+            }
             last += 1;
-            len += c.spans[last].byte_len;
+            len += next.byte_len;
+            rows += next.num_values;
         }
         let off = c.spans[first].offset;
         // Through the table region: the bytes before these pages first, for its CRC.
