@@ -401,6 +401,128 @@ pub fn decode_pages(
     pages
 }
 
+/// What a column's pages add up to, fed a piece at a time: the column CRC over its page bytes,
+/// every page's findings, the first page's encoding and the values' range. The whole-column
+/// decoder and the stepwise verifier (which reads a column a few pages at a time) both judge a
+/// column through it, so they report the same findings in the same order.
+pub struct ColumnCheck {
+    table: Table,
+    crc: crate::crc::Crc32c,
+    bytes: u64,
+    /// The pages' own findings, reported after the column CRC's.
+    pub pages: Vec<Finding>,
+    first_encoding: Option<u8>,
+    min_max: Option<(u64, u64)>,
+    wide: bool,
+    ints: bool,
+    failed: bool,
+}
+
+impl ColumnCheck {
+    /// A check of `table`'s column (its directory entry has passed [`check_dir`]).
+    pub fn new(table: Table) -> Self {
+        ColumnCheck {
+            table,
+            crc: crate::crc::Crc32c::new(),
+            bytes: 0,
+            pages: Vec::new(),
+            first_encoding: None,
+            min_max: None,
+            wide: false,
+            ints: false,
+            failed: false,
+        }
+    }
+
+    /// Feeds the next page bytes, in file order, to the column CRC.
+    pub fn bytes(&mut self, b: &[u8]) {
+        self.crc.update(b);
+        self.bytes += b.len() as u64;
+    }
+
+    /// Takes the next page in row order (`None`: it failed to decode).
+    pub fn page(&mut self, p: Option<&DecodedPage>) {
+        let Some(p) = p else {
+            self.failed = true;
+            return;
+        };
+        self.first_encoding.get_or_insert(p.header.encoding);
+        match &p.values {
+            Values::Int(v) => {
+                self.ints = true;
+                for &x in v {
+                    self.min_max = Some(match self.min_max {
+                        None => (x, x),
+                        Some((a, b)) => (a.min(x), b.max(x)),
+                    });
+                }
+            }
+            Values::Wide(_) => self.wide = true,
+        }
+    }
+
+    /// Marks the column as failed (its bytes could not be read).
+    pub fn fail(&mut self) {
+        self.failed = true;
+    }
+
+    /// The smallest and largest integer value seen.
+    pub fn min_max(&self) -> Option<(u64, u64)> {
+        self.min_max
+    }
+
+    /// Reports the column CRC, the pages' findings, the encoding the directory names and the
+    /// column's zone map against the values. Returns whether every page decoded (and at least
+    /// one did).
+    pub fn finish(self, dir: &ColumnDir, out: &mut Vec<Finding>) -> bool {
+        let pl = place(self.table, dir, None);
+        let crc = self.crc.finish();
+        if crc != dir.column_crc {
+            out.push(Finding::error(
+                Error::new(
+                    ErrorKind::Checksum,
+                    format!(
+                        "column CRC32C is 0x{:08x} but its {} page bytes give 0x{crc:08x}",
+                        dir.column_crc, self.bytes
+                    ),
+                )
+                .within(pl)
+                .at(dir.first_page_offset),
+            ));
+        }
+        out.extend(self.pages);
+        if self.failed || (self.wide && self.ints) || !(self.wide || self.ints) {
+            return false;
+        }
+        if let Some(enc) = self.first_encoding {
+            if enc != dir.encoding {
+                out.push(Finding::warning(
+                    Error::inconsistent(format!(
+                        "directory names {} as the column's encoding, its first page is {}",
+                        encoding_name(dir.encoding),
+                        encoding_name(enc)
+                    ))
+                    .within(pl)
+                    .at(dir.entry_offset),
+                ));
+            }
+        }
+        if let (Some(zone), Some((min, max)), true) =
+            (dir.zone(), self.min_max, !dir.pages.is_empty())
+        {
+            out.extend(zone_finding(
+                self.table,
+                dir,
+                None,
+                zone,
+                &[min, max],
+                dir.entry_offset,
+            ));
+        }
+        true
+    }
+}
+
 /// Decodes a whole column from `bytes` (exactly the range [`column_range`] gives), checking the
 /// column CRC, every page, the row counts and the zone map. Returns `None` if any page failed.
 pub fn decode_column(
@@ -414,62 +536,33 @@ pub fn decode_column(
     if !check_dir(table, dir, expected_rows, out) {
         return None;
     }
-    let pl = place(table, dir, None);
-    let crc = crate::crc::crc32c(bytes);
-    if crc != dir.column_crc {
-        out.push(Finding::error(
-            Error::new(
-                ErrorKind::Checksum,
-                format!(
-                    "column CRC32C is 0x{:08x} but its {} page bytes give 0x{crc:08x}",
-                    dir.column_crc,
-                    bytes.len()
-                ),
-            )
-            .within(pl)
-            .at(dir.first_page_offset),
-        ));
-    }
+    let mut check = ColumnCheck::new(table);
+    check.bytes(bytes);
     let spans = dir.page_spans();
-    let multi = !dir.pages.is_empty();
-    let pages = decode_pages(table, dir, &spans, bytes, dir.first_page_offset, ctx, out);
-    let mut first_encoding = None;
+    let pages = decode_pages(
+        table,
+        dir,
+        &spans,
+        bytes,
+        dir.first_page_offset,
+        ctx,
+        &mut check.pages,
+    );
     let mut values: Option<Values> = None;
-    let mut failed = false;
     for p in pages {
-        let Some(p) = p else {
-            failed = true;
-            continue;
-        };
-        first_encoding.get_or_insert(p.header.encoding);
-        match (&mut values, p.values) {
-            (None, v) => values = Some(v),
-            (Some(Values::Int(acc)), Values::Int(v)) => acc.extend_from_slice(&v),
-            (Some(Values::Wide(acc)), Values::Wide(v)) => acc.extend_from_slice(&v),
-            _ => failed = true,
+        check.page(p.as_ref());
+        match (&mut values, p.map(|p| p.values)) {
+            (_, None) => {}
+            (None, Some(v)) => values = Some(v),
+            (Some(Values::Int(acc)), Some(Values::Int(v))) => acc.extend_from_slice(&v),
+            (Some(Values::Wide(acc)), Some(Values::Wide(v))) => acc.extend_from_slice(&v),
+            _ => {}
         }
     }
-    if failed {
+    if !check.finish(dir, out) {
         return None;
     }
-    let values = values?;
-    if let Some(enc) = first_encoding {
-        if enc != dir.encoding {
-            out.push(Finding::warning(
-                Error::inconsistent(format!(
-                    "directory names {} as the column's encoding, its first page is {}",
-                    encoding_name(dir.encoding),
-                    encoding_name(enc)
-                ))
-                .within(pl)
-                .at(dir.entry_offset),
-            ));
-        }
-    }
-    if let (Some(zone), Values::Int(v), true) = (dir.zone(), &values, multi) {
-        out.extend(zone_finding(table, dir, None, zone, v, dir.entry_offset));
-    }
-    Some(values)
+    values
 }
 
 /// The place a special region's page is reported under.

@@ -57,26 +57,12 @@ pub fn decompress<'a>(
     backend: ZstdBackend,
     base: u64,
 ) -> Result<Cow<'a, [u8]>> {
+    stored_size_rule(codec, payload.len() as u64, expected as u64)?;
     match codec {
-        CODEC_NONE => {
-            if payload.len() != expected {
-                return Err(Error::corrupt(format!(
-                    "page stores {} bytes uncompressed but declares {expected}",
-                    payload.len()
-                )));
-            }
-            Ok(Cow::Borrowed(payload))
-        }
-        CODEC_ZSTD => {
-            // The reference writes nothing at all for an empty payload.
-            if payload.is_empty() {
-                if expected != 0 {
-                    return Err(Error::corrupt(format!(
-                        "empty zstd payload but the page declares {expected} decoded bytes"
-                    )));
-                }
-                return Ok(Cow::Owned(Vec::new()));
-            }
+        CODEC_NONE => Ok(Cow::Borrowed(payload)),
+        // The reference writes nothing at all for an empty payload.
+        _ if payload.is_empty() => Ok(Cow::Owned(Vec::new())),
+        _ => {
             let frame = zstd_frame::walk(payload, base, expected as u64)?;
             let out = match backend {
                 ZstdBackend::Pure => zstd_pure(payload, expected, &frame, base)?,
@@ -85,6 +71,22 @@ pub fn decompress<'a>(
             };
             Ok(Cow::Owned(out))
         }
+    }
+}
+
+/// What a payload of `stored` bytes under `codec` must be before anything is decoded: the codec
+/// is implemented, a stored payload is exactly its declared `expected` bytes, and an empty zstd
+/// payload declares nothing. A reader that streams a page (the arena) applies it as
+/// [`decompress`] does.
+pub fn stored_size_rule(codec: u8, stored: u64, expected: u64) -> Result<()> {
+    match codec {
+        CODEC_NONE if stored != expected => Err(Error::corrupt(format!(
+            "page stores {stored} bytes uncompressed but declares {expected}"
+        ))),
+        CODEC_ZSTD if stored == 0 && expected != 0 => Err(Error::corrupt(format!(
+            "empty zstd payload but the page declares {expected} decoded bytes"
+        ))),
+        CODEC_NONE | CODEC_ZSTD => Ok(()),
         CODEC_LZ4 | CODEC_ZSTD_DICT => Err(Error::new(
             ErrorKind::Unsupported,
             format!(

@@ -79,31 +79,80 @@ impl RawPage<'_> {
     }
 }
 
-/// Locates the page at the start of `bytes` (absolute offset `base`): reads its header and
-/// checks that the payload fits.
-pub fn locate_page(bytes: &[u8], base: u64) -> Result<RawPage<'_>> {
-    let Some(h) = bytes.get(..PAGE_HEADER_LEN) else {
+/// Reads the header of a page at the start of a container of `container_len` bytes at absolute
+/// offset `base`, from `head` (the container's first bytes, at most [`PAGE_HEADER_LEN`] needed),
+/// and checks that the payload fits the container. A reader that streams a page (the arena)
+/// judges it by this rule as [`locate_page`] does.
+pub fn page_header_in(head: &[u8], container_len: u64, base: u64) -> Result<PageHeader> {
+    let Some(h) = head
+        .get(..PAGE_HEADER_LEN)
+        .filter(|_| container_len >= PAGE_HEADER_LEN as u64)
+    else {
         return Err(Error::corrupt(format!(
-            "a page header needs {PAGE_HEADER_LEN} bytes, only {} remain",
-            bytes.len()
+            "a page header needs {PAGE_HEADER_LEN} bytes, only {container_len} remain"
         ))
         .at(base));
     };
     let header = PageHeader::read(h.try_into().expect("sliced to the header's length"));
-    let end = PAGE_HEADER_LEN as u64 + u64::from(header.compressed_size);
-    if end > bytes.len() as u64 {
+    let left = container_len - PAGE_HEADER_LEN as u64;
+    if u64::from(header.compressed_size) > left {
         return Err(Error::corrupt(format!(
-            "page payload of {} bytes runs past its container ({} bytes left after the header)",
+            "page payload of {} bytes runs past its container ({left} bytes left after the header)",
             header.compressed_size,
-            bytes.len() - PAGE_HEADER_LEN
         ))
         .at(base + page_at::COMPRESSED_SIZE as u64));
     }
+    Ok(header)
+}
+
+/// Locates the page at the start of `bytes` (absolute offset `base`): reads its header and
+/// checks that the payload fits.
+pub fn locate_page(bytes: &[u8], base: u64) -> Result<RawPage<'_>> {
+    let header = page_header_in(bytes, bytes.len() as u64, base)?;
+    let end = PAGE_HEADER_LEN + header.compressed_size as usize;
     Ok(RawPage {
         header,
-        payload: &bytes[PAGE_HEADER_LEN..end as usize],
+        payload: &bytes[PAGE_HEADER_LEN..end],
         offset: base,
     })
+}
+
+/// The payload CRC rule: `computed` (over the stored payload) must be the header's.
+/// `offset` is the page header's absolute offset.
+pub fn check_payload_crc(h: &PageHeader, computed: u32, offset: u64) -> Result<()> {
+    if computed != h.crc {
+        return Err(Error::new(
+            ErrorKind::Checksum,
+            format!(
+                "page payload CRC32C is 0x{:08x} but its {} bytes give 0x{computed:08x}",
+                h.crc, h.compressed_size
+            ),
+        )
+        .at(offset + page_at::CRC as u64));
+    }
+    Ok(())
+}
+
+/// The decode budget rule: the declared decoded size fits `limits` for a file of `file_len`
+/// bytes. `offset` is the page header's absolute offset.
+pub fn check_decoded_size(
+    h: &PageHeader,
+    limits: &Limits,
+    file_len: u64,
+    offset: u64,
+) -> Result<()> {
+    let budget = limits.budget(file_len);
+    if u64::from(h.uncompressed_size) > budget {
+        return Err(Error::new(
+            ErrorKind::Limit,
+            format!(
+                "page declares {} decoded bytes, more than the {budget}-byte limit for a {file_len}-byte file",
+                h.uncompressed_size
+            ),
+        )
+        .at(offset + page_at::UNCOMPRESSED_SIZE as u64));
+    }
+    Ok(())
 }
 
 /// Checks the payload CRC, the declared size against `limits` (for a file of `file_len`
@@ -115,28 +164,8 @@ pub fn decode_payload<'a>(
     backend: ZstdBackend,
 ) -> Result<Cow<'a, [u8]>> {
     let h = &page.header;
-    let computed = crc32c(page.payload);
-    if computed != h.crc {
-        return Err(Error::new(
-            ErrorKind::Checksum,
-            format!(
-                "page payload CRC32C is 0x{:08x} but its {} bytes give 0x{computed:08x}",
-                h.crc, h.compressed_size
-            ),
-        )
-        .at(page.offset + page_at::CRC as u64));
-    }
-    let budget = limits.budget(file_len);
-    if u64::from(h.uncompressed_size) > budget {
-        return Err(Error::new(
-            ErrorKind::Limit,
-            format!(
-                "page declares {} decoded bytes, more than the {budget}-byte limit for a {file_len}-byte file",
-                h.uncompressed_size
-            ),
-        )
-        .at(page.offset + page_at::UNCOMPRESSED_SIZE as u64));
-    }
+    check_payload_crc(h, crc32c(page.payload), page.offset)?;
+    check_decoded_size(h, limits, file_len, page.offset)?;
     decompress(
         h.codec,
         page.payload,

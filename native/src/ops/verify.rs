@@ -7,7 +7,8 @@ use meguri_core::error::{Error as CoreError, ErrorKind, Finding, Place};
 use meguri_core::manifest::Manifest;
 use meguri_core::reader::{read_shape, ReadOptions, Shape};
 use meguri_core::report::{Subject, VerifyView};
-use meguri_core::verify::{check_manifest_entry, verify_file, verify_manifest, Report};
+use meguri_core::source::Source;
+use meguri_core::verify::{check_manifest_entry, verify_manifest, Report, Verifier};
 use serde::ser::{SerializeMap, Serializer};
 use serde::Serialize;
 use std::fmt::Write as _;
@@ -147,12 +148,22 @@ pub fn verify(opts: &VerifyOptions) -> VerifyReport {
     }
 }
 
-/// Checks one path, deciding by its magic whether it is a manifest.
+/// Checks one path, deciding by its magic whether it is a manifest. A partition file is read
+/// through positioned reads by the core's stepwise verifier, so memory stays bounded whatever
+/// the file's size (a memory map would keep every page it touched resident); a manifest is
+/// small and read whole.
 pub fn verify_path(path: &Path) -> Result<Checked> {
-    let bytes =
-        FileBytes::open(path).map_err(|e| Error::io(Op::Verify, path, IoAction::Open, e))?;
-    let file_len = bytes.len() as u64;
-    if looks_like_manifest(&bytes) {
+    let open_err = |e| Error::io(Op::Verify, path, IoAction::Open, e);
+    let src = FileSource::open(path).map_err(open_err)?;
+    let file_len = src.len();
+    let magic_len = meguri_core::manifest::MANIFEST_MAGIC
+        .len()
+        .min(file_len as usize);
+    let head = src
+        .read_at(0, magic_len)
+        .map_err(|e| open_err(std::io::Error::other(e.to_string())))?;
+    if looks_like_manifest(&head) {
+        let bytes = FileBytes::open(path).map_err(open_err)?;
         let mut report = verify_manifest(&bytes);
         check_manifest_files(path, &bytes, &mut report);
         return Ok(Checked {
@@ -163,12 +174,16 @@ pub fn verify_path(path: &Path) -> Result<Checked> {
             file_len,
         });
     }
-    let opts = ReadOptions::default();
+    let mut v = Verifier::new(&src, &ReadOptions::default());
+    while !v.finished() {
+        v.step();
+    }
+    let shape = v.shape().cloned();
     Ok(Checked {
         path: path.to_path_buf(),
         subject: Subject::File,
-        report: verify_file(&bytes[..], &opts),
-        shape: read_shape(&bytes[..], opts.tail_guess).ok(),
+        report: v.into_report(),
+        shape,
         file_len,
     })
 }

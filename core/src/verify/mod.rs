@@ -9,38 +9,31 @@
 //! header; URL rows sorted by (host key, path key) and host rows by host key; every host key
 //! inside the header's range; every arena reference; the schedule wheel against `next_due`;
 //! the seen-set filter against the URL keys; and the STATS block against the data.
+//!
+//! There is one verifier, [`Verifier`] (in [`steps`]): it does this in bounded steps through
+//! any [`Source`], so `meguri verify`, the browser inspector and [`verify_file`] (which runs
+//! every step) share one set of rules and report the same findings in the same order. This
+//! module holds the rules the steps apply and the report they make.
 
-use crate::arena::{Arena, Span};
-use crate::column::{column_range, decode_column, decode_region_page, DecodeCtx};
-use crate::crc::crc32c;
 use crate::error::{Error, ErrorKind, Finding, Place, Severity, Table};
 use crate::format::footer::{
     section_name, stats_at, RegionDesc, Stats, TAG_HOST_COLUMNS, TAG_META, TAG_REGIONS, TAG_STATS,
     TAG_URL_COLUMNS,
 };
 use crate::format::header::{header_at, Header};
-use crate::format::page::{
-    page_at, PageHeader, KIND_BLOB, KIND_FILTER, KIND_SCHEDULE, PAGE_HEADER_LEN,
-};
-use crate::format::{
-    region_name, FLAG_BLOB, FLAG_FOOTER_ZSTD, FLAG_SCHEDULE, FLAG_SEENSET, FLAG_SORTED, HEADER_LEN,
-    REGION_HOST_TABLE, REGION_SCHEDULE, REGION_SEENSET, REGION_STRING_BLOB, REGION_URL_TABLE,
-};
-use crate::keys::UrlKey;
+use crate::format::page::PAGE_HEADER_LEN;
+use crate::format::{FLAG_FOOTER_ZSTD, FLAG_SORTED};
 use crate::manifest::Manifest;
-use crate::reader::{
-    check_declared_rows, directory_entry, missing_columns, read_shape_into, ReadOptions, Shape,
-};
-use crate::records::Values;
+use crate::reader::{ReadOptions, Shape};
 use crate::schedule::{wheel_at, Wheel};
-use crate::schema::{self, host, url};
-use crate::seenset::SeenFilter;
-use crate::source::{read_range, Source};
-use alloc::borrow::Cow;
-use alloc::collections::BTreeMap;
+use crate::source::Source;
 use alloc::format;
 use alloc::string::String;
 use alloc::vec::Vec;
+
+pub mod steps;
+
+pub use steps::{Phase, Progress, Verifier};
 
 /// How many row-level findings of one kind are listed before they are summarised.
 pub const ROW_FINDINGS_LISTED: usize = 20;
@@ -137,81 +130,16 @@ impl RowFindings {
     }
 }
 
-/// Verifies a `.meguri` file.
+/// Verifies a `.meguri` file: every check of [`Verifier`], run to the end.
 ///
 /// The shape (header, trailer, footer) is read through the reader's own
-/// [`read_shape_into`], and the column directories are judged by the reader's
-/// [`missing_columns`], [`directory_entry`] and [`crate::column::check_dir`], so `verify`
-/// and every reader agree on what a file is; `verify` only goes on where the reader stops.
-/// Each region is read once: its CRC is checked over the bytes its columns or its page are
-/// then decoded from.
+/// [`crate::reader::read_shape_into`], and the column directories are judged by the reader's
+/// [`crate::reader::missing_columns`], [`crate::reader::directory_entry`] and
+/// [`crate::column::check_dir`], so `verify` and every reader agree on what a file is; `verify`
+/// only goes on where the reader stops. Memory stays bounded whatever the file's size (see
+/// [`steps`]).
 pub fn verify_file<S: Source + ?Sized>(src: &S, opts: &ReadOptions) -> Report {
-    let mut r = Report::default();
-    let Some(shape) = read_shape_into(src, opts.tail_guess, &mut r.findings) else {
-        return r;
-    };
-    let header = &shape.header;
-    check_footer(&mut r, &shape);
-    check_header(&mut r, header);
-    if let Err(e) = check_declared_rows(header, shape.file_len, &opts.limits) {
-        r.err(e);
-        return r;
-    }
-    let mut regions = check_regions(&mut r, src, &shape);
-    let ctx = DecodeCtx {
-        limits: opts.limits,
-        file_len: shape.file_len,
-        zstd: opts.zstd,
-    };
-    let url_cols = check_columns(&mut r, src, &shape, &regions, Table::Url, &ctx);
-    let host_cols = check_columns(&mut r, src, &shape, &regions, Table::Host, &ctx);
-    // The tables' bytes are decoded; the special regions' are still to come.
-    regions.release(REGION_URL_TABLE);
-    regions.release(REGION_HOST_TABLE);
-    let url_ints = |id: u64| url_cols.get(&id).map(|v| v.as_ints());
-    let host_ints = |id: u64| host_cols.get(&id).map(|v| v.as_ints());
-
-    // Row order and range.
-    if let (Some(hk), Some(pk)) = (url_ints(url::HOST_KEY), url_ints(url::PATH_KEY)) {
-        let n = hk.len().min(pk.len());
-        r.rows_checked.0 = hk.len() as u64;
-        check_keys(&mut r, &URL_KEYS, n, |i| (hk[i], pk[i]), |i| hk[i], header);
-    }
-    if let Some(hk) = host_ints(host::HOST_KEY) {
-        r.rows_checked.1 = hk.len() as u64;
-        check_keys(&mut r, &HOST_KEYS, hk.len(), |i| hk[i], |i| hk[i], header);
-    }
-    if let (Some(uh), Some(hh)) = (url_ints(url::HOST_KEY), host_ints(host::HOST_KEY)) {
-        check_host_coverage(&mut r, uh, hh);
-    }
-
-    // Arena and references.
-    let arena = regions
-        .blob
-        .and_then(|i| special_page(&mut r, &regions, i, KIND_BLOB, &ctx).map(|(_, p)| p));
-    // When the arena does not decode (reported above), references cannot be judged.
-    if regions.blob.is_none() || arena.is_some() {
-        let a = Arena(arena.as_deref().unwrap_or(&[]));
-        check_arena_refs(&mut r, a, Table::Url, &url_cols);
-        check_arena_refs(&mut r, a, Table::Host, &host_cols);
-    }
-
-    // Schedule wheel.
-    let next_due: Option<Vec<u32>> =
-        url_ints(url::NEXT_DUE).map(|v| v.iter().map(|&d| d as u32).collect());
-    if let Some(i) = regions.schedule {
-        check_schedule(&mut r, &regions, i, next_due.as_deref(), &ctx);
-    }
-
-    // Seen-set filter.
-    if let Some(i) = regions.seenset {
-        let keys = url_ints(url::HOST_KEY).zip(url_ints(url::PATH_KEY));
-        check_seenset(&mut r, &regions, i, header, keys, &ctx);
-    }
-
-    check_stats(&mut r, &shape, next_due.as_deref());
-    check_meta(&mut r, &shape);
-    r
+    Verifier::new(src, opts).run()
 }
 
 /// The footer's own findings, and the sections a file must have or need not have.
@@ -310,451 +238,8 @@ fn check_header(r: &mut Report, header: &Header) {
     }
 }
 
-/// The regions [`check_regions`] found, each with the bytes it was read as for its CRC: the
-/// columns and the special pages are decoded from these, so no region is read twice.
-struct Regions<'s> {
-    /// The region directory, in stored order.
-    descs: Vec<RegionDesc>,
-    /// Per descriptor: its bytes, when it lies inside the data area and could be read.
-    bytes: Vec<Option<Cow<'s, [u8]>>>,
-    /// The special regions: the last descriptor of each id that lies inside the data area.
-    schedule: Option<usize>,
-    seenset: Option<usize>,
-    blob: Option<usize>,
-}
-
-impl Regions<'_> {
-    /// The descriptor readers use for region `id` (the last one: [`Footer::region`]).
-    fn last(&self, id: u8) -> Option<usize> {
-        self.descs.iter().rposition(|d| d.id == id)
-    }
-
-    fn held(&self, i: usize) -> Option<&[u8]> {
-        self.bytes.get(i)?.as_deref()
-    }
-
-    /// Drops the bytes of every region `id`: nothing reads them again.
-    fn release(&mut self, id: u8) {
-        for (d, b) in self.descs.iter().zip(&mut self.bytes) {
-            if d.id == id {
-                *b = None;
-            }
-        }
-    }
-}
-
-/// Every descriptor of the region directory (bounds, ids, overlaps, CRC), the table regions'
-/// presence, bytes no region accounts for and the header flags that announce regions.
-fn check_regions<'s, S: Source + ?Sized>(r: &mut Report, src: &'s S, shape: &Shape) -> Regions<'s> {
-    let footer_start = shape.footer_start;
-    let flags = shape.header.flags;
-    let descs = shape.footer.regions.clone();
-    let mut out = Regions {
-        bytes: Vec::with_capacity(descs.len()),
-        descs: Vec::new(),
-        schedule: None,
-        seenset: None,
-        blob: None,
-    };
-    let mut seen: Vec<&RegionDesc> = Vec::new();
-    for (i, d) in descs.iter().enumerate() {
-        out.bytes.push(None);
-        let pl = Place::Region(d.id);
-        let end = d.offset.checked_add(d.length);
-        if d.offset < HEADER_LEN as u64 || end.is_none_or(|e| e > footer_start) {
-            r.err(
-                Error::corrupt(format!(
-                    "region at {}..{} lies outside the data area {HEADER_LEN}..{footer_start}",
-                    d.offset,
-                    end.map_or_else(|| String::from("overflow"), |e| format!("{e}"))
-                ))
-                .within(pl)
-                .at(d.offset),
-            );
-            continue;
-        }
-        if d.id > REGION_STRING_BLOB {
-            r.warn(
-                Error::unknown(format!(
-                    "unknown region id {}; checked and otherwise ignored",
-                    d.id
-                ))
-                .within(pl)
-                .at(d.offset),
-            );
-        }
-        if seen.iter().any(|s| s.id == d.id) {
-            r.err(
-                Error::corrupt("region id listed twice")
-                    .within(pl)
-                    .at(d.offset),
-            );
-        }
-        for s in &seen {
-            if d.offset < s.offset + s.length && s.offset < d.offset + d.length {
-                r.err(
-                    Error::corrupt(format!(
-                        "region overlaps region {} at {}..{}",
-                        region_name(s.id),
-                        s.offset,
-                        s.offset + s.length
-                    ))
-                    .within(pl)
-                    .at(d.offset),
-                );
-            }
-        }
-        seen.push(d);
-        match read_range(src, d.offset, d.length, "region", pl) {
-            Err(e) => r.err(e),
-            Ok(bytes) => {
-                let crc = crc32c(&bytes);
-                if crc != d.crc {
-                    r.err(
-                        Error::new(
-                            ErrorKind::Checksum,
-                            format!(
-                                "region CRC32C is 0x{:08x} but its {} bytes give 0x{crc:08x}",
-                                d.crc, d.length
-                            ),
-                        )
-                        .within(pl)
-                        .at(d.offset),
-                    );
-                }
-                out.bytes[i] = Some(bytes);
-            }
-        }
-        match d.id {
-            REGION_SCHEDULE => out.schedule = Some(i),
-            REGION_SEENSET => out.seenset = Some(i),
-            REGION_STRING_BLOB => out.blob = Some(i),
-            _ => {}
-        }
-    }
-    for (id, name) in [
-        (REGION_URL_TABLE, "url_table"),
-        (REGION_HOST_TABLE, "host_table"),
-    ] {
-        if !descs.iter().any(|d| d.id == id) {
-            r.err(
-                Error::corrupt(format!(
-                    "the {name} region is missing from the region directory"
-                ))
-                .within(Place::Region(id)),
-            );
-        }
-    }
-    // Regions are written back to back from offset 64 to the footer.
-    let mut sorted: Vec<&RegionDesc> = descs.iter().collect();
-    sorted.sort_by_key(|d| d.offset);
-    let mut at = HEADER_LEN as u64;
-    for d in sorted {
-        if d.offset > at {
-            r.warn(
-                Error::unused(format!(
-                    "{} unaccounted bytes before this region",
-                    d.offset - at
-                ))
-                .within(Place::Region(d.id))
-                .at(at),
-            );
-        }
-        at = at.max(d.offset.saturating_add(d.length));
-    }
-    if at < footer_start {
-        r.warn(
-            Error::unused(format!(
-                "{} unaccounted bytes between the last region and the footer",
-                footer_start - at
-            ))
-            .within(Place::Footer)
-            .at(at),
-        );
-    }
-    for (flag, present, name) in [
-        (FLAG_SCHEDULE, out.schedule.is_some(), "schedule"),
-        (FLAG_SEENSET, out.seenset.is_some(), "seenset"),
-        (FLAG_BLOB, out.blob.is_some(), "blob"),
-    ] {
-        if (flags & flag != 0) != present {
-            r.warn(
-                Error::inconsistent(format!(
-                    "the {name} flag is {} but the region is {}",
-                    if flags & flag != 0 { "set" } else { "clear" },
-                    if present { "present" } else { "absent" }
-                ))
-                .within(Place::Header)
-                .at(header_at::FLAGS as u64),
-            );
-        }
-    }
-    out.descs = descs;
-    out
-}
-
-/// Every column of `table`'s directory: the directory rules readers apply at open, then each
-/// used column's pages decoded from its table region's bytes (or read on their own when the
-/// region does not hold them). Returns the decoded columns of the schema, by id.
-fn check_columns<S: Source + ?Sized>(
-    r: &mut Report,
-    src: &S,
-    shape: &Shape,
-    regions: &Regions<'_>,
-    table: Table,
-    ctx: &DecodeCtx,
-) -> BTreeMap<u64, Values> {
-    let (rows, region_id) = match table {
-        Table::Url => (shape.header.url_count, REGION_URL_TABLE),
-        Table::Host => (shape.header.host_count, REGION_HOST_TABLE),
-    };
-    let footer_start = shape.footer_start;
-    let dirs = shape.footer.columns(table);
-    missing_columns(table, dirs, &mut r.findings);
-    let region = regions
-        .last(region_id)
-        .map(|i| (regions.descs[i], regions.held(i)));
-    let mut cols = BTreeMap::new();
-    for (i, dir) in dirs.iter().enumerate() {
-        let Some(known) = directory_entry(table, dirs, i, &mut r.findings) else {
-            continue;
-        };
-        let pl = Place::Column {
-            table,
-            column: dir.column_id,
-            page: None,
-        };
-        let (off, len) = match column_range(dir) {
-            Ok(x) => x,
-            Err(e) => {
-                r.err(e.within(pl));
-                continue;
-            }
-        };
-        if off < HEADER_LEN as u64 || off.saturating_add(len) > footer_start {
-            r.err(
-                Error::corrupt(format!(
-                    "pages at {off}..{} lie outside the data area {HEADER_LEN}..{footer_start}",
-                    off.saturating_add(len)
-                ))
-                .within(pl)
-                .at(dir.entry_offset),
-            );
-            continue;
-        }
-        let mut held = None;
-        if let Some((reg, bytes)) = region {
-            let reg_end = reg.offset.saturating_add(reg.length);
-            if off < reg.offset || off + len > reg_end {
-                r.err(
-                    Error::corrupt(format!(
-                        "pages at {off}..{} are not inside the {} region {}..{reg_end}",
-                        off + len,
-                        table.name(),
-                        reg.offset,
-                    ))
-                    .within(pl)
-                    .at(dir.entry_offset),
-                );
-            } else {
-                let at = (off - reg.offset) as usize;
-                held = bytes.and_then(|b| b.get(at..at + len as usize));
-            }
-        }
-        let bytes = match held {
-            Some(b) => Cow::Borrowed(b),
-            None => match read_range(src, off, len, "column pages", pl) {
-                Ok(b) => b,
-                Err(e) => {
-                    r.err(e);
-                    continue;
-                }
-            },
-        };
-        let mut findings = Vec::new();
-        let vals = decode_column(
-            table,
-            dir,
-            &bytes,
-            known.then_some(rows),
-            ctx,
-            &mut findings,
-        );
-        r.findings.extend(findings);
-        r.columns_checked += 1;
-        r.pages_checked += dir.num_pages;
-        if let (true, Some(v)) = (known, vals) {
-            cols.insert(dir.column_id, v);
-        }
-    }
-    cols
-}
-
-/// Warns about host keys of URL rows that no host row has (`uh` and `hh` are the two
-/// tables' host-key columns, each in order).
-fn check_host_coverage(r: &mut Report, uh: &[u64], hh: &[u64]) {
-    let mut missing = 0u64;
-    let mut first = None;
-    let mut j = 0;
-    let mut prev = None;
-    for (i, &k) in uh.iter().enumerate() {
-        if prev == Some(k) {
-            continue;
-        }
-        prev = Some(k);
-        while j < hh.len() && hh[j] < k {
-            j += 1;
-        }
-        if j >= hh.len() || hh[j] != k {
-            missing += 1;
-            first.get_or_insert(i);
-        }
-    }
-    if missing > 0 {
-        r.warn(
-            Error::inconsistent(format!(
-                "{missing} host keys of URL rows have no host row (first at URL row {})",
-                first.unwrap_or(0)
-            ))
-            .within(Place::Row {
-                table: Table::Url,
-                row: first.unwrap_or(0) as u64,
-            }),
-        );
-    }
-}
-
-/// Every arena reference of `table`'s decoded columns against the arena `a`.
-fn check_arena_refs(r: &mut Report, a: Arena<'_>, table: Table, cols: &BTreeMap<u64, Values>) {
-    let ids = match table {
-        Table::Url => schema::URL_ARENA_REFS,
-        Table::Host => schema::HOST_ARENA_REFS,
-    };
-    for id in ids {
-        let Some(v) = cols.get(&id) else { continue };
-        let name = schema::spec(table, id).map_or("", |s| s.name);
-        let mut bad = RowFindings::new(
-            Severity::Error,
-            "an arena reference that does not resolve",
-            Place::Column {
-                table,
-                column: id,
-                page: None,
-            },
-        );
-        for (row, &rf) in v.as_ints().iter().enumerate() {
-            let why = match a.span(rf) {
-                Span::None | Span::Present(_) => continue,
-                Span::OutOfBounds => "is past the end of the arena",
-                Span::Broken => "points at an entry that runs past the end of the arena",
-            };
-            bad.push(|| {
-                Error::corrupt(format!("{name} {rf} {why} ({} bytes)", a.len())).within(
-                    Place::Row {
-                        table,
-                        row: row as u64,
-                    },
-                )
-            });
-        }
-        bad.flush(r);
-    }
-}
-
-/// The schedule region's page and wheel, and the wheel against `next_due`.
-fn check_schedule(
-    r: &mut Report,
-    regions: &Regions<'_>,
-    i: usize,
-    next_due: Option<&[u32]>,
-    ctx: &DecodeCtx,
-) {
-    let Some((h, payload)) = special_page(r, regions, i, KIND_SCHEDULE, ctx) else {
-        return;
-    };
-    let d = &regions.descs[i];
-    let w = match Wheel::parse(&payload, payload_at(d, 0)) {
-        Err(e) => return r.err(e.within(Place::Schedule)),
-        Ok(w) => w,
-    };
-    if u64::from(h.num_values) != w.scheduled() as u64 {
-        r.err(
-            Error::corrupt(format!(
-                "page says {} scheduled rows, the wheel lists {}",
-                h.num_values,
-                w.scheduled()
-            ))
-            .within(Place::Schedule)
-            .at(d.offset + page_at::NUM_VALUES as u64),
-        );
-    }
-    if h.base != u64::from(w.base) {
-        r.warn(
-            Error::inconsistent(format!(
-                "page base {} differs from the wheel base {}",
-                h.base, w.base
-            ))
-            .within(Place::Schedule)
-            .at(d.offset + page_at::BASE as u64),
-        );
-    }
-    if let Some(nd) = next_due {
-        check_wheel(r, &w, nd, d);
-    }
-}
-
-/// The seen-set region's page and filter, and the filter against the URL keys (`keys`: the
-/// host-key and path-key columns).
-fn check_seenset(
-    r: &mut Report,
-    regions: &Regions<'_>,
-    i: usize,
-    header: &Header,
-    keys: Option<(&[u64], &[u64])>,
-    ctx: &DecodeCtx,
-) {
-    let Some((h, payload)) = special_page(r, regions, i, KIND_FILTER, ctx) else {
-        return;
-    };
-    let d = &regions.descs[i];
-    if u64::from(h.num_values) != header.url_count {
-        r.warn(
-            Error::inconsistent(format!(
-                "seen-set page says {} values, the file has {} URL rows",
-                h.num_values, header.url_count
-            ))
-            .within(Place::SeenSet)
-            .at(d.offset + page_at::NUM_VALUES as u64),
-        );
-    }
-    let f = match SeenFilter::parse(&payload) {
-        Err(e) => return r.err(e.within(Place::SeenSet).at_if_unset(payload_at(d, 0))),
-        Ok(f) => f,
-    };
-    let Some((hk, pk)) = keys else { return };
-    let mut bad = RowFindings::new(
-        Severity::Error,
-        "a URL key the seen-set filter does not contain",
-        Place::SeenSet,
-    );
-    for (i, (&h, &p)) in hk.iter().zip(pk).enumerate() {
-        if !f.contains(UrlKey { host: h, path: p }) {
-            bad.push(|| {
-                Error::corrupt(format!(
-                    "the seen-set filter does not contain URL key 0x{h:016x}:0x{p:016x}"
-                ))
-                .within(Place::Row {
-                    table: Table::Url,
-                    row: i as u64,
-                })
-            });
-        }
-    }
-    bad.flush(r);
-}
-
 /// The STATS section against the header, the directories and `next_due`.
-fn check_stats(r: &mut Report, shape: &Shape, next_due: Option<&[u32]>) {
+fn check_stats(r: &mut Report, shape: &Shape, due: Option<DueSummary>) {
     let (footer, header) = (&shape.footer, &shape.header);
     let Some(st) = footer.stats else { return };
     let spl = Place::Stats;
@@ -816,21 +301,20 @@ fn check_stats(r: &mut Report, shape: &Shape, next_due: Option<&[u32]>) {
         tu,
         stats_at::TOTAL_UNCOMPRESSED,
     );
-    if let Some(nd) = next_due {
-        let (min, max) = Stats::due_range_of(nd);
+    if let Some(due) = due {
         cmp(
             "due_min",
             u64::from(st.due_min),
-            u64::from(min),
+            u64::from(due.min),
             stats_at::DUE_MIN,
         );
         cmp(
             "due_max",
             u64::from(st.due_max),
-            u64::from(max),
+            u64::from(due.max),
             stats_at::DUE_MAX,
         );
-        let scheduled = nd.iter().filter(|&&d| d != 0).count() as u64;
+        let scheduled = due.scheduled;
         if st.scheduled_count != 0 && st.scheduled_count != scheduled {
             r.warn(
                 Error::inconsistent(format!(
@@ -875,22 +359,109 @@ fn check_meta(r: &mut Report, shape: &Shape) {
     }
 }
 
-/// Decodes the single page of special region `i` from the bytes [`check_regions`] read,
-/// reporting what is wrong with it.
-fn special_page(
-    r: &mut Report,
-    regions: &Regions<'_>,
-    i: usize,
-    kind: u8,
-    ctx: &DecodeCtx,
-) -> Option<(PageHeader, Vec<u8>)> {
-    // A region that could not be read was reported by `check_regions`.
-    let bytes = regions.held(i)?;
-    let page = decode_region_page(bytes, &regions.descs[i], kind, ctx, &mut r.findings);
-    if page.is_some() && !bytes.is_empty() {
-        r.pages_checked += 1;
+/// What the STATS block says of `next_due`, gathered a value at a time.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+struct DueSummary {
+    /// The smallest nonzero value (0 when no row is due).
+    min: u32,
+    /// The largest value.
+    max: u32,
+    /// Rows with a due time.
+    scheduled: u64,
+}
+
+impl DueSummary {
+    fn add(&mut self, d: u32) {
+        if d != 0 {
+            self.min = if self.scheduled == 0 {
+                d
+            } else {
+                self.min.min(d)
+            };
+            self.scheduled += 1;
+        }
+        self.max = self.max.max(d);
     }
-    page
+}
+
+/// Row keys of one table, a row at a time in row order: keys strictly ascending (a repeat is a
+/// warning) and host keys inside the header's range. Keeps only the previous key.
+struct KeyCheck<K> {
+    rules: &'static KeyRules,
+    prev: Option<K>,
+    unsorted: RowFindings,
+    repeated: RowFindings,
+    range: RowFindings,
+}
+
+impl<K: KeyText> KeyCheck<K> {
+    fn new(rules: &'static KeyRules) -> Self {
+        let place = Place::Row {
+            table: rules.table,
+            row: 0,
+        };
+        KeyCheck {
+            rules,
+            prev: None,
+            unsorted: RowFindings::new(Severity::Error, rules.unsorted, place),
+            repeated: RowFindings::new(Severity::Warning, rules.repeated, place),
+            range: RowFindings::new(
+                Severity::Error,
+                "a host key outside the header's range",
+                place,
+            ),
+        }
+    }
+
+    /// Row `i`, of key `b` and host key `hk`.
+    fn row(&mut self, i: u64, b: K, hk: u64, h: &Header) {
+        let rules = self.rules;
+        let place = Place::Row {
+            table: rules.table,
+            row: i,
+        };
+        if let Some(a) = self.prev {
+            if b < a {
+                self.unsorted.push(|| {
+                    Error::new(
+                        ErrorKind::NotSorted,
+                        format!(
+                            "{} {} sorts before the previous row's {}",
+                            rules.key,
+                            b.text(),
+                            a.text()
+                        ),
+                    )
+                    .within(place)
+                });
+            } else if a == b {
+                self.repeated.push(|| {
+                    Error::duplicate(format!(
+                        "{} {} repeats the previous row's",
+                        rules.key,
+                        b.text()
+                    ))
+                    .within(place)
+                });
+            }
+        }
+        self.prev = Some(b);
+        if hk < h.hostkey_lo || hk > h.hostkey_hi {
+            self.range.push(|| {
+                Error::corrupt(format!(
+                    "host key 0x{hk:016x} is outside the partition's range 0x{:016x} .. 0x{:016x}",
+                    h.hostkey_lo, h.hostkey_hi
+                ))
+                .within(place)
+            });
+        }
+    }
+
+    fn flush(self, r: &mut Report) {
+        self.unsorted.flush(r);
+        self.repeated.flush(r);
+        self.range.flush(r);
+    }
 }
 
 /// How [`check_keys`] words one table's findings.
@@ -933,70 +504,6 @@ impl KeyText for (u64, u64) {
     fn text(self) -> String {
         format!("0x{:016x}:0x{:016x}", self.0, self.1)
     }
-}
-
-/// Rows `0..n` of one table: keys (`key(i)`) strictly ascending (a repeat is a warning) and
-/// host keys (`host_key(i)`) inside the header's range.
-fn check_keys<K: KeyText>(
-    r: &mut Report,
-    rules: &KeyRules,
-    n: usize,
-    key: impl Fn(usize) -> K,
-    host_key: impl Fn(usize) -> u64,
-    h: &Header,
-) {
-    let place = |row: usize| Place::Row {
-        table: rules.table,
-        row: row as u64,
-    };
-    let mut unsorted = RowFindings::new(Severity::Error, rules.unsorted, place(0));
-    let mut repeated = RowFindings::new(Severity::Warning, rules.repeated, place(0));
-    let mut range = RowFindings::new(
-        Severity::Error,
-        "a host key outside the header's range",
-        place(0),
-    );
-    for i in 0..n {
-        if i > 0 {
-            let (a, b) = (key(i - 1), key(i));
-            if b < a {
-                unsorted.push(|| {
-                    Error::new(
-                        ErrorKind::NotSorted,
-                        format!(
-                            "{} {} sorts before the previous row's {}",
-                            rules.key,
-                            b.text(),
-                            a.text()
-                        ),
-                    )
-                    .within(place(i))
-                });
-            } else if a == b {
-                repeated.push(|| {
-                    Error::duplicate(format!(
-                        "{} {} repeats the previous row's",
-                        rules.key,
-                        b.text()
-                    ))
-                    .within(place(i))
-                });
-            }
-        }
-        let hk = host_key(i);
-        if hk < h.hostkey_lo || hk > h.hostkey_hi {
-            range.push(|| {
-                Error::corrupt(format!(
-                    "host key 0x{hk:016x} is outside the partition's range 0x{:016x} .. 0x{:016x}",
-                    h.hostkey_lo, h.hostkey_hi
-                ))
-                .within(place(i))
-            });
-        }
-    }
-    unsorted.flush(r);
-    repeated.flush(r);
-    range.flush(r);
 }
 
 /// The absolute offset of byte `field` of the payload of a special region's single page.
@@ -1217,8 +724,11 @@ pub fn check_manifest_entry(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::format::TRAILER_LEN;
+    use crate::column::column_range;
+    use crate::format::page::PAGE_HEADER_LEN;
+    use crate::format::{REGION_URL_TABLE, TRAILER_LEN};
     use crate::reader::Reader;
+    use crate::schema::{self, host, url};
     use crate::source::CountingSource;
     use crate::testing::{file, partition, with_footer};
 
@@ -1240,15 +750,35 @@ mod tests {
         assert_eq!(r.rows_checked, (63, 7));
         // 63 URL rows at 10 a page, 7 host rows in one page, the wheel and the arena.
         assert_eq!(r.pages_checked, 23 * 7 + 20 + 2);
-        // With the smallest tail read, every byte of the file is read exactly once: header,
-        // regions (columns come from their region's bytes), footer, trailer.
+        // With the smallest tail read, every byte of the file is read once (header, regions,
+        // whose columns are decoded from the region's own reads, footer, trailer); then the
+        // columns the row walks need are read again a page at a time, so that no column is
+        // ever held whole: the URL keys (order, filter), the host keys twice (merged with the
+        // URL rows, then in their own order) and each reference column that holds a reference
+        // twice (gathering the batch checked against the arena, then listing what failed).
         let src = CountingSource::new(&f[..]);
         let opts = ReadOptions {
             tail_guess: TRAILER_LEN as u64,
             ..ReadOptions::default()
         };
         assert!(verify_file(&src, &opts).is_ok());
-        assert_eq!(src.bytes(), f.len() as u64);
+        let reader = Reader::open(&f[..]).unwrap();
+        let len = |t, id| column_range(reader.column_dir(t, id).unwrap()).unwrap().1;
+        let mut again = len(Table::Url, url::HOST_KEY)
+            + len(Table::Url, url::PATH_KEY)
+            + 2 * len(Table::Host, host::HOST_KEY);
+        for (t, ids) in [
+            (Table::Url, schema::URL_ARENA_REFS),
+            (Table::Host, schema::HOST_ARENA_REFS),
+        ] {
+            for id in ids {
+                let v = reader.read_column(t, id).unwrap();
+                if v.as_ints().iter().any(|&r| r != 0) {
+                    again += 2 * len(t, id);
+                }
+            }
+        }
+        assert_eq!(src.bytes(), f.len() as u64 + again);
     }
 
     #[test]
@@ -1357,7 +887,11 @@ mod tests {
         let hk = [10u64, 20, 20, 15, 200];
         let pk = [1u64, 1, 1, 9, 1];
         let mut r = Report::default();
-        check_keys(&mut r, &URL_KEYS, 5, |i| (hk[i], pk[i]), |i| hk[i], &header);
+        let mut k = KeyCheck::new(&URL_KEYS);
+        for i in 0..5 {
+            k.row(i as u64, (hk[i], pk[i]), hk[i], &header);
+        }
+        k.flush(&mut r);
         assert_eq!(
             texts(&r),
             [
@@ -1367,8 +901,11 @@ mod tests {
             ]
         );
         let mut r = Report::default();
-        let many: Vec<u64> = (0..30).rev().map(|k| k + 10).collect();
-        check_keys(&mut r, &HOST_KEYS, 30, |i| many[i], |i| many[i], &header);
+        let mut k = KeyCheck::new(&HOST_KEYS);
+        for (i, key) in (0..30u64).rev().map(|k| k + 10).enumerate() {
+            k.row(i as u64, key, key, &header);
+        }
+        k.flush(&mut r);
         assert_eq!(r.errors(), ROW_FINDINGS_LISTED + 1);
         let last = &r.findings[ROW_FINDINGS_LISTED].error;
         assert_eq!(last.kind, ErrorKind::NotSorted);
