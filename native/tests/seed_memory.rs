@@ -68,7 +68,10 @@ fn same_bytes_at(input: &Path, budgets: &[&str]) -> Vec<u64> {
         let (bytes, report) = seeded(input, &out, &["--memory", b]);
         assert!(bytes == want, "--memory {b} gives other bytes");
         assert_eq!(report["memory"], meguri::seed_sort::parse_size(b).unwrap());
-        assert_eq!(report["urls"], Reader::open(&want[..]).unwrap().header().url_count);
+        assert_eq!(
+            report["urls"],
+            Reader::open(&want[..]).unwrap().header().url_count
+        );
         runs.push(report["runs"].as_u64().unwrap());
     }
     // Only the outputs are left: runs and other temporaries are gone.
@@ -123,7 +126,10 @@ fn the_earliest_line_of_a_key_wins_across_runs() {
         let out = d.join("out.meguri");
         let (bytes, report) = seeded(&input, &out, &["--memory", budget]);
         assert!(bytes == want, "--memory {budget}");
-        assert_eq!((report["urls"].as_u64(), report["skipped"].as_u64()), (Some(600), Some(24)));
+        assert_eq!(
+            (report["urls"].as_u64(), report["skipped"].as_u64()),
+            (Some(600), Some(24))
+        );
         if budget == "1K" {
             assert!(report["runs"].as_u64().unwrap() > 64);
         }
@@ -159,7 +165,10 @@ fn assert_nothing_left(dirs: &[&Scratch]) {
 
 #[test]
 fn a_budget_too_small_for_one_line_is_a_usage_error() {
-    let (d, tmp) = (Scratch::new("seed-mem-small"), Scratch::new("seed-mem-small-tmp"));
+    let (d, tmp) = (
+        Scratch::new("seed-mem-small"),
+        Scratch::new("seed-mem-small-tmp"),
+    );
     let input = d.join("in.jsonl");
     let out = Scratch::new("seed-mem-small-out");
     // Fits 200 bytes; the third line does not.
@@ -187,12 +196,19 @@ fn a_budget_too_small_for_one_line_is_a_usage_error() {
     // A budget that does not parse is refused by the argument parser.
     let r = seed(&input, &out.join("s.meguri"), &["--memory", "12Q"]);
     assert_eq!(r.status.code(), Some(2));
-    assert!(text(&r.stderr).contains("unknown unit"), "{}", text(&r.stderr));
+    assert!(
+        text(&r.stderr).contains("unknown unit"),
+        "{}",
+        text(&r.stderr)
+    );
 }
 
 #[test]
 fn bad_input_after_runs_were_written_leaves_nothing() {
-    let (out, tmp) = (Scratch::new("seed-mem-bad"), Scratch::new("seed-mem-bad-tmp"));
+    let (out, tmp) = (
+        Scratch::new("seed-mem-bad"),
+        Scratch::new("seed-mem-bad-tmp"),
+    );
     let mut text_in = String::new();
     for i in 0..3000 {
         text_in.push_str(&format!("{{\"url\":\"https://h{i}.example/\"}}\n"));
@@ -231,22 +247,35 @@ fn a_missing_temporary_directory_is_named() {
 }
 
 /// A full disk, simulated with a file-size limit on the process (writes past it fail with
-/// EFBIG instead of ENOSPC; the seed cannot tell them apart): at every limit, from the first
-/// run's write to the output's last bytes, the seed fails with the system's error and leaves
-/// nothing behind.
+/// EFBIG instead of ENOSPC; the seed cannot tell them apart): in a sorted run, in the merge's
+/// spills, and in the output itself, the seed fails with the system's error naming the
+/// directory or the file, and leaves nothing behind.
 #[test]
 fn a_full_disk_at_any_point_leaves_nothing() {
     use std::os::unix::process::CommandExt;
-    let (d, tmp) = (Scratch::new("seed-mem-full"), Scratch::new("seed-mem-full-tmp"));
-    // The sample at 32K: runs of at most ~32 KB, an arena of ~250 KB, an output of ~120 KB.
-    for limit in [8u64 << 10, 40 << 10, 100 << 10, 200 << 10] {
+    let (d, tmp) = (
+        Scratch::new("seed-mem-full"),
+        Scratch::new("seed-mem-full-tmp"),
+    );
+    let tmp_name = format!("error: seed {}: temporary sort file: ", tmp.0.display());
+    let out_name = format!("error: seed {}: ", d.join("s.meguri").display());
+    // The sample at 32K writes runs of under 32 KB, then spills of the rows (95 KB) and the
+    // raw arena (over 180 KB), then an output of 148 KB; with one row a page the output is
+    // 12.5 MB, the largest file by far.
+    let cases: [(u64, &[&str], &str); 3] = [
+        (8 << 10, &[], &tmp_name),
+        (100 << 10, &[], &tmp_name),
+        (1 << 20, &["--page-rows", "1"], &out_name),
+    ];
+    for (limit, extra, names) in cases {
         let mut cmd = Command::new(EXE);
         cmd.args(["seed", "-i"])
             .arg(sample())
             .arg("-o")
             .arg(d.join("s.meguri"))
             .args(["--memory", "32K", "--tmp-dir"])
-            .arg(&tmp.0);
+            .arg(&tmp.0)
+            .args(extra);
         // SAFETY: between fork and exec only async-signal-safe calls (setrlimit, signal).
         unsafe {
             cmd.pre_exec(move || {
@@ -263,9 +292,12 @@ fn a_full_disk_at_any_point_leaves_nothing() {
             });
         }
         let r = cmd.output().unwrap();
-        assert_eq!(r.status.code(), Some(1), "limit {limit}: {}", text(&r.stderr));
         let err = text(&r.stderr);
-        assert!(err.starts_with("error: seed ") && err.contains("File too large"), "{err}");
+        assert_eq!(r.status.code(), Some(1), "limit {limit}: {err}");
+        assert!(
+            err.starts_with(names) && err.contains("File too large"),
+            "limit {limit}: {err}"
+        );
         assert_nothing_left(&[&d, &tmp]);
     }
 }

@@ -812,7 +812,11 @@ fn served(st: &Store, i: u64) -> UrlRecord {
     if !i.is_multiple_of(3) {
         r.refetch_at = 1_795_240_000 + i as u32;
         r.created_at = 1_795_000_000;
-        r.lease_until = if i.is_multiple_of(2) { 1_795_240_030 } else { 0 };
+        r.lease_until = if i.is_multiple_of(2) {
+            1_795_240_030
+        } else {
+            0
+        };
         r.meta_ref = st.intern(format!("meta-{i}").as_bytes()).unwrap();
     }
     r

@@ -278,10 +278,7 @@ impl SortSeeder {
                     }
                     i += 1;
                 }
-                w.put(
-                    UrlKey { host, path: 0 },
-                    s(first.host_at, first.host_len),
-                )?;
+                w.put(UrlKey { host, path: 0 }, s(first.host_at, first.host_len))?;
             }
             w.finish()
         })()
@@ -353,7 +350,10 @@ impl SortSeeder {
         let dir = &self.settings.tmp_dir;
         let (mut urls, mut hosts) = runs::open(runs, self.settings.memory).map_err(&temp)?;
         let mut arena = ArenaSpill {
-            out: BufWriter::with_capacity(1 << 20, runs::temp_file(dir, "seed-arena").map_err(&temp)?),
+            out: BufWriter::with_capacity(
+                1 << 20,
+                runs::temp_file(dir, "seed-arena").map_err(&temp)?,
+            ),
             len: 0,
         };
         let mut url_rows = feed::RowSpill::new(dir, "seed-urls").map_err(&temp)?;
@@ -367,7 +367,9 @@ impl SortSeeder {
                 let host_ref = arena.entry(host)?;
                 let mut count = 0u32;
                 while urls.peek_key()?.is_some_and(|k| k.host == hk.host) {
-                    let Some((key, url)) = urls.next()? else { break };
+                    let Some((key, url)) = urls.next()? else {
+                        break;
+                    };
                     let url_ref = arena.entry(url)?;
                     url_rows.url(key, url_ref)?;
                     count = count.wrapping_add(1);

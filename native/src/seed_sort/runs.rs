@@ -373,7 +373,11 @@ mod tests {
     fn a_merge_keeps_each_key_once_from_the_earliest_run() {
         let d = Scratch::new("seed-runs");
         let runs = vec![
-            run(&d.0, &[(1, 5, "a-first"), (2, 1, "b")], &[(1, "h1"), (2, "h2")]),
+            run(
+                &d.0,
+                &[(1, 5, "a-first"), (2, 1, "b")],
+                &[(1, "h1"), (2, "h2")],
+            ),
             run(&d.0, &[(1, 5, "a-later"), (1, 7, "c")], &[(1, "h1-later")]),
             run(&d.0, &[], &[]),
             run(&d.0, &[(0, 9, "z"), (2, 1, "b-later")], &[(0, "h0")]),
@@ -409,12 +413,19 @@ mod tests {
             .collect();
         let mut merges = 0;
         let runs = reduce(runs, &d.0, 64 << 10, &mut |n| merges = n).unwrap();
-        assert!(runs.len() <= FAN_IN && merges == 3, "{} runs, {merges}", runs.len());
+        assert!(
+            runs.len() <= FAN_IN && merges == 3,
+            "{} runs, {merges}",
+            runs.len()
+        );
         let (mut urls, mut hosts) = open(&runs, 64 << 10).unwrap();
         let got = drain(&mut urls);
         assert_eq!(got.len(), 151);
         assert_eq!(got[0].1, "run-0");
-        assert!(got[1..].iter().enumerate().all(|(i, (k, _))| k.path == i as u64));
+        assert!(got[1..]
+            .iter()
+            .enumerate()
+            .all(|(i, (k, _))| k.path == i as u64));
         assert_eq!(drain(&mut hosts)[0].1, "run-0");
     }
 
@@ -424,7 +435,11 @@ mod tests {
         let r = run(&d.0, &[(1, 1, "abcdef")], &[]);
         // Cut the file inside the record.
         r.file.set_len(20).unwrap();
-        let r = Run { end: 20, hosts_at: 20, ..r };
+        let r = Run {
+            end: 20,
+            hosts_at: 20,
+            ..r
+        };
         let e = open(&[r], 1 << 20).err().unwrap();
         assert_eq!(e.kind(), io::ErrorKind::UnexpectedEof);
     }
