@@ -65,6 +65,9 @@ impl RowSpill {
     }
 }
 
+/// Builds a row from its spilled bytes.
+type BuildRow<R> = Box<dyn Fn(&[u8]) -> R + Send>;
+
 fn le64(b: &[u8]) -> u64 {
     u64::from_le_bytes(b[..8].try_into().expect("8 bytes"))
 }
@@ -77,7 +80,7 @@ pub struct SeededFeed<R: Record> {
     /// The columns that differ from row to row; every other column is the template's.
     varying: &'static [u64],
     template: R,
-    build: Box<dyn Fn(&[u8]) -> R + Send>,
+    build: BuildRow<R>,
     buf: Vec<u8>,
     page: Vec<R>,
 }
@@ -152,9 +155,8 @@ impl<R: Record> SeededFeed<R> {
                     format!("{} rows spill: {e}", R::TABLE.name()),
                 )
             })?;
-        let build = &self.build;
         self.page
-            .extend(self.buf.chunks_exact(self.row_len).map(|b| build(b)));
+            .extend(self.buf.chunks_exact(self.row_len).map(&self.build));
         Ok(())
     }
 }
