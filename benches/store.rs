@@ -300,6 +300,8 @@ fn corpus_dir(corpus: &Path, log_puts: usize) -> (PathBuf, f64, usize) {
         priority: 0.5,
         crawl_delay: 10,
         encoding: meguri::encode::EncodeSettings::default(),
+        memory: meguri::seed_sort::DEFAULT_MEMORY,
+        tmp_dir: None,
     };
     meguri::ops::seed(
         meguri::ops::SeedInput::Path(corpus.to_path_buf()),

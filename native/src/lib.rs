@@ -24,6 +24,7 @@ pub mod intent;
 pub mod ops;
 pub mod reshape;
 pub mod seed;
+pub mod seed_sort;
 pub mod serve;
 pub mod store;
 pub mod zstd_check;

@@ -173,6 +173,45 @@ pub struct ParsedBlock {
     entries: Vec<Entry>,
 }
 
+impl ParsedBlock {
+    /// The accepted lines in input order: each one's key, URL string and host string (the
+    /// `host` member, or the URL's own host).
+    pub fn entries(&self) -> impl Iterator<Item = (UrlKey, &[u8], &[u8])> + '_ {
+        let mut at = 0usize;
+        self.entries.iter().map(move |e| {
+            let url = &self.strings[at..at + e.url_len as usize];
+            at += e.url_len as usize;
+            let host = &self.strings[at..at + e.host_len as usize];
+            at += e.host_len as usize;
+            (e.key, url, host)
+        })
+    }
+}
+
+/// The URL row `seed` writes for a URL: scheduled, at `priority`, everything else zero.
+pub fn seeded_url(key: UrlKey, url_ref: u64, priority: f32) -> UrlRecord {
+    UrlRecord {
+        key,
+        status: UrlStatus::Scheduled.raw(),
+        priority,
+        url_ref,
+        ..Default::default()
+    }
+}
+
+/// The host row `seed` writes for a host: its string is also its registrable domain, it has
+/// `url_count` URLs and a crawl delay of `crawl_delay` deciseconds, everything else zero.
+pub fn seeded_host(host_key: u64, host_ref: u64, crawl_delay: u16, url_count: u32) -> HostRecord {
+    HostRecord {
+        host_key,
+        host_ref,
+        registrable_ref: host_ref,
+        crawl_delay,
+        url_count,
+        ..Default::default()
+    }
+}
+
 /// Parses a block of `\n`-separated lines (a `\r` before the `\n` is dropped, as Go's line
 /// scanner drops it). Any thread may parse any block; only the order of
 /// [`Seeder::push_block`] calls matters.
@@ -255,7 +294,10 @@ struct Row {
     len: u32,
 }
 
-/// Collects seeded URLs and hosts.
+/// Collects seeded URLs and hosts in memory (about 225 bytes a URL at its peak, with the
+/// encoded file). `meguri seed` runs [`crate::seed_sort::SortSeeder`] instead, which keeps
+/// within a budget and writes the same bytes; this one is the simple model its tests compare
+/// against.
 pub struct Seeder {
     priority: f32,
     crawl_delay: u16,
@@ -294,20 +336,15 @@ impl Seeder {
     pub fn push_block(&mut self, b: ParsedBlock) {
         self.lines += b.lines;
         self.skipped += b.skipped;
-        let mut at = 0usize;
-        for e in &b.entries {
-            let url = &b.strings[at..at + e.url_len as usize];
-            at += e.url_len as usize;
-            let host = &b.strings[at..at + e.host_len as usize];
-            at += e.host_len as usize;
+        for (key, url, host) in b.entries() {
             self.rows.push(Row {
-                key: e.key,
+                key,
                 at: self.strings.len() as u64,
-                len: e.url_len,
+                len: url.len() as u32,
             });
             self.strings.extend_from_slice(url);
-            if let std::collections::hash_map::Entry::Vacant(v) = self.hosts.entry(e.key.host) {
-                v.insert((self.strings.len() as u64, e.host_len));
+            if let std::collections::hash_map::Entry::Vacant(v) = self.hosts.entry(key.host) {
+                v.insert((self.strings.len() as u64, host.len() as u32));
                 self.strings.extend_from_slice(host);
             }
         }
@@ -360,24 +397,13 @@ impl Seeder {
         drop(strings);
         let urls: Vec<UrlRecord> = rows
             .iter()
-            .map(|r| UrlRecord {
-                key: r.key,
-                status: UrlStatus::Scheduled.raw(),
-                priority,
-                url_ref: r.at,
-                ..Default::default()
-            })
+            .map(|r| seeded_url(r.key, r.at, priority))
             .collect();
         let host_rows: Vec<HostRecord> = hosts
             .iter()
             .zip(&host_refs)
-            .map(|(&(host_key, _), &(host_ref, url_count))| HostRecord {
-                host_key,
-                host_ref,
-                registrable_ref: host_ref,
-                crawl_delay,
-                url_count,
-                ..Default::default()
+            .map(|(&(host_key, _), &(host_ref, url_count))| {
+                seeded_host(host_key, host_ref, crawl_delay, url_count)
             })
             .collect();
         drop(rows);

@@ -162,6 +162,13 @@ pub struct SeedArgs {
     /// Print a JSON summary (counts, size, bytes/url, seconds per phase) instead of the line.
     #[arg(long)]
     pub json: bool,
+    /// Sort buffer (bytes; K, M, G suffixes): input beyond it is sorted in runs on disk and
+    /// merged. The output is the same at any budget.
+    #[arg(long, default_value = "512M", value_parser = crate::seed_sort::parse_size)]
+    pub memory: u64,
+    /// Directory for the sorted runs and other temporary files (default: the output's).
+    #[arg(long)]
+    pub tmp_dir: Option<PathBuf>,
     #[command(flatten)]
     pub encode: EncodeArgs,
 }
@@ -183,6 +190,8 @@ impl SeedArgs {
             priority: self.priority as f32,
             crawl_delay: self.crawl_delay,
             encoding: self.encode.encoding(),
+            memory: self.memory,
+            tmp_dir: self.tmp_dir.clone(),
         };
         (input, opts)
     }

@@ -46,6 +46,13 @@ impl Progress for Terminal {
                     eprint!("\r{op}: {urls} URL rows");
                 }
             }
+            Step::Merging { runs, urls } => {
+                if self.last.elapsed() > REDRAW {
+                    self.last = Instant::now();
+                    let secs = self.started.elapsed().as_secs_f64();
+                    eprint!("\r{op}: merging {runs} sorted runs, {urls} urls, {secs:.1}s\x1b[K");
+                }
+            }
             Step::Encoding { lines } => eprint!("\r{op}: {lines} lines, encoding...\x1b[K"),
             Step::Done => eprint!("\r\x1b[K"),
         }

@@ -419,6 +419,13 @@ pub enum Step {
         /// Lines so far.
         lines: u64,
     },
+    /// `seed` is merging its sorted runs into the arena and the tables.
+    Merging {
+        /// Sorted runs written while reading.
+        runs: u64,
+        /// URL rows laid out so far.
+        urls: u64,
+    },
     /// `seed` has read every line and is encoding the file.
     Encoding {
         /// Lines read.

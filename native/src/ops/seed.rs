@@ -3,12 +3,14 @@
 //!
 //! Three stages overlap: a thread reads (and decompresses) the input into blocks of whole
 //! lines, [`PARSERS`] threads parse blocks, and the calling thread hands parsed blocks to the
-//! [`Seeder`] in input order. The output does not depend on the threads.
+//! [`SortSeeder`] in input order, which sorts them within `--memory` (spilling sorted runs to
+//! temporary files when they do not fit) and then merges and encodes them. The output does not
+//! depend on the threads or the budget.
 
 use super::{display_path, Error, InputError, IoAction, Op, Progress, Result, Step};
-use crate::atomic::write_atomic;
-use crate::encode::{encode_partition, EncodeSettings};
+use crate::encode::EncodeSettings;
 use crate::seed::{parse_block, ParsedBlock, Seeder};
+use crate::seed_sort::{SortError, SortSeeder, SortSettings, Stage};
 use meguri_core::reader::Reader;
 use serde::Serialize;
 use std::fmt;
@@ -68,18 +70,23 @@ pub struct SeedOptions {
     pub crawl_delay: u16,
     /// Page and arena compression, rows per page.
     pub encoding: EncodeSettings,
+    /// Bytes of sort buffer ([`crate::seed_sort::DEFAULT_MEMORY`] by default): input beyond it
+    /// is sorted in runs on disk and merged.
+    pub memory: u64,
+    /// Where temporary files go (the output's directory when `None`).
+    pub tmp_dir: Option<PathBuf>,
 }
 
 /// Wall-clock seconds of each phase, rounded to 0.1 ms.
 #[derive(Debug, Clone, Copy, Default, Serialize)]
 pub struct SeedSeconds {
-    /// Reading and parsing every line.
+    /// Reading and parsing every line (and writing the sorted runs that did not fit).
     pub read_and_parse: f64,
-    /// Ordering rows and laying out the arena.
+    /// Sorting and merging rows and laying out the arena.
     pub layout: f64,
-    /// Encoding the file.
+    /// Encoding the tables while the arena compresses.
     pub encode: f64,
-    /// Writing it atomically.
+    /// Writing the arena and the footer, fsync and rename.
     pub write: f64,
     /// All of it.
     pub total: f64,
@@ -87,7 +94,7 @@ pub struct SeedSeconds {
 
 /// What was written.
 ///
-/// JSON: `{out, urls, lines, skipped, bytes, bytes_per_url, seconds{...}}`.
+/// JSON: `{out, urls, lines, skipped, bytes, bytes_per_url, memory, runs, seconds{...}}`.
 #[derive(Debug, Clone, Serialize)]
 pub struct SeedReport {
     /// The file written.
@@ -103,6 +110,10 @@ pub struct SeedReport {
     pub bytes: usize,
     /// The STATS section's bytes per URL.
     pub bytes_per_url: Option<f32>,
+    /// The sort buffer's budget, bytes.
+    pub memory: u64,
+    /// Sorted runs written to temporary files (1 when the input fit the budget).
+    pub runs: u64,
     /// Time per phase.
     pub seconds: SeedSeconds,
 }
@@ -231,48 +242,154 @@ pub fn read_cdx(
     })
 }
 
-/// Seeds `opts.out` from `input`. `progress` hears how many lines are read, and when encoding
-/// starts.
+/// Seeds `opts.out` from `input`. `progress` hears how many lines are read, how the merge
+/// goes, and when encoding starts.
 pub fn seed(
     input: SeedInput,
     opts: &SeedOptions,
     progress: &mut dyn Progress,
 ) -> Result<SeedReport> {
+    let name = input.name();
+    let input_err = |source: InputError| Error::Input {
+        op: Op::Seed,
+        input: name.clone(),
+        source,
+    };
+    let tmp_dir = opts
+        .tmp_dir
+        .clone()
+        .unwrap_or_else(|| crate::store::storage::parent_of(&opts.out));
+    let sort_err = |e: SortError| match e {
+        SortError::Budget { .. } => Error::Usage {
+            op: Op::Seed,
+            message: e.to_string(),
+        },
+        SortError::Temp { dir, source } => Error::io(
+            Op::Seed,
+            &dir,
+            IoAction::Write,
+            std::io::Error::new(source.kind(), format!("temporary sort file: {source}")),
+        ),
+        SortError::Output(e) => Error::io(Op::Seed, &opts.out, IoAction::Write, e),
+        SortError::Format(e) => Error::format(Op::Seed, &opts.out, e),
+    };
+    let stream = input.open().map_err(|e| input_err(e.into()))?;
+    let (recycle_tx, recycle_rx) = std::sync::mpsc::channel::<Vec<u8>>();
+    let (blocks, reader) = spawn_reader(stream, recycle_rx);
+    let mut seeder = SortSeeder::new(SortSettings {
+        memory: opts.memory,
+        tmp_dir,
+        priority: opts.priority,
+        crawl_delay: opts.crawl_delay,
+        encoding: opts.encoding,
+    });
     let started = Instant::now();
-    let Seeded {
-        partition,
-        lines,
-        skipped,
-        parse: t_parse,
-        layout,
-    } = read_cdx(Op::Seed, input, opts.priority, opts.crawl_delay, progress)?;
-    progress.step(Op::Seed, Step::Encoding { lines });
-    let urls = partition.urls.len();
-    let t_finish = t_parse + layout;
-    let bytes = encode_partition(&partition, &opts.encoding)
-        .map_err(|e| Error::format(Op::Seed, &opts.out, e))?;
-    let t_encode = started.elapsed();
-    drop(partition);
-    write_atomic(&opts.out, &bytes)
-        .map_err(|e| Error::io(Op::Seed, &opts.out, IoAction::Write, e))?;
-    let t_write = started.elapsed();
+    // Blocks are parsed on PARSERS threads and handed to the seeder in input order. The
+    // channel back is bounded, so parsing waits while the seeder writes a sorted run.
+    let blocks = std::sync::Mutex::new(blocks);
+    let (done_tx, done_rx) = std::sync::mpsc::sync_channel::<(
+        u64,
+        std::result::Result<ParsedBlock, InputError>,
+    )>(PARSERS);
+    let mut input_error = None;
+    let mut sort_error = None;
+    std::thread::scope(|scope| {
+        for _ in 0..PARSERS {
+            let (blocks, done_tx, recycle) = (&blocks, done_tx.clone(), recycle_tx.clone());
+            scope.spawn(move || loop {
+                // A parser that panicked poisons the queue; the others stop rather than go on
+                // without its block, and the panic surfaces when the scope joins.
+                let Ok(queue) = blocks.lock() else { return };
+                let Ok((index, block)) = queue.recv() else {
+                    return;
+                };
+                drop(queue);
+                let parsed = block.map(|b| {
+                    let parsed = parse_block(&b);
+                    let _ = recycle.send(b);
+                    parsed
+                });
+                if done_tx.send((index, parsed)).is_err() {
+                    return;
+                }
+            });
+        }
+        drop(done_tx);
+        drop(recycle_tx);
+        let mut waiting = std::collections::BTreeMap::new();
+        let mut next = 0u64;
+        // Ends early on a sort error: dropping the receiver stops the parsers.
+        'blocks: for (index, parsed) in done_rx {
+            waiting.insert(index, parsed);
+            while let Some(parsed) = waiting.remove(&next) {
+                next += 1;
+                match parsed {
+                    Ok(b) => {
+                        if let Err(e) = seeder.push_block(&b) {
+                            sort_error = Some(e);
+                            break 'blocks;
+                        }
+                    }
+                    Err(e) => {
+                        input_error.get_or_insert(e);
+                    }
+                }
+            }
+            progress.step(
+                Op::Seed,
+                Step::Reading {
+                    lines: seeder.lines,
+                },
+            );
+        }
+    });
+    // With the parsers gone, the reader's next send fails and it ends.
+    drop(blocks);
+    reader.join().expect("input thread");
+    if let Some(e) = input_error {
+        return Err(input_err(e));
+    }
+    if let Some(e) = sort_error {
+        return Err(sort_err(e));
+    }
+    let (skipped, lines) = (seeder.skipped, seeder.lines);
+    let t_parse = started.elapsed();
+    let written = seeder
+        .finish(&opts.out, &mut |stage| {
+            let step = match stage {
+                Stage::Merging { runs, urls } => Step::Merging { runs, urls },
+                Stage::Encoding => Step::Encoding { lines },
+            };
+            progress.step(Op::Seed, step);
+        })
+        .map_err(sort_err)?;
     progress.step(Op::Seed, Step::Done);
-    let secs = |d: Duration| (d.as_secs_f64() * 1e4).round() / 1e4;
+    // The size and the stats are read back from the file, as a reader sees them.
+    let bytes = std::fs::metadata(&opts.out)
+        .map_err(|e| Error::io(Op::Seed, &opts.out, IoAction::Read, e))?
+        .len();
+    let bytes_per_url = crate::fsource::FileSource::open(&opts.out)
+        .ok()
+        .and_then(|src| Reader::open(src).ok())
+        .and_then(|r| r.footer().stats.map(|s| s.bytes_per_url));
+    let secs = |s: f64| (s * 1e4).round() / 1e4;
+    let w = written.seconds;
+    let parse = t_parse.as_secs_f64();
     Ok(SeedReport {
         out: opts.out.clone(),
-        urls,
+        urls: written.urls as usize,
         lines,
         skipped,
-        bytes: bytes.len(),
-        bytes_per_url: Reader::open(&bytes[..])
-            .ok()
-            .and_then(|r| r.footer().stats.map(|s| s.bytes_per_url)),
+        bytes: bytes as usize,
+        bytes_per_url,
+        memory: opts.memory,
+        runs: written.runs,
         seconds: SeedSeconds {
-            read_and_parse: secs(t_parse),
-            layout: secs(t_finish - t_parse),
-            encode: secs(t_encode - t_finish),
-            write: secs(t_write - t_encode),
-            total: secs(t_write),
+            read_and_parse: secs(parse),
+            layout: secs(w.layout),
+            encode: secs(w.encode),
+            write: secs(w.write),
+            total: secs(parse + w.layout + w.encode + w.write),
         },
     })
 }
@@ -368,6 +485,8 @@ mod tests {
             priority: 0.5,
             crawl_delay: 10,
             encoding: EncodeSettings::default(),
+            memory: crate::seed_sort::DEFAULT_MEMORY,
+            tmp_dir: None,
         }
     }
 
