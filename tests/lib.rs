@@ -278,3 +278,20 @@ pub fn generated_and_golden(generated: &[&str], golden: &[&str]) -> Vec<(String,
     }
     v
 }
+
+/// Panics, naming the first row that differs (not printing every row), unless `a` and `b` hold
+/// the same rows.
+pub fn assert_same_values(
+    a: &(Vec<UrlValue>, Vec<HostValue>),
+    b: &(Vec<UrlValue>, Vec<HostValue>),
+    what: &str,
+) {
+    assert_eq!(a.0.len(), b.0.len(), "{what}: URL rows");
+    assert_eq!(a.1.len(), b.1.len(), "{what}: host rows");
+    if let Some((x, y)) = a.0.iter().zip(&b.0).find(|(x, y)| x != y) {
+        panic!("{what}: URL rows differ:\n{x:?}\n{y:?}");
+    }
+    if let Some((x, y)) = a.1.iter().zip(&b.1).find(|(x, y)| x != y) {
+        panic!("{what}: host rows differ:\n{x:?}\n{y:?}");
+    }
+}
