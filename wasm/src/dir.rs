@@ -661,7 +661,8 @@ impl PartitionDir {
                     Some(x @ Update::UrlExt(e)) => {
                         let prev = log.offsets.len().checked_sub(2).map(|p| log.offsets[p]);
                         if let Some(c) = urls.get_mut(&e.key) {
-                            if let (Some(r), true) = (c.rec, c.log == i && Some(c.offset) == prev) {
+                            if let (Some(r), true) = (c.rec, c.log == i && Some(c.offset) == prev)
+                            {
                                 let mut put = Update::PutUrl(r);
                                 if frame::apply_ext(&mut put, x) {
                                     if let Update::PutUrl(r) = put {
@@ -674,7 +675,8 @@ impl PartitionDir {
                     Some(x @ Update::HostExt(e)) => {
                         let prev = log.offsets.len().checked_sub(2).map(|p| log.offsets[p]);
                         if let Some(c) = hosts.get_mut(&e.host_key) {
-                            if let (Some(h), true) = (c.rec, c.log == i && Some(c.offset) == prev) {
+                            if let (Some(h), true) = (c.rec, c.log == i && Some(c.offset) == prev)
+                            {
                                 let mut put = Update::PutHost(h);
                                 if frame::apply_ext(&mut put, x) {
                                     if let Update::PutHost(h) = put {
