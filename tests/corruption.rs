@@ -1,4 +1,6 @@
-//! Corruption sweep over golden files: single-byte changes in the header, trailer and footer
+//! Corruption sweep over files our writer generates (always; see `meguri_tests::fixtures`) and
+//! over the reference's golden files (when `../shared` is beside the repository): single-byte
+//! changes in the header, trailer and footer
 //! (both as they are, which the checksums must catch, and with the checksum recomputed so the
 //! change reaches the parsers), thousands of random flips in the data regions, truncation at
 //! every length class, and crafted size bombs. Every input must give an error or a valid decode:
@@ -9,6 +11,7 @@ use meguri_core::format::Limits;
 use meguri_core::manifest::Manifest;
 use meguri_core::reader::{ReadOptions, Reader};
 use meguri_core::verify::{verify_file, verify_manifest};
+use meguri_tests::fixtures::{feature_file, feature_files, parts_and_manifest};
 use meguri_tests::golden_dir;
 use std::alloc::{GlobalAlloc, Layout, System};
 use std::panic::{catch_unwind, AssertUnwindSafe};
@@ -115,6 +118,25 @@ fn with_footer_crc(mut b: Vec<u8>, fs: usize) -> Vec<u8> {
     b
 }
 
+/// The files a sweep runs over, as `(name, bytes)`: every generated feature file, then the
+/// reference's `golden` files when the shared folder is there (their bytes come from another
+/// writer, so they reach paths ours may not).
+fn inputs(golden: &[&str]) -> Vec<(String, Vec<u8>)> {
+    let mut v: Vec<(String, Vec<u8>)> = feature_files()
+        .iter()
+        .map(|f| (format!("generated {}", f.name), f.bytes.clone()))
+        .collect();
+    if let Some(g) = golden_dir() {
+        v.extend(
+            golden
+                .iter()
+                .map(|n| (format!("golden {n}"), std::fs::read(g.join(n)).unwrap())),
+        );
+    }
+    v
+}
+
+/// Golden files of the byte sweeps.
 const SWEPT: [&str; 6] = [
     "small.meguri",
     "features/mp1-tiny.meguri",
@@ -127,10 +149,8 @@ const SWEPT: [&str; 6] = [
 #[test]
 fn header_and_trailer_every_byte_every_value() {
     let _g = SERIAL.lock().unwrap_or_else(|e| e.into_inner());
-    let Some(g) = golden_dir() else { return };
     let mut runs = 0u64;
-    for name in SWEPT {
-        let orig = std::fs::read(g.join(name)).unwrap();
+    for (name, orig) in inputs(&SWEPT) {
         assert!(
             exercise(&orig),
             "{name} must decode cleanly before mutation"
@@ -150,7 +170,9 @@ fn header_and_trailer_every_byte_every_value() {
                 assert!(!ok, "{} went undetected", what());
                 // With the header CRC recomputed the change reaches the field parsers: every
                 // value on the small files, a spread of values on the larger ones.
-                let deep = orig.len() < 40_000
+                // (The generated files take the spread only: they are many, and the golden
+                // small ones already take every value through the same parsers.)
+                let deep = (orig.len() < 40_000 && !name.starts_with("generated "))
                     || matches!(v, 0x00 | 0xff)
                     || v == orig[pos] ^ 0x01
                     || v == orig[pos] ^ 0x80;
@@ -168,17 +190,15 @@ fn header_and_trailer_every_byte_every_value() {
 #[test]
 fn footer_every_byte_with_and_without_crc_fixup() {
     let _g = SERIAL.lock().unwrap_or_else(|e| e.into_inner());
-    let Some(g) = golden_dir() else { return };
     let mut runs = 0u64;
     let mut decoded_anyway = 0u64;
-    for name in SWEPT {
-        let orig = std::fs::read(g.join(name)).unwrap();
+    for (name, orig) in inputs(&SWEPT) {
         let fs = footer_start(&orig);
         for pos in fs..orig.len() - 12 {
-            // Three changes per byte on small footers; one (alternating) on the multi-page files'
-            // long skip lists, so the sweep stays within CI's time.
+            // Three changes per byte on the golden files' small footers; one (alternating) on
+            // long skip lists and on the generated files, so the sweep stays within CI's time.
             let all = [orig[pos] ^ 0x01, orig[pos] ^ 0x80, orig[pos] ^ 0xff];
-            let values: &[u8] = if orig.len() - fs < 4096 {
+            let values: &[u8] = if orig.len() - fs < 4096 && !name.starts_with("generated ") {
                 &all
             } else {
                 &all[pos % 3..pos % 3 + 1]
@@ -206,7 +226,6 @@ fn footer_every_byte_with_and_without_crc_fixup() {
 #[test]
 fn random_flips_in_data_regions_are_always_caught() {
     let _g = SERIAL.lock().unwrap_or_else(|e| e.into_inner());
-    let Some(g) = golden_dir() else { return };
     let mut state = 0x2545_F491_4F6C_DD1Du64;
     let mut next = move || {
         state ^= state << 13;
@@ -214,13 +233,13 @@ fn random_flips_in_data_regions_are_always_caught() {
         state ^= state << 17;
         state
     };
-    let mut runs = 0;
-    for name in SWEPT {
-        let orig = std::fs::read(g.join(name)).unwrap();
+    let (mut runs, mut files) = (0, 0);
+    for (name, orig) in inputs(&SWEPT) {
         let fs = footer_start(&orig);
         if fs <= 64 {
             continue;
         }
+        files += 1;
         for _ in 0..600 {
             let pos = 64 + (next() % (fs as u64 - 64)) as usize;
             let mask = (next() % 255 + 1) as u8;
@@ -239,16 +258,17 @@ fn random_flips_in_data_regions_are_always_caught() {
             runs += 1;
         }
     }
-    assert!(runs >= 3000);
-    eprintln!("data sweep: {runs} random flips, all reported");
+    assert!(
+        files >= 4 && runs == 600 * files,
+        "{runs} flips in {files} files"
+    );
+    eprintln!("data sweep: {runs} random flips in {files} files, all reported");
 }
 
 #[test]
 fn truncation_at_every_length_class() {
     let _g = SERIAL.lock().unwrap_or_else(|e| e.into_inner());
-    let Some(g) = golden_dir() else { return };
-    for name in SWEPT {
-        let orig = std::fs::read(g.join(name)).unwrap();
+    for (name, orig) in inputs(&SWEPT) {
         let n = orig.len();
         let fs = footer_start(&orig);
         let mut lens: Vec<usize> = (0..=100).collect();
@@ -270,8 +290,7 @@ fn truncation_at_every_length_class() {
 #[test]
 fn declared_sizes_are_checked_before_allocating() {
     let _g = SERIAL.lock().unwrap_or_else(|e| e.into_inner());
-    let Some(g) = golden_dir() else { return };
-    let orig = std::fs::read(g.join("features/empty-codec0.meguri")).unwrap();
+    let orig = &feature_file("empty-none").bytes;
     // Four billion rows in a 4 KB file.
     let mut b = orig.clone();
     b[32..40].copy_from_slice(&4_000_000_000u64.to_le_bytes());
@@ -289,7 +308,7 @@ fn declared_sizes_are_checked_before_allocating() {
         assert!(Reader::open_with(&tiny[..], opts()).is_err())
     });
     // A page that claims a 4 GB payload.
-    let small = std::fs::read(g.join("small.meguri")).unwrap();
+    let small = &feature_file("wheel-bloom-ext-zstd").bytes;
     let r = Reader::open(&small[..]).unwrap();
     let first = r
         .column_dir(meguri_core::Table::Url, 0)
@@ -305,17 +324,27 @@ fn declared_sizes_are_checked_before_allocating() {
 #[test]
 fn manifests_every_byte_and_truncation() {
     let _g = SERIAL.lock().unwrap_or_else(|e| e.into_inner());
-    let Some(g) = golden_dir() else { return };
-    let orig = std::fs::read(g.join("parts/meguri.manifest")).unwrap();
+    let mut manifests = vec![("generated".to_string(), parts_and_manifest().1)];
+    if let Some(g) = golden_dir() {
+        let golden = std::fs::read(g.join("parts/meguri.manifest")).unwrap();
+        manifests.push(("golden parts/meguri.manifest".into(), golden));
+    }
+    for (name, orig) in manifests {
+        manifest_sweep(&name, &orig);
+    }
+}
+
+fn manifest_sweep(name: &str, orig: &[u8]) {
+    assert!(Manifest::parse(orig).is_ok(), "{name} parses before damage");
     let n = orig.len();
     for pos in 0..n {
         for v in [orig[pos] ^ 1, orig[pos] ^ 0x80, 0, 0xff] {
             if v == orig[pos] {
                 continue;
             }
-            let mut b = orig.clone();
+            let mut b = orig.to_vec();
             b[pos] = v;
-            let what = || format!("manifest byte {pos} = {v:#04x}");
+            let what = || format!("{name}: manifest byte {pos} = {v:#04x}");
             guarded(&what, &b, || {
                 assert!(Manifest::parse(&b).is_err(), "{} undetected", what())
             });
@@ -334,9 +363,11 @@ fn manifests_every_byte_and_truncation() {
     }
     for len in 0..n {
         let b = &orig[..len];
-        guarded(&|| format!("manifest truncated to {len}"), b, || {
-            assert!(Manifest::parse(b).is_err())
-        });
+        guarded(
+            &|| format!("{name}: manifest truncated to {len}"),
+            b,
+            || assert!(Manifest::parse(b).is_err()),
+        );
     }
     // A count of 2^60 entries in a short manifest.
     let mut b = b"MGM1".to_vec();
@@ -349,8 +380,9 @@ fn manifests_every_byte_and_truncation() {
     });
 }
 
-/// Files whose zstd frames the payload sweep damages: single-page columns and arenas (the
-/// reference's), multi-page columns, the wheel and both kinds of seen-set filter.
+/// Golden files whose zstd frames the payload sweep damages: single-page columns and arenas
+/// (the reference's), multi-page columns, the wheel and both kinds of seen-set filter. The
+/// generated files with zstd pages are swept too, always.
 const ZSTD_SWEPT: [&str; 6] = [
     "small.meguri",
     "crawled-small-mixed-gc.meguri",
@@ -405,10 +437,13 @@ fn decode_with(
 fn damage_inside_zstd_frames_with_every_crc_recomputed() {
     use meguri_core::format::codec::ZstdBackend;
     let _g = SERIAL.lock().unwrap_or_else(|e| e.into_inner());
-    let Some(g) = golden_dir() else { return };
     let (mut variants, mut refused, mut same) = (0u64, 0u64, 0u64);
-    for name in ZSTD_SWEPT {
-        let orig = std::fs::read(g.join(name)).unwrap();
+    let mut files = 0u64;
+    let zstd_inputs = inputs(&ZSTD_SWEPT)
+        .into_iter()
+        .filter(|(name, _)| !name.starts_with("generated ") || name.ends_with("-zstd"));
+    for (name, orig) in zstd_inputs {
+        files += 1;
         let clean = decode_with(&orig, ZstdBackend::Pure).expect("decodes before damage");
         let payloads = zstd_payloads(&orig);
         assert!(!payloads.is_empty(), "{name} has no zstd payload");
@@ -472,7 +507,10 @@ fn damage_inside_zstd_frames_with_every_crc_recomputed() {
             variants += 1;
         }
     }
-    assert!(variants > 3000, "only {variants} variants");
+    assert!(
+        files >= 2 && variants > 700 * files,
+        "only {variants} variants in {files} files"
+    );
     eprintln!(
         "zstd payload sweep: {variants} damaged variants with every CRC recomputed, {refused} \
          refused by both backends and verify, {same} decoding to the original values, none crashed"

@@ -1,5 +1,8 @@
 //! Every file the reference wrote decodes, and its values agree with the reference's own text
-//! outputs beside it: inspect (byte for byte), stats, schedule, map, route, seen-set membership.
+//! outputs beside it: inspect (byte for byte), stats, schedule, map, route (these need
+//! `../shared`). The reader's features (the wheel, seen-set filters, metadata, two-read opens,
+//! row ranges, both zstd backends, callback sources, manifests) are checked on files our
+//! writer generates, and on the golden ones as well when they are there.
 
 use meguri_core::error::Table;
 use meguri_core::format::codec::ZstdBackend;
@@ -8,7 +11,8 @@ use meguri_core::manifest::Manifest;
 use meguri_core::reader::{ReadOptions, Reader};
 use meguri_core::source::CountingSource;
 use meguri_core::verify::verify_file;
-use meguri_tests::{field, files_with_suffix, golden_dir, hex, subject_of};
+use meguri_tests::fixtures::{feature_file, feature_files, parts_and_manifest};
+use meguri_tests::{field, files_with_suffix, generated_and_golden, golden_dir, hex, subject_of};
 use std::path::Path;
 
 fn read(p: &Path) -> Vec<u8> {
@@ -213,12 +217,17 @@ fn schedule_due_keys_agree_with_the_reference() {
 
 #[test]
 fn wheel_candidates_match_a_column_scan_at_every_tier() {
-    let Some(g) = golden_dir() else { return };
-    let bytes = read(&g.join("features/wheel.meguri"));
-    let r = Reader::open(&bytes[..]).unwrap();
-    let w = r.schedule().unwrap().expect("wheel.meguri has a wheel");
+    let files = generated_and_golden(&["wheel-bloom-ext-zstd"], &["features/wheel.meguri"]);
+    for (name, bytes) in files {
+        wheel_matches_a_scan(&name, &bytes);
+    }
+}
+
+fn wheel_matches_a_scan(name: &str, bytes: &[u8]) {
+    let r = Reader::open(bytes).unwrap();
+    let w = r.schedule().unwrap().expect("the file has a wheel");
     let urls = r.url_table().unwrap();
-    // Rows in every tier, as the golden README promises.
+    // Rows in every tier (the generator spreads them so; the golden README promises it).
     for (tier, buckets) in [
         ("near", 0..168),
         ("mid", 168..258),
@@ -227,7 +236,7 @@ fn wheel_candidates_match_a_column_scan_at_every_tier() {
     ] {
         assert!(
             buckets.clone().any(|b| !w.bucket_rows(b).is_empty()),
-            "no rows in the {tier} tier"
+            "{name}: no rows in the {tier} tier"
         );
     }
     let max = urls.iter().map(|u| u.next_due).max().unwrap();
@@ -252,7 +261,7 @@ fn wheel_candidates_match_a_column_scan_at_every_tier() {
         let scan: Vec<usize> = (0..urls.len())
             .filter(|&i| urls[i].next_due != 0 && urls[i].next_due <= now)
             .collect();
-        assert_eq!(wheel, scan, "now {now}");
+        assert_eq!(wheel, scan, "{name}: now {now}");
     }
 }
 
@@ -322,10 +331,32 @@ fn map_and_route_values_agree_with_the_reference() {
 
 #[test]
 fn manifest_entries_match_their_files() {
-    let Some(g) = golden_dir() else { return };
-    let m = Manifest::parse(&read(&g.join("parts/meguri.manifest"))).unwrap();
+    let (parts, manifest) = parts_and_manifest();
+    let m = Manifest::parse(&manifest).unwrap();
+    assert_eq!(m.entries.len(), 3);
+    assert!(
+        m.tiling().is_clean(),
+        "the generated parts tile the key space"
+    );
+    entries_match(&m, |name| {
+        parts
+            .iter()
+            .find(|(n, _)| n.as_bytes() == name)
+            .unwrap()
+            .1
+            .clone()
+    });
+    if let Some(g) = golden_dir() {
+        let m = Manifest::parse(&read(&g.join("parts/meguri.manifest"))).unwrap();
+        entries_match(&m, |name| {
+            read(&g.join("parts").join(String::from_utf8_lossy(name).as_ref()))
+        });
+    }
+}
+
+fn entries_match(m: &Manifest, file: impl Fn(&[u8]) -> Vec<u8>) {
     for e in &m.entries {
-        let bytes = read(&g.join("parts").join(e.file_ref_str()));
+        let bytes = file(&e.file_ref);
         let r = Reader::open(&bytes[..]).unwrap();
         assert_eq!(e.partition_id, r.header().partition_id);
         assert_eq!(
@@ -346,12 +377,20 @@ fn manifest_entries_match_their_files() {
 
 #[test]
 fn seen_set_filters_hold_every_url_key() {
-    let Some(g) = golden_dir() else { return };
-    for (name, kind) in [
-        ("features/seen-bloom-sched-meta.meguri", "bloom"),
-        ("features/seen-ribbon-mp250.meguri", "ribbon"),
-    ] {
-        let bytes = read(&g.join(name));
+    let files = generated_and_golden(
+        &["wheel-bloom-ext-zstd", "ribbon-mp100-zstd", "ext-none-mp64"],
+        &[
+            "features/seen-bloom-sched-meta.meguri",
+            "features/seen-ribbon-mp250.meguri",
+        ],
+    );
+    assert!(files.len() >= 3);
+    for (name, bytes) in files {
+        let kind = if name.contains("ribbon") {
+            "ribbon"
+        } else {
+            "bloom"
+        };
         let r = Reader::open(&bytes[..]).unwrap();
         let f = r.seen_filter().unwrap().expect("filter");
         assert_eq!(f.kind_name(), kind);
@@ -380,27 +419,50 @@ fn seen_set_filters_hold_every_url_key() {
 
 #[test]
 fn metadata_is_read() {
-    let Some(g) = golden_dir() else { return };
-    let bytes = read(&g.join("features/empty-sentinel-meta.meguri"));
-    let r = Reader::open(&bytes[..]).unwrap();
-    assert_eq!(r.meta().unwrap(), &[(b"k".to_vec(), b"v".to_vec())]);
+    for f in feature_files() {
+        let r = Reader::open(&f.bytes[..]).unwrap();
+        // No pairs: no metadata section at all.
+        assert_eq!(
+            r.meta().unwrap_or_default(),
+            &f.partition.meta[..],
+            "{}",
+            f.name
+        );
+        assert_eq!(
+            r.meta().is_some(),
+            !f.partition.meta.is_empty(),
+            "{}",
+            f.name
+        );
+    }
+    let empty = feature_file("empty-zstd-meta");
+    assert!(!empty.partition.meta.is_empty());
+    let r = Reader::open(&empty.bytes[..]).unwrap();
     assert_eq!(
         r.arena().unwrap(),
         vec![0u8],
         "the empty partition's arena is the sentinel alone"
     );
+    let Some(g) = golden_dir() else { return };
+    let bytes = read(&g.join("features/empty-sentinel-meta.meguri"));
+    let r = Reader::open(&bytes[..]).unwrap();
+    assert_eq!(r.meta().unwrap(), &[(b"k".to_vec(), b"v".to_vec())]);
+    assert_eq!(r.arena().unwrap(), vec![0u8]);
 }
 
 #[test]
 fn opening_costs_two_small_reads_whatever_the_file_size() {
-    let Some(g) = golden_dir() else { return };
-    for name in [
-        "small.meguri",
-        "full.meguri",
-        "features/mp1-tiny.meguri",
-        "features/mp64-none.meguri",
-    ] {
-        let bytes = read(&g.join(name));
+    let names: Vec<&str> = feature_files().iter().map(|f| f.name).collect();
+    let files = generated_and_golden(
+        &names,
+        &[
+            "small.meguri",
+            "full.meguri",
+            "features/mp1-tiny.meguri",
+            "features/mp64-none.meguri",
+        ],
+    );
+    for (name, bytes) in files {
         let src = CountingSource::new(&bytes[..]);
         let r = Reader::open(&src).unwrap();
         Summary::from_shape(r.shape()).render();
@@ -416,18 +478,28 @@ fn opening_costs_two_small_reads_whatever_the_file_size() {
 
 #[test]
 fn row_ranges_and_single_pages_decode_only_what_they_need() {
-    let Some(g) = golden_dir() else { return };
-    let bytes = read(&g.join("features/mp100-zstd.meguri"));
+    let files = generated_and_golden(
+        &["ribbon-mp100-zstd", "wheel-bloom-ext-zstd"],
+        &["features/mp100-zstd.meguri"],
+    );
+    for (name, bytes) in files {
+        ranges_decode_what_they_need(&name, &bytes);
+    }
+}
+
+fn ranges_decode_what_they_need(name: &str, bytes: &[u8]) {
     let full = Reader::open(&bytes[..]).unwrap();
     let all_urls = full.url_table().unwrap();
     let all_hosts = full.host_table().unwrap();
+    let (n, hn) = (all_urls.len() as u64, all_hosts.len() as u64);
+    assert!(n > 300 && hn > 100, "{name}: {n} URLs, {hn} hosts");
     for range in [
         0..1u64,
         0..100,
         99..101,
-        250..731,
-        1000..1035,
-        1035..1035,
+        250..n * 2 / 3,
+        n - 35..n,
+        n..n,
         17..18,
     ] {
         let src = CountingSource::new(&bytes[..]);
@@ -437,22 +509,22 @@ fn row_ranges_and_single_pages_decode_only_what_they_need() {
         assert_eq!(
             rows[..],
             all_urls[range.start as usize..range.end as usize],
-            "{range:?}"
+            "{name}: {range:?}"
         );
         // Decoding a few rows reads a small fraction of the URL table.
         if range.end - range.start <= 2 {
             let url_region = full.footer().region(0).unwrap().length;
             assert!(
                 src.bytes() - before < url_region / 3,
-                "{range:?} read {} bytes",
+                "{name}: {range:?} read {} bytes",
                 src.bytes() - before
             );
         }
     }
-    let hosts = full.host_rows(800..872).unwrap();
-    assert_eq!(hosts[..], all_hosts[800..872]);
+    let hosts = full.host_rows(hn - 72..hn).unwrap();
+    assert_eq!(hosts[..], all_hosts[(hn - 72) as usize..]);
     let dir = full.column_dir(Table::Url, 0).unwrap();
-    assert!(dir.num_pages > 1);
+    assert!(dir.num_pages > 1, "{name}");
     let mut concat = Vec::new();
     for p in 0..dir.num_pages as u32 {
         let page = full.read_page(Table::Url, 0, p).unwrap();
@@ -466,8 +538,20 @@ fn row_ranges_and_single_pages_decode_only_what_they_need() {
 
 #[test]
 fn pure_and_c_zstd_decode_the_same_values() {
-    let Some(g) = golden_dir() else { return };
-    let bytes = read(&g.join("crawled-small-mixed.meguri"));
+    let files = generated_and_golden(
+        &[
+            "wheel-bloom-ext-zstd",
+            "ribbon-mp100-zstd",
+            "empty-zstd-meta",
+        ],
+        &["crawled-small-mixed.meguri"],
+    );
+    for (name, bytes) in files {
+        backends_agree(&name, &bytes);
+    }
+}
+
+fn backends_agree(name: &str, bytes: &[u8]) {
     let pure = Reader::open_with(
         &bytes[..],
         ReadOptions {
@@ -484,9 +568,19 @@ fn pure_and_c_zstd_decode_the_same_values() {
         },
     )
     .unwrap();
-    assert_eq!(pure.url_table().unwrap(), c.url_table().unwrap());
-    assert_eq!(pure.host_table().unwrap(), c.host_table().unwrap());
-    assert_eq!(pure.arena().unwrap(), c.arena().unwrap());
+    assert_eq!(pure.url_table().unwrap(), c.url_table().unwrap(), "{name}");
+    assert_eq!(
+        pure.host_table().unwrap(),
+        c.host_table().unwrap(),
+        "{name}"
+    );
+    assert_eq!(pure.arena().unwrap(), c.arena().unwrap(), "{name}");
+    assert_eq!(pure.schedule().unwrap(), c.schedule().unwrap(), "{name}");
+    assert_eq!(
+        pure.seen_filter().unwrap(),
+        c.seen_filter().unwrap(),
+        "{name}"
+    );
 }
 
 /// FACTS §12.2: TestMagicBrackets, TestInspectFromTail, TestDetectsCorruption, projections.
@@ -532,8 +626,7 @@ fn reference_read_side_format_tests() {
 
 #[test]
 fn a_callback_source_reads_like_a_slice() {
-    let Some(g) = golden_dir() else { return };
-    let bytes = read(&g.join("features/seen-ribbon-mp250.meguri"));
+    let bytes = &feature_file("ribbon-mp100-zstd").bytes;
     let calls = std::cell::Cell::new(0u32);
     let src = meguri_core::source::FnSource::new(bytes.len() as u64, |off, len| {
         calls.set(calls.get() + 1);

@@ -1,23 +1,34 @@
-//! Helpers shared by the cross-crate tests: where the shared reference material is, and small
-//! parsers for the reference's text outputs.
+//! Helpers shared by the cross-crate tests: where the shared reference material is, small
+//! parsers for the reference's text outputs, and ([`fixtures`]) files and directories made by
+//! our own writer and store.
 //!
-//! Tests that need `../shared` call [`golden_dir`], which prints why and returns `None` when the
-//! folder is absent, so the suite still runs (and says what it skipped) elsewhere.
+//! Tests that compare with the reference's files call [`golden_dir`], which prints why and
+//! returns `None` when the folder is absent, so the suite still runs (and says what it skipped)
+//! elsewhere; under `CI=true` the folder must be there, and its absence fails the test. Every
+//! other test runs on [`fixtures`], which need nothing beside the repository.
 
 use std::path::{Path, PathBuf};
 
 /// The reference's golden folder, or `None` (with a loud note on stderr) when it is absent.
+///
+/// # Panics
+/// When the folder is absent and the environment says `CI=true`: there a missing folder would
+/// turn every parity test into a silent pass (`.ci/run` refuses to start for the same reason).
 pub fn golden_dir() -> Option<PathBuf> {
     let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../shared/reference/golden");
     if dir.is_dir() {
-        Some(dir.canonicalize().expect("canonical golden dir"))
-    } else {
-        eprintln!(
-            "SKIPPED: {} is absent; golden-file tests need the shared reference folder beside the repository",
-            dir.display()
-        );
-        None
+        return Some(dir.canonicalize().expect("canonical golden dir"));
     }
+    let msg = format!(
+        "{} is absent; golden-file parity tests need the shared reference folder beside the repository",
+        dir.display()
+    );
+    assert!(
+        std::env::var("CI").as_deref() != Ok("true"),
+        "CI=true: {msg}"
+    );
+    eprintln!("SKIPPED: {msg}");
+    None
 }
 
 /// Every file under `dir` whose name ends with `suffix`, sorted.
@@ -244,4 +255,43 @@ pub fn first_page_crc_at(bytes: &[u8], table: meguri_core::Table, column: u64) -
     let r = meguri_core::reader::Reader::open(bytes).expect("open");
     let dir = r.column_dir(table, column).expect("column");
     dir.first_page_offset as usize + 28
+}
+
+pub mod fixtures;
+
+/// Files for a test that runs on any checkout, as `(name, bytes)`: the named generated
+/// [`fixtures::feature_files`], then the named golden files when the shared folder is there.
+pub fn generated_and_golden(generated: &[&str], golden: &[&str]) -> Vec<(String, Vec<u8>)> {
+    let mut v: Vec<(String, Vec<u8>)> = generated
+        .iter()
+        .map(|n| {
+            let f = fixtures::feature_file(n);
+            (format!("generated {n}"), f.bytes.clone())
+        })
+        .collect();
+    if let Some(g) = golden_dir() {
+        for n in golden {
+            let path = g.join(n);
+            let bytes = std::fs::read(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+            v.push((format!("golden {n}"), bytes));
+        }
+    }
+    v
+}
+
+/// Panics, naming the first row that differs (not printing every row), unless `a` and `b` hold
+/// the same rows.
+pub fn assert_same_values(
+    a: &(Vec<UrlValue>, Vec<HostValue>),
+    b: &(Vec<UrlValue>, Vec<HostValue>),
+    what: &str,
+) {
+    assert_eq!(a.0.len(), b.0.len(), "{what}: URL rows");
+    assert_eq!(a.1.len(), b.1.len(), "{what}: host rows");
+    if let Some((x, y)) = a.0.iter().zip(&b.0).find(|(x, y)| x != y) {
+        panic!("{what}: URL rows differ:\n{x:?}\n{y:?}");
+    }
+    if let Some((x, y)) = a.1.iter().zip(&b.1).find(|(x, y)| x != y) {
+        panic!("{what}: host rows differ:\n{x:?}\n{y:?}");
+    }
 }

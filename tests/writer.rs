@@ -1,5 +1,6 @@
-//! The writer: round trips of every golden file through our encoder, determinism, strict v1
-//! conformance of what we write, and `verify` on our output.
+//! The writer: round trips of every generated feature file and every golden file (when
+//! `../shared` is there) through our encoder, determinism, strict v1 conformance of what we
+//! write, and `verify` on our output.
 
 use meguri_core::format::codec::{CZstd, Compressor, Uncompressed};
 use meguri_core::format::footer::{
@@ -10,6 +11,7 @@ use meguri_core::reader::{ReadOptions, Reader};
 use meguri_core::verify::verify_file;
 use meguri_core::write::{encode, WriteOptions};
 use meguri_core::Table;
+use meguri_tests::fixtures::{feature_file, feature_files};
 use meguri_tests::{files_with_suffix, golden_dir};
 
 fn decode(bytes: &[u8]) -> Partition {
@@ -56,6 +58,97 @@ fn assert_v1_only(bytes: &[u8]) {
     }
 }
 
+/// `p` written with both codecs at 1, 100 and 16,384 rows a page: each decodes to `p`, verifies
+/// clean, is deterministic, is what the exhaustive cascade would write, re-encodes to itself
+/// and is strict v1.
+fn round_trips(what: &str, p: &Partition) {
+    let zstd = CZstd::new(3);
+    for (comp, name) in [(&zstd as &dyn Compressor, "zstd"), (&Uncompressed, "none")] {
+        for page_rows in [1, 100, 16_384] {
+            let opts = WriteOptions {
+                page_rows,
+                ..WriteOptions::default()
+            };
+            let ours = encode(p, &opts, comp).unwrap();
+            let what = format!("{what} ({name}, {page_rows} rows a page)");
+            let all = WriteOptions {
+                exhaustive: true,
+                ..opts
+            };
+            assert_eq!(
+                encode(p, &all, comp).unwrap(),
+                ours,
+                "{what}: the pruned cascade chose differently from the exhaustive one"
+            );
+            assert_eq!(&decode(&ours), p, "{what}");
+            let report = verify_file(&ours[..], &ReadOptions::default());
+            assert!(report.findings.is_empty(), "{what}: {:#?}", report.findings);
+            assert_eq!(
+                encode(p, &opts, comp).unwrap(),
+                ours,
+                "{what}: not deterministic"
+            );
+            assert_eq!(
+                encode(&decode(&ours), &opts, comp).unwrap(),
+                ours,
+                "{what}: re-encode differs"
+            );
+            assert_v1_only(&ours);
+        }
+    }
+}
+
+#[test]
+fn generated_files_decode_to_their_partitions_and_round_trip() {
+    for f in feature_files() {
+        // The file as generated: every row, string, wheel, filter and metadata pair comes back,
+        // and verify finds nothing, not even a warning.
+        assert_eq!(decode(&f.bytes), f.partition, "{}", f.name);
+        let report = verify_file(&f.bytes[..], &ReadOptions::default());
+        assert!(
+            report.findings.is_empty(),
+            "{}: {:#?}",
+            f.name,
+            report.findings
+        );
+        let r = Reader::open(&f.bytes[..]).unwrap();
+        assert_eq!(
+            r.header().default_codec,
+            if f.zstd { 2 } else { 0 },
+            "{}",
+            f.name
+        );
+        assert_eq!(
+            r.schedule().unwrap().is_some(),
+            f.partition.schedule && f.partition.urls.iter().any(|u| u.next_due != 0),
+            "{}",
+            f.name
+        );
+        assert_eq!(
+            r.seen_filter().unwrap().is_some(),
+            !f.partition.seen_filter.is_empty(),
+            "{}",
+            f.name
+        );
+        if f.page_rows < f.partition.urls.len() {
+            assert!(
+                r.column_dir(Table::Url, 0).unwrap().num_pages > 1,
+                "{}",
+                f.name
+            );
+        }
+        // Extension columns are in the file exactly when some row uses them.
+        let ext = f.partition.urls.iter().any(|u| u.refetch_at != 0);
+        assert_eq!(
+            r.footer().columns(Table::Url).len() > 23,
+            ext,
+            "{}: URL extension columns",
+            f.name
+        );
+        round_trips(&format!("generated {}", f.name), &f.partition);
+    }
+}
+
 #[test]
 fn golden_files_round_trip_through_our_encoder() {
     let Some(g) = golden_dir() else { return };
@@ -64,41 +157,7 @@ fn golden_files_round_trip_through_our_encoder() {
         if orig.len() > 1_000_000 {
             continue; // the large ones are covered by the corpus-sized test below
         }
-        let p = decode(&orig);
-        let zstd = CZstd::new(3);
-        for (comp, name) in [(&zstd as &dyn Compressor, "zstd"), (&Uncompressed, "none")] {
-            for page_rows in [1, 100, 16_384] {
-                let opts = WriteOptions {
-                    page_rows,
-                    ..WriteOptions::default()
-                };
-                let ours = encode(&p, &opts, comp).unwrap();
-                let what = format!("{} ({name}, {page_rows} rows a page)", file.display());
-                let all = WriteOptions {
-                    exhaustive: true,
-                    ..opts
-                };
-                assert_eq!(
-                    encode(&p, &all, comp).unwrap(),
-                    ours,
-                    "{what}: the pruned cascade chose differently from the exhaustive one"
-                );
-                assert_eq!(decode(&ours), p, "{what}");
-                let report = verify_file(&ours[..], &ReadOptions::default());
-                assert!(report.findings.is_empty(), "{what}: {:#?}", report.findings);
-                assert_eq!(
-                    encode(&p, &opts, comp).unwrap(),
-                    ours,
-                    "{what}: not deterministic"
-                );
-                assert_eq!(
-                    encode(&decode(&ours), &opts, comp).unwrap(),
-                    ours,
-                    "{what}: re-encode differs"
-                );
-                assert_v1_only(&ours);
-            }
-        }
+        round_trips(&file.display().to_string(), &decode(&orig));
     }
 }
 
@@ -144,8 +203,7 @@ fn full_corpus_file_round_trips_and_shrinks() {
 
 #[test]
 fn unsorted_rows_are_refused() {
-    let Some(g) = golden_dir() else { return };
-    let mut p = decode(&std::fs::read(g.join("small.meguri")).unwrap());
+    let mut p = feature_file("wheel-bloom-ext-zstd").partition.clone();
     p.urls.swap(0, 1);
     let e = encode(&p, &WriteOptions::default(), &CZstd::new(3)).unwrap_err();
     assert_eq!(e.kind, meguri_core::ErrorKind::NotSorted);
@@ -170,8 +228,8 @@ fn empty_partition_encodes() {
 /// admit due rows, and finds exactly the rows a full pass finds.
 #[test]
 fn due_scan_skips_pages_by_zone_map() {
-    let Some(g) = golden_dir() else { return };
-    let mut p = decode(&std::fs::read(g.join("crawled-small-mixed.meguri")).unwrap());
+    let mut p = feature_file("wheel-bloom-ext-zstd").partition.clone();
+    assert!(p.urls.len() > 300);
     p.schedule = false; // force the scan path
                         // Give the rows clustered due hours so that zone maps can separate pages.
     for (i, u) in p.urls.iter_mut().enumerate() {

@@ -4,7 +4,7 @@
 //! Both blobs start `u8 version (1) ‖ u8 kind`. The filter bytes are kept as they are on disk
 //! and read in place on each query, so opening one costs no more memory than the blob.
 
-use crate::error::{Error, Result};
+use crate::error::{Error, ErrorKind, Result};
 use crate::keys::UrlKey;
 use alloc::format;
 use alloc::vec::Vec;
@@ -135,7 +135,6 @@ impl SeenFilter {
 
     /// Whether `key` may have been added (never false for a key that was).
     pub fn contains(&self, key: UrlKey) -> bool {
-        let (hk, pk) = (key.host, key.path);
         match self {
             SeenFilter::Bloom {
                 k, n_blocks, words, ..
@@ -147,14 +146,7 @@ impl SeenFilter {
             SeenFilter::Ribbon {
                 r, seed, m, slots, ..
             } => {
-                let s = u64::from(*seed)
-                    .wrapping_mul(GOLDEN)
-                    .wrapping_add(0x1656_67B1_9E37_79F9);
-                let a = mix(hk ^ s ^ pk.wrapping_mul(0xD6E8_FEB8_6659_FD93));
-                let b = mix(pk ^ s.wrapping_mul(0xC2B2_AE3D_27D4_EB4F) ^ hk.wrapping_mul(GOLDEN));
-                let start = a % (m - 63);
-                let coeff = b | 1;
-                let fp = (mix(a ^ (b << 1)) >> (64 - u32::from(*r))) as u16;
+                let (start, coeff, fp) = ribbon_row(key, *seed, *m, *r);
                 let mut acc = 0u16;
                 for j in 0..64u64 {
                     if coeff & (1 << j) != 0 && start + j < *m {
@@ -267,6 +259,129 @@ impl BloomBuilder {
     }
 }
 
+/// A key's ribbon equation: the first of its 64 slots, which of them it XORs (bit `j` for slot
+/// `start + j`; bit 0 always set), and the `r`-bit fingerprint they must XOR to. One function for
+/// the query and the builder, so the two cannot drift apart. Needs `m >= 64`.
+fn ribbon_row(key: UrlKey, seed: u32, m: u64, r: u8) -> (u64, u64, u16) {
+    let (hk, pk) = (key.host, key.path);
+    let s = u64::from(seed)
+        .wrapping_mul(GOLDEN)
+        .wrapping_add(0x1656_67B1_9E37_79F9);
+    let a = mix(hk ^ s ^ pk.wrapping_mul(0xD6E8_FEB8_6659_FD93));
+    let b = mix(pk ^ s.wrapping_mul(0xC2B2_AE3D_27D4_EB4F) ^ hk.wrapping_mul(GOLDEN));
+    let start = a % (m - 63);
+    let coeff = b | 1;
+    let fp = (mix(a ^ (b << 1)) >> (64 - u32::from(r))) as u16;
+    (start, coeff, fp)
+}
+
+/// Builds a ribbon filter (kind 1) over a set of keys: every key's equation is banded into an
+/// upper-triangular system over GF(2) (Gaussian elimination within a 64-slot band), then solved
+/// from the last slot back. A seed whose equations contradict each other (rare at 10% slack)
+/// is replaced by the next one, so the result depends only on the keys and their order.
+/// Memory: 10 bytes a slot while building.
+#[derive(Debug, Clone)]
+pub struct RibbonBuilder {
+    r: u8,
+    keys: Vec<UrlKey>,
+}
+
+impl RibbonBuilder {
+    /// A builder of `r`-bit fingerprints (1..=16; about `2^-r` false positives).
+    pub fn new(r: u8) -> Result<RibbonBuilder> {
+        if !(1..=16).contains(&r) {
+            return Err(Error::new(
+                ErrorKind::Invalid,
+                format!("ribbon r = {r} is outside 1..=16"),
+            ));
+        }
+        Ok(RibbonBuilder {
+            r,
+            keys: Vec::new(),
+        })
+    }
+
+    /// Adds a key.
+    pub fn insert(&mut self, key: UrlKey) {
+        self.keys.push(key);
+    }
+
+    /// The filter blob, in the layout [`SeenFilter::parse`] reads. A key added twice is one
+    /// equation twice, which banding absorbs.
+    pub fn finish(self) -> Vec<u8> {
+        let n = self.keys.len() as u64;
+        let m = (n + n / 10 + 64).max(64);
+        let r = self.r;
+        let mut seed = 0u32;
+        let slots = loop {
+            if let Some(s) = self.solve(seed, m) {
+                break s;
+            }
+            seed += 1;
+        };
+        let mut out = Vec::with_capacity(24 + (m * u64::from(r)).div_ceil(8) as usize);
+        out.extend_from_slice(&[1, 1, r, 0]);
+        out.extend_from_slice(&seed.to_le_bytes());
+        out.extend_from_slice(&n.to_le_bytes());
+        out.extend_from_slice(&m.to_le_bytes());
+        let mut packed = alloc::vec![0u8; (m * u64::from(r)).div_ceil(8) as usize];
+        for (j, &v) in slots.iter().enumerate() {
+            let bit = j * usize::from(r);
+            for i in 0..usize::from(r) {
+                if v & (1 << i) != 0 {
+                    packed[(bit + i) / 8] |= 1 << ((bit + i) % 8);
+                }
+            }
+        }
+        out.extend_from_slice(&packed);
+        out
+    }
+
+    /// Slot values for `seed`, or `None` when two keys' equations contradict each other.
+    fn solve(&self, seed: u32, m: u64) -> Option<Vec<u16>> {
+        let mut coeffs = alloc::vec![0u64; m as usize];
+        let mut results = alloc::vec![0u16; m as usize];
+        for &key in &self.keys {
+            let (mut i, mut c, mut fp) = ribbon_row(key, seed, m, self.r);
+            loop {
+                if c == 0 {
+                    // Reduced to 0 = fp: redundant when fp is 0, contradictory otherwise.
+                    if fp != 0 {
+                        return None;
+                    }
+                    break;
+                }
+                let tz = c.trailing_zeros();
+                i += u64::from(tz);
+                c >>= tz;
+                let at = i as usize;
+                if coeffs[at] == 0 {
+                    coeffs[at] = c;
+                    results[at] = fp;
+                    break;
+                }
+                c ^= coeffs[at];
+                fp ^= results[at];
+            }
+        }
+        let mut slots = alloc::vec![0u16; m as usize];
+        for i in (0..m as usize).rev() {
+            let c = coeffs[i];
+            if c == 0 {
+                continue;
+            }
+            let mut v = results[i];
+            for j in 1..64usize {
+                if c & (1 << j) != 0 {
+                    v ^= slots[i + j];
+                }
+            }
+            slots[i] = v;
+        }
+        Some(slots)
+    }
+}
+
 fn slot(slots: &[u8], j: u64, r: u8) -> u16 {
     let bit = j * u64::from(r);
     let byte = (bit / 8) as usize;
@@ -304,6 +419,36 @@ mod tests {
         assert!(SeenFilter::parse(&ribbon).is_err());
         ribbon[2] = 0;
         assert!(SeenFilter::parse(&ribbon).is_err());
+    }
+
+    #[test]
+    fn built_ribbon_holds_its_keys_and_rejects_most_others() {
+        let keys: Vec<UrlKey> = (0..3000u64)
+            .map(|i| UrlKey {
+                host: i.wrapping_mul(0x9E37_79B9_7F4A_7C15),
+                path: i ^ 0x55,
+            })
+            .collect();
+        let mut b = RibbonBuilder::new(8).expect("r in range");
+        keys.iter().for_each(|&k| b.insert(k));
+        let blob = b.finish();
+        let f = SeenFilter::parse(&blob).expect("a valid blob");
+        assert_eq!((f.kind_name(), f.key_count()), ("ribbon", 3000));
+        assert!(keys.iter().all(|&k| f.contains(k)));
+        // r = 8: about 1 in 256 absent keys answer yes.
+        let false_hits = (0..10_000u64)
+            .filter(|&i| {
+                f.contains(UrlKey {
+                    host: i,
+                    path: u64::MAX - i,
+                })
+            })
+            .count();
+        assert!(false_hits < 100, "{false_hits} false positives in 10,000");
+        assert!(RibbonBuilder::new(0).is_err() && RibbonBuilder::new(17).is_err());
+        // No keys: the smallest filter, which holds nothing.
+        let empty = SeenFilter::parse(&RibbonBuilder::new(4).unwrap().finish()).unwrap();
+        assert_eq!(empty.key_count(), 0);
     }
 
     #[test]

@@ -1,6 +1,9 @@
 //! The `meguri` binary as a user runs it: outputs, exit codes, one-line errors, never a panic.
+//! Byte-for-byte parity with the reference's outputs needs `../shared`; the rest runs on files
+//! our writer generates.
 
-use meguri_tests::{golden_dir, run_bin, text};
+use meguri_tests::fixtures::{feature_file, parts_with_manifest};
+use meguri_tests::{golden_dir, run_bin, text, Scratch};
 use std::path::Path;
 use std::process::Output;
 
@@ -46,8 +49,9 @@ fn inspect_json_reports_facts_and_bytes_read() {
 
 #[test]
 fn errors_are_one_line_with_the_file_and_never_a_panic() {
-    let Some(g) = golden_dir() else { return };
-    let bad = corrupted_copy(&g.join("small.meguri"), 10, "hdr.meguri");
+    let s = Scratch::new("cli-errors");
+    let small = feature_file("wheel-bloom-ext-zstd").write_to(&s.0);
+    let bad = corrupted_copy(&small, 10, "hdr.meguri");
     let out = meguri(&["inspect", bad.to_str().unwrap()]);
     assert_eq!(out.status.code(), Some(1));
     let err = text(&out.stderr);
@@ -60,7 +64,7 @@ fn errors_are_one_line_with_the_file_and_never_a_panic() {
     let out = meguri(&["inspect", "/nonexistent/x.meguri"]);
     assert_eq!(out.status.code(), Some(1));
     assert!(text(&out.stderr).contains("/nonexistent/x.meguri"));
-    let m = g.join("parts/meguri.manifest");
+    let m = parts_with_manifest(&s.0);
     let out = meguri(&["inspect", m.to_str().unwrap()]);
     assert_eq!(out.status.code(), Some(1));
     assert!(text(&out.stderr).contains("manifest"));
@@ -69,11 +73,11 @@ fn errors_are_one_line_with_the_file_and_never_a_panic() {
 
 #[test]
 fn verify_exit_codes() {
-    let Some(g) = golden_dir() else { return };
+    let s = Scratch::new("cli-exit");
     let clean = [
-        g.join("small.meguri"),
-        g.join("features/wheel.meguri"),
-        g.join("parts/meguri.manifest"),
+        feature_file("ribbon-mp100-zstd").write_to(&s.0),
+        feature_file("wheel-bloom-ext-zstd").write_to(&s.0),
+        parts_with_manifest(&s.0),
     ];
     let args: Vec<&str> = std::iter::once("verify")
         .chain(clean.iter().map(|p| p.to_str().unwrap()))
@@ -92,8 +96,8 @@ fn verify_exit_codes() {
 
 #[test]
 fn verify_reports_every_problem_with_its_offset() {
-    let Some(g) = golden_dir() else { return };
-    let src = g.join("small.meguri");
+    let s = Scratch::new("cli-two");
+    let src = feature_file("ribbon-mp100-zstd").write_to(&s.0);
     // Two independent corruptions: one in a URL column page payload, one in the host table.
     let bytes = std::fs::read(&src).unwrap();
     let r = meguri_core::reader::Reader::open(&bytes[..]).unwrap();
@@ -110,15 +114,15 @@ fn verify_reports_every_problem_with_its_offset() {
     let mut b = bytes.clone();
     b[url] ^= 0x01;
     b[host] ^= 0x01;
-    let p = std::env::temp_dir().join(format!("meguri-cli-{}-two.meguri", std::process::id()));
+    let p = s.join("two.meguri");
     std::fs::write(&p, &b).unwrap();
     let out = meguri(&["verify", p.to_str().unwrap()]);
     assert_eq!(out.status.code(), Some(1));
-    let s = text(&out.stdout);
-    assert!(s.contains("FAILED"), "{s}");
+    let t = text(&out.stdout);
+    assert!(t.contains("FAILED"), "{t}");
     assert!(
-        s.contains("url column 6") && s.contains("host column 9"),
-        "{s}"
+        t.contains("url column 6") && t.contains("host column 9"),
+        "{t}"
     );
     let out = meguri(&["verify", "--json", p.to_str().unwrap()]);
     assert_eq!(out.status.code(), Some(1));
@@ -144,7 +148,6 @@ fn verify_reports_every_problem_with_its_offset() {
         ),
         "{offsets:?}"
     );
-    std::fs::remove_file(p).ok();
 }
 
 #[test]
@@ -161,30 +164,32 @@ fn verify_manifest_names_gaps_and_overlaps() {
 
 #[test]
 fn verify_manifest_checks_entries_against_their_files() {
-    let Some(g) = golden_dir() else { return };
-    let dir = std::env::temp_dir().join(format!("meguri-cli-{}-fleet", std::process::id()));
+    let s = Scratch::new("cli-fleet");
+    let parts = s.join("parts");
+    std::fs::create_dir_all(&parts).unwrap();
+    parts_with_manifest(&parts);
+    let dir = s.join("fleet");
     std::fs::create_dir_all(&dir).unwrap();
-    std::fs::copy(g.join("parts/meguri.manifest"), dir.join("meguri.manifest")).unwrap();
+    std::fs::copy(parts.join("meguri.manifest"), dir.join("meguri.manifest")).unwrap();
     let link = |name: &str, target: &str| {
         let p = dir.join(name);
         std::fs::remove_file(&p).ok();
-        std::os::unix::fs::symlink(g.join("parts").join(target), p).unwrap();
+        std::os::unix::fs::symlink(parts.join(target), p).unwrap();
     };
-    link("part-0.meguri", "part-0.meguri");
     link("part-1.meguri", "part-1.meguri");
     link("part-2.meguri", "part-2.meguri");
+    link("part-3.meguri", "part-3.meguri");
     let m = dir.join("meguri.manifest");
     let out = meguri(&["verify", m.to_str().unwrap()]);
     assert_eq!(out.status.code(), Some(0), "{}", text(&out.stdout));
-    // A stale catalog: the file behind part-1's name is now another partition.
-    link("part-1.meguri", "part-2.meguri");
+    // A stale catalog: the file behind part-2's name is now another partition.
+    link("part-2.meguri", "part-3.meguri");
     let out = meguri(&["verify", m.to_str().unwrap()]);
     assert_eq!(out.status.code(), Some(1));
-    let s = text(&out.stdout);
+    let t = text(&out.stdout);
     assert!(
-        s.contains("partition id is 1 in the manifest but 2 in part-1.meguri"),
-        "{s}"
+        t.contains("partition id is 2 in the manifest but 3 in part-2.meguri"),
+        "{t}"
     );
-    assert!(s.contains("footer CRC"), "{s}");
-    std::fs::remove_dir_all(dir).ok();
+    assert!(t.contains("footer CRC"), "{t}");
 }

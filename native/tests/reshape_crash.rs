@@ -2,9 +2,12 @@
 //! made to die at every step of the protocol (`MEGURI_CRASH_AT`, which aborts), and killed
 //! with SIGKILL at spread-out moments. After every death the directory must hold the untouched
 //! inputs plus, at most, outputs that are complete; the next run must say it recovered, leave
-//! exactly the inputs and the complete outputs, and succeed.
+//! exactly the inputs and the complete outputs, and succeed. Inputs are files our writer
+//! generates (three parts tiling the key space, and a 1,000-row file); the SIGKILL test uses
+//! the reference's larger parts from `../shared`, so that kills land mid-run.
 
-use meguri_tests::{assert_verifies, golden_dir, text, values_at, Scratch};
+use meguri_tests::fixtures::{feature_file, parts_and_manifest};
+use meguri_tests::{assert_verifies, golden_dir, text, values_at, HostValue, Scratch, UrlValue};
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
 use std::time::Instant;
@@ -25,8 +28,49 @@ fn s(p: &Path) -> String {
     p.display().to_string()
 }
 
+/// The generated parts' names.
+const PARTS: [&str; 3] = ["part-1.meguri", "part-2.meguri", "part-3.meguri"];
+
+/// A generated file with no extension columns (`reshape` refuses those), split by the tests.
+const WHOLE: &str = "ribbon-mp100-zstd";
+
+/// Writes the generated files `names` (of [`PARTS`], or `WHOLE.meguri`) into `dir`; returns
+/// their paths.
+fn stage(dir: &Scratch, names: &[&str]) -> Vec<PathBuf> {
+    let (parts, _) = parts_and_manifest();
+    names
+        .iter()
+        .map(|&n| {
+            let bytes = if n == format!("{WHOLE}.meguri") {
+                feature_file(WHOLE).bytes.clone()
+            } else {
+                parts
+                    .iter()
+                    .find(|(p, _)| p == n)
+                    .expect("a part")
+                    .1
+                    .clone()
+            };
+            let to = dir.join(n);
+            std::fs::write(&to, bytes).unwrap();
+            to
+        })
+        .collect()
+}
+
+/// The rows of disjoint inputs given in key order, as one compacted file must hold them.
+fn merged(inputs: &[PathBuf]) -> (Vec<UrlValue>, Vec<HostValue>) {
+    let mut want = (Vec::new(), Vec::new());
+    for p in inputs {
+        let (u, h) = values_at(p);
+        want.0.extend(u);
+        want.1.extend(h);
+    }
+    want
+}
+
 /// Copies `names` from the golden folder into `dir`; returns their new paths.
-fn stage(g: &Path, dir: &Scratch, names: &[&str]) -> Vec<PathBuf> {
+fn stage_golden(g: &Path, dir: &Scratch, names: &[&str]) -> Vec<PathBuf> {
     names
         .iter()
         .map(|n| {
@@ -85,16 +129,11 @@ fn check_clean(dir: &Scratch, inputs: &[PathBuf], outputs: &[PathBuf]) {
 
 #[test]
 fn compact_dies_at_every_step_and_the_rerun_recovers() {
-    let Some(g) = golden_dir() else { return };
-    let names = [
-        "parts/part-0.meguri",
-        "parts/part-1.meguri",
-        "parts/part-2.meguri",
-    ];
-    let want = values_at(&g.join("merged.meguri"));
     for point in ["intent", "output-0", "rename-0", "commit"] {
         let dir = Scratch::new(&format!("crash-compact-{point}"));
-        let inputs = stage(&g, &dir, &names);
+        let inputs = stage(&dir, &PARTS);
+        let want = merged(&inputs);
+        assert!(want.0.len() > 100);
         let before = contents(&inputs);
         let out = dir.join("merged.meguri");
         let args = compact_args(&inputs, &out);
@@ -127,13 +166,12 @@ fn compact_dies_at_every_step_and_the_rerun_recovers() {
 
 #[test]
 fn split_dies_at_every_step_and_the_rerun_recovers() {
-    let Some(g) = golden_dir() else { return };
     for point in meguri::reshape::job::CRASH_POINTS {
         let dir = Scratch::new(&format!("crash-split-{point}"));
-        let inputs = stage(&g, &dir, &["crawled-small-mixed.meguri"]);
+        let inputs = stage(&dir, &[&format!("{WHOLE}.meguri")]);
         let before = contents(&inputs);
         let outputs: Vec<PathBuf> = (0..2)
-            .map(|i| dir.join(&format!("crawled-small-mixed-{i}.meguri")))
+            .map(|i| dir.join(&format!("{WHOLE}-{i}.meguri")))
             .collect();
         let args: Vec<String> = vec![
             "split".into(),
@@ -173,7 +211,7 @@ fn compact_survives_sigkill_at_spread_out_moments() {
     let want = values_at(&g.join("merged.meguri"));
     // How long an undisturbed run takes here, to spread the kills over it.
     let dir = Scratch::new("kill-timing");
-    let inputs = stage(&g, &dir, &names);
+    let inputs = stage_golden(&g, &dir, &names);
     let args = compact_args(&inputs, &dir.join("m.meguri"));
     let t = Instant::now();
     assert!(run(&args, None).status.success());
@@ -187,7 +225,7 @@ fn compact_survives_sigkill_at_spread_out_moments() {
     let mut k = 0;
     while (k < kills || killed < kills / 2) && k < 4 * kills {
         let dir = Scratch::new(&format!("kill-{k}"));
-        let inputs = stage(&g, &dir, &names);
+        let inputs = stage_golden(&g, &dir, &names);
         let before = contents(&inputs);
         let out = dir.join("merged.meguri");
         let args = compact_args(&inputs, &out);
@@ -229,45 +267,38 @@ fn compact_survives_sigkill_at_spread_out_moments() {
 
 #[test]
 fn recovery_notes_inputs_that_changed_since_the_crash() {
-    let Some(g) = golden_dir() else { return };
     let dir = Scratch::new("crash-changed");
-    let inputs = stage(&g, &dir, &["parts/part-0.meguri", "parts/part-1.meguri"]);
+    let inputs = stage(&dir, &PARTS[..2]);
     let out = dir.join("m.meguri");
     let args = compact_args(&inputs, &out);
     assert_eq!(run(&args, Some("output-0")).status.code(), None);
     // Someone replaces an input before the rerun.
-    std::fs::copy(g.join("parts/part-2.meguri"), &inputs[1]).unwrap();
+    let third = stage(&dir, &PARTS[2..]);
+    std::fs::rename(&third[0], &inputs[1]).unwrap();
     let r = run(&args, None);
     let e = text(&r.stderr);
     assert!(e.contains("recovered an interrupted compact"), "{e}");
     assert!(
-        e.contains("changed or vanished") && e.contains("part-1.meguri"),
+        e.contains("changed or vanished") && e.contains("part-2.meguri"),
         "{e}"
     );
 }
 
 #[test]
 fn recovery_from_another_working_directory_finds_relative_outputs() {
-    let Some(g) = golden_dir() else { return };
     let dir = Scratch::new("crash-relative");
-    let inputs = stage(&g, &dir, &["crawled-small-mixed.meguri"]);
+    let whole = format!("{WHOLE}.meguri");
+    let inputs = stage(&dir, &[&whole]);
     std::fs::create_dir(dir.join("parts")).unwrap();
     // Crash with every path relative to the scratch folder, half-way through publishing.
     let r = bin()
         .current_dir(&dir.0)
-        .args([
-            "split",
-            "crawled-small-mixed.meguri",
-            "--into",
-            "2",
-            "--out-dir",
-            "parts",
-        ])
+        .args(["split", &whole, "--into", "2", "--out-dir", "parts"])
         .env("MEGURI_CRASH_AT", "rename-0")
         .output()
         .unwrap();
     assert_eq!(r.status.code(), None);
-    assert!(dir.join("parts/crawled-small-mixed-0.meguri").exists());
+    assert!(dir.join(&format!("parts/{WHOLE}-0.meguri")).exists());
     // The rerun names the same folder absolutely, from elsewhere.
     let r = bin()
         .current_dir("/")
@@ -294,10 +325,7 @@ fn recovery_from_another_working_directory_finds_relative_outputs() {
     names.sort();
     assert_eq!(
         names,
-        [
-            "crawled-small-mixed-0.meguri",
-            "crawled-small-mixed-1.meguri"
-        ]
+        [format!("{WHOLE}-0.meguri"), format!("{WHOLE}-1.meguri")]
     );
 }
 

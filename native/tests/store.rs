@@ -1,11 +1,14 @@
 //! The partition directory: the reference's directories open with the same content, ours
 //! keep the reference's layout, the resident budget holds, one writer per directory, and
-//! read-only commands change nothing.
+//! read-only commands change nothing. A directory our store writes (`fixtures::store_dir`: a
+//! snapshot and a log of every frame kind) is checked on every checkout; the reference's
+//! directories need `../shared`.
 
 use meguri::store::{BadRef, Durability, Options, Refusal, Store, StoreError};
 use meguri_core::keys::UrlKey;
 use meguri_core::records::{HostRecord, UrlRecord};
 use meguri_core::store::superblock::{self, Superblock};
+use meguri_tests::fixtures::{compressor, store_dir};
 use meguri_tests::{golden_dir, run_bin, text, values_at, values_of, Scratch};
 use std::path::Path;
 
@@ -177,6 +180,117 @@ fn live_stats_and_schedule_match_the_packed_file() {
         "not in next_due order"
     );
     assert!(t.lines().skip(1).all(|l| l.contains("://")), "{t}");
+}
+
+/// The live rows `p` holds, as values (strings resolved), through our writer.
+fn values_of_partition(
+    p: &meguri_core::partition::Partition,
+) -> (Vec<meguri_tests::UrlValue>, Vec<meguri_tests::HostValue>) {
+    let bytes = meguri_core::write::encode(
+        p,
+        &meguri_core::write::WriteOptions::default(),
+        &*compressor(false),
+    )
+    .unwrap();
+    values_of(&bytes)
+}
+
+#[test]
+fn a_generated_directory_replays_every_frame_kind_packs_and_continues() {
+    let s = Scratch::new("store-gen");
+    let fx = store_dir(&s.join("d"));
+    let dir = &fx.dir;
+    let mut names: Vec<String> = std::fs::read_dir(dir)
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
+    names.sort();
+    assert_eq!(names, ["log-2", "snap-1.meguri", "super"]);
+    assert!(fx.frames.iter().all(|&n| n > 0), "{:?}", fx.frames);
+    // The same calls write the same bytes.
+    let again = store_dir(&s.join("again"));
+    for n in &names {
+        assert_eq!(
+            std::fs::read(dir.join(n)).unwrap(),
+            std::fs::read(again.dir.join(n)).unwrap(),
+            "{n} differs between two runs"
+        );
+    }
+    let want = values_of_partition(&fx.live);
+    // Replay: the snapshot's rows, then every logged put, delete, host put and extension.
+    let before = listing(dir);
+    let ro = Store::open(
+        dir,
+        Options {
+            read_only: true,
+            ..Options::default()
+        },
+    )
+    .unwrap();
+    assert_eq!(ro.recovery().snapshot_urls, fx.snapshot_urls as u64);
+    assert!(
+        ro.recovery().frames >= (fx.frames[0] + fx.frames[1] + fx.frames[2]) as u64,
+        "{:?} vs {:?}",
+        ro.recovery(),
+        fx.frames
+    );
+    assert_eq!(ro.url_count(), fx.live.urls.len());
+    meguri_tests::assert_same_values(&values_of(&ro_bytes(&ro)), &want, "replayed");
+    drop(ro);
+    // The commands read it as the store does, and change nothing.
+    let out = s.join("p.meguri");
+    pack(dir, &out);
+    meguri_tests::assert_verifies(&out);
+    // Pack hands URLs in flight (status 3) back to the schedule (1), as the reference's
+    // recovery does; nothing else changes.
+    let mut packed_want = fx.live.clone();
+    for u in packed_want.urls.iter_mut().filter(|u| u.status == 3) {
+        u.status = 1;
+    }
+    assert!(fx.live.urls.iter().any(|u| u.status == 3));
+    meguri_tests::assert_same_values(
+        &values_at(&out),
+        &values_of_partition(&packed_want),
+        "packed",
+    );
+    let o = run_bin(BIN, &["stats", "--data", dir.to_str().unwrap(), "--json"]);
+    assert!(o.status.success(), "{}", text(&o.stderr));
+    let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    assert_eq!(v["urls"], fx.live.urls.len());
+    assert_eq!(v["hosts"], fx.live.hosts.len());
+    assert_eq!(
+        listing(dir),
+        before,
+        "a read-only command changed the directory"
+    );
+    // Writable: it continues where the log ends, and a checkpoint keeps every row.
+    let st = Store::open(dir, opts(Durability::Full, 0)).unwrap();
+    let r = st.intern(b"https://added.example/").unwrap();
+    let mut u = url(1);
+    u.key.host = fx.live.hostkey_lo + 1;
+    u.url_ref = r;
+    st.put_url(u).unwrap();
+    st.checkpoint().unwrap();
+    st.close().unwrap();
+    let sb = Superblock::read(&std::fs::read(dir.join("super")).unwrap());
+    let (_, cp) = sb.current().unwrap().unwrap();
+    assert_eq!(cp.gen, 2);
+    let snap = values_at(&dir.join(&cp.snapshot));
+    assert_eq!(snap.0.len(), want.0.len() + 1);
+    assert_eq!(snap.1, want.1);
+    for v in &want.0 {
+        assert!(snap.0.contains(v), "row {:?} lost", v.rec.key);
+    }
+}
+
+/// Every live row of a store, through its own snapshot path, as file bytes.
+fn ro_bytes(st: &Store) -> Vec<u8> {
+    meguri_core::write::encode(
+        &st.partition().unwrap(),
+        &meguri_core::write::WriteOptions::default(),
+        &*compressor(false),
+    )
+    .unwrap()
 }
 
 #[test]
