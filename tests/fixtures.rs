@@ -160,19 +160,27 @@ pub fn partition(id: u32, hosts: u64, shape: Shape) -> Partition {
                 discovery_source: (i % 5) as u8,
                 url_ref: intern(&mut p.arena, url.as_bytes()),
                 first_seen: BASE_HOUR - 500 + (i % 400) as u32,
-                last_crawled: if i % 4 == 0 { 0 } else { BASE_HOUR - 3 },
+                last_crawled: if i.is_multiple_of(4) {
+                    0
+                } else {
+                    BASE_HOUR - 3
+                },
                 last_changed: BASE_HOUR - 40,
                 next_due,
                 lambda: 0.5 + (i % 3) as f32,
                 crawl_count: (i % 11) as u32,
                 change_count: (i % 3) as u32,
                 no_change_streak: (i % 6) as u16,
-                etag_ref: if i % 5 == 0 {
+                etag_ref: if i.is_multiple_of(5) {
                     intern(&mut p.arena, format!("\"etag-{i}\"").as_bytes())
                 } else {
                     0
                 },
-                last_modified: if i % 2 == 0 { 1_790_000_000 } else { 0 },
+                last_modified: if i.is_multiple_of(2) {
+                    1_790_000_000
+                } else {
+                    0
+                },
                 content_fp: rng.next(),
                 simhash: rng.next() >> (i % 64),
                 http_status: [200, 301, 404, 503, 0][(i % 5) as usize],
@@ -185,11 +193,15 @@ pub fn partition(id: u32, hosts: u64, shape: Shape) -> Partition {
                 error_count: (i % 2) as u16,
                 ..UrlRecord::default()
             };
-            if shape.ext && i % 3 == 0 {
+            if shape.ext && i.is_multiple_of(3) {
                 u.refetch_at = 1_795_240_232 + i as u32;
                 u.created_at = 1_790_000_000;
-                u.lease_until = if i % 2 == 0 { 1_795_250_000 } else { 0 };
-                u.meta_ref = if i % 6 == 0 {
+                u.lease_until = if i.is_multiple_of(2) {
+                    1_795_250_000
+                } else {
+                    0
+                };
+                u.meta_ref = if i.is_multiple_of(6) {
                     intern(&mut p.arena, format!("k\x00v{i}").as_bytes())
                 } else {
                     0
@@ -449,7 +461,9 @@ pub fn store_dir(dir: &Path) -> StoreFixture {
     )
     .expect("open a new store");
     // Rows carry references into `src`; the store gets its own strings.
-    let restring = |st: &Store, refs: &mut dyn FnMut(&mut dyn FnMut(u64) -> u64)| {
+    // Calls its argument with the function that re-interns one reference.
+    type MapRefs<'a> = dyn FnMut(&mut dyn FnMut(u64) -> u64) + 'a;
+    let restring = |st: &Store, refs: &mut MapRefs<'_>| {
         refs(&mut |r| {
             if r == 0 {
                 return 0;
@@ -488,7 +502,7 @@ pub fn store_dir(dir: &Path) -> StoreFixture {
                 .expect("the row was live");
             deleted.push(u.key);
             frames[1] += 1;
-        } else if i % 5 == 0 {
+        } else if i.is_multiple_of(5) {
             u.status = (u.status + 1) % 9;
             u.crawl_count += 1;
             put_url(&st, u);

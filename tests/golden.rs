@@ -488,7 +488,7 @@ fn row_ranges_and_single_pages_decode_only_what_they_need() {
 }
 
 fn ranges_decode_what_they_need(name: &str, bytes: &[u8]) {
-    let full = Reader::open(&bytes[..]).unwrap();
+    let full = Reader::open(bytes).unwrap();
     let all_urls = full.url_table().unwrap();
     let all_hosts = full.host_table().unwrap();
     let (n, hn) = (all_urls.len() as u64, all_hosts.len() as u64);
@@ -502,7 +502,7 @@ fn ranges_decode_what_they_need(name: &str, bytes: &[u8]) {
         n..n,
         17..18,
     ] {
-        let src = CountingSource::new(&bytes[..]);
+        let src = CountingSource::new(bytes);
         let r = Reader::open(&src).unwrap();
         let before = src.bytes();
         let rows = r.url_rows(range.clone()).unwrap();
@@ -553,7 +553,7 @@ fn pure_and_c_zstd_decode_the_same_values() {
 
 fn backends_agree(name: &str, bytes: &[u8]) {
     let pure = Reader::open_with(
-        &bytes[..],
+        bytes,
         ReadOptions {
             zstd: ZstdBackend::Pure,
             ..Default::default()
@@ -561,7 +561,7 @@ fn backends_agree(name: &str, bytes: &[u8]) {
     )
     .unwrap();
     let c = Reader::open_with(
-        &bytes[..],
+        bytes,
         ReadOptions {
             zstd: ZstdBackend::C,
             ..Default::default()
