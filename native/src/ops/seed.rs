@@ -166,70 +166,14 @@ pub fn read_cdx(
     crawl_delay: u16,
     progress: &mut dyn Progress,
 ) -> Result<Seeded> {
-    let name = input.name();
-    let input_err = |source: InputError| Error::Input {
-        op,
-        input: name.clone(),
-        source,
-    };
-    let stream = input.open().map_err(|e| input_err(e.into()))?;
-    let (recycle_tx, recycle_rx) = std::sync::mpsc::channel::<Vec<u8>>();
-    let (blocks, reader) = spawn_reader(stream, recycle_rx);
     let mut seeder = Seeder::new(priority, crawl_delay);
     let started = Instant::now();
-    // Blocks are parsed on PARSERS threads and handed to the seeder in input order.
-    let blocks = std::sync::Mutex::new(blocks);
-    let (done_tx, done_rx) =
-        std::sync::mpsc::channel::<(u64, std::result::Result<ParsedBlock, InputError>)>();
-    let mut input_error = None;
-    std::thread::scope(|scope| {
-        for _ in 0..PARSERS {
-            let (blocks, done_tx, recycle) = (&blocks, done_tx.clone(), recycle_tx.clone());
-            scope.spawn(move || loop {
-                // A parser that panicked poisons the queue; the others stop rather than go on
-                // without its block, and the panic surfaces when the scope joins.
-                let Ok(queue) = blocks.lock() else { return };
-                let Ok((index, block)) = queue.recv() else {
-                    return;
-                };
-                drop(queue);
-                let parsed = block.map(|b| {
-                    let parsed = parse_block(&b);
-                    let _ = recycle.send(b);
-                    parsed
-                });
-                if done_tx.send((index, parsed)).is_err() {
-                    return;
-                }
-            });
-        }
-        drop(done_tx);
-        drop(recycle_tx);
-        let mut waiting = std::collections::BTreeMap::new();
-        let mut next = 0u64;
-        for (index, parsed) in done_rx {
-            waiting.insert(index, parsed);
-            while let Some(parsed) = waiting.remove(&next) {
-                next += 1;
-                match parsed {
-                    Ok(b) => seeder.push_block(b),
-                    Err(e) => {
-                        input_error.get_or_insert(e);
-                    }
-                }
-            }
-            progress.step(
-                op,
-                Step::Reading {
-                    lines: seeder.lines,
-                },
-            );
-        }
-    });
-    reader.join().expect("input thread");
-    if let Some(e) = input_error {
-        return Err(input_err(e));
-    }
+    let never: std::result::Result<(), std::convert::Infallible> =
+        parse_blocks(op, input, progress, &mut |b| {
+            seeder.push_block(b);
+            Ok(seeder.lines)
+        })?;
+    let Ok(()) = never;
     let (skipped, lines) = (seeder.skipped, seeder.lines);
     let parse = started.elapsed();
     let partition = seeder.finish();
@@ -249,12 +193,6 @@ pub fn seed(
     opts: &SeedOptions,
     progress: &mut dyn Progress,
 ) -> Result<SeedReport> {
-    let name = input.name();
-    let input_err = |source: InputError| Error::Input {
-        op: Op::Seed,
-        input: name.clone(),
-        source,
-    };
     let tmp_dir = opts
         .tmp_dir
         .clone()
@@ -273,9 +211,6 @@ pub fn seed(
         SortError::Output(e) => Error::io(Op::Seed, &opts.out, IoAction::Write, e),
         SortError::Format(e) => Error::format(Op::Seed, &opts.out, e),
     };
-    let stream = input.open().map_err(|e| input_err(e.into()))?;
-    let (recycle_tx, recycle_rx) = std::sync::mpsc::channel::<Vec<u8>>();
-    let (blocks, reader) = spawn_reader(stream, recycle_rx);
     let mut seeder = SortSeeder::new(SortSettings {
         memory: opts.memory,
         tmp_dir,
@@ -284,74 +219,10 @@ pub fn seed(
         encoding: opts.encoding,
     });
     let started = Instant::now();
-    // Blocks are parsed on PARSERS threads and handed to the seeder in input order. The
-    // channel back is bounded, so parsing waits while the seeder writes a sorted run.
-    let blocks = std::sync::Mutex::new(blocks);
-    let (done_tx, done_rx) = std::sync::mpsc::sync_channel::<(
-        u64,
-        std::result::Result<ParsedBlock, InputError>,
-    )>(PARSERS);
-    let mut input_error = None;
-    let mut sort_error = None;
-    std::thread::scope(|scope| {
-        for _ in 0..PARSERS {
-            let (blocks, done_tx, recycle) = (&blocks, done_tx.clone(), recycle_tx.clone());
-            scope.spawn(move || loop {
-                // A parser that panicked poisons the queue; the others stop rather than go on
-                // without its block, and the panic surfaces when the scope joins.
-                let Ok(queue) = blocks.lock() else { return };
-                let Ok((index, block)) = queue.recv() else {
-                    return;
-                };
-                drop(queue);
-                let parsed = block.map(|b| {
-                    let parsed = parse_block(&b);
-                    let _ = recycle.send(b);
-                    parsed
-                });
-                if done_tx.send((index, parsed)).is_err() {
-                    return;
-                }
-            });
-        }
-        drop(done_tx);
-        drop(recycle_tx);
-        let mut waiting = std::collections::BTreeMap::new();
-        let mut next = 0u64;
-        // Ends early on a sort error: dropping the receiver stops the parsers.
-        'blocks: for (index, parsed) in done_rx {
-            waiting.insert(index, parsed);
-            while let Some(parsed) = waiting.remove(&next) {
-                next += 1;
-                match parsed {
-                    Ok(b) => {
-                        if let Err(e) = seeder.push_block(&b) {
-                            sort_error = Some(e);
-                            break 'blocks;
-                        }
-                    }
-                    Err(e) => {
-                        input_error.get_or_insert(e);
-                    }
-                }
-            }
-            progress.step(
-                Op::Seed,
-                Step::Reading {
-                    lines: seeder.lines,
-                },
-            );
-        }
-    });
-    // With the parsers gone, the reader's next send fails and it ends.
-    drop(blocks);
-    reader.join().expect("input thread");
-    if let Some(e) = input_error {
-        return Err(input_err(e));
-    }
-    if let Some(e) = sort_error {
-        return Err(sort_err(e));
-    }
+    parse_blocks(Op::Seed, input, progress, &mut |b| {
+        seeder.push_block(&b).map(|()| seeder.lines)
+    })?
+    .map_err(sort_err)?;
     let (skipped, lines) = (seeder.skipped, seeder.lines);
     let t_parse = started.elapsed();
     let written = seeder
@@ -392,6 +263,87 @@ pub fn seed(
             total: secs(parse + w.layout + w.encode + w.write),
         },
     })
+}
+
+/// Reads `input` for `op` and parses it on [`PARSERS`] threads, handing the parsed blocks to
+/// `take` in input order. `take` answers the lines read so far (for `progress`), or an error
+/// that stops the reading: the outer result is the input's error, the inner one `take`'s.
+/// The channel back from the parsers is bounded, so parsing waits while `take` works (a
+/// budgeted seed writing a sorted run).
+fn parse_blocks<E>(
+    op: Op,
+    input: SeedInput,
+    progress: &mut dyn Progress,
+    take: &mut dyn FnMut(ParsedBlock) -> std::result::Result<u64, E>,
+) -> Result<std::result::Result<(), E>> {
+    let name = input.name();
+    let input_err = |source: InputError| Error::Input {
+        op,
+        input: name.clone(),
+        source,
+    };
+    let stream = input.open().map_err(|e| input_err(e.into()))?;
+    let (recycle_tx, recycle_rx) = std::sync::mpsc::channel::<Vec<u8>>();
+    let (blocks, reader) = spawn_reader(stream, recycle_rx);
+    let blocks = std::sync::Mutex::new(blocks);
+    let (done_tx, done_rx) = std::sync::mpsc::sync_channel::<(
+        u64,
+        std::result::Result<ParsedBlock, InputError>,
+    )>(PARSERS);
+    let mut input_error = None;
+    let mut take_error = None;
+    std::thread::scope(|scope| {
+        for _ in 0..PARSERS {
+            let (blocks, done_tx, recycle) = (&blocks, done_tx.clone(), recycle_tx.clone());
+            scope.spawn(move || loop {
+                // A parser that panicked poisons the queue; the others stop rather than go on
+                // without its block, and the panic surfaces when the scope joins.
+                let Ok(queue) = blocks.lock() else { return };
+                let Ok((index, block)) = queue.recv() else {
+                    return;
+                };
+                drop(queue);
+                let parsed = block.map(|b| {
+                    let parsed = parse_block(&b);
+                    let _ = recycle.send(b);
+                    parsed
+                });
+                if done_tx.send((index, parsed)).is_err() {
+                    return;
+                }
+            });
+        }
+        drop(done_tx);
+        drop(recycle_tx);
+        let mut waiting = std::collections::BTreeMap::new();
+        let mut next = 0u64;
+        // Ends early on `take`'s error: dropping the receiver stops the parsers.
+        'blocks: for (index, parsed) in done_rx {
+            waiting.insert(index, parsed);
+            while let Some(parsed) = waiting.remove(&next) {
+                next += 1;
+                match parsed {
+                    Ok(b) => match take(b) {
+                        Ok(lines) => progress.step(op, Step::Reading { lines }),
+                        Err(e) => {
+                            take_error = Some(e);
+                            break 'blocks;
+                        }
+                    },
+                    Err(e) => {
+                        input_error.get_or_insert(e);
+                    }
+                }
+            }
+        }
+    });
+    // With the parsers gone, the reader's next send fails and it ends.
+    drop(blocks);
+    reader.join().expect("input thread");
+    if let Some(e) = input_error {
+        return Err(input_err(e));
+    }
+    Ok(take_error.map_or(Ok(()), Err))
 }
 
 /// Reads (and decompresses) the input on its own thread and sends it on in blocks of whole
