@@ -6,7 +6,7 @@
 //!   of `meguri serve`. protox parses the file in Rust, so no `protoc` is needed.
 
 use std::fmt::Write;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 
 /// Served path, file under `web/`, content type.
 const ASSETS: &[(&str, &str, &str)] = &[
@@ -68,7 +68,11 @@ fn compile_protos() {
 }
 
 fn embed_web_assets() {
-    let web = Path::new(env!("CARGO_MANIFEST_DIR")).join("../web");
+    // The manifest directory as cargo gives it when it runs this script, not as it was when
+    // the script was compiled: a checkout elsewhere that shares this target directory (the
+    // fresh-clone check) compiles to the same script, which must then look at its own web/.
+    let manifest = std::env::var_os("CARGO_MANIFEST_DIR").map_or_else(PathBuf::new, PathBuf::from);
+    let web = manifest.join("../web");
     println!("cargo:rerun-if-changed=build.rs");
     // The folders' own times change when web/build.sh creates or replaces pkg/.
     for d in [web.clone(), web.join("pkg")] {

@@ -15,7 +15,10 @@ fn is_directory_file(p: &Path) -> bool {
 }
 
 fn main() {
-    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../shared/reference/golden");
+    // Read when cargo runs the script (see native/build.rs: a clone sharing the target
+    // directory reuses the compiled script).
+    let manifest = std::env::var_os("CARGO_MANIFEST_DIR").map_or_else(PathBuf::new, PathBuf::from);
+    let dir = manifest.join("../../shared/reference/golden");
     println!("cargo:rerun-if-changed=build.rs");
     println!("cargo:rerun-if-changed={}", dir.display());
     let mut files: Vec<(String, PathBuf)> = Vec::new();
