@@ -139,6 +139,19 @@ fn incoming(u: pb::UrlItem) -> Result<Incoming, (String, String)> {
 
 /// Puts `items` (grouped by crawl, one durable write per crawl); one status per item, in
 /// order.
+/// [`put_all`] on the blocking pool (the store waits for its fsync there); a task that did not
+/// finish answers an error for every item.
+async fn put_blocking(
+    root: &Arc<DataRoot>,
+    work: Vec<(String, PutItem)>,
+) -> Vec<Result<Ack, String>> {
+    let (root, n) = (root.clone(), work.len());
+    match tokio::task::spawn_blocking(move || put_all(&root, &work)).await {
+        Ok(r) => r,
+        Err(e) => vec![Err(e.to_string()); n],
+    }
+}
+
 fn put_all(root: &DataRoot, items: &[(String, PutItem)]) -> Vec<Result<Ack, String>> {
     let now = root.now();
     let mut out: Vec<Option<Result<Ack, String>>> = vec![None; items.len()];
@@ -355,12 +368,7 @@ impl UrlFrontier for FrontierService {
                     }
                 }
                 if !work.is_empty() {
-                    let r2 = root.clone();
-                    let results =
-                        match tokio::task::spawn_blocking(move || put_all(&r2, &work)).await {
-                            Ok(r) => r,
-                            Err(e) => vec![Err(e.to_string()); ids.len()],
-                        };
+                    let results = put_blocking(&root, work).await;
                     for (((slot, id), r), disc) in ids.into_iter().zip(results).zip(discovered) {
                         if disc && matches!(r, Ok(Ack::Skipped(_))) {
                             f.put_urls_ignored.inc();
@@ -425,12 +433,7 @@ impl UrlFrontier for FrontierService {
                 }
                 f.put_urls_total.inc_by(work.len() as u64);
                 f.put_urls_discovered.inc_by(work.len() as u64);
-                let n = work.len();
-                let r2 = root.clone();
-                let results = match tokio::task::spawn_blocking(move || put_all(&r2, &work)).await {
-                    Ok(r) => r,
-                    Err(e) => vec![Err(e.to_string()); n],
-                };
+                let results = put_blocking(&root, work).await;
                 let mut it = results.into_iter();
                 for (id, size) in ids.into_iter().zip(sizes) {
                     let statuses: Vec<i32> = it
