@@ -22,11 +22,12 @@ if [ ! -f "$corpus" ]; then
 fi
 crawl_limit=${MEGURI_CRAWL_LIMIT:-200000}
 cargo build --release -q -p meguri
-bin=$PWD/target/release/meguri
+bin=${CARGO_TARGET_DIR:-$PWD/target}/release/meguri
 work=$(mktemp -d)
 server=""
+timer=""
 cleanup() {
-  [ -n "$server" ] && kill -TERM "$server" 2>/dev/null && wait "$server" 2>/dev/null
+  [ -n "$server" ] && kill -TERM "$server" 2>/dev/null && wait "$timer" 2>/dev/null
   rm -rf "$work"
 }
 trap cleanup EXIT
@@ -39,7 +40,13 @@ start_server() {
   t0=$(date +%s%N)
   /usr/bin/time -v -o "$work/time.txt" "$bin" serve -d "$data" --listen 127.0.0.1:0 \
     --metrics-listen 127.0.0.1:0 --durability "$1" > "$work/serve.out" 2> "$work/serve.log" &
-  server=$!
+  timer=$!
+  for _ in $(seq 1 100); do
+    server=$(pgrep -P "$timer" || true)
+    [ -n "$server" ] && break
+    sleep 0.01
+  done
+  [ -n "$server" ] || { echo "the server did not start" >&2; return 1; }
   for _ in $(seq 1 3000); do
     addr=$(sed -n 's/^meguri serve: gRPC on \([^,]*\),.*/\1/p' "$work/serve.out")
     if [ -n "$addr" ]; then
@@ -53,12 +60,13 @@ start_server() {
   return 1
 }
 
-# Stops the server (SIGTERM: it checkpoints every crawl) and prints its peak RSS in MiB.
+# Stops the server (SIGTERM: it checkpoints every crawl); sets $rss to its peak RSS in MiB.
 stop_server() {
+  # The signal goes to meguri itself; /usr/bin/time waits for it and writes its figures.
   kill -TERM "$server"
-  wait "$server" || true
+  wait "$timer" || true
   server=""
-  awk -F': ' '/Maximum resident set size/ {printf "%.0f", $2 / 1024}' "$work/time.txt"
+  rss=$(awk -F': ' '/Maximum resident set size/ {printf "%.0f", $2 / 1024}' "$work/time.txt")
 }
 
 field() { python3 -c "import json,sys; d=json.load(sys.stdin); print($1)"; }
@@ -73,7 +81,7 @@ for durability in normal full; do
         start_server "$durability"
         rep=$("$bin" frontier --connect "$addr" --json put -i "$corpus" --streams "$streams" \
           --batch "$batch" --duplicates "$dup")
-        rss=$(stop_server)
+        stop_server
         how=$([ "$batch" = 0 ] && echo PutURLs || echo "PutDiscovered/256")
         [ "$dup" = 0 ] || how="$how +45%dup"
         echo "$rep" | field "'%-7s %-22s %7d %10d %12.0f %9.3f %9.3f %8s' % ('$durability', '$how', d['streams'], d['sent'], d['per_second'], d['latency']['p50_ms'], d['latency']['p99_ms'], '$rss')"
@@ -87,11 +95,11 @@ for durability in normal full; do
   "$bin" frontier --connect "$addr" --json put -i "$corpus" --streams 2 --batch 256 > /dev/null
   rep=$("$bin" frontier --connect "$addr" --json crawl --max-queues 100 --per-queue 3 \
     --limit "$crawl_limit")
-  rss=$(stop_server)
+  stop_server
   echo "$rep" | field "'%-7s %-22s %7d %10d %12.0f %9.3f %9.3f %8s' % ('$durability', 'GetURLs 100x3 + acks', 1, d['handed_out'], d['per_second'], d['get_latency']['p50_ms'], d['get_latency']['p99_ms'], '$rss')"
   # A restart of the corpus-sized crawl: from exec to serving.
   start_server "$durability"
   stats=$("$bin" frontier --connect "$addr" --json stats)
-  rss=$(stop_server)
+  stop_server
   echo "$stats" | field "'%-7s %-22s %7s %10d %12s %9s %9s %8s' % ('$durability', 'restart: serving after', '', d['size'], '$ready_ms ms', '', '', '$rss')"
 done
