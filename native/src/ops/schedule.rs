@@ -4,14 +4,15 @@
 //! [`super::live_schedule`].)
 
 use super::{open_source, Error, Op, Result};
-use meguri_core::arena::Arena;
+use crate::fsource::FileSource;
+use crate::reshape::arena_in::ArenaIn;
 use meguri_core::due::{due, render, url_refs, DueList, DueMethod};
 use meguri_core::reader::Reader;
 use meguri_core::report::Hex;
 use serde::ser::SerializeStruct;
 use serde::Serialize;
 use std::fmt;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 /// What to list.
 #[derive(Debug, Clone, Default)]
@@ -24,7 +25,8 @@ pub struct ScheduleOptions {
     pub host: Option<u64>,
     /// List at most this many rows (the count always counts every due row).
     pub limit: Option<usize>,
-    /// Also resolve each listed row's URL string (costs the arena and the `url_ref` pages).
+    /// Also resolve each listed row's URL string (costs the `url_ref` pages and one streamed
+    /// pass over the arena when a listed row has a URL).
     pub urls: bool,
 }
 
@@ -46,21 +48,11 @@ pub fn schedule(opts: &ScheduleOptions) -> Result<ScheduleReport> {
     let path = &opts.path;
     let fail = |e| Error::format(Op::Schedule, path, e);
     let src = open_source(Op::Schedule, path)?;
-    let reader = Reader::open(&src).map_err(fail)?;
+    let reader = Reader::open(src).map_err(fail)?;
     let list = due(&reader, opts.before, opts.host, opts.limit).map_err(fail)?;
     let urls = if opts.urls {
-        let arena = reader.arena().map_err(fail)?;
         let refs = url_refs(&reader, &list).map_err(fail)?;
-        Some(
-            refs.iter()
-                .map(|&r| {
-                    Arena(&arena)
-                        .get(r)
-                        .map(|b| String::from_utf8_lossy(b).into_owned())
-                        .unwrap_or_default()
-                })
-                .collect(),
-        )
+        Some(resolve(&reader, path, &refs)?)
     } else {
         None
     };
@@ -70,6 +62,35 @@ pub fn schedule(opts: &ScheduleOptions) -> Result<ScheduleReport> {
         list,
         urls,
     })
+}
+
+/// The URL strings of `refs` (empty for 0 and for a reference past the arena's end, as the
+/// reference reads them; an entry the arena's bytes cannot hold is an error). The arena is streamed in reference order, so memory stays bounded by
+/// the decoder's window and the listed strings, not by the arena; nothing is decompressed when
+/// no listed row has a URL.
+fn resolve(reader: &Reader<FileSource>, path: &Path, refs: &[u64]) -> Result<Vec<String>> {
+    let mut urls = vec![String::new(); refs.len()];
+    let mut order: Vec<usize> = (0..refs.len()).filter(|&i| refs[i] != 0).collect();
+    if order.is_empty() {
+        return Ok(urls);
+    }
+    let reshape = |source| Error::Reshape {
+        op: Op::Schedule,
+        source: Box::new(source),
+    };
+    let Some(mut arena) = ArenaIn::open(reader, path).map_err(reshape)? else {
+        return Ok(urls);
+    };
+    order.sort_by_key(|&i| refs[i]);
+    for i in order {
+        // A reference outside the arena reads as no URL, the reference's rule; a damaged
+        // frame is an error.
+        if refs[i] >= arena.raw_len() {
+            continue;
+        }
+        urls[i] = String::from_utf8_lossy(arena.entry(refs[i]).map_err(reshape)?).into_owned();
+    }
+    Ok(urls)
 }
 
 impl fmt::Display for ScheduleReport {

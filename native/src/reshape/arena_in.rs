@@ -292,6 +292,11 @@ impl ArenaIn {
         Ok(())
     }
 
+    /// The arena's decompressed length: references at or past it resolve to nothing.
+    pub fn raw_len(&self) -> u64 {
+        self.raw_len
+    }
+
     /// The bytes of the entry at `r` (a nonzero reference).
     pub fn entry(&mut self, r: u64) -> Result<&[u8]> {
         if r == 0 || r >= self.raw_len {
