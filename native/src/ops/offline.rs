@@ -503,6 +503,63 @@ fn write_back(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::ops::testing::Scratch;
+    use crate::ops::Silent;
+
+    fn lines(urls: &[&str]) -> SeedInput {
+        let text: String = urls
+            .iter()
+            .map(|u| format!("{{\"url\":\"{u}\"}}\n"))
+            .collect();
+        SeedInput::Stream {
+            name: "<test>".into(),
+            reader: Box::new(std::io::Cursor::new(text.into_bytes())),
+        }
+    }
+
+    #[test]
+    fn only_what_the_seed_and_the_drain_changed_goes_through_the_log() {
+        let d = Scratch::new("ops-offline");
+        let opts = OfflineOptions {
+            dir: d.join("part"),
+            manifest: None,
+            resident_budget: 2,
+            start: 500_000 * 3_600_000,
+            wall: false,
+            state_machine: false,
+            workers: 0,
+            priority: 0.5,
+            crawl_delay: 10,
+        };
+        let seed = lines(&[
+            "https://a.example/1",
+            "https://a.example/2",
+            "https://b.example/",
+        ]);
+        let r = serve_offline(Some(seed), &opts, &mut Silent).unwrap();
+        let w = r.written;
+        // Three URL strings, two host names.
+        assert_eq!((w.strings, w.hosts, w.urls), (5, 2, 3));
+        assert_eq!((r.drain.dispatched, r.checkpoint.generation), (3, 1));
+        assert_eq!(r.workers, crate::ops::run::DEFAULT_WORKERS);
+        // Nothing new, nothing due: no frame at all, one more generation.
+        let seed = lines(&["https://a.example/1"]);
+        let r = serve_offline(Some(seed), &opts, &mut Silent).unwrap();
+        let w = r.written;
+        assert_eq!((w.strings, w.hosts, w.urls), (0, 0, 0));
+        assert_eq!(
+            r.seed.as_ref().map(|s| (s.accepted, s.new_urls)),
+            Some((1, 0))
+        );
+        assert_eq!((r.drain.dispatched, r.checkpoint.generation), (0, 2));
+        assert_eq!((r.urls, r.hosts), (3, 2));
+        // A new URL of a known host: its row, its string and the host's count.
+        let seed = lines(&["https://b.example/x"]);
+        let r = serve_offline(Some(seed), &opts, &mut Silent).unwrap();
+        let w = r.written;
+        assert_eq!((w.strings, w.hosts, w.urls), (1, 1, 1));
+        assert_eq!(r.seed.map(|s| s.new_hosts), Some(0));
+    }
 
     #[test]
     fn changed_rows_are_the_new_and_the_different() {

@@ -13,7 +13,9 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 /// `meguri serve`'s arguments: the URLFrontier server's, or with `--offline` the reference's
-/// drain of one partition directory. clap refuses a flag of one mode given with the other.
+/// drain of one partition directory. clap refuses a flag of one mode given with the other: a
+/// new flag goes in the `network` or the `offline_only` group unless both modes use it (a
+/// test holds every flag to that).
 #[derive(clap::Args, Debug, Clone)]
 #[command(group(
     clap::ArgGroup::new("network")
@@ -424,4 +426,36 @@ pub fn run(args: &ServeArgs, out: &mut dyn Write) -> CmdResult {
         ));
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::ServeArgs;
+    use clap::Args;
+
+    /// Every flag is the server's, `--offline`'s, or one of the few both take: none is
+    /// silently ignored by the other mode.
+    #[test]
+    fn every_flag_belongs_to_one_mode_or_to_both() {
+        let cmd = ServeArgs::augment_args(clap::Command::new("serve"));
+        let members = |group: &str| -> Vec<String> {
+            cmd.get_groups()
+                .find(|g| g.get_id() == group)
+                .map(|g| g.get_args().map(|a| a.to_string()).collect())
+                .unwrap_or_default()
+        };
+        let (network, offline) = (members("network"), members("offline_only"));
+        let both = ["data", "offline", "seed", "resident_budget"];
+        for arg in cmd.get_arguments() {
+            let id = arg.get_id().to_string();
+            let n = usize::from(network.contains(&id))
+                + usize::from(offline.contains(&id))
+                + usize::from(both.contains(&id.as_str()));
+            assert_eq!(
+                n, 1,
+                "--{id} must belong to exactly one of network, offline_only, both"
+            );
+        }
+        assert!(network.len() > 10 && offline.len() > 5);
+    }
 }
