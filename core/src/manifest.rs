@@ -386,7 +386,16 @@ pub fn render_map(m: &Manifest) -> String {
         hosts = hosts.wrapping_add(e.host_count);
     }
     let _ = writeln!(o, "  total   {urls} urls  {hosts} hosts");
-    let t = m.tiling();
+    o.push_str(&render_tiling(m, &m.tiling(), "  "));
+    o
+}
+
+/// The lines of a tiling check of `m`, each after `prefix`: every inverted range, overlap and
+/// gap, or that the ranges tile (the end of `meguri map`'s text, and of `serve --offline`'s
+/// manifest report).
+pub fn render_tiling(m: &Manifest, t: &Tiling, prefix: &str) -> String {
+    use core::fmt::Write;
+    let mut o = String::new();
     let name = |i: usize| {
         let e = &m.entries[i];
         format!("p{} ({})", e.partition_id, e.file_ref_str())
@@ -395,7 +404,7 @@ pub fn render_map(m: &Manifest) -> String {
         let e = &m.entries[i];
         let _ = writeln!(
             o,
-            "  inverted range [0x{:016x}, 0x{:016x}] in {}",
+            "{prefix}inverted range [0x{:016x}, 0x{:016x}] in {}",
             e.hostkey_lo,
             e.hostkey_hi,
             name(i)
@@ -404,7 +413,7 @@ pub fn render_map(m: &Manifest) -> String {
     for ov in &t.overlaps {
         let _ = writeln!(
             o,
-            "  overlap [0x{:016x}, 0x{:016x}] between {} and {}",
+            "{prefix}overlap [0x{:016x}, 0x{:016x}] between {} and {}",
             ov.lo,
             ov.hi,
             name(ov.first),
@@ -412,10 +421,10 @@ pub fn render_map(m: &Manifest) -> String {
         );
     }
     for g in &t.gaps {
-        let _ = writeln!(o, "  coverage gap [0x{:016x}, 0x{:016x}]", g.lo, g.hi);
+        let _ = writeln!(o, "{prefix}coverage gap [0x{:016x}, 0x{:016x}]", g.lo, g.hi);
     }
     if t.is_clean() {
-        o.push_str("  ranges tile the key space cleanly\n");
+        let _ = writeln!(o, "{prefix}ranges tile the key space cleanly");
     }
     o
 }

@@ -311,6 +311,23 @@ pub struct RunArgs {
     /// Where to write the drained partition (atomically; never over the input).
     #[arg(short, long)]
     pub out: Option<PathBuf>,
+    #[command(flatten)]
+    pub drain: DrainArgs,
+    /// Print JSON instead of the lines.
+    #[arg(long)]
+    pub json: bool,
+    #[command(flatten)]
+    pub encode: EncodeArgs,
+}
+
+/// The drain's flags, shared by `run` and `serve --offline`.
+#[derive(Debug, Clone, clap::Args)]
+pub struct DrainArgs {
+    /// Fold outcomes through meguri's state machine (change-rate revisits, retries, Gone):
+    /// `run` turns it on with --seed. Off, a fetch is a crawl revisited a week later, which is
+    /// what the reference's state machine makes of the offline fetcher's answers.
+    #[arg(long)]
+    pub state_machine: bool,
     /// Fetch parallelism (0 = the default, 8). The offline fetcher answers within each dispatch
     /// round, so this changes neither the order nor the rows.
     #[arg(long, default_value_t = 0)]
@@ -318,9 +335,6 @@ pub struct RunArgs {
     /// Wait out politeness on the wall clock instead of a logical clock.
     #[arg(long)]
     pub wall: bool,
-    /// Fold outcomes through the state machine (on with --seed, as in the reference).
-    #[arg(long)]
-    pub state_machine: bool,
     /// Priority of seeded URLs and discovered redirect targets.
     #[arg(long, default_value_t = 0.5)]
     pub priority: f64,
@@ -331,11 +345,18 @@ pub struct RunArgs {
     /// rows get its hour.
     #[arg(long, value_parser = |s: &str| super::clock::parse_now(s))]
     pub now: Option<u64>,
-    /// Print JSON instead of the lines.
-    #[arg(long)]
-    pub json: bool,
-    #[command(flatten)]
-    pub encode: EncodeArgs,
+}
+
+impl DrainArgs {
+    /// The drain's start in milliseconds since the epoch: `--now`, else the wall clock.
+    pub fn start(&self) -> u64 {
+        self.now.unwrap_or_else(super::clock::millis_now)
+    }
+
+    /// `--priority` as the rows store it.
+    pub fn priority(&self) -> f32 {
+        self.priority as f32
+    }
 }
 
 impl RunArgs {
@@ -347,14 +368,15 @@ impl RunArgs {
             // clap's group requires one of the two.
             (None, None) => unreachable!("--input or --seed is required"),
         };
+        let d = &self.drain;
         let opts = ops::RunOptions {
             out: self.out.clone(),
-            start: self.now.unwrap_or_else(super::clock::millis_now),
-            wall: self.wall,
-            state_machine: self.state_machine || self.seed.is_some(),
-            workers: self.workers,
-            priority: self.priority as f32,
-            crawl_delay: self.crawl_delay,
+            start: d.start(),
+            wall: d.wall,
+            state_machine: d.state_machine || self.seed.is_some(),
+            workers: d.workers,
+            priority: d.priority(),
+            crawl_delay: d.crawl_delay,
             encoding: self.encode.encoding(),
         };
         (input, opts)
@@ -362,7 +384,7 @@ impl RunArgs {
 }
 
 /// A CDX input named on the command line: a file, or stdin for `-`.
-fn seed_input(p: &std::path::Path) -> ops::SeedInput {
+pub(crate) fn seed_input(p: &std::path::Path) -> ops::SeedInput {
     if p.as_os_str() == "-" {
         ops::SeedInput::Stream {
             name: "<stdin>".into(),

@@ -95,12 +95,18 @@ enum Command {
     /// A URLFrontier client and load generator: put URLs, crawl (get and acknowledge),
     /// stats, against `meguri serve` or any URLFrontier 2.6 server.
     Frontier(FrontierArgs),
-    /// URLFrontier 2.6 gRPC server over a data root of partition directories.
+    /// URLFrontier 2.6 gRPC server over a data root of partition directories; with --offline,
+    /// one drain of a partition directory with the offline fetcher.
     ///
     /// Each crawl id keeps its URLs, queues, delays, blocks, limits and leases in a partition
     /// directory under DIR/crawls/; acks are durable as --durability promises. SIGINT or
     /// SIGTERM drains calls, checkpoints every crawl and exits 0.
-    Serve(crate::serve::ServeArgs),
+    ///
+    /// --offline opens DIR as one partition directory (created if absent), seeds it from
+    /// --seed, fetches every due URL with the offline fetcher (--now fixes the hour stamped
+    /// into crawled rows), writes the changed rows through its log, reports --manifest's
+    /// routing, and checkpoints.
+    Serve(Box<crate::serve::ServeArgs>),
 }
 
 #[derive(Subcommand)]
@@ -417,6 +423,11 @@ fn run(command: Command, out: &mut dyn Write) -> Result<Answer, Failure> {
                 out.flush()
                     .map_err(|e| Error::io(Op::Web, Path::new("<stdout>"), IoAction::Write, e))
             })?;
+        }
+        Command::Serve(a) if a.offline => {
+            let (seed, opts) = a.offline_options();
+            let r = ops::serve_offline(seed, &opts, &mut progress)?;
+            emit(out, Op::Serve, Path::new("<stdout>"), &r, a.json)?;
         }
         Command::Serve(a) => crate::serve::run(&a, out)?,
         Command::Frontier(a) => frontier(&a, out).map_err(|e| Failure::Client(Box::new(e)))?,

@@ -93,6 +93,7 @@ pub fn drain(p: &mut Partition, fetcher: &mut dyn Fetcher, o: &DrainOptions) -> 
         ran: p.urls.len() as u64,
         ..Default::default()
     };
+    let hosts_before = p.hosts.len();
     let host_index: HashMap<u64, usize> = p
         .hosts
         .iter()
@@ -201,6 +202,10 @@ pub fn drain(p: &mut Partition, fetcher: &mut dyn Fetcher, o: &DrainOptions) -> 
     rep.span_ms = now - o.start;
     if known.is_some() {
         p.urls.sort_by_key(|u| u.key);
+    }
+    // Host rows are made for redirect targets and for queues whose host had none: either way
+    // they were appended, and the table must stay in key order.
+    if p.hosts.len() != hosts_before {
         p.hosts.sort_by_key(|h| h.host_key);
     }
     rep.urls = p.urls.len() as u64;
@@ -214,13 +219,14 @@ fn wall_now() -> Millis {
 }
 
 /// Appends an arena entry (`varint len ‖ bytes`) and returns its offset.
-pub fn intern(arena: &mut Vec<u8>, s: &str) -> u64 {
+pub fn intern(arena: &mut Vec<u8>, s: impl AsRef<[u8]>) -> u64 {
+    let s = s.as_ref();
     if arena.is_empty() {
         arena.push(0);
     }
     let at = arena.len() as u64;
     meguri_core::bytes::put_uvarint(arena, s.len() as u64);
-    arena.extend_from_slice(s.as_bytes());
+    arena.extend_from_slice(s);
     at
 }
 
@@ -403,6 +409,22 @@ mod tests {
         // Crawled rows are not due again in the same week: a second drain does nothing.
         let rep = drain(&mut p, &mut Offline, &opts(start + 3_600_000));
         assert_eq!(rep.dispatched, 0);
+    }
+
+    #[test]
+    fn host_rows_made_for_hostless_urls_keep_the_table_in_key_order() {
+        let mut p = partition(&[("a.example", 2), ("b.example", 2), ("c.example", 2)]);
+        // Drop every host row but the highest: the drain makes rows for the others.
+        let top = p.hosts.iter().map(|h| h.host_key).max().unwrap();
+        p.hosts.retain(|h| h.host_key == top);
+        let rep = drain(&mut p, &mut Offline, &opts(1_000 * 3_600_000));
+        assert_eq!(rep.dispatched, 6);
+        assert_eq!(p.hosts.len(), 3);
+        assert!(
+            p.hosts.windows(2).all(|w| w[0].host_key < w[1].host_key),
+            "host rows sorted"
+        );
+        assert!(p.hosts.iter().all(|h| h.crawl_total == 2));
     }
 
     /// Outcomes by a hash of the URL: 404s retried, redirects discovered.

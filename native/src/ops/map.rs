@@ -84,8 +84,13 @@ pub fn route(opts: &RouteOptions) -> Result<RouteReport> {
 }
 
 fn load(path: &Path) -> Result<Manifest> {
-    let bytes = std::fs::read(path).map_err(|e| Error::io(Op::Map, path, IoAction::Read, e))?;
-    Manifest::parse(&bytes).map_err(|e| Error::format(Op::Map, path, e))
+    read_manifest(Op::Map, path)
+}
+
+/// Reads and parses the manifest at `path` for `op`.
+pub(crate) fn read_manifest(op: Op, path: &Path) -> Result<Manifest> {
+    let bytes = std::fs::read(path).map_err(|e| Error::io(op, path, IoAction::Read, e))?;
+    Manifest::parse(&bytes).map_err(|e| Error::format(op, path, e))
 }
 
 impl fmt::Display for MapReport {

@@ -18,6 +18,7 @@ pub mod live;
 pub mod load;
 pub mod manifest;
 pub mod map;
+pub mod offline;
 pub mod run;
 pub mod schedule;
 pub mod seed;
@@ -36,6 +37,7 @@ pub use live::{
 pub use load::{load, LoadOptions, LoadReport};
 pub use manifest::{build_manifest, BuildOptions, BuildReport};
 pub use map::{map, route, MapOptions, MapReport, RouteOptions, RouteReport};
+pub use offline::{serve_offline, OfflineOptions, OfflineReport};
 pub use run::{run, RunInput, RunOptions, RunReport};
 pub use schedule::{schedule, ScheduleOptions, ScheduleReport};
 pub use seed::{seed, SeedInput, SeedOptions, SeedReport};
@@ -81,6 +83,8 @@ pub enum Op {
     Load,
     /// [`web()`].
     Web,
+    /// [`serve_offline()`].
+    Serve,
 }
 
 impl Op {
@@ -101,6 +105,7 @@ impl Op {
             Op::Pack => "pack",
             Op::Load => "load",
             Op::Web => "web",
+            Op::Serve => "serve",
         }
     }
 }
@@ -337,6 +342,18 @@ pub enum Refusal {
     /// An output that would replace an input.
     #[error("the output is the input; write it elsewhere")]
     OutputIsInput,
+    /// Seeded URLs whose host keys the directory does not own.
+    #[error("{count} seeded url(s) fall outside the directory's host-key range [{lo:#018x}, {hi:#018x}] (the first has host key {first:#018x}); nothing was written")]
+    SeedOutsideRange {
+        /// URLs outside.
+        count: u64,
+        /// The first one's host key.
+        first: u64,
+        /// The owned range.
+        lo: u64,
+        /// The owned range.
+        hi: u64,
+    },
     /// The input held no usable URL.
     #[error("no urls read ({skipped} lines skipped)")]
     NoUrls {

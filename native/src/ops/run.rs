@@ -116,19 +116,62 @@ pub struct RunReport {
     pub seconds: RunSeconds,
 }
 
+/// A drain's tally line: `VERB N urls: D dispatched, F fetched, X failed, P pending` (`ran`
+/// for `run`, `served` for `serve --offline`).
+pub(crate) fn write_tally(f: &mut fmt::Formatter<'_>, verb: &str, d: &DrainReport) -> fmt::Result {
+    writeln!(
+        f,
+        "{verb} {} urls: {} dispatched, {} fetched, {} failed, {} pending",
+        d.ran, d.dispatched, d.fetched, d.failed, d.pending
+    )
+}
+
 impl fmt::Display for RunReport {
     /// The reference's lines: the tally, then the file written.
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let d = &self.drain;
-        writeln!(
-            f,
-            "ran {} urls: {} dispatched, {} fetched, {} failed, {} pending",
-            d.ran, d.dispatched, d.fetched, d.failed, d.pending
-        )?;
+        write_tally(f, "ran", &self.drain)?;
         if let Some(o) = &self.out {
             writeln!(f, "wrote {}, {} bytes", o.path.display(), o.bytes)?;
         }
         Ok(())
+    }
+}
+
+/// The drain a front end of the offline fetcher asks for: from `start`, on the wall clock or
+/// not, with or without the state machine; `priority` for discovered targets, `crawl_delay`
+/// (deciseconds) for hosts without one.
+pub(crate) fn drain_options(
+    start: Millis,
+    wall: bool,
+    state_machine: bool,
+    priority: f32,
+    crawl_delay: u16,
+) -> DrainOptions {
+    DrainOptions {
+        start,
+        wall,
+        state_machine,
+        default_delay: u64::from(crawl_delay) * 100,
+        priority,
+        max_active: 0,
+    }
+}
+
+/// Workers asked for, with 0 resolved to [`DEFAULT_WORKERS`].
+pub(crate) fn workers(asked: usize) -> usize {
+    if asked == 0 {
+        DEFAULT_WORKERS
+    } else {
+        asked
+    }
+}
+
+/// `n` per second of `secs` (0 when no time passed).
+pub(crate) fn per_sec(n: u64, secs: f64) -> f64 {
+    if secs > 0.0 {
+        n as f64 / secs
+    } else {
+        0.0
     }
 }
 
@@ -156,14 +199,13 @@ pub fn run(input: RunInput, opts: &RunOptions, progress: &mut dyn Progress) -> R
     }
     let mut p = load(input, opts, progress)?;
     let t_load = started.elapsed();
-    let o = DrainOptions {
-        start: opts.start,
-        wall: opts.wall,
-        state_machine: opts.state_machine,
-        default_delay: u64::from(opts.crawl_delay) * 100,
-        priority: opts.priority,
-        max_active: 0,
-    };
+    let o = drain_options(
+        opts.start,
+        opts.wall,
+        opts.state_machine,
+        opts.priority,
+        opts.crawl_delay,
+    );
     let drained = drain(&mut p, &mut Offline, &o);
     let t_drain = started.elapsed();
     let mut t_encode = t_drain;
@@ -191,16 +233,8 @@ pub fn run(input: RunInput, opts: &RunOptions, progress: &mut dyn Progress) -> R
         start_ms: opts.start,
         now_hour: hour_of(opts.start),
         state_machine: opts.state_machine,
-        workers: if opts.workers == 0 {
-            DEFAULT_WORKERS
-        } else {
-            opts.workers
-        },
-        selections_per_sec: if drain_secs > 0.0 {
-            drained.dispatched as f64 / drain_secs
-        } else {
-            0.0
-        },
+        workers: workers(opts.workers),
+        selections_per_sec: per_sec(drained.dispatched, drain_secs),
         drain: drained,
         out,
         seconds: RunSeconds {

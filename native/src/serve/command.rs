@@ -12,13 +12,50 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-/// `meguri serve`'s arguments.
+/// `meguri serve`'s arguments: the URLFrontier server's, or with `--offline` the reference's
+/// drain of one partition directory. clap refuses a flag of one mode given with the other: a
+/// new flag goes in the `network` or the `offline_only` group unless both modes use it (a
+/// test holds every flag to that).
 #[derive(clap::Args, Debug, Clone)]
+#[command(group(
+    clap::ArgGroup::new("network")
+        .multiple(true)
+        .conflicts_with("offline")
+        .args([
+            "durability", "crawl", "default_delay", "listen", "metrics_listen", "token_file",
+            "tls_cert", "tls_key", "insecure_listen", "max_message_bytes", "max_connections",
+            "shutdown_grace", "log",
+        ])
+))]
+#[command(group(
+    clap::ArgGroup::new("offline_only")
+        .multiple(true)
+        .requires("offline")
+        .args([
+            "manifest", "state_machine", "workers", "wall", "priority", "crawl_delay", "now",
+            "json",
+        ])
+))]
 pub struct ServeArgs {
     /// The data root: one partition directory per crawl under DIR/crawls/, created on first
-    /// use. A partition directory (holding `super`) is served as the DEFAULT crawl.
-    #[arg(short = 'd', long = "data", value_name = "DIR")]
+    /// use. A partition directory (holding `super`) is served as the DEFAULT crawl. With
+    /// --offline: the partition directory to drain (created if absent).
+    #[arg(short = 'd', long = "data", visible_alias = "dir", value_name = "DIR")]
     pub data: PathBuf,
+    /// Do not serve: drain DIR once with the offline fetcher (every URL answers 200), then
+    /// checkpoint it, as the reference's `serve` does. Takes --seed, --resident-budget,
+    /// --manifest and the drain's flags; none of the network flags.
+    #[arg(long)]
+    pub offline: bool,
+    /// With --offline: a fleet manifest to report where this partition routes (and the
+    /// manifest's coverage at epoch 0).
+    #[arg(long, value_name = "M")]
+    pub manifest: Option<PathBuf>,
+    #[command(flatten)]
+    pub drain: crate::cli::args::DrainArgs,
+    /// With --offline: print the report as JSON instead of the lines.
+    #[arg(long)]
+    pub json: bool,
     /// When an acknowledged update is durable: none (never fsynced), normal (at checkpoints
     /// and close), full (fsynced before its ack; group commit).
     #[arg(long, default_value = "normal")]
@@ -27,7 +64,8 @@ pub struct ServeArgs {
     #[arg(long, value_name = "N", default_value_t = 0)]
     pub resident_budget: usize,
     /// Load the URLs of this CDX file (JSON lines, plain or .zst) into --crawl as discovered
-    /// URLs before serving.
+    /// URLs before serving. With --offline: seed the partition with the URLs it does not have
+    /// yet (`-` reads stdin).
     #[arg(long, value_name = "CDX")]
     pub seed: Option<PathBuf>,
     /// The crawl --seed loads into.
@@ -40,6 +78,26 @@ pub struct ServeArgs {
     /// The transport.
     #[command(flatten)]
     pub transport: TransportArgs,
+}
+
+impl ServeArgs {
+    /// The seed and options of `serve --offline`.
+    pub fn offline_options(&self) -> (Option<crate::ops::SeedInput>, crate::ops::OfflineOptions) {
+        let d = &self.drain;
+        let seed = self.seed.as_deref().map(crate::cli::args::seed_input);
+        let opts = crate::ops::OfflineOptions {
+            dir: self.data.clone(),
+            manifest: self.manifest.clone(),
+            resident_budget: self.resident_budget,
+            start: d.start(),
+            wall: d.wall,
+            state_machine: d.state_machine,
+            workers: d.workers,
+            priority: d.priority(),
+            crawl_delay: d.crawl_delay,
+        };
+        (seed, opts)
+    }
 }
 
 fn err(e: impl std::fmt::Display) -> CmdError {
@@ -368,4 +426,36 @@ pub fn run(args: &ServeArgs, out: &mut dyn Write) -> CmdResult {
         ));
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::ServeArgs;
+    use clap::Args;
+
+    /// Every flag is the server's, `--offline`'s, or one of the few both take: none is
+    /// silently ignored by the other mode.
+    #[test]
+    fn every_flag_belongs_to_one_mode_or_to_both() {
+        let cmd = ServeArgs::augment_args(clap::Command::new("serve"));
+        let members = |group: &str| -> Vec<String> {
+            cmd.get_groups()
+                .find(|g| g.get_id() == group)
+                .map(|g| g.get_args().map(|a| a.to_string()).collect())
+                .unwrap_or_default()
+        };
+        let (network, offline) = (members("network"), members("offline_only"));
+        let both = ["data", "offline", "seed", "resident_budget"];
+        for arg in cmd.get_arguments() {
+            let id = arg.get_id().to_string();
+            let n = usize::from(network.contains(&id))
+                + usize::from(offline.contains(&id))
+                + usize::from(both.contains(&id.as_str()));
+            assert_eq!(
+                n, 1,
+                "--{id} must belong to exactly one of network, offline_only, both"
+            );
+        }
+        assert!(network.len() > 10 && offline.len() > 5);
+    }
 }

@@ -753,6 +753,12 @@ impl Store {
         self.meta.lock().map_or(0, |m| m.gen)
     }
 
+    /// The file name of the current generation's snapshot (`None` before the first
+    /// checkpoint).
+    pub fn snapshot_name(&self) -> Option<String> {
+        self.meta.lock().ok()?.snap.as_ref().map(|s| s.0.clone())
+    }
+
     /// The owned host-key range and epoch.
     pub fn owner(&self) -> Owner {
         self.meta.lock().map_or(Owner::default(), |m| m.owner)
