@@ -100,7 +100,7 @@ enum Command {
     /// Each crawl id keeps its URLs, queues, delays, blocks, limits and leases in a partition
     /// directory under DIR/crawls/; acks are durable as --durability promises. SIGINT or
     /// SIGTERM drains calls, checkpoints every crawl and exits 0.
-    Serve(crate::serve::ServeArgs),
+    Serve(Box<crate::serve::ServeArgs>),
 }
 
 #[derive(Subcommand)]
