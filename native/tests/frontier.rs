@@ -30,10 +30,13 @@ struct Server {
     child: Child,
     grpc: SocketAddr,
     metrics: SocketAddr,
+    /// From spawning the process to its listening (recovery included).
+    ready: Duration,
 }
 
 /// Starts `meguri serve -d data` on free loopback ports; its log goes to `log`.
 fn start(data: &Path, log: &Path, extra: &[&str]) -> Server {
+    let t0 = Instant::now();
     let mut child = Command::new(env!("CARGO_BIN_EXE_meguri"))
         .arg("serve")
         .arg("-d")
@@ -49,6 +52,7 @@ fn start(data: &Path, log: &Path, extra: &[&str]) -> Server {
     BufReader::new(child.stdout.take().unwrap())
         .read_line(&mut line)
         .unwrap();
+    let ready = t0.elapsed();
     let addr = |after: &str, until: char| -> SocketAddr {
         line.split(after)
             .nth(1)
@@ -66,6 +70,7 @@ fn start(data: &Path, log: &Path, extra: &[&str]) -> Server {
         grpc: addr("gRPC on ", ','),
         metrics: addr("http://", '/'),
         child,
+        ready,
     }
 }
 
@@ -814,42 +819,126 @@ async fn restart_keeps_urls_settings_and_leases() {
     srv.stop();
 }
 
+/// A setting of the kill -9 test from the environment (the soak script sets them), else its
+/// default.
+fn env_u64(name: &str, default: u64) -> u64 {
+    match std::env::var(name) {
+        Ok(v) => v
+            .parse()
+            .unwrap_or_else(|_| panic!("{name}={v:?} is not a number")),
+        Err(_) => default,
+    }
+}
+
+/// The element at quantile `q` of sorted `v`.
+fn quantile(v: &[Duration], q: f64) -> Duration {
+    v.get(((v.len() as f64 - 1.0) * q).round() as usize)
+        .copied()
+        .unwrap_or_default()
+}
+
+/// Checks, after a restart, that acknowledged puts are stored: all of them by listing while
+/// there are few; past that, the count and, one by one, those acked since the last check
+/// (earlier ones were checked after earlier restarts). Returns how many URLs it checked.
+async fn check_acked(c: &mut Client, all: &HashSet<String>, fresh: &[String], round: u64) -> u64 {
+    const LIST_AT_MOST: usize = 200_000;
+    if all.len() <= LIST_AT_MOST {
+        let mut have = HashSet::new();
+        for u in list_urls(c, "", "", u32::MAX).await {
+            have.insert(known_parts(&u).0.url.clone());
+        }
+        let lost: Vec<_> = all.difference(&have).collect();
+        assert!(
+            lost.is_empty(),
+            "round {round}: {} acked puts lost, e.g. {:?}",
+            lost.len(),
+            lost.first()
+        );
+        return all.len() as u64;
+    }
+    let n = c
+        .count_ur_ls(CountUrlParams::default())
+        .await
+        .unwrap()
+        .into_inner()
+        .value;
+    assert!(
+        n >= all.len() as u64,
+        "round {round}: {n} URLs stored, {} acked",
+        all.len()
+    );
+    for url in fresh {
+        if let Err(e) = status(c, url, "").await {
+            panic!("round {round}: acked put {url} lost: {e}");
+        }
+    }
+    fresh.len() as u64
+}
+
 /// `kill -9` of a `--durability full` server while a client puts and another takes and
 /// acks: after each restart every OK-acked put is there, no URL leased before the crash is
-/// handed out again within its lease, and no queue is served again within its delay.
+/// handed out again within its lease, and no queue is served again within its delay; at the
+/// end the hand-out log passes the politeness audit across every restart.
+///
+/// Settings from the environment, for `scripts/soak-kill9.sh` (defaults: the CI run):
+/// `MEGURI_KILLS` kill cycles (3), `MEGURI_KILL_SECS` time after which no new cycle starts
+/// (0: none), `MEGURI_KILL_FEED` URLs put per 10 ms at most (500), `MEGURI_KILL_ROUND_MS`
+/// least time served before a kill (1200; up to 2.25 times that), `MEGURI_KILL_LEASE` lease
+/// in seconds (600). The checkpoint scheduler looks every 200 ms and checkpoints past 8 MiB
+/// of log, so some kills land in the middle of a checkpoint.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn kill_9_under_full_loses_no_acked_put_and_keeps_politeness() {
+    let max_kills = env_u64("MEGURI_KILLS", 3);
+    let budget = Duration::from_secs(env_u64("MEGURI_KILL_SECS", 0));
+    let feed = env_u64("MEGURI_KILL_FEED", 500).max(1);
+    let round_ms = env_u64("MEGURI_KILL_ROUND_MS", 1200);
+    let lease_s = env_u64("MEGURI_KILL_LEASE", 600);
+    let lease = Duration::from_secs(lease_s);
     let dir = Scratch::new("frontier-kill");
     let data = dir.join("root");
+    let handout_log = dir.join("handouts.jsonl");
+    let hl = handout_log.to_str().unwrap().to_string();
     let delay = Duration::from_secs(1);
     let mut acked: HashSet<String> = HashSet::new();
-    // URL -> when the request that leased it was sent (the lease is 600 s).
+    // Acked during the last round (checked one by one once there are many in all).
+    let mut fresh: Vec<String> = Vec::new();
+    // URL -> when the request that leased it was sent.
     let mut leased: HashMap<String, Instant> = HashMap::new();
     // Queue -> when the last request that got it was sent.
     let mut served: HashMap<String, Instant> = HashMap::new();
     let mut next = 0u64;
-    let (mut repeats, mut handouts) = (0u64, 0u64);
+    let (mut repeats, mut handouts, mut reserves, mut checked) = (0u64, 0u64, 0u64, 0u64);
+    let mut restarts: Vec<Duration> = Vec::new();
     let mut seed = 0x9e37_79b9_7f4a_7c15u64;
-    for round in 0..3 {
+    let t_all = Instant::now();
+    let mut kills = 0;
+    for round in 0..max_kills {
+        if !budget.is_zero() && t_all.elapsed() >= budget {
+            break;
+        }
         let srv = start(
             &data,
-            &dir.join(&format!("log{round}")),
-            &["--durability", "full", "--default-delay", "1"],
+            &dir.join(&format!("log{}", round % 2)),
+            &[
+                "--durability",
+                "full",
+                "--default-delay",
+                "1",
+                "--handout-log",
+                &hl,
+                "--checkpoint-tick-ms",
+                "200",
+                "--checkpoint-log-bytes",
+                "8M",
+            ],
         );
+        if round > 0 {
+            restarts.push(srv.ready);
+        }
         let mut c = srv.client().await;
         // After the restart: everything acked is there.
         if round > 0 {
-            let mut have = HashSet::new();
-            for u in list_urls(&mut c, "", "", u32::MAX).await {
-                have.insert(known_parts(&u).0.url.clone());
-            }
-            let lost: Vec<_> = acked.difference(&have).collect();
-            assert!(
-                lost.is_empty(),
-                "round {round}: {} acked puts lost, e.g. {:?}",
-                lost.len(),
-                lost.first()
-            );
+            checked += check_acked(&mut c, &acked, &fresh, round).await;
         }
         // Putter: a stream of discovered URLs over 20 hosts; acks recorded as they come.
         let mut pc = srv.client().await;
@@ -871,15 +960,16 @@ async fn kill_9_under_full_loses_no_acked_put_and_keeps_politeness() {
         });
         let feeder = tokio::spawn(async move {
             let mut n = start_n;
-            // Paced (about 50,000 a second at most), so puts are still streaming when the
-            // kill comes and the taker gets its share of the two cores.
+            // Paced (`feed` per 10 ms at most: 50,000 a second by default), so puts are
+            // still streaming when the kill comes and the taker gets its share of the two
+            // cores.
             loop {
                 let url = format!("http://h{}.kill.test/{n}", n % 20);
                 if tx.send(discovered(&url, "", "")).await.is_err() {
                     return n;
                 }
                 n += 1;
-                if n.is_multiple_of(500) {
+                if n.is_multiple_of(feed) {
                     tokio::time::sleep(Duration::from_millis(10)).await;
                 }
             }
@@ -888,18 +978,19 @@ async fn kill_9_under_full_loses_no_acked_put_and_keeps_politeness() {
         seed ^= seed << 13;
         seed ^= seed >> 7;
         seed ^= seed << 17;
-        let run_for = Duration::from_millis(1200 + seed % 1500);
+        let run_for = Duration::from_millis(round_ms + seed % (round_ms * 5 / 4).max(1));
         let t0 = Instant::now();
         while t0.elapsed() < run_for {
             let sent = Instant::now();
-            let got = get(&mut c, params(2, 0, "", 600, Some(""))).await;
+            let got = get(&mut c, params(2, 0, "", lease_s as u32, Some(""))).await;
             let back = Instant::now();
             let mut queues = HashSet::new();
             handouts += got.len() as u64;
             for u in &got {
                 if let Some(t) = leased.get(&u.url) {
+                    reserves += 1;
                     assert!(
-                        back.duration_since(*t) >= Duration::from_secs(600),
+                        back.duration_since(*t) >= lease,
                         "round {round}: {} handed out again within its lease",
                         u.url
                     );
@@ -933,11 +1024,14 @@ async fn kill_9_under_full_loses_no_acked_put_and_keeps_politeness() {
             tokio::time::sleep(Duration::from_millis(50)).await;
         }
         srv.kill();
+        kills += 1;
         next = feeder.await.unwrap() + 1;
-        acked.extend(putter.await.unwrap());
+        fresh = putter.await.unwrap();
+        acked.extend(fresh.iter().cloned());
         assert!(!acked.is_empty());
     }
-    let srv = start(&data, &dir.join("log-last"), &[]);
+    let srv = start(&data, &dir.join("log-last"), &["--handout-log", &hl]);
+    restarts.push(srv.ready);
     let mut c = srv.client().await;
     let n = c
         .count_ur_ls(CountUrlParams::default())
@@ -950,12 +1044,424 @@ async fn kill_9_under_full_loses_no_acked_put_and_keeps_politeness() {
         "{n} URLs stored, {} acked",
         acked.len()
     );
-    eprintln!(
-        "{} puts acked over 3 kills, {n} stored; {handouts} hand-outs, {repeats} repeat visits of a queue checked",
-        acked.len()
-    );
-    assert!(repeats > 10 && handouts > 50, "too little was checked");
+    checked += check_acked(&mut c, &acked, &fresh, kills).await;
     srv.stop();
+    let audit = support::audit::audit(&std::fs::read_to_string(&handout_log).unwrap());
+    restarts.sort();
+    // Generations committed (background checkpoints, and one per clean stop).
+    let text = std::fs::read_to_string(dir.join("log-last")).unwrap();
+    let generation = text
+        .split("crawl DEFAULT: generation ")
+        .nth(1)
+        .and_then(|r| r.split(',').next())
+        .unwrap_or("?");
+    eprintln!(
+        "{kills} kills in {:.0} s: {} puts acked, {n} stored, {checked} acked URLs checked after restarts; {handouts} hand-outs, {repeats} repeat visits of a queue and {reserves} re-serves of a leased URL checked, 0 early; restart p50 {:?} p99 {:?} max {:?}; store at generation {generation}",
+        t_all.elapsed().as_secs_f64(),
+        acked.len(),
+        quantile(&restarts, 0.5),
+        quantile(&restarts, 0.99),
+        restarts.last().copied().unwrap_or_default(),
+    );
+    // A killed server may have handed out URLs its client never got, and may not have
+    // written the last lines it had: the counts need not match, the rules must hold.
+    eprintln!("hand-out log audit: {}", audit.summary());
+    assert!(
+        audit.violations.is_empty(),
+        "{:#?}",
+        &audit.violations[..audit.violations.len().min(20)]
+    );
+    assert_eq!(audit.starts, kills + 1);
+    assert!(audit.handouts > 0 && audit.repeat_servings > 0, "{audit:?}");
+    assert!(repeats > 10 && handouts > 50, "too little was checked");
+}
+
+/// The value of an unlabelled series on the metrics page.
+async fn metric(srv: &Server, name: &str) -> f64 {
+    let m = srv.metrics;
+    let page = tokio::task::spawn_blocking(move || support::get(m, "/metrics"))
+        .await
+        .unwrap()
+        .text();
+    page.lines()
+        .find_map(|l| l.strip_prefix(name)?.strip_prefix(' ')?.parse().ok())
+        .unwrap_or_else(|| panic!("no {name} in {page}"))
+}
+
+/// Highest snapshot generation in a partition directory (0: none yet).
+fn snapshot_generation(dir: &Path) -> u64 {
+    std::fs::read_dir(dir)
+        .map(|rd| {
+            rd.filter_map(|e| {
+                let name = e.ok()?.file_name().into_string().ok()?;
+                name.strip_prefix("snap-")?
+                    .strip_suffix(".meguri")?
+                    .parse()
+                    .ok()
+            })
+            .max()
+            .unwrap_or(0)
+        })
+        .unwrap_or(0)
+}
+
+/// The background scheduler with a tiny log threshold and a fast tick checkpoints while one
+/// client keeps putting and another keeps taking and acking: new snapshot generations appear,
+/// `meguri_checkpoints_total` rises, no call fails, and after a `kill -9` and a restart every
+/// acked put is there.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn background_checkpoints_under_load_lose_nothing() {
+    let dir = Scratch::new("frontier-ckpt");
+    let data = dir.join("root");
+    let srv = start(
+        &data,
+        &dir.join("log1"),
+        &[
+            "--checkpoint-log-bytes",
+            "32K",
+            "--checkpoint-tick-ms",
+            "50",
+            // The machine's I/O pressure (other builds, other tests) must not skip rounds.
+            "--checkpoint-io-pressure",
+            "100",
+            "--default-delay",
+            "0",
+        ],
+    );
+    let part = data
+        .join("crawls")
+        .join("DEFAULT")
+        .join("p-0000000000000000");
+    assert_eq!(metric(&srv, "meguri_checkpoints_total").await, 0.0);
+    let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+    // Putter: discovered URLs on one stream until told to stop; every ack must be OK.
+    let mut pc = srv.client().await;
+    let st = stop.clone();
+    let putter = tokio::spawn(async move {
+        let (tx, rx) = tokio::sync::mpsc::channel::<UrlItem>(64);
+        let feeder = tokio::spawn(async move {
+            let mut n = 0u64;
+            while !st.load(std::sync::atomic::Ordering::Relaxed) {
+                for _ in 0..50 {
+                    let url = format!("http://h{}.ckpt.test/{n}", n % 30);
+                    tx.send(discovered(&url, "", "")).await.unwrap();
+                    n += 1;
+                }
+                tokio::time::sleep(Duration::from_millis(10)).await;
+            }
+            n
+        });
+        let mut acks = pc
+            .put_ur_ls(tokio_stream::wrappers::ReceiverStream::new(rx))
+            .await
+            .unwrap()
+            .into_inner();
+        let mut ok = Vec::new();
+        while let Some(a) = acks.next().await {
+            let a = a.unwrap();
+            assert_eq!(a.status, AckStatus::Ok as i32, "{a:?}");
+            ok.push(a.id);
+        }
+        assert_eq!(ok.len() as u64, feeder.await.unwrap());
+        ok
+    });
+    // Taker: takes and acks (as crawled) until told to stop; every call must succeed.
+    let mut tc = srv.client().await;
+    let st = stop.clone();
+    let taker = tokio::spawn(async move {
+        let mut done = Vec::new();
+        while !st.load(std::sync::atomic::Ordering::Relaxed) {
+            let got = get(&mut tc, params(3, 0, "", 30, Some(""))).await;
+            let items = got.iter().map(|u| known(&u.url, "", "", 0)).collect();
+            let acks = put(&mut tc, items).await;
+            assert!(statuses(&acks).iter().all(|s| *s == AckStatus::Ok));
+            done.extend(got.into_iter().map(|u| u.url));
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+        done
+    });
+    let t0 = Instant::now();
+    let (mut checkpoints, mut generation) = (0.0, 0);
+    while checkpoints < 3.0 || generation < 3 {
+        assert!(
+            t0.elapsed() < Duration::from_secs(60),
+            "{checkpoints} checkpoints, generation {generation} after a minute"
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+        checkpoints = metric(&srv, "meguri_checkpoints_total").await;
+        generation = snapshot_generation(&part);
+    }
+    // Keep going a little across the last checkpoint, then stop the clients.
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    stop.store(true, std::sync::atomic::Ordering::Relaxed);
+    let acked = putter.await.unwrap();
+    let crawled = taker.await.unwrap();
+    assert_eq!(metric(&srv, "meguri_checkpoint_failures_total").await, 0.0);
+    let text = std::fs::read_to_string(dir.join("log1")).unwrap();
+    assert!(
+        text.contains("crawl DEFAULT: checkpoint to generation"),
+        "{text}"
+    );
+    eprintln!(
+        "{checkpoints} checkpoints (snapshot generation {generation}) while {} puts and {} acks went through",
+        acked.len(),
+        crawled.len()
+    );
+    assert!(acked.len() > 1000 && !crawled.is_empty());
+    srv.kill();
+
+    let srv = start(&data, &dir.join("log2"), &[]);
+    let mut c = srv.client().await;
+    let mut have: HashMap<String, u64> = HashMap::new();
+    for u in list_urls(&mut c, "", "", u32::MAX).await {
+        let (info, refetch) = known_parts(&u);
+        have.insert(info.url.clone(), refetch);
+    }
+    let lost = acked.iter().filter(|u| !have.contains_key(*u)).count();
+    assert_eq!(lost, 0, "{lost} of {} acked puts lost", acked.len());
+    let reopened = crawled.iter().filter(|u| have.get(*u) != Some(&0)).count();
+    assert_eq!(reopened, 0, "{reopened} acked completions lost");
+    srv.stop();
+}
+
+/// Per-queue delays by queue index, in seconds (`None`: the default delay), before the
+/// changes of the audit run.
+const AUDIT_DELAYS: [Option<u32>; 8] = [
+    None,
+    None,
+    Some(0),
+    Some(0),
+    Some(1),
+    Some(1),
+    Some(2),
+    Some(2),
+];
+
+/// Sixteen pollers over three crawls' queues (own delays of 0, 1 and 2 s or the default,
+/// some changed mid-run, the default too), with new URLs put meanwhile, some hand-outs acked
+/// (due again at once, or crawled) and the rest left to expire: the hand-out log shows every
+/// URL the clients got, and passes the politeness audit; doctored copies of it fail.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn politeness_audit_of_many_pollers() {
+    let dir = Scratch::new("frontier-audit");
+    let hlog = dir.join("handouts.jsonl");
+    let srv = start(
+        &dir.join("root"),
+        &dir.join("log"),
+        &[
+            "--handout-log",
+            hlog.to_str().unwrap(),
+            "--default-delay",
+            "0.3",
+        ],
+    );
+    const CRAWLS: [&str; 3] = ["A", "B", "C"];
+    let queue = |c: &str, i: usize| format!("q{i}.{}.audit", c.to_lowercase());
+    let mut c = srv.client().await;
+    let mut items = Vec::new();
+    for crawl in CRAWLS {
+        for i in 0..AUDIT_DELAYS.len() {
+            for k in 0..12 {
+                items.push(discovered(
+                    &format!("http://{}/seed{k}", queue(crawl, i)),
+                    "",
+                    crawl,
+                ));
+            }
+        }
+    }
+    assert!(statuses(&put(&mut c, items).await)
+        .iter()
+        .all(|s| *s == AckStatus::Ok));
+    for crawl in CRAWLS {
+        for (i, d) in AUDIT_DELAYS.iter().enumerate() {
+            if let Some(d) = d {
+                set_delay(&mut c, &queue(crawl, i), crawl, *d).await;
+            }
+        }
+    }
+    let run = Duration::from_millis(3500);
+    let t0 = Instant::now();
+    let mut tasks = Vec::new();
+    for p in 0..16u64 {
+        let mut pc = srv.client().await;
+        tasks.push(tokio::spawn(async move {
+            let mut rng = 0x2545_f491_4f6c_dd1du64 ^ (p + 1).wrapping_mul(0x9e37_79b9);
+            let mut next = move |n: u64| {
+                rng ^= rng << 13;
+                rng ^= rng >> 7;
+                rng ^= rng << 17;
+                rng % n
+            };
+            let mut got_all: Vec<(String, String)> = Vec::new();
+            while t0.elapsed() < run {
+                let crawl = match next(4) {
+                    3 => None,
+                    i => Some(CRAWLS[i as usize]),
+                };
+                let max_queues = [0, 1, 2, 5][next(4) as usize];
+                // Leases of 1 or 2 s: the URLs not acked come back within the run.
+                let p = params(
+                    1 + next(3) as u32,
+                    max_queues,
+                    "",
+                    1 + next(2) as u32,
+                    crawl,
+                );
+                let got = get(&mut pc, p).await;
+                let mut acks = Vec::new();
+                for u in &got {
+                    got_all.push((u.crawl_id.clone(), u.url.clone()));
+                    match next(8) {
+                        // Due again now: back in its queue at once.
+                        0..=3 => acks.push(known(&u.url, "", &u.crawl_id, now_s())),
+                        4 => acks.push(known(&u.url, "", &u.crawl_id, 0)),
+                        // Not acked: its lease runs out.
+                        _ => {}
+                    }
+                }
+                if !acks.is_empty() {
+                    assert!(statuses(&put(&mut pc, acks).await)
+                        .iter()
+                        .all(|s| *s == AckStatus::Ok));
+                }
+                tokio::time::sleep(Duration::from_millis(next(30))).await;
+            }
+            got_all
+        }));
+    }
+    // New URLs, interleaved.
+    let mut nc = srv.client().await;
+    let putter = tokio::spawn(async move {
+        let mut n = 0usize;
+        while t0.elapsed() < run {
+            let items = (0..3)
+                .map(|k| {
+                    let m = n * 3 + k;
+                    let crawl = CRAWLS[m % 3];
+                    let q = format!("q{}.{}.audit", m % 8, crawl.to_lowercase());
+                    discovered(&format!("http://{q}/new{m}"), "", crawl)
+                })
+                .collect();
+            put(&mut nc, items).await;
+            n += 1;
+            tokio::time::sleep(Duration::from_millis(40)).await;
+        }
+    });
+    // Delays changed mid-run: some queues faster, some slower, and the default.
+    tokio::time::sleep(run / 3).await;
+    for crawl in CRAWLS {
+        set_delay(&mut c, &queue(crawl, 4), crawl, 0).await;
+        set_delay(&mut c, &queue(crawl, 2), crawl, 1).await;
+    }
+    tokio::time::sleep(run / 3).await;
+    for crawl in CRAWLS {
+        set_delay(&mut c, &queue(crawl, 6), crawl, 1).await;
+        set_delay(&mut c, &queue(crawl, 3), crawl, 2).await;
+    }
+    set_delay(&mut c, "", "", 1).await;
+    let mut received: HashMap<(String, String), u64> = HashMap::new();
+    for t in tasks {
+        for k in t.await.unwrap() {
+            *received.entry(k).or_default() += 1;
+        }
+    }
+    putter.await.unwrap();
+    srv.stop();
+
+    let text = std::fs::read_to_string(&hlog).unwrap();
+    let a = support::audit::audit(&text);
+    eprintln!("{}", a.summary());
+    assert!(
+        a.violations.is_empty(),
+        "{:#?}",
+        &a.violations[..a.violations.len().min(20)]
+    );
+    // The log shows exactly what the clients got.
+    let mut logged: HashMap<(String, String), u64> = HashMap::new();
+    for l in text.lines() {
+        let v: serde_json::Value = serde_json::from_str(l).unwrap();
+        if v["ev"] == "handout" {
+            let k = (
+                v["crawl"].as_str().unwrap().to_string(),
+                v["url"].as_str().unwrap().to_string(),
+            );
+            *logged.entry(k).or_default() += 1;
+        }
+    }
+    assert_eq!(logged, received);
+    // Enough of each rule was exercised.
+    assert!(a.repeat_servings > 50, "{}", a.summary());
+    assert!(a.at_cap > 20, "{}", a.summary());
+    assert!(
+        a.releases.get("expired").is_some_and(|n| *n > 10),
+        "{}",
+        a.summary()
+    );
+    assert!(
+        a.releases.get("put").is_some_and(|n| *n > 10),
+        "{}",
+        a.summary()
+    );
+    // Six own delays per crawl set before the run, two changed at each third, and the
+    // default (one line per crawl).
+    assert_eq!(a.delay_changes, 3 * (6 + 2 + 2) + 3, "{}", a.summary());
+
+    // Doctored copies fail, each for its reason.
+    let lines: Vec<&str> = text.lines().collect();
+    let doctor = |pick: &dyn Fn(&serde_json::Value) -> bool,
+                  change: &dyn Fn(&mut serde_json::Value)|
+     -> Vec<String> {
+        let i = lines
+            .iter()
+            .position(|l| pick(&serde_json::from_str(l).unwrap()))
+            .expect("a line to doctor");
+        let mut v: serde_json::Value = serde_json::from_str(lines[i]).unwrap();
+        change(&mut v);
+        let mut out: Vec<String> = lines.iter().map(|l| l.to_string()).collect();
+        out.insert(i + 1, v.to_string());
+        support::audit::audit(&out.join("\n")).violations
+    };
+    let slow = queue("A", 7);
+    // A second serving of a 2 s queue 1 ms after the first.
+    let v = doctor(
+        &|v| v["ev"] == "handout" && v["queue"] == slow.as_str(),
+        &|v| {
+            v["t"] = (v["t"].as_u64().unwrap() + 1).into();
+            v["call"] = (1u64 << 40).into();
+            v["url"] = "http://doctored/1".into();
+        },
+    );
+    assert!(
+        v.iter().any(|m| m.contains("within its delay of 2000 ms")),
+        "{v:?}"
+    );
+    // One more URL in the same call than the request allowed.
+    let v = doctor(&|v| v["ev"] == "handout" && v["max_per_queue"] == 1, &|v| {
+        v["url"] = "http://doctored/2".into()
+    });
+    assert!(
+        v.iter().any(|m| m.contains("the request allowed 1")),
+        "{v:?}"
+    );
+    // A URL handed out again while in flight.
+    let v = doctor(
+        &|v| v["ev"] == "handout" && v["queue"] == slow.as_str(),
+        &|v| v["call"] = (1u64 << 40).into(),
+    );
+    assert!(v.iter().any(|m| m.contains("while in flight")), "{v:?}");
+    // A lease said to expire a millisecond after it was handed out.
+    let v = doctor(&|v| v["ev"] == "handout" && v["max_per_queue"] == 1, &|v| {
+        let t = v["t"].as_u64().unwrap();
+        *v = serde_json::json!({"crawl": v["crawl"], "ev": "release", "queue": v["queue"],
+                "url": v["url"], "t": t + 1, "why": "expired"});
+    });
+    assert!(v.iter().any(|m| m.contains("before its end")), "{v:?}");
+    // A torn line in the middle of a run is no crash's leftover.
+    let mut torn = lines.clone();
+    torn.insert(lines.len() / 2, "{\"crawl\":\"A\",\"ev\":\"hand");
+    let v = support::audit::audit(&torn.join("\n")).violations;
+    assert!(v.iter().any(|m| m.contains("is not JSON")), "{v:?}");
 }
 
 /// A partition directory the reference wrote (golden `serve-small/`) is served as the

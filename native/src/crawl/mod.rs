@@ -9,12 +9,15 @@
 //!   URLFrontier operation on it.
 //! - [`DataRoot`] (`root.rs`): the served directory: crawls by id, created on first use, and
 //!   the node's settings.
+//! - [`handouts`]: the hand-out log, the audit trail of every crawl's politeness.
 
+pub mod handouts;
 pub mod meta;
 pub mod names;
 mod root;
 mod state;
 
+pub use handouts::HandoutLog;
 pub use root::{
     escape, system_clock, unescape, Clock, DataRoot, NodeSettings, RootOptions, CRAWLS,
     DEFAULT_DELAY_MS, NODE_FILE, PARTITION,

@@ -56,6 +56,8 @@ pub struct RootOptions {
     pub default_delay: Option<Millis>,
     /// The clock.
     pub clock: Clock,
+    /// Where every crawl writes its hand-outs, releases and delay changes (`None`: nowhere).
+    pub handout_log: Option<super::HandoutLog>,
 }
 
 impl Default for RootOptions {
@@ -65,6 +67,7 @@ impl Default for RootOptions {
             resident_budget: 0,
             default_delay: None,
             clock: system_clock(),
+            handout_log: None,
         }
     }
 }
@@ -257,6 +260,7 @@ impl DataRoot {
             opts,
             self.settings().default_delay,
             self.now(),
+            self.opts.handout_log.clone(),
         )
     }
 

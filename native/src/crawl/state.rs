@@ -16,6 +16,7 @@
 //! `last_handout` its gate, `url_budget` its crawl limit, and the reference's `crawl_delay`,
 //! `host_next_eligible` and `url_count` filled in for the reference's readers.
 
+use super::handouts::{Event, HandoutLog, Why};
 use super::meta::{self, Metadata};
 use super::names;
 use crate::engine::frontier::{Counts, FastMap, Frontier, Gate, Millis, Take};
@@ -189,6 +190,26 @@ pub struct Crawl {
     id: String,
     store: Store,
     state: Mutex<State>,
+    log: Option<HandoutLog>,
+}
+
+/// The hand-out log lines of one locked section (none gathered when there is no log).
+struct Trail(Option<Vec<Event>>);
+
+impl Trail {
+    fn new(log: &Option<HandoutLog>) -> Self {
+        Trail(log.as_ref().map(|_| Vec::new()))
+    }
+
+    fn on(&self) -> bool {
+        self.0.is_some()
+    }
+
+    fn push(&mut self, ev: impl FnOnce() -> Event) {
+        if let Some(v) = &mut self.0 {
+            v.push(ev());
+        }
+    }
 }
 
 /// Epoch seconds to the reference's epoch hours, rounded up (a date is never made earlier).
@@ -287,13 +308,15 @@ impl Batch {
 impl Crawl {
     /// Opens (creating if needed) the crawl `id` stored in the partition directory `dir` and
     /// rebuilds its frontier from the rows: queues and their gates from host rows, URLs from
-    /// URL rows (leases still running at `now` stay out until they end).
+    /// URL rows (leases still running at `now` stay out until they end). With a hand-out log,
+    /// tells it the gates and leases recovered, and logs every later hand-out and release.
     pub fn open(
         id: &str,
         dir: &Path,
         opts: crate::store::Options,
         default_delay: Millis,
         now: Millis,
+        log: Option<HandoutLog>,
     ) -> Result<(Crawl, OpenReport)> {
         let t0 = Instant::now();
         let store_err = |source| CrawlError::Store {
@@ -338,6 +361,11 @@ impl Crawl {
             })
             .map_err(store_err)?;
         let (mut leases, mut orphans) = (0, 0u64);
+        let mut trail = Trail::new(&log);
+        trail.push(|| Event::Open {
+            t: now,
+            default_delay_ms: default_delay,
+        });
         for r in &rows {
             let hk = r.key.host;
             if let std::collections::hash_map::Entry::Vacant(e) = st.queues.entry(hk) {
@@ -354,12 +382,33 @@ impl Crawl {
                     st.frontier
                         .push_leased(hk, r.key, at * 1000, r.priority, lease_until * 1000);
                     leases += 1;
+                    trail.push(|| Event::Lease {
+                        queue: st.queues[&hk].key.clone(),
+                        url: String::from_utf8_lossy(&store.string(r.url_ref).unwrap_or_default())
+                            .into_owned(),
+                        until: lease_until * 1000,
+                    });
                 }
                 Standing::Due { at, .. } => st.frontier.push(hk, r.key, at * 1000, r.priority),
             }
         }
         if orphans > 0 {
             tracing::warn!(crawl = id, orphans, "URL rows of queues without a host row");
+        }
+        if trail.on() {
+            for (hk, q) in &st.queues {
+                let g = st.frontier.gate(*hk);
+                if g.delay.is_some() || g.last_handout.is_some() {
+                    trail.push(|| Event::Queue {
+                        queue: q.key.clone(),
+                        delay_ms: g.delay,
+                        last_handout: g.last_handout,
+                    });
+                }
+            }
+        }
+        if let (Some(log), Some(events)) = (&log, trail.0) {
+            log.send(id, events);
         }
         let rec = store.recovery();
         let report = OpenReport {
@@ -376,6 +425,7 @@ impl Crawl {
                 id: id.to_string(),
                 store,
                 state: Mutex::new(st),
+                log,
             },
             report,
         ))
@@ -401,6 +451,41 @@ impl Crawl {
         CrawlError::Store {
             crawl: self.id.clone(),
             source,
+        }
+    }
+
+    /// Sends a locked section's lines to the hand-out log (under the crawl lock, so the log has
+    /// them in the frontier's order; whether or not the store took the section's writes, as
+    /// the frontier changed either way).
+    fn emit(&self, trail: Trail) {
+        if let (Some(log), Some(events)) = (&self.log, trail.0) {
+            log.send(&self.id, events);
+        }
+    }
+
+    /// Returns expired leases to their queues, logging each.
+    fn expire(&self, st: &mut State, now: Millis, trail: &mut Trail) {
+        if !trail.on() {
+            st.frontier.expire(now);
+            return;
+        }
+        let mut back = Vec::new();
+        st.frontier.expire_each(now, |q, id, _| back.push((q, id)));
+        for (q, id) in back {
+            let url = self
+                .store
+                .get_url(id)
+                .ok()
+                .flatten()
+                .map(|r| self.string(r.url_ref))
+                .unwrap_or_default();
+            let queue = st.queues.get(&q).map(|x| x.key.clone()).unwrap_or_default();
+            trail.push(|| Event::Release {
+                queue,
+                url,
+                t: now,
+                why: Why::Expired,
+            });
         }
     }
 
@@ -464,13 +549,21 @@ impl Crawl {
         let pending = {
             let mut st = self.lock()?;
             let mut b = Batch::new(&self.store);
+            let mut trail = Trail::new(&self.log);
             // Rows written by this batch so far, by key (index into b.urls).
             let mut written: HashMap<UrlKey, usize> = HashMap::new();
             for it in items {
-                let ack = self.put_one(&mut st, &mut b, &mut written, it, now)?;
-                acks.push(ack);
+                match self.put_one(&mut st, &mut b, &mut written, it, now, &mut trail) {
+                    Ok(ack) => acks.push(ack),
+                    Err(e) => {
+                        self.emit(trail);
+                        return Err(e);
+                    }
+                }
             }
-            self.append(&st, b)?
+            let p = self.append(&st, b);
+            self.emit(trail);
+            p?
         };
         self.wait(pending)?;
         Ok(acks)
@@ -483,6 +576,7 @@ impl Crawl {
         written: &mut HashMap<UrlKey, usize>,
         it: &PutItem,
         now: Millis,
+        trail: &mut Trail,
     ) -> Result<Ack> {
         let key = match names::queue_key(&it.url, &it.key) {
             Ok(k) => k,
@@ -534,6 +628,19 @@ impl Crawl {
         r.meta_ref = meta_ref;
         r.lease_until = 0;
         let was_completed = old.is_some_and(|o| standing(&o) == Standing::Completed);
+        if trail.on()
+            && st
+                .frontier
+                .slot(ukey)
+                .is_some_and(|s| s.leased_until.is_some())
+        {
+            trail.push(|| Event::Release {
+                queue: key.to_string(),
+                url: it.url.clone(),
+                t: now,
+                why: Why::Put,
+            });
+        }
         match refetch {
             None => {
                 r.status = UrlStatus::Discovered.raw();
@@ -591,7 +698,8 @@ impl Crawl {
                 }
                 None => None,
             };
-            st.frontier.expire(now);
+            let mut trail = Trail::new(&self.log);
+            self.expire(&mut st, now, &mut trail);
             let take = Take {
                 max_queues: req.max_queues,
                 max_per_queue: req.max_per_queue,
@@ -601,22 +709,32 @@ impl Crawl {
             let mut out = Vec::new();
             let served = st.frontier.take(now, &take, &mut out);
             if out.is_empty() {
+                self.emit(trail);
                 return Ok((Vec::new(), 0));
             }
+            let call = self.log.as_ref().map_or(0, HandoutLog::next_call);
             let mut b = Batch::new(&self.store);
             let mut handed = Vec::with_capacity(out.len());
             for h in &out {
-                let Some(mut r) = self.store.get_url(h.id).map_err(|e| self.store_err(e))? else {
+                let found = match self.store.get_url(h.id) {
+                    Ok(f) => f,
+                    Err(e) => {
+                        self.emit(trail);
+                        return Err(self.store_err(e));
+                    }
+                };
+                let Some(mut r) = found else {
                     // Not stored: the frontier and the store disagree; drop it from the
                     // frontier rather than hand out a URL nobody can ack.
                     st.frontier.remove(h.id);
                     continue;
                 };
+                let until = h.until.unwrap_or(now + lease);
                 r.status = UrlStatus::InFlight.raw();
-                r.lease_until = secs(h.until.unwrap_or(now + lease)).saturating_add(1);
+                r.lease_until = secs(until).saturating_add(1);
                 b.urls.push(r);
                 b.touch(h.queue);
-                handed.push(Handed {
+                let u = Handed {
                     url: self.string(r.url_ref),
                     key: st
                         .queues
@@ -624,10 +742,20 @@ impl Crawl {
                         .map(|q| q.key.clone())
                         .unwrap_or_default(),
                     metadata: self.metadata(&r),
+                };
+                trail.push(|| Event::Handout {
+                    queue: u.key.clone(),
+                    url: u.url.clone(),
+                    t: now,
+                    until,
+                    max_per_queue: req.max_per_queue,
+                    call,
                 });
+                handed.push(u);
             }
-            let p = self.append(&st, b)?;
-            (handed, served, p)
+            let p = self.append(&st, b);
+            self.emit(trail);
+            (handed, served, p?)
         };
         self.wait(pending)?;
         Ok((handed, served))
@@ -655,7 +783,9 @@ impl Crawl {
     pub fn stats(&self, key: Option<&str>, now: Millis) -> Result<CrawlStats> {
         let mut st = self.lock()?;
         // An ended lease no longer counts as in process.
-        st.frontier.expire(now);
+        let mut trail = Trail::new(&self.log);
+        self.expire(&mut st, now, &mut trail);
+        self.emit(trail);
         let one = |hk: u64| {
             let c = st.frontier.queue_counts(hk);
             (c, st.frontier.is_active(hk, now))
@@ -715,20 +845,28 @@ impl Crawl {
                 None => st.queues.keys().copied().collect(),
             };
             let mut b = Batch::new(&self.store);
+            let mut trail = Trail::new(&self.log);
             for &hk in &hks {
-                self.store
-                    .scan_urls(queue_range(hk), |r| {
-                        b.deletes.push(r.key);
-                        true
-                    })
-                    .map_err(|e| self.store_err(e))?;
+                let scanned = self.store.scan_urls(queue_range(hk), |r| {
+                    b.deletes.push(r.key);
+                    true
+                });
+                if let Err(e) = scanned {
+                    self.emit(trail);
+                    return Err(self.store_err(e));
+                }
                 st.frontier.drop_queue(hk);
-                st.queues.remove(&hk);
+                if let Some(q) = st.queues.remove(&hk) {
+                    trail.push(|| Event::Drop { queue: q.key });
+                }
                 if self.store.get_host(hk).is_some() {
                     b.dropped_hosts.push(hk);
                 }
             }
-            (b.deletes.len() as u64, self.append(&st, b)?)
+            let n = b.deletes.len() as u64;
+            let p = self.append(&st, b);
+            self.emit(trail);
+            (n, p?)
         };
         self.wait(pending)?;
         Ok(n)
@@ -780,10 +918,20 @@ impl Crawl {
             }
             let mut b = Batch::new(&self.store);
             Self::queue_for(&mut st, &mut b, key);
-            let mut g = st.frontier.gate(hk);
+            let old = st.frontier.gate(hk);
+            let mut g = old;
             f(&mut g);
             st.frontier.set_gate(hk, g);
-            self.append(&st, b)?
+            let mut trail = Trail::new(&self.log);
+            if g.delay != old.delay {
+                trail.push(|| Event::Delay {
+                    queue: key.to_string(),
+                    delay_ms: g.delay,
+                });
+            }
+            let p = self.append(&st, b);
+            self.emit(trail);
+            p?
         };
         self.wait(pending)
     }
@@ -810,7 +958,11 @@ impl Crawl {
 
     /// Changes the delay of queues without their own (kept by the data root).
     pub fn set_default_delay(&self, delay: Millis) -> Result<()> {
-        self.lock()?.frontier.set_default_delay(delay);
+        let mut st = self.lock()?;
+        st.frontier.set_default_delay(delay);
+        let mut trail = Trail::new(&self.log);
+        trail.push(|| Event::DefaultDelay { delay_ms: delay });
+        self.emit(trail);
         Ok(())
     }
 
@@ -912,8 +1064,8 @@ impl Crawl {
     }
 
     /// Deletes the URLs of queue `key` (or of the crawl) created before epoch second
-    /// `before`; returns how many.
-    pub fn purge(&self, key: Option<&str>, before: u64) -> Result<u64> {
+    /// `before`; returns how many. `now` stamps the hand-out log's lines.
+    pub fn purge(&self, key: Option<&str>, before: u64, now: Millis) -> Result<u64> {
         let (n, pending) = {
             let mut st = self.lock()?;
             let range = match key {
@@ -936,14 +1088,31 @@ impl Crawl {
                 })
                 .map_err(|e| self.store_err(e))?;
             let mut b = Batch::new(&self.store);
+            let mut trail = Trail::new(&self.log);
             for r in &old {
-                if st.frontier.remove(r.key).is_none() && standing(r) == Standing::Completed {
-                    st.frontier.uncomplete(r.key.host);
+                match st.frontier.remove(r.key) {
+                    Some(s) if s.leased_until.is_some() => trail.push(|| Event::Release {
+                        queue: st
+                            .queues
+                            .get(&s.queue)
+                            .map(|q| q.key.clone())
+                            .unwrap_or_default(),
+                        url: self.string(r.url_ref),
+                        t: now,
+                        why: Why::Purged,
+                    }),
+                    Some(_) => {}
+                    None if standing(r) == Standing::Completed => {
+                        st.frontier.uncomplete(r.key.host)
+                    }
+                    None => {}
                 }
                 b.deletes.push(r.key);
                 b.touch(r.key.host);
             }
-            (old.len() as u64, self.append(&st, b)?)
+            let p = self.append(&st, b);
+            self.emit(trail);
+            (old.len() as u64, p?)
         };
         self.wait(pending)?;
         Ok(n)

@@ -261,7 +261,7 @@ fn list_and_purge_by_creation_date() {
     assert_eq!(seen.len(), 3);
     let n = seen.iter().find(|u| u.url.ends_with("/new")).unwrap();
     assert_eq!((n.metadata.clone(), n.refetch), (meta, now_s));
-    assert_eq!(c.purge(None, now_s - 5 * 86_400).unwrap(), 1);
+    assert_eq!(c.purge(None, now_s - 5 * 86_400, fx.now()).unwrap(), 1);
     assert_eq!(c.count(None, None).unwrap(), 2);
     assert_eq!(c.stats(None, fx.now()).unwrap().size, 1);
 }

@@ -386,6 +386,12 @@ impl<Id: Copy + Ord + Hash> Frontier<Id> {
     /// Returns URLs whose lease has ended by `now` to their queues, due as they were; returns
     /// how many.
     pub fn expire(&mut self, now: Millis) -> usize {
+        self.expire_each(now, |_, _, _| {})
+    }
+
+    /// [`Frontier::expire`], telling `f` the queue, id and lease end of each URL returned (a
+    /// caller keeping an account of leases, such as the hand-out log).
+    pub fn expire_each(&mut self, now: Millis, mut f: impl FnMut(u64, Id, Millis)) -> usize {
         let mut n = 0;
         while let Some(Reverse((until, id, gen))) = self.leases.peek().copied() {
             if until > now {
@@ -401,6 +407,7 @@ impl<Id: Copy + Ord + Hash> Frontier<Id> {
             }
             let s = self.slots[&id];
             self.push(s.queue, id, s.due, s.priority);
+            f(s.queue, id, until);
             n += 1;
         }
         n
@@ -677,7 +684,16 @@ mod tests {
             "leased until 31 s"
         );
         assert_eq!(f.expire(30 * S), 0);
-        assert_eq!(f.expire(31 * S), 1);
+        let mut back = Vec::new();
+        assert_eq!(
+            f.expire_each(31 * S, |q, id, until| back.push((q, id, until))),
+            1
+        );
+        assert_eq!(
+            back,
+            [(1, 1, 31 * S)],
+            "queue, id and lease end of the one returned"
+        );
         assert_eq!(
             f.counts(),
             Counts {

@@ -4,7 +4,7 @@
 
 use super::frontier::FrontierService;
 use super::{GaugeVec, LogControl, Metrics, Transport, TransportArgs, TransportConfig};
-use crate::crawl::{DataRoot, PutItem, RootOptions};
+use crate::crawl::{DataRoot, HandoutLog, PutItem, RootOptions};
 use crate::store::Durability;
 use crate::{CmdError, CmdResult};
 use std::io::{BufRead, Write};
@@ -24,7 +24,9 @@ use std::time::{Duration, Instant};
         .args([
             "durability", "crawl", "default_delay", "listen", "metrics_listen", "token_file",
             "tls_cert", "tls_key", "insecure_listen", "max_message_bytes", "max_connections",
-            "shutdown_grace", "log",
+            "shutdown_grace", "log", "handout_log", "checkpoint_log_bytes",
+            "checkpoint_hard_bytes", "checkpoint_age", "checkpoint_tick_ms",
+            "checkpoint_io_pressure",
         ])
 ))]
 #[command(group(
@@ -75,6 +77,14 @@ pub struct ServeArgs {
     /// root; SetDelay with an empty key changes it). Default: the stored value, else 1.
     #[arg(long, value_name = "SECS")]
     pub default_delay: Option<f64>,
+    /// Append a JSON line to FILE for every URL handed out, every lease that ends, every
+    /// delay change and every crawl opened: the audit trail of politeness (docs/serve.md).
+    /// Off by default.
+    #[arg(long, value_name = "FILE")]
+    pub handout_log: Option<PathBuf>,
+    /// When crawls are checkpointed in the background.
+    #[command(flatten)]
+    pub checkpoints: CheckpointArgs,
     /// The transport.
     #[command(flatten)]
     pub transport: TransportArgs,
@@ -199,16 +209,85 @@ impl Gauges {
     }
 }
 
-/// A crawl's log passing this many bytes is checkpointed (unless I/O pressure is high).
-const CHECKPOINT_SOFT_BYTES: u64 = 64 << 20;
-/// A crawl's log passing this many bytes is checkpointed whatever the pressure.
-const CHECKPOINT_HARD_BYTES: u64 = 1 << 30;
-/// A crawl whose log has anything is checkpointed at least this often.
-const CHECKPOINT_AGE: Duration = Duration::from_secs(600);
-/// How often the scheduler looks.
-const CHECKPOINT_TICK: Duration = Duration::from_secs(10);
-/// `some avg10` of /proc/pressure/io above which a round is skipped.
-const IO_PRESSURE_LIMIT: f64 = 40.0;
+/// The background checkpoint scheduler's settings, as given on the command line.
+#[derive(clap::Args, Debug, Clone)]
+pub struct CheckpointArgs {
+    /// Checkpoint a crawl once its logs pass BYTES (K, M, G suffixes), unless I/O pressure is
+    /// high.
+    #[arg(long, value_name = "BYTES", default_value = "64M", value_parser = crate::seed_sort::parse_size)]
+    pub checkpoint_log_bytes: u64,
+    /// Checkpoint a crawl once its logs pass BYTES whatever the I/O pressure (at least
+    /// --checkpoint-log-bytes).
+    #[arg(long, value_name = "BYTES", default_value = "1G", value_parser = crate::seed_sort::parse_size)]
+    pub checkpoint_hard_bytes: u64,
+    /// Checkpoint a crawl with anything in its logs at least every SECS seconds.
+    #[arg(long, value_name = "SECS", default_value_t = 600)]
+    pub checkpoint_age: u64,
+    /// Milliseconds between two looks of the scheduler at every crawl.
+    #[arg(long, value_name = "MS", default_value_t = 10_000)]
+    pub checkpoint_tick_ms: u64,
+    /// Skip a round while /proc/pressure/io says tasks waited on I/O more than PCT % of the
+    /// last 10 s (100: never skip).
+    #[arg(long, value_name = "PCT", default_value_t = 40.0)]
+    pub checkpoint_io_pressure: f64,
+}
+
+/// When the background scheduler checkpoints a crawl (see [`checkpoint_scheduler`]).
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct CheckpointPolicy {
+    /// Logs past this many bytes are checkpointed, unless I/O pressure is high.
+    pub soft_bytes: u64,
+    /// Logs past this many bytes are checkpointed whatever the pressure.
+    pub hard_bytes: u64,
+    /// A crawl whose log has anything is checkpointed at least this often.
+    pub age: Duration,
+    /// How often the scheduler looks.
+    pub tick: Duration,
+    /// `some avg10` of /proc/pressure/io (percent) above which a round is skipped.
+    pub io_pressure_limit: f64,
+}
+
+impl CheckpointArgs {
+    /// The policy, checked: sizes and times above 0, the hard size at least the soft one,
+    /// the pressure limit a percentage.
+    pub fn policy(&self) -> Result<CheckpointPolicy, String> {
+        // NaN is in no range: refused below like any other non-percentage.
+        let a = self;
+        if a.checkpoint_log_bytes == 0 {
+            return Err("--checkpoint-log-bytes must be above 0".into());
+        }
+        if a.checkpoint_hard_bytes < a.checkpoint_log_bytes {
+            return Err(format!(
+                "--checkpoint-hard-bytes {} is below --checkpoint-log-bytes {}: the size that \
+                 ignores I/O pressure cannot come before the one that heeds it",
+                a.checkpoint_hard_bytes, a.checkpoint_log_bytes
+            ));
+        }
+        if a.checkpoint_age == 0 {
+            return Err("--checkpoint-age must be at least 1 second".into());
+        }
+        // A day at most: a larger number is more likely a unit mistake than a wish.
+        if !(1..=86_400_000).contains(&a.checkpoint_tick_ms) {
+            return Err(format!(
+                "--checkpoint-tick-ms {} is not between 1 and 86400000 (a day)",
+                a.checkpoint_tick_ms
+            ));
+        }
+        if !(0.0..=100.0).contains(&a.checkpoint_io_pressure) {
+            return Err(format!(
+                "--checkpoint-io-pressure {} is not a percentage (0 to 100)",
+                a.checkpoint_io_pressure
+            ));
+        }
+        Ok(CheckpointPolicy {
+            soft_bytes: a.checkpoint_log_bytes,
+            hard_bytes: a.checkpoint_hard_bytes,
+            age: Duration::from_secs(a.checkpoint_age),
+            tick: Duration::from_millis(a.checkpoint_tick_ms),
+            io_pressure_limit: a.checkpoint_io_pressure,
+        })
+    }
+}
 
 /// Bytes in a crawl's logs (`log-*` files of its directory).
 fn log_bytes(dir: &Path) -> u64 {
@@ -232,12 +311,16 @@ fn io_pressure() -> Option<f64> {
         .ok()
 }
 
-/// Checkpoints crawls in the background, one at a time: a crawl whose log passed
-/// [`CHECKPOINT_SOFT_BYTES`] or whose last checkpoint is older than [`CHECKPOINT_AGE`] (with
+/// Checkpoints crawls in the background, one at a time, every `policy.tick`: a crawl whose
+/// log passed `policy.soft_bytes` or whose last checkpoint is older than `policy.age` (with
 /// something logged since), skipping rounds under high I/O pressure except past
-/// [`CHECKPOINT_HARD_BYTES`]. A failed checkpoint leaves the previous generation current; it
-/// is logged and counted, and tried again next round.
-async fn checkpoint_scheduler(root: Arc<DataRoot>, metrics: Arc<Metrics>) {
+/// `policy.hard_bytes`. A failed checkpoint leaves the previous generation current; it is
+/// logged and counted, and tried again next round.
+async fn checkpoint_scheduler(
+    root: Arc<DataRoot>,
+    metrics: Arc<Metrics>,
+    policy: CheckpointPolicy,
+) {
     let r = metrics.registry();
     let done = r.counter(
         "meguri_checkpoints_total",
@@ -258,18 +341,18 @@ async fn checkpoint_scheduler(root: Arc<DataRoot>, metrics: Arc<Metrics>) {
     );
     let mut last: std::collections::HashMap<String, Instant> = Default::default();
     loop {
-        tokio::time::sleep(CHECKPOINT_TICK).await;
-        let pressured = io_pressure().is_some_and(|p| p > IO_PRESSURE_LIMIT);
+        tokio::time::sleep(policy.tick).await;
+        let pressured = io_pressure().is_some_and(|p| p > policy.io_pressure_limit);
         if pressured {
             skipped.inc();
         }
         for c in root.crawls() {
             let since = *last.entry(c.id().to_string()).or_insert_with(Instant::now);
             let bytes = log_bytes(c.store().dir());
-            let due = bytes >= CHECKPOINT_HARD_BYTES
+            let due = bytes >= policy.hard_bytes
                 || (!pressured
-                    && (bytes >= CHECKPOINT_SOFT_BYTES
-                        || (bytes > 0 && since.elapsed() >= CHECKPOINT_AGE)));
+                    && (bytes >= policy.soft_bytes
+                        || (bytes > 0 && since.elapsed() >= policy.age)));
             if !due {
                 continue;
             }
@@ -303,6 +386,7 @@ async fn checkpoint_scheduler(root: Arc<DataRoot>, metrics: Arc<Metrics>) {
 /// with the real ports when port 0 was asked for).
 pub fn run(args: &ServeArgs, out: &mut dyn Write) -> CmdResult {
     let config = TransportConfig::from_args(&args.transport).map_err(err)?;
+    let policy = args.checkpoints.policy().map_err(err)?;
     let log = LogControl::init(&args.transport.log)
         .map_err(|e| CmdError::new(format!("serve: --log: {e}")))?;
     let default_delay = match args.default_delay {
@@ -315,10 +399,18 @@ pub fn run(args: &ServeArgs, out: &mut dyn Write) -> CmdResult {
         None => None,
     };
     let t0 = Instant::now();
+    let handout_log = match &args.handout_log {
+        Some(path) => Some(
+            HandoutLog::open(path, (crate::crawl::system_clock())())
+                .map_err(|e| err(format!("--handout-log {}: {e}", path.display())))?,
+        ),
+        None => None,
+    };
     let opts = RootOptions {
         durability: args.durability,
         resident_budget: args.resident_budget,
         default_delay,
+        handout_log: handout_log.clone(),
         ..RootOptions::default()
     };
     let (root, reports) = DataRoot::open(&args.data, opts).map_err(err)?;
@@ -373,7 +465,7 @@ pub fn run(args: &ServeArgs, out: &mut dyn Write) -> CmdResult {
                 tokio::time::sleep(Duration::from_secs(2)).await;
             }
         });
-        let scheduler = tokio::spawn(checkpoint_scheduler(root.clone(), metrics.clone()));
+        let scheduler = tokio::spawn(checkpoint_scheduler(root.clone(), metrics.clone(), policy));
         let service = FrontierService::new(
             root.clone(),
             grpc.to_string(),
@@ -425,13 +517,88 @@ pub fn run(args: &ServeArgs, out: &mut dyn Write) -> CmdResult {
             "stopped, but not every crawl was checkpointed and closed",
         ));
     }
+    if let (Some(log), Some(path)) = (&handout_log, &args.handout_log) {
+        if !log.flush() {
+            return Err(err(format!(
+                "the hand-out log {} is incomplete: a write failed (see the log)",
+                path.display()
+            )));
+        }
+    }
     Ok(())
 }
 
 #[cfg(test)]
 mod tests {
-    use super::ServeArgs;
-    use clap::Args;
+    use super::*;
+    use clap::{Args, Parser};
+
+    #[derive(Parser)]
+    struct Cli {
+        #[command(flatten)]
+        c: CheckpointArgs,
+    }
+
+    fn policy(args: &[&str]) -> Result<CheckpointPolicy, String> {
+        let cli = Cli::try_parse_from(std::iter::once("x").chain(args.iter().copied()))
+            .map_err(|e| e.to_string())?;
+        cli.c.policy()
+    }
+
+    #[test]
+    fn checkpoint_settings_default_as_documented_and_refuse_nonsense() {
+        assert_eq!(
+            policy(&[]).unwrap(),
+            CheckpointPolicy {
+                soft_bytes: 64 << 20,
+                hard_bytes: 1 << 30,
+                age: Duration::from_secs(600),
+                tick: Duration::from_secs(10),
+                io_pressure_limit: 40.0,
+            }
+        );
+        let p = policy(&[
+            "--checkpoint-log-bytes",
+            "4K",
+            "--checkpoint-hard-bytes",
+            "4096",
+            "--checkpoint-age",
+            "1",
+            "--checkpoint-tick-ms",
+            "20",
+            "--checkpoint-io-pressure",
+            "100",
+        ])
+        .unwrap();
+        assert_eq!((p.soft_bytes, p.hard_bytes), (4096, 4096));
+        assert_eq!(
+            (p.age, p.tick),
+            (Duration::from_secs(1), Duration::from_millis(20))
+        );
+        for (args, says) in [
+            (&["--checkpoint-log-bytes", "0"][..], "above 0"),
+            (
+                &[
+                    "--checkpoint-log-bytes",
+                    "2M",
+                    "--checkpoint-hard-bytes",
+                    "1M",
+                ],
+                "is below --checkpoint-log-bytes",
+            ),
+            (&["--checkpoint-age", "0"], "at least 1 second"),
+            (&["--checkpoint-tick-ms", "0"], "not between 1 and"),
+            (&["--checkpoint-tick-ms", "86400001"], "not between 1 and"),
+            (&["--checkpoint-io-pressure", "101"], "not a percentage"),
+            (&["--checkpoint-io-pressure", "NaN"], "not a percentage"),
+            (&["--checkpoint-log-bytes", "12Q"], "unknown unit"),
+            (&["--checkpoint-age", "-1"], "-1"),
+        ] {
+            let e = policy(args).unwrap_err();
+            assert!(e.contains(says), "{args:?}: {e}");
+        }
+    }
+
 
     /// Every flag is the server's, `--offline`'s, or one of the few both take: none is
     /// silently ignored by the other mode.

@@ -670,8 +670,9 @@ impl UrlFrontier for FrontierService {
         let root = self.root.clone();
         let value = blocking(move || match root.crawl(&p.crawl_id) {
             Some(c) => {
-                let before = (root.now() / 1000).saturating_sub(u64::from(p.days) * 86_400);
-                c.purge((!p.key.is_empty()).then_some(p.key.as_str()), before)
+                let now = root.now();
+                let before = (now / 1000).saturating_sub(u64::from(p.days) * 86_400);
+                c.purge((!p.key.is_empty()).then_some(p.key.as_str()), before, now)
             }
             None => Ok(0),
         })

@@ -1,7 +1,10 @@
 //! Helpers shared by the tests of meguri's servers: a raw HTTP/1.1 client on std sockets
-//! (so the tests see exactly what goes over the wire), and a process's resident memory.
+//! (so the tests see exactly what goes over the wire), a process's resident memory, and the
+//! politeness audit of a hand-out log ([`audit`]).
 
 #![allow(dead_code)]
+
+pub mod audit;
 
 use std::io::{Read, Write};
 use std::net::{SocketAddr, TcpStream};
