@@ -599,7 +599,6 @@ mod tests {
         }
     }
 
-
     /// Every flag is the server's, `--offline`'s, or one of the few both take: none is
     /// silently ignored by the other mode.
     #[test]
