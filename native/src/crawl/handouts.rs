@@ -55,25 +55,27 @@ pub enum Why {
     Purged,
 }
 
-/// One line of the log, less the crawl id (see the module documentation).
+/// One line of the log, less the crawl id. The fields are the lines' keys, described in the
+/// module documentation.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 #[serde(tag = "ev", rename_all = "snake_case")]
 #[allow(missing_docs)]
 pub enum Event {
-    Open {
-        t: Millis,
-        default_delay_ms: Millis,
-    },
+    /// The crawl opened.
+    Open { t: Millis, default_delay_ms: Millis },
+    /// At open: a queue's recovered gate.
     Queue {
         queue: String,
         delay_ms: Option<Millis>,
         last_handout: Option<Millis>,
     },
+    /// At open: a lease still running.
     Lease {
         queue: String,
         url: String,
         until: Millis,
     },
+    /// A URL handed out.
     Handout {
         queue: String,
         url: String,
@@ -82,22 +84,22 @@ pub enum Event {
         max_per_queue: u32,
         call: u64,
     },
+    /// A lease ended.
     Release {
         queue: String,
         url: String,
         t: Millis,
         why: Why,
     },
+    /// A queue's own delay changed.
     Delay {
         queue: String,
         delay_ms: Option<Millis>,
     },
-    DefaultDelay {
-        delay_ms: Millis,
-    },
-    Drop {
-        queue: String,
-    },
+    /// The delay of queues without their own changed.
+    DefaultDelay { delay_ms: Millis },
+    /// A queue was deleted with its gate and URLs.
+    Drop { queue: String },
 }
 
 #[derive(Serialize)]
@@ -172,7 +174,7 @@ impl HandoutLog {
     }
 
     /// Queues the lines of one locked section of crawl `crawl` (waits while the writer is
-    /// [`QUEUED_BATCHES`] behind).
+    /// too far behind).
     pub fn send(&self, crawl: &str, events: Vec<Event>) {
         if !events.is_empty() {
             // The writer is gone only if its thread panicked; it then said why.

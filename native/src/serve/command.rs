@@ -232,7 +232,7 @@ pub struct CheckpointArgs {
     pub checkpoint_io_pressure: f64,
 }
 
-/// When the background scheduler checkpoints a crawl (see [`checkpoint_scheduler`]).
+/// When the background scheduler of `meguri serve` checkpoints a crawl.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct CheckpointPolicy {
     /// Logs past this many bytes are checkpointed, unless I/O pressure is high.
@@ -251,7 +251,6 @@ impl CheckpointArgs {
     /// The policy, checked: sizes and times above 0, the hard size at least the soft one,
     /// the pressure limit a percentage.
     pub fn policy(&self) -> Result<CheckpointPolicy, String> {
-        // NaN is in no range: refused below like any other non-percentage.
         let a = self;
         if a.checkpoint_log_bytes == 0 {
             return Err("--checkpoint-log-bytes must be above 0".into());
@@ -273,6 +272,7 @@ impl CheckpointArgs {
                 a.checkpoint_tick_ms
             ));
         }
+        // NaN is in no range: refused like any other non-percentage.
         if !(0.0..=100.0).contains(&a.checkpoint_io_pressure) {
             return Err(format!(
                 "--checkpoint-io-pressure {} is not a percentage (0 to 100)",

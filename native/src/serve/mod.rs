@@ -42,7 +42,7 @@ mod server;
 mod shutdown;
 
 pub use auth::{AuthFailure, BearerAuth, TokenError};
-pub use command::{run, ServeArgs};
+pub use command::{run, CheckpointArgs, CheckpointPolicy, ServeArgs};
 pub use config::{Limits, TransportArgs, TransportConfig, DEFAULT_LISTEN, DEFAULT_METRICS_LISTEN};
 pub use frontier::{status_of, FrontierService};
 pub use log::{LogControl, LogError};
