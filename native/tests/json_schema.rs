@@ -313,12 +313,14 @@ fn every_operations_json_is_its_report() {
     assert!(ok);
     let run = ops::RunOptions {
         out: Some(dir.join("r2.meguri")),
-        start: 500_000 * 3_600_000,
-        wall: false,
-        state_machine: false,
-        workers: 0,
-        priority: 0.5,
-        crawl_delay: 10,
+        drain: ops::DrainSettings {
+            start: 500_000 * 3_600_000,
+            wall: false,
+            state_machine: false,
+            workers: 0,
+            priority: 0.5,
+            crawl_delay: 10,
+        },
         encoding: meguri::encode::EncodeSettings::default(),
     };
     let r = value_of(&ops::run(ops::RunInput::File(f.clone()), &run, &mut Silent).unwrap());

@@ -348,14 +348,16 @@ pub struct DrainArgs {
 }
 
 impl DrainArgs {
-    /// The drain's start in milliseconds since the epoch: `--now`, else the wall clock.
-    pub fn start(&self) -> u64 {
-        self.now.unwrap_or_else(super::clock::millis_now)
-    }
-
-    /// `--priority` as the rows store it.
-    pub fn priority(&self) -> f32 {
-        self.priority as f32
+    /// The drain these flags ask for; without `--now` it starts at the wall clock.
+    pub fn settings(&self) -> ops::DrainSettings {
+        ops::DrainSettings {
+            start: self.now.unwrap_or_else(super::clock::millis_now),
+            wall: self.wall,
+            state_machine: self.state_machine,
+            workers: self.workers,
+            priority: self.priority as f32,
+            crawl_delay: self.crawl_delay,
+        }
     }
 }
 
@@ -368,15 +370,11 @@ impl RunArgs {
             // clap's group requires one of the two.
             (None, None) => unreachable!("--input or --seed is required"),
         };
-        let d = &self.drain;
+        let mut drain = self.drain.settings();
+        drain.state_machine |= self.seed.is_some();
         let opts = ops::RunOptions {
             out: self.out.clone(),
-            start: d.start(),
-            wall: d.wall,
-            state_machine: d.state_machine || self.seed.is_some(),
-            workers: d.workers,
-            priority: d.priority(),
-            crawl_delay: d.crawl_delay,
+            drain,
             encoding: self.encode.encoding(),
         };
         (input, opts)

@@ -38,7 +38,7 @@ pub use load::{load, LoadOptions, LoadReport};
 pub use manifest::{build_manifest, BuildOptions, BuildReport};
 pub use map::{map, route, MapOptions, MapReport, RouteOptions, RouteReport};
 pub use offline::{serve_offline, OfflineOptions, OfflineReport};
-pub use run::{run, RunInput, RunOptions, RunReport};
+pub use run::{run, DrainSettings, RunInput, RunOptions, RunReport};
 pub use schedule::{schedule, ScheduleOptions, ScheduleReport};
 pub use seed::{seed, SeedInput, SeedOptions, SeedReport};
 pub use split::{split, Cuts, SplitOptions, SplitReport};

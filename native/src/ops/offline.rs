@@ -14,7 +14,7 @@
 //! against), whatever `--resident-budget` says: the budget bounds the store's own cache, not
 //! the drain's partition.
 
-use super::run::{drain_options, per_sec, workers, write_tally};
+use super::run::{per_sec, write_tally, DrainSettings};
 use super::seed::{read_cdx, Seeded};
 use super::{display_path, Error, Op, Progress, Refusal, Result, SeedInput};
 use crate::engine::drain::{drain, intern, DrainReport, Offline};
@@ -49,22 +49,9 @@ pub struct OfflineOptions {
     pub manifest: Option<PathBuf>,
     /// Most URL records the store keeps in memory (0: all).
     pub resident_budget: usize,
-    /// When the drain starts, milliseconds since the epoch; its hour is stamped into crawled
-    /// rows.
-    pub start: Millis,
-    /// Wait out politeness on the wall clock instead of jumping a logical clock.
-    pub wall: bool,
-    /// Fold outcomes through meguri's state machine. Off (the default on the command line),
-    /// every fetch is a crawl revisited a week later: what the reference's state machine does
-    /// with the offline fetcher's answers, so the rows are the reference's.
-    pub state_machine: bool,
-    /// Fetch parallelism asked for (the offline fetcher answers within the round, so it
-    /// changes nothing; reported).
-    pub workers: usize,
-    /// Priority of seeded URLs and discovered redirect targets.
-    pub priority: f32,
-    /// Crawl delay (deciseconds) of seeded hosts and of hosts whose row has none.
-    pub crawl_delay: u16,
+    /// The drain (the state machine is off on the command line unless asked: the rows are
+    /// then the reference's).
+    pub drain: DrainSettings,
 }
 
 /// What the seed added.
@@ -257,7 +244,13 @@ pub fn serve_offline(
     let seeded = match seed {
         Some(input) => {
             let name = input.name();
-            let s = read_cdx(Op::Serve, input, opts.priority, opts.crawl_delay, progress)?;
+            let s = read_cdx(
+                Op::Serve,
+                input,
+                opts.drain.priority,
+                opts.drain.crawl_delay,
+                progress,
+            )?;
             Some((name, s))
         }
         None => None,
@@ -290,14 +283,8 @@ pub fn serve_offline(
     };
     let t_open = started.elapsed();
 
-    let o = drain_options(
-        opts.start,
-        opts.wall,
-        opts.state_machine,
-        opts.priority,
-        opts.crawl_delay,
-    );
-    let drained = drain(&mut p, &mut Offline, &o);
+    let d = &opts.drain;
+    let drained = drain(&mut p, &mut Offline, &d.options());
     let t_drain = started.elapsed();
 
     let written = write_back(&store, &before, &p).map_err(store_err)?;
@@ -324,10 +311,10 @@ pub fn serve_offline(
         generation_opened,
         frames_replayed,
         seed: seed_report,
-        start_ms: opts.start,
-        now_hour: hour_of(opts.start),
-        state_machine: o.state_machine,
-        workers: workers(opts.workers),
+        start_ms: d.start,
+        now_hour: hour_of(d.start),
+        state_machine: d.state_machine,
+        workers: d.workers(),
         selections_per_sec: per_sec(drained.dispatched, (t_drain - t_open).as_secs_f64()),
         drain: drained,
         written,
@@ -524,12 +511,14 @@ mod tests {
             dir: d.join("part"),
             manifest: None,
             resident_budget: 2,
-            start: 500_000 * 3_600_000,
-            wall: false,
-            state_machine: false,
-            workers: 0,
-            priority: 0.5,
-            crawl_delay: 10,
+            drain: DrainSettings {
+                start: 500_000 * 3_600_000,
+                wall: false,
+                state_machine: false,
+                workers: 0,
+                priority: 0.5,
+                crawl_delay: 10,
+            },
         };
         let seed = lines(&[
             "https://a.example/1",

@@ -42,21 +42,8 @@ impl RunInput {
 pub struct RunOptions {
     /// Where to write the drained partition (nothing is written without it).
     pub out: Option<PathBuf>,
-    /// When the drain starts, milliseconds since the epoch: the logical clock starts here, and
-    /// its hour is stamped into crawled rows.
-    pub start: Millis,
-    /// Wait out politeness on the wall clock instead of jumping a logical clock.
-    pub wall: bool,
-    /// Fold outcomes through the state machine (otherwise every fetch is a crawl a week away).
-    pub state_machine: bool,
-    /// Fetch parallelism the reference's command line takes. The offline fetcher answers
-    /// within the dispatch round, so it changes neither the order nor the rows; kept in the
-    /// report so a run says what it was asked.
-    pub workers: usize,
-    /// Priority of URLs seeded from CDX and of discovered redirect targets.
-    pub priority: f32,
-    /// Crawl delay (deciseconds) of hosts seeded from CDX, and of hosts whose row has none.
-    pub crawl_delay: u16,
+    /// The drain.
+    pub drain: DrainSettings,
     /// Page and arena compression of the output.
     pub encoding: EncodeSettings,
 }
@@ -137,32 +124,47 @@ impl fmt::Display for RunReport {
     }
 }
 
-/// The drain a front end of the offline fetcher asks for: from `start`, on the wall clock or
-/// not, with or without the state machine; `priority` for discovered targets, `crawl_delay`
-/// (deciseconds) for hosts without one.
-pub(crate) fn drain_options(
-    start: Millis,
-    wall: bool,
-    state_machine: bool,
-    priority: f32,
-    crawl_delay: u16,
-) -> DrainOptions {
-    DrainOptions {
-        start,
-        wall,
-        state_machine,
-        default_delay: u64::from(crawl_delay) * 100,
-        priority,
-        max_active: 0,
-    }
+/// How a drain with the offline fetcher runs: what `run` and `serve --offline` both take.
+#[derive(Debug, Clone)]
+pub struct DrainSettings {
+    /// When the drain starts, milliseconds since the epoch: the logical clock starts here, and
+    /// its hour is stamped into crawled rows.
+    pub start: Millis,
+    /// Wait out politeness on the wall clock instead of jumping a logical clock.
+    pub wall: bool,
+    /// Fold outcomes through the state machine (otherwise every fetch is a crawl a week away:
+    /// what the reference's state machine does with the offline fetcher's answers).
+    pub state_machine: bool,
+    /// Fetch parallelism the reference's command line takes. The offline fetcher answers
+    /// within the dispatch round, so it changes neither the order nor the rows; kept in the
+    /// report so a run says what it was asked.
+    pub workers: usize,
+    /// Priority of URLs seeded from CDX and of discovered redirect targets.
+    pub priority: f32,
+    /// Crawl delay (deciseconds) of hosts seeded from CDX, and of hosts whose row has none.
+    pub crawl_delay: u16,
 }
 
-/// Workers asked for, with 0 resolved to [`DEFAULT_WORKERS`].
-pub(crate) fn workers(asked: usize) -> usize {
-    if asked == 0 {
-        DEFAULT_WORKERS
-    } else {
-        asked
+impl DrainSettings {
+    /// The engine's options for this drain.
+    pub(crate) fn options(&self) -> DrainOptions {
+        DrainOptions {
+            start: self.start,
+            wall: self.wall,
+            state_machine: self.state_machine,
+            default_delay: u64::from(self.crawl_delay) * 100,
+            priority: self.priority,
+            max_active: 0,
+        }
+    }
+
+    /// Workers asked for, with 0 resolved to [`DEFAULT_WORKERS`].
+    pub(crate) fn workers(&self) -> usize {
+        if self.workers == 0 {
+            DEFAULT_WORKERS
+        } else {
+            self.workers
+        }
     }
 }
 
@@ -199,14 +201,8 @@ pub fn run(input: RunInput, opts: &RunOptions, progress: &mut dyn Progress) -> R
     }
     let mut p = load(input, opts, progress)?;
     let t_load = started.elapsed();
-    let o = drain_options(
-        opts.start,
-        opts.wall,
-        opts.state_machine,
-        opts.priority,
-        opts.crawl_delay,
-    );
-    let drained = drain(&mut p, &mut Offline, &o);
+    let d = &opts.drain;
+    let drained = drain(&mut p, &mut Offline, &d.options());
     let t_drain = started.elapsed();
     let mut t_encode = t_drain;
     let out = match &opts.out {
@@ -230,10 +226,10 @@ pub fn run(input: RunInput, opts: &RunOptions, progress: &mut dyn Progress) -> R
     let drain_secs = (t_drain - t_load).as_secs_f64();
     Ok(RunReport {
         input: name,
-        start_ms: opts.start,
-        now_hour: hour_of(opts.start),
-        state_machine: opts.state_machine,
-        workers: workers(opts.workers),
+        start_ms: d.start,
+        now_hour: hour_of(d.start),
+        state_machine: d.state_machine,
+        workers: d.workers(),
         selections_per_sec: per_sec(drained.dispatched, drain_secs),
         drain: drained,
         out,
@@ -260,7 +256,13 @@ fn load(input: RunInput, opts: &RunOptions, progress: &mut dyn Progress) -> Resu
         RunInput::Seed(s) => {
             let Seeded {
                 partition, skipped, ..
-            } = read_cdx(Op::Run, s, opts.priority, opts.crawl_delay, progress)?;
+            } = read_cdx(
+                Op::Run,
+                s,
+                opts.drain.priority,
+                opts.drain.crawl_delay,
+                progress,
+            )?;
             if partition.urls.is_empty() {
                 return Err(Error::Refused {
                     op: Op::Run,
@@ -283,12 +285,14 @@ mod tests {
     fn opts(out: Option<PathBuf>) -> RunOptions {
         RunOptions {
             out,
-            start: 500_000 * 3_600_000,
-            wall: false,
-            state_machine: false,
-            workers: 0,
-            priority: 0.5,
-            crawl_delay: 10,
+            drain: DrainSettings {
+                start: 500_000 * 3_600_000,
+                wall: false,
+                state_machine: false,
+                workers: 0,
+                priority: 0.5,
+                crawl_delay: 10,
+            },
             encoding: EncodeSettings::default(),
         }
     }

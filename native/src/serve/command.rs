@@ -93,18 +93,12 @@ pub struct ServeArgs {
 impl ServeArgs {
     /// The seed and options of `serve --offline`.
     pub fn offline_options(&self) -> (Option<crate::ops::SeedInput>, crate::ops::OfflineOptions) {
-        let d = &self.drain;
         let seed = self.seed.as_deref().map(crate::cli::args::seed_input);
         let opts = crate::ops::OfflineOptions {
             dir: self.data.clone(),
             manifest: self.manifest.clone(),
             resident_budget: self.resident_budget,
-            start: d.start(),
-            wall: d.wall,
-            state_machine: d.state_machine,
-            workers: d.workers,
-            priority: d.priority(),
-            crawl_delay: d.crawl_delay,
+            drain: self.drain.settings(),
         };
         (seed, opts)
     }
