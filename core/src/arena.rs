@@ -3,6 +3,8 @@
 //! single `00` sentinel byte so that no real entry sits at 0).
 
 use crate::bytes::read_uvarint;
+use alloc::vec;
+use alloc::vec::Vec;
 
 /// What an arena reference points at.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -64,6 +66,57 @@ impl<'a> Arena<'a> {
     }
 }
 
+/// The offsets of an arena's entries, found by walking it from its sentinel, as a bitmap (one
+/// bit per arena byte): a fast answer to "does this reference resolve?" for callers that check
+/// many references against one arena (loading a snapshot checks every row's).
+///
+/// The walk is a hint, not a second rule: a reference that is not a walked entry start is
+/// answered by [`Arena::span`], so `resolves` agrees with `span` for every reference, including
+/// one that points into the middle of an entry whose bytes happen to read as a valid entry.
+#[derive(Debug, Clone)]
+pub struct EntryStarts<'a> {
+    arena: Arena<'a>,
+    bits: Vec<u64>,
+}
+
+impl<'a> EntryStarts<'a> {
+    /// Walks `arena` from offset 1 (after the sentinel) entry by entry, marking each start, and
+    /// stops at the first entry that does not read (the rest is left to [`Arena::span`]).
+    pub fn walk(arena: Arena<'a>) -> Self {
+        let bytes = arena.0;
+        let mut bits = vec![0u64; bytes.len().div_ceil(64)];
+        let mut at = 1usize;
+        while at < bytes.len() {
+            let Ok((len, n)) = read_uvarint(&bytes[at..]) else {
+                break;
+            };
+            let Some(end) = usize::try_from(len)
+                .ok()
+                .and_then(|l| (at + n).checked_add(l))
+                .filter(|&e| e <= bytes.len())
+            else {
+                break;
+            };
+            bits[at / 64] |= 1 << (at % 64);
+            at = end;
+        }
+        EntryStarts { arena, bits }
+    }
+
+    /// Whether reference `r` resolves (none, or a valid entry), exactly as
+    /// `matches!(arena.span(r), Span::None | Span::Present(_))`.
+    pub fn resolves(&self, r: u64) -> bool {
+        if r == 0 {
+            // Most rows leave most references empty.
+            return true;
+        }
+        let walked = usize::try_from(r)
+            .ok()
+            .and_then(|i| self.bits.get(i / 64).map(|w| w >> (i % 64) & 1 == 1));
+        walked == Some(true) || matches!(self.arena.span(r), Span::None | Span::Present(_))
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -76,5 +129,27 @@ mod tests {
         assert_eq!(a.span(6), Span::Broken);
         assert_eq!(a.span(8), Span::OutOfBounds);
         assert_eq!(a.span(u64::MAX), Span::OutOfBounds);
+    }
+
+    /// The walked bitmap answers exactly as `span` does, for every offset of arenas with
+    /// empty entries, entries whose bytes read as entries, a broken tail and no sentinel.
+    #[test]
+    fn entry_starts_agree_with_span() {
+        let arenas: [&[u8]; 6] = [
+            &[],
+            &[0],
+            &[0, 3, b'a', b'b', b'c', 0, 5, b'x'],
+            &[0, 2, 1, 0, 0, 1, 7],
+            &[0, 0x80],
+            &[9, 1, 2, 1, 0],
+        ];
+        for bytes in arenas {
+            let a = Arena(bytes);
+            let starts = EntryStarts::walk(a);
+            for r in (0..bytes.len() as u64 + 3).chain([u64::MAX]) {
+                let want = matches!(a.span(r), Span::None | Span::Present(_));
+                assert_eq!(starts.resolves(r), want, "arena {bytes:?} ref {r}");
+            }
+        }
     }
 }

@@ -171,6 +171,8 @@ pub struct OpenReport {
     pub leases: u64,
     /// Time to open the store and rebuild the frontier.
     pub millis: u64,
+    /// Of which opening the store (loading the snapshot, replaying the log).
+    pub store_millis: u64,
 }
 
 /// A queue's name and the arena entry holding it.
@@ -328,69 +330,98 @@ impl Crawl {
             source,
         })?;
         let store = Store::open(dir, opts).map_err(store_err)?;
+        let store_millis = t0.elapsed().as_millis() as u64;
         let mut st = State {
             frontier: Frontier::new(default_delay),
             queues: FastMap::default(),
         };
-        let mut hosts = Vec::new();
-        store
-            .scan_hosts(|h| {
-                hosts.push(*h);
-                true
-            })
-            .map_err(store_err)?;
-        for h in hosts {
-            let key = store
-                .string(h.host_ref)
-                .map(|b| String::from_utf8_lossy(&b).into_owned())
-                .unwrap_or_default();
-            st.queues.insert(
-                h.host_key,
-                Queue {
-                    key,
-                    host_ref: h.host_ref,
-                },
-            );
-            st.frontier.set_gate(h.host_key, gate_of(&h, default_delay));
-        }
-        let mut rows = Vec::new();
-        store
-            .scan_urls(.., |r| {
-                rows.push(*r);
-                true
-            })
-            .map_err(store_err)?;
-        let (mut leases, mut orphans) = (0, 0u64);
+        let (mut rows, mut leases, mut orphans) = (0u64, 0, 0u64);
         let mut trail = Trail::new(&log);
         trail.push(|| Event::Open {
             t: now,
             default_delay_ms: default_delay,
         });
-        for r in &rows {
-            let hk = r.key.host;
-            if let std::collections::hash_map::Entry::Vacant(e) = st.queues.entry(hk) {
-                // A URL row without its queue's host row: the queue is its host name.
-                let url = store.string(r.url_ref).unwrap_or_default();
-                let url = String::from_utf8_lossy(&url);
-                let key = names::host_name(&url).unwrap_or_default().to_string();
-                e.insert(Queue { key, host_ref: 0 });
-                orphans += 1;
-            }
-            match standing(r) {
-                Standing::Completed => st.frontier.complete(hk),
-                Standing::Due { at, lease_until } if lease_until * 1000 > now => {
-                    st.frontier
-                        .push_leased(hk, r.key, at * 1000, r.priority, lease_until * 1000);
-                    leases += 1;
-                    trail.push(|| Event::Lease {
-                        queue: st.queues[&hk].key.clone(),
-                        url: String::from_utf8_lossy(&store.string(r.url_ref).unwrap_or_default())
-                            .into_owned(),
-                        until: lease_until * 1000,
-                    });
-                }
-                Standing::Due { at, .. } => st.frontier.push(hk, r.key, at * 1000, r.priority),
-            }
+        let (hosts, urls) = (store.host_count(), store.url_count());
+        // The frontier is built on this thread while another names the queues (an arena read
+        // and a string per host); URLs whose queue has no host row are named after the join.
+        let mut strays: Vec<(u64, u64)> = Vec::new();
+        let mut leased: Vec<(u64, u64, Millis)> = Vec::new();
+        let named = std::thread::scope(|scope| -> Result<FastMap<u64, Queue>> {
+            let namer = scope.spawn(|| -> Result<FastMap<u64, Queue>> {
+                let mut names = FastMap::default();
+                names.reserve(hosts);
+                store
+                    .scan_hosts(|h| {
+                        let key = store
+                            .string(h.host_ref)
+                            .map(|b| String::from_utf8_lossy(&b).into_owned())
+                            .unwrap_or_default();
+                        let queue = Queue {
+                            key,
+                            host_ref: h.host_ref,
+                        };
+                        names.insert(h.host_key, queue);
+                        true
+                    })
+                    .map_err(store_err)?;
+                Ok(names)
+            });
+            let built = st.frontier.rebuild(hosts, urls, |fr| -> Result<()> {
+                store
+                    .scan_hosts(|h| {
+                        fr.set_gate(h.host_key, gate_of(h, default_delay));
+                        true
+                    })
+                    .map_err(store_err)?;
+                store
+                    .scan_urls(.., |r| {
+                        rows += 1;
+                        let hk = r.key.host;
+                        if !fr.has_queue(hk) {
+                            strays.push((hk, r.url_ref));
+                        }
+                        match standing(r) {
+                            Standing::Completed => fr.complete(hk),
+                            Standing::Due { at, lease_until } if lease_until * 1000 > now => {
+                                fr.push_leased(
+                                    hk,
+                                    r.key,
+                                    at * 1000,
+                                    r.priority,
+                                    lease_until * 1000,
+                                );
+                                leases += 1;
+                                if trail.on() {
+                                    leased.push((hk, r.url_ref, lease_until * 1000));
+                                }
+                            }
+                            Standing::Due { at, .. } => fr.push(hk, r.key, at * 1000, r.priority),
+                        }
+                        true
+                    })
+                    .map_err(store_err)
+            });
+            let names = namer
+                .join()
+                .unwrap_or_else(|panic| std::panic::resume_unwind(panic))?;
+            built.map(|()| names)
+        })?;
+        st.queues = named;
+        for (hk, url_ref) in strays {
+            // A URL row without its queue's host row: the queue is its host name.
+            let url = store.string(url_ref).unwrap_or_default();
+            let url = String::from_utf8_lossy(&url);
+            let key = names::host_name(&url).unwrap_or_default().to_string();
+            st.queues.insert(hk, Queue { key, host_ref: 0 });
+            orphans += 1;
+        }
+        for (hk, url_ref, until) in leased {
+            trail.push(|| Event::Lease {
+                queue: st.queues[&hk].key.clone(),
+                url: String::from_utf8_lossy(&store.string(url_ref).unwrap_or_default())
+                    .into_owned(),
+                until,
+            });
         }
         if orphans > 0 {
             tracing::warn!(crawl = id, orphans, "URL rows of queues without a host row");
@@ -414,11 +445,12 @@ impl Crawl {
         let report = OpenReport {
             crawl: id.to_string(),
             generation: rec.gen,
-            rows: rows.len() as u64,
+            rows,
             queues: st.queues.len() as u64,
             frames: rec.frames,
             leases,
             millis: t0.elapsed().as_millis() as u64,
+            store_millis,
         };
         Ok((
             Crawl {

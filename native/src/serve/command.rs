@@ -410,8 +410,9 @@ pub fn run(args: &ServeArgs, out: &mut dyn Write) -> CmdResult {
     let (root, reports) = DataRoot::open(&args.data, opts).map_err(err)?;
     for r in &reports {
         tracing::info!(
-            "crawl {}: generation {}, {} URLs in {} queues, {} log frames replayed, {} leases running, opened in {} ms",
-            r.crawl, r.generation, r.rows, r.queues, r.frames, r.leases, r.millis
+            "crawl {}: generation {}, {} URLs in {} queues, {} log frames replayed, {} leases running, opened in {} ms (store {} ms, queues {} ms)",
+            r.crawl, r.generation, r.rows, r.queues, r.frames, r.leases, r.millis,
+            r.store_millis, r.millis - r.store_millis
         );
     }
     root.persist_settings().map_err(err)?;

@@ -1443,6 +1443,16 @@ fn check_owner(owner: &Owner, updates: &[Update<'_>]) -> std::result::Result<(),
 /// in the same batch): a snapshot holding one would fail verification, and the directory
 /// would no longer open.
 pub(crate) fn check_refs(arena: &[u8], updates: &[Update<'_>]) -> std::result::Result<(), BadRef> {
+    check_refs_in(arena, None, updates)
+}
+
+/// [`check_refs`], with the arena's walked entry starts when the caller checks many rows
+/// against one arena (the answer is the same; only the time differs).
+pub(crate) fn check_refs_in(
+    arena: &[u8],
+    starts: Option<&meguri_core::arena::EntryStarts<'_>>,
+    updates: &[Update<'_>],
+) -> std::result::Result<(), BadRef> {
     use meguri_core::arena::{Arena, Span};
     use meguri_core::schema::Record;
     // Offsets the batch's own interns will get, in order (the arena is not copied: a
@@ -1458,7 +1468,10 @@ pub(crate) fn check_refs(arena: &[u8], updates: &[Update<'_>]) -> std::result::R
     let a = Arena(arena);
     let resolves = |r: u64| {
         if r < arena.len() as u64 {
-            matches!(a.span(r), Span::None | Span::Present(_))
+            match starts {
+                Some(s) => s.resolves(r),
+                None => matches!(a.span(r), Span::None | Span::Present(_)),
+            }
         } else {
             pending.binary_search(&r).is_ok()
         }

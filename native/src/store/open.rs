@@ -3,15 +3,16 @@
 //! (The rules are in the module docs of `store` and in docs/format.md §13.3.)
 
 use super::error::{Op, RecoveryEvent, Result, SnapshotProblem, StoreError};
-use super::index::{HostIndex, Loc, UrlIndex};
+use super::index::{HostIndex, Loc, SortedLoad, UrlIndex};
 use super::log::{self, GroupCommit, LogWriter, Rule, ScanEnd};
 use super::snapshot::ColdSnapshot;
 use super::storage::{self, FileRef, FileSourceOf, Open, Storage, StorageFile};
 use super::{
-    apply_to, check_refs, log_number, Indexes, LogState, Meta, Options, Recovery, Segment,
+    apply_to, check_refs_in, log_number, Indexes, LogState, Meta, Options, Recovery, Segment,
     Segments, Store, SUPER,
 };
-use meguri_core::reader::{ReadOptions, Reader};
+use meguri_core::arena::{Arena, EntryStarts};
+use meguri_core::reader::Reader;
 use meguri_core::store::frame::{self, Update};
 use meguri_core::store::recovery::{self, Chain, Tail};
 use meguri_core::store::superblock::{self, Owner, Superblock};
@@ -489,11 +490,14 @@ fn load_snapshot(
         problem: Box::new(problem),
     };
     let fmt = |e| bad(SnapshotProblem::Format(e));
-    let reader = Reader::open_with(opened, ReadOptions::default()).map_err(fmt)?;
+    let reader = Reader::open_with(opened, crate::fsource::read_options()).map_err(fmt)?;
     let a = reader.arena().map_err(fmt)?;
     if !a.is_empty() {
         b.arena = a;
     }
+    // Every row's references are checked against the arena; walking it once first makes
+    // each check a bit test instead of a random read of the arena.
+    let starts = EntryStarts::walk(Arena(&b.arena));
     let mut prev_host = None;
     for (i, h) in reader.host_table().map_err(fmt)?.into_iter().enumerate() {
         let row = i as u64;
@@ -501,7 +505,7 @@ fn load_snapshot(
             return Err(bad(SnapshotProblem::OutOfOrder { table: "host", row }));
         }
         prev_host = Some(h.host_key);
-        check_refs(&b.arena, &[Update::PutHost(h)]).map_err(|bad_ref| {
+        check_refs_in(&b.arena, Some(&starts), &[Update::PutHost(h)]).map_err(|bad_ref| {
             bad(SnapshotProblem::Unresolved {
                 table: "host",
                 row,
@@ -512,9 +516,14 @@ fn load_snapshot(
     }
     let n = reader.rows(Table::Url);
     let block = super::row_block(&reader);
-    let budget = opts.resident_budget;
-    // The snapshot is always the first segment registered (id 0).
+    // The snapshot is always the first segment registered (id 0), into an empty index.
+    debug_assert_eq!(b.urls.live() + b.urls.resident(), 0);
     let seg = b.segs.next;
+    // The row count is the file's word: reserve for at most a million rows up front.
+    let mut load = SortedLoad::new(
+        opts.resident_budget,
+        usize::try_from(n).unwrap_or(usize::MAX).min(1 << 20),
+    );
     let mut start = 0;
     let mut prev_key = None;
     while start < n {
@@ -526,22 +535,19 @@ fn load_snapshot(
                 return Err(bad(SnapshotProblem::OutOfOrder { table: "URL", row }));
             }
             prev_key = Some(r.key);
-            check_refs(&b.arena, &[Update::PutUrl(r)]).map_err(|bad_ref| {
+            check_refs_in(&b.arena, Some(&starts), &[Update::PutUrl(r)]).map_err(|bad_ref| {
                 bad(SnapshotProblem::Unresolved {
                     table: "URL",
                     row,
                     bad: bad_ref,
                 })
             })?;
-            let loc = Loc { seg, pos: row };
-            if budget == 0 || b.urls.resident() < budget {
-                b.urls.put(r, loc);
-            } else {
-                b.urls.put_cold(r.key, loc);
-            }
+            load.push(r, Loc { seg, pos: row });
         }
         start = end;
     }
+    drop(starts);
+    b.urls = load.finish();
     Ok((reader, n))
 }
 
