@@ -6,7 +6,7 @@
 //   node web/bench/gen-cdx.mjs N [HOSTS] [PATH_LEN] [SEED] [ALPHABET] | meguri seed -o big.meguri
 //
 // ALPHABET is `64` (the default: letters, digits, `-` and `_`) or `79` (also the path
-// characters URL canonicalization keeps as they are: `.~!$&'()*+,;=:@`), whose text compresses
+// characters RFC 3986 lets a path hold unescaped: `.~!$&'()*+,;=:@`), whose text compresses
 // less: v1 holds the arena in one page of at most 4 GiB decoded, so the least compressible text
 // makes the largest file a partition can be.
 //
