@@ -172,7 +172,7 @@ pub fn load(opts: &LoadOptions, progress: &mut dyn Progress) -> Result<LoadRepor
         };
         let format = |e| Error::format(Op::Load, path, e);
         let src = open_source(Op::Load, path)?;
-        let reader = Reader::open(src).map_err(format)?;
+        let reader = Reader::open_with(src, crate::fsource::read_options()).map_err(format)?;
         let arena_bytes = reader.arena().map_err(format)?;
         let mut mover = Mover {
             arena: Arena(&arena_bytes),

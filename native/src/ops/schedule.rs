@@ -48,7 +48,7 @@ pub fn schedule(opts: &ScheduleOptions) -> Result<ScheduleReport> {
     let path = &opts.path;
     let fail = |e| Error::format(Op::Schedule, path, e);
     let src = open_source(Op::Schedule, path)?;
-    let reader = Reader::open(src).map_err(fail)?;
+    let reader = Reader::open_with(src, crate::fsource::read_options()).map_err(fail)?;
     let list = due(&reader, opts.before, opts.host, opts.limit).map_err(fail)?;
     let urls = if opts.urls {
         let refs = url_refs(&reader, &list).map_err(fail)?;

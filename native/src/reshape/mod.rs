@@ -62,7 +62,7 @@ impl Input {
     /// Opens `path`.
     pub fn open(path: &Path) -> Result<Input> {
         let src = FileSource::open(path).map_err(Error::io(path.display().to_string()))?;
-        let reader = Reader::open(src).map_err(|source| Error::Format {
+        let reader = Reader::open_with(src, crate::fsource::read_options()).map_err(|source| Error::Format {
             file: path.display().to_string(),
             source,
         })?;
