@@ -24,7 +24,6 @@ use crate::store::{Pending, Store, StoreError};
 use meguri_core::keys::{host_key_of, UrlKey};
 use meguri_core::records::{HostRecord, UrlRecord, UrlStatus};
 use meguri_core::store::frame::Update;
-use std::collections::HashMap;
 use std::path::Path;
 use std::sync::{Mutex, MutexGuard};
 use std::time::Instant;
@@ -576,14 +575,19 @@ impl Crawl {
     /// of them, one [`Ack`] per item in order. A discovered URL already known (stored, or
     /// earlier in `items`) is skipped; a known one overwrites state and metadata and ends
     /// its lease.
-    pub fn put(&self, items: &[PutItem], now: Millis) -> Result<Vec<Ack>> {
-        let mut acks = Vec::with_capacity(items.len());
+    pub fn put<'a>(
+        &self,
+        items: impl IntoIterator<Item = &'a PutItem>,
+        now: Millis,
+    ) -> Result<Vec<Ack>> {
+        let items = items.into_iter();
+        let mut acks = Vec::with_capacity(items.size_hint().0);
         let pending = {
             let mut st = self.lock()?;
             let mut b = Batch::new(&self.store);
             let mut trail = Trail::new(&self.log);
             // Rows written by this batch so far, by key (index into b.urls).
-            let mut written: HashMap<UrlKey, usize> = HashMap::new();
+            let mut written: FastMap<UrlKey, usize> = FastMap::default();
             for it in items {
                 match self.put_one(&mut st, &mut b, &mut written, it, now, &mut trail) {
                     Ok(ack) => acks.push(ack),
@@ -605,7 +609,7 @@ impl Crawl {
         &self,
         st: &mut State,
         b: &mut Batch,
-        written: &mut HashMap<UrlKey, usize>,
+        written: &mut FastMap<UrlKey, usize>,
         it: &PutItem,
         now: Millis,
         trail: &mut Trail,

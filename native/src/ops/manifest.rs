@@ -47,7 +47,8 @@ pub fn build_manifest(opts: &BuildOptions) -> Result<BuildReport> {
     let mut m = Manifest::default();
     for path in &opts.files {
         let src = open_source(op, path)?;
-        let reader = Reader::open_with(&src, crate::fsource::read_options()).map_err(|e| Error::format(op, path, e))?;
+        let reader = Reader::open_with(&src, crate::fsource::read_options())
+            .map_err(|e| Error::format(op, path, e))?;
         let base = path
             .file_name()
             .map_or_else(String::new, |n| n.to_string_lossy().into_owned());

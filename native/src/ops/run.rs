@@ -248,7 +248,8 @@ fn load(input: RunInput, opts: &RunOptions, progress: &mut dyn Progress) -> Resu
     match input {
         RunInput::File(path) => {
             let src = open_source(Op::Run, &path)?;
-            let reader = Reader::open_with(&src, crate::fsource::read_options()).map_err(|e| Error::format(Op::Run, &path, e))?;
+            let reader = Reader::open_with(&src, crate::fsource::read_options())
+                .map_err(|e| Error::format(Op::Run, &path, e))?;
             reader
                 .partition()
                 .map_err(|e| Error::format(Op::Run, &path, e))

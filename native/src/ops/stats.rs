@@ -31,7 +31,8 @@ pub struct StatsReport {
 pub fn stats(opts: &StatsOptions) -> Result<StatsReport> {
     let path = &opts.path;
     let src = open_source(Op::Stats, path)?;
-    let reader = Reader::open_with(&src, crate::fsource::read_options()).map_err(|e| Error::format(Op::Stats, path, e))?;
+    let reader = Reader::open_with(&src, crate::fsource::read_options())
+        .map_err(|e| Error::format(Op::Stats, path, e))?;
     Ok(StatsReport {
         path: path.clone(),
         stats: ColdStats::from_shape(reader.shape()),

@@ -62,9 +62,11 @@ impl Input {
     /// Opens `path`.
     pub fn open(path: &Path) -> Result<Input> {
         let src = FileSource::open(path).map_err(Error::io(path.display().to_string()))?;
-        let reader = Reader::open_with(src, crate::fsource::read_options()).map_err(|source| Error::Format {
-            file: path.display().to_string(),
-            source,
+        let reader = Reader::open_with(src, crate::fsource::read_options()).map_err(|source| {
+            Error::Format {
+                file: path.display().to_string(),
+                source,
+            }
         })?;
         // Reshaping walks the reference's columns only; a file with meguri's serving state
         // (the extension columns of a served crawl's snapshot) would lose it.

@@ -122,7 +122,7 @@ fn seed(root: &DataRoot, id: &str, path: &Path) -> Result<(u64, u64), CmdError> 
     let (mut lines, mut stored) = (0u64, 0u64);
     let mut batch = Vec::with_capacity(4096);
     let mut flush = |batch: &mut Vec<PutItem>| -> Result<(), CmdError> {
-        let acks = crawl.put(batch, root.now()).map_err(err)?;
+        let acks = crawl.put(batch.iter(), root.now()).map_err(err)?;
         stored += acks.iter().filter(|a| **a == crate::crawl::Ack::Ok).count() as u64;
         batch.clear();
         Ok(())

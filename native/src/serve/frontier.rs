@@ -163,8 +163,8 @@ fn put_all(root: &DataRoot, items: &[(String, PutItem)]) -> Vec<Result<Ack, Stri
         }
     }
     for (id, idx) in by_crawl {
-        let group: Vec<PutItem> = idx.iter().map(|&i| items[i].1.clone()).collect();
-        let r = root.crawl_or_create(id).and_then(|c| c.put(&group, now));
+        let group = idx.iter().map(|&i| &items[i].1);
+        let r = root.crawl_or_create(id).and_then(|c| c.put(group, now));
         match r {
             Ok(acks) => {
                 for (&i, a) in idx.iter().zip(acks) {

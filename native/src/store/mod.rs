@@ -1021,13 +1021,13 @@ impl Store {
         let opened = storage::FileSourceOf::new(snap_file)
             .map_err(|e| self.io(Op::Stat, snap_name.clone(), e))
             .and_then(|src| {
-                meguri_core::reader::Reader::open_with(src, crate::fsource::read_options()).map_err(|error| {
-                    StoreError::SnapshotDamaged {
+                meguri_core::reader::Reader::open_with(src, crate::fsource::read_options()).map_err(
+                    |error| StoreError::SnapshotDamaged {
                         dir: self.dir.clone(),
                         name: snap_name.clone(),
                         problem: Box::new(SnapshotProblem::Format(error)),
-                    }
-                })
+                    },
+                )
             });
         let reader = match opened {
             Ok(r) => r,
