@@ -538,7 +538,7 @@ pub struct SplitArgs {
     /// Cut into N outputs of about equal URL counts, at host boundaries.
     #[arg(long, value_parser = clap::value_parser!(u32).range(2..))]
     pub into: Option<u32>,
-    /// Directory for the outputs, named <stem>-<i>.meguri.
+    /// Directory for the outputs, named `<stem>-<i>.meguri`.
     #[arg(long)]
     pub out_dir: PathBuf,
     /// Id of the first output; the others count up from it (default: the input's id).

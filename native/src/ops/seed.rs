@@ -2,7 +2,7 @@
 //! atomically.
 //!
 //! Three stages overlap: a thread reads (and decompresses) the input into blocks of whole
-//! lines, [`PARSERS`] threads parse blocks, and the calling thread hands parsed blocks to the
+//! lines, `PARSERS` threads parse blocks, and the calling thread hands parsed blocks to the
 //! [`SortSeeder`] in input order, which sorts them within `--memory` (spilling sorted runs to
 //! temporary files when they do not fit) and then merges and encodes them. The output does not
 //! depend on the threads or the budget.

@@ -55,9 +55,12 @@ pub use shutdown::{stop_signal, Shutdown};
 
 /// Code generated from `native/proto/urlfrontier.proto` by `build.rs`.
 ///
-/// The service is `urlfrontier.URLFrontier`; [`url_frontier_server::UrlFrontier`] is the trait
-/// the frontier implements (every method has a default answering `UNIMPLEMENTED`), and
-/// [`url_frontier_client::UrlFrontierClient`] the client the tests and tools use.
+/// The service is `urlfrontier.URLFrontier`; [`UrlFrontier`] is the trait the frontier
+/// implements (every method has a default answering `UNIMPLEMENTED`), and
+/// [`UrlFrontierClient`] the client the tests and tools use.
+///
+/// [`UrlFrontier`]: pb::url_frontier_server::UrlFrontier
+/// [`UrlFrontierClient`]: pb::url_frontier_client::UrlFrontierClient
 #[allow(missing_docs, clippy::all, clippy::pedantic)]
 pub mod pb {
     tonic::include_proto!("urlfrontier");

@@ -1,6 +1,6 @@
 //! The storage seam: every file-system operation the partition directory and the intent
 //! records perform goes through [`Storage`] and [`StorageFile`], so a test backend can stand
-//! where the disk does ([`crate::store::sim`], which simulates power loss).
+//! where the disk does (`store::sim`, built for tests, which simulates power loss).
 //!
 //! Invariants:
 //! - The seam is thin: each method is one system call's worth of work (one `pwrite`, one
