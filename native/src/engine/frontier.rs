@@ -124,8 +124,9 @@ type QueueItem<Id> = Reverse<(Millis, Reverse<u32>, Id, u32)>;
 /// first, then the time it became able to, then the queue key.
 type SchedItem = Reverse<(Reverse<u32>, Millis, u64, u32)>;
 
-/// A waiting-heap entry: when a queue can next hand out, then the queue key.
-type WaitItem = Reverse<(Millis, u64, u32)>;
+/// A waiting-heap entry: when a queue can next hand out, then the queue key; it carries the
+/// generation and head priority its ready-heap entry will have.
+type WaitItem = Reverse<(Millis, u64, u32, Reverse<u32>)>;
 
 #[derive(Debug)]
 struct Queue<Id> {
@@ -166,6 +167,24 @@ pub struct Counts {
     pub leased: u64,
     /// URLs completed (the frontier counts what callers report through [`Frontier::complete`]).
     pub completed: u64,
+}
+
+/// A queue's earliest live URL (queued, at its current generation), dropping stale heap
+/// entries on the way.
+fn live_head<Id: Copy + Ord + Hash>(
+    heap: &mut BinaryHeap<QueueItem<Id>>,
+    slots: &FastMap<Id, Slot>,
+) -> Option<(Millis, Reverse<u32>)> {
+    while let Some(&Reverse((due, prio, id, gen))) = heap.peek() {
+        let live = slots
+            .get(&id)
+            .is_some_and(|s| s.gen == gen && s.leased_until.is_none());
+        if live {
+            return Some((due, prio));
+        }
+        heap.pop();
+    }
+    None
 }
 
 /// A frontier being filled by [`Frontier::rebuild`]: the calls that reopen a crawl, with the
@@ -575,7 +594,7 @@ impl<Id: Copy + Ord + Hash> Frontier<Id> {
             }
             self.ready.pop();
         }
-        while let Some(&Reverse((at, q, gen))) = self.waiting.peek() {
+        while let Some(&Reverse((at, q, gen, _))) = self.waiting.peek() {
             if self.live_entry(q, gen) {
                 return Some(earliest.map_or(at, |e: Millis| e.min(at)));
             }
@@ -584,25 +603,10 @@ impl<Id: Copy + Ord + Hash> Frontier<Id> {
         earliest
     }
 
-    /// The delay in force for a queue.
-    fn delay_of(&self, g: &Gate) -> Millis {
-        g.delay.unwrap_or(self.default_delay)
-    }
-
     /// The queue's earliest live URL, dropping stale heap entries on the way.
     fn head(&mut self, queue: u64) -> Option<(Millis, Reverse<u32>)> {
         let q = self.queues.get_mut(&queue)?;
-        while let Some(Reverse((due, prio, id, gen))) = q.heap.peek().copied() {
-            let live = self
-                .slots
-                .get(&id)
-                .is_some_and(|s| s.gen == gen && s.leased_until.is_none());
-            if live {
-                return Some((due, prio));
-            }
-            q.heap.pop();
-        }
-        None
+        live_head(&mut q.heap, &self.slots)
     }
 
     /// Re-times a queue in the schedule heap after anything about it changed. An entry whose
@@ -635,7 +639,7 @@ impl<Id: Copy + Ord + Hash> Frontier<Id> {
         q.sched_gen = gen;
         q.sched_key = (prio, at);
         q.scheduled = true;
-        self.waiting.push(Reverse((at, queue, gen)));
+        self.waiting.push(Reverse((at, queue, gen, prio)));
     }
 
     /// Whether a schedule entry of `queue` at generation `gen` is the live one.
@@ -645,19 +649,16 @@ impl<Id: Copy + Ord + Hash> Frontier<Id> {
             .is_some_and(|x| x.scheduled && x.sched_gen == gen)
     }
 
-    /// Moves the queues whose time has come by `now` from the waiting heap to the ready heap
-    /// (dropping stale entries on the way).
+    /// Moves the queues whose time has come by `now` from the waiting heap to the ready heap.
+    /// Stale entries move too: the ready heap skips them when they come up, which costs less
+    /// than looking every queue up here.
     fn promote(&mut self, now: Millis) {
-        while let Some(&Reverse((at, queue, gen))) = self.waiting.peek() {
+        while let Some(&Reverse((at, queue, gen, prio))) = self.waiting.peek() {
             if at > now {
                 break;
             }
             self.waiting.pop();
-            if let Some(q) = self.queues.get(&queue) {
-                if q.scheduled && q.sched_gen == gen {
-                    self.ready.push(Reverse((q.sched_key.0, at, queue, gen)));
-                }
-            }
+            self.ready.push(Reverse((prio, at, queue, gen)));
         }
     }
 
@@ -677,16 +678,19 @@ impl<Id: Copy + Ord + Hash> Frontier<Id> {
                 break;
             };
             let Reverse((_, _, queue, gen)) = item;
-            if !self.live_entry(queue, gen) {
+            let Some(q) = self
+                .queues
+                .get_mut(&queue)
+                .filter(|q| q.scheduled && q.sched_gen == gen)
+            else {
                 continue;
-            }
-            let leased = self.queues[&queue].leased;
-            if take.max_per_queue != 0 && leased >= take.max_per_queue {
+            };
+            if take.max_per_queue != 0 && q.leased >= take.max_per_queue {
                 full.push(item);
                 continue;
             }
             // The live entry is out of the heap now; serving (or not) puts a new one in.
-            self.queues.get_mut(&queue).expect("live").scheduled = false;
+            q.scheduled = false;
             if self.serve(queue, now, take, out) {
                 served += 1;
             } else {
@@ -699,13 +703,23 @@ impl<Id: Copy + Ord + Hash> Frontier<Id> {
 
     /// Serves one queue if its gate lets it; returns whether it handed out anything.
     fn serve(&mut self, queue: u64, now: Millis, take: &Take, out: &mut Vec<Handout<Id>>) -> bool {
-        let Some(q) = self.queues.get(&queue) else {
+        // One lookup of the queue for the whole turn (this is the dispatch's inner loop).
+        let default_delay = self.default_delay;
+        let Frontier {
+            queues,
+            slots,
+            leases,
+            next_gen,
+            totals,
+            ..
+        } = self;
+        let Some(q) = queues.get_mut(&queue) else {
             return false;
         };
         let g = q.gate;
         let polite = g
             .last_handout
-            .is_none_or(|t| t.saturating_add(self.delay_of(&g)) <= now);
+            .is_none_or(|t| t.saturating_add(g.delay.unwrap_or(default_delay)) <= now);
         let limited = g.limit.is_some_and(|l| q.completed >= l);
         let room = if take.max_per_queue == 0 {
             u32::MAX
@@ -718,43 +732,39 @@ impl<Id: Copy + Ord + Hash> Frontier<Id> {
         let until = take.lease.map(|l| now.saturating_add(l));
         let mut n = 0u32;
         while n < room {
-            match self.head(queue) {
+            match live_head(&mut q.heap, slots) {
                 Some((due, _)) if due <= now => {}
                 _ => break,
             }
-            let q = self.queues.get_mut(&queue).expect("present");
             let Reverse((_, _, id, _)) = q.heap.pop().expect("a live head");
             q.queued -= 1;
             match until {
                 Some(until) => {
                     q.leased += 1;
-                    let gen = self.next_gen.wrapping_add(1);
-                    self.next_gen = gen;
-                    let s = self.slots.get_mut(&id).expect("live");
+                    *next_gen = next_gen.wrapping_add(1);
+                    let gen = *next_gen;
+                    let s = slots.get_mut(&id).expect("live");
                     s.leased_until = Some(until);
                     s.gen = gen;
-                    self.leases.push(Reverse((until, id, gen)));
+                    leases.push(Reverse((until, id, gen)));
                 }
                 None => {
-                    self.slots.remove(&id);
+                    slots.remove(&id);
                 }
             }
             out.push(Handout { queue, id, until });
             n += 1;
         }
-        self.totals.queued -= u64::from(n);
+        totals.queued -= u64::from(n);
         if until.is_some() {
-            self.totals.leased += u64::from(n);
+            totals.leased += u64::from(n);
         }
         if n > 0 {
             // Only a queue that handed something out pays its delay.
-            self.queues
-                .get_mut(&queue)
-                .expect("present")
-                .gate
-                .last_handout = Some(now);
+            q.gate.last_handout = Some(now);
         }
-        self.reschedule(queue);
+        let head = live_head(&mut q.heap, slots);
+        self.schedule(queue, head);
         n > 0
     }
 
