@@ -106,14 +106,20 @@ pub fn drain(p: &mut Partition, fetcher: &mut dyn Fetcher, o: &DrainOptions) -> 
     };
     let mut f: Frontier<u32> = Frontier::new(o.default_delay);
     let start_hour = outcome::hour_of(o.start);
-    for (i, u) in p.urls.iter().enumerate() {
-        if due_now(u, start_hour) {
-            f.push(u.key.host, i as u32, o.start, u.priority);
+    f.rebuild(p.hosts.len(), p.urls.len(), |fr| {
+        // Rows are in key order, so each host's URLs come together.
+        let mut last = None;
+        for (i, u) in p.urls.iter().enumerate() {
+            if due_now(u, start_hour) {
+                let q = u.key.host;
+                if last != Some(q) && !fr.has_queue(q) {
+                    fr.set_gate(q, hosts.gate(p, q));
+                }
+                last = Some(q);
+                fr.push(q, i as u32, o.start, u.priority);
+            }
         }
-    }
-    for q in f.queue_keys().collect::<Vec<_>>() {
-        f.set_gate(q, hosts.gate(p, q));
-    }
+    });
     let mut known: Option<HashMap<UrlKey, u32>> = None;
     let mut now = o.start;
     let mut out = Vec::new();
