@@ -2,6 +2,10 @@
 //! pages with C zstd, and the arena with [`ArenaZip`] on a second thread while the tables are
 //! encoded. The bytes are those of a single-threaded [`encode_with`]: determinism does not
 //! depend on the threads.
+//!
+//! A job whose arena is final before its tables are (`run`: the drain changes rows, and the
+//! arena only when a fetch adds text) compresses it early with [`compress_arena`], on a thread
+//! of its own, and hands the result to [`encode_partition_compressed`].
 
 use crate::arena_zip::{ArenaZip, ARENA_LEVEL, ARENA_PARAMS};
 use meguri_core::format::codec::{CZstd, Compressor};
@@ -33,11 +37,35 @@ impl Default for EncodeSettings {
 /// The arena's compression running on another thread: its codec and bytes.
 type ArenaJob<'s> = std::thread::ScopedJoinHandle<'s, (u8, Vec<u8>)>;
 
-/// A compressor whose one job, the arena, was started on another thread before the encoder
-/// asked for it; any other input is compressed in place.
+/// An arena compressed ahead of its encoding ([`compress_arena`]).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CompressedArena {
+    /// The codec the bytes are in.
+    codec: u8,
+    /// The compressed bytes.
+    bytes: Vec<u8>,
+}
+
+/// Compresses `arena` as [`encode_partition`] compresses a partition's arena with `settings`.
+pub fn compress_arena(arena: &[u8], settings: &EncodeSettings) -> CompressedArena {
+    let mut bytes = Vec::new();
+    let codec = arena_zip(settings).compress(arena, &mut bytes);
+    CompressedArena { codec, bytes }
+}
+
+/// Where the arena's compressed bytes come from.
+enum Pending<'s> {
+    /// A thread compressing it.
+    Thread(ArenaJob<'s>),
+    /// Already compressed.
+    Done(CompressedArena),
+}
+
+/// A compressor whose one job, the arena, was started before the encoder asked for it; any
+/// other input is compressed in place.
 struct Background<'a, 's> {
     input: &'a [u8],
-    job: std::cell::RefCell<Option<ArenaJob<'s>>>,
+    job: std::cell::RefCell<Option<Pending<'s>>>,
     fallback: &'a ArenaZip,
 }
 
@@ -47,16 +75,26 @@ impl Compressor for Background<'_, '_> {
     }
     fn compress(&self, input: &[u8], out: &mut Vec<u8>) -> u8 {
         if std::ptr::eq(input, self.input) {
-            if let Some(job) = self.job.borrow_mut().take() {
-                let (codec, bytes) = job.join().expect("arena compression thread");
-                out.extend_from_slice(&bytes);
-                return codec;
-            }
+            let (codec, bytes) = match self.job.borrow_mut().take() {
+                Some(Pending::Thread(job)) => job.join().expect("arena compression thread"),
+                Some(Pending::Done(c)) => (c.codec, c.bytes),
+                None => return self.fallback.compress(input, out),
+            };
+            out.extend_from_slice(&bytes);
+            return codec;
         }
         self.fallback.compress(input, out)
     }
     fn min_output(&self, len: usize) -> usize {
         self.fallback.min_output(len)
+    }
+}
+
+/// The arena's compressor for `settings`.
+fn arena_zip(settings: &EncodeSettings) -> ArenaZip {
+    ArenaZip {
+        level: settings.arena_level,
+        params: ARENA_PARAMS,
     }
 }
 
@@ -66,27 +104,66 @@ pub fn encode_partition(
     p: &Partition,
     args: &EncodeSettings,
 ) -> meguri_core::error::Result<Vec<u8>> {
+    std::thread::scope(|scope| {
+        let arena_bytes = &p.arena;
+        let job = scope.spawn(move || {
+            let c = compress_arena(arena_bytes, args);
+            (c.codec, c.bytes)
+        });
+        encode_tables(p, args, Pending::Thread(job))
+    })
+}
+
+/// As [`encode_partition`], with `arena` the result of [`compress_arena`] on `p.arena` with
+/// the same `args` (the caller's promise; the bytes are then the same).
+pub fn encode_partition_compressed(
+    p: &Partition,
+    args: &EncodeSettings,
+    arena: CompressedArena,
+) -> meguri_core::error::Result<Vec<u8>> {
+    encode_tables(p, args, Pending::Done(arena))
+}
+
+/// Encodes the tables here, taking the arena's bytes from `pending` when the encoder asks.
+fn encode_tables(
+    p: &Partition,
+    args: &EncodeSettings,
+    pending: Pending<'_>,
+) -> meguri_core::error::Result<Vec<u8>> {
     let pages = CZstd::new(args.level);
-    let arena = ArenaZip {
-        level: args.arena_level,
-        params: ARENA_PARAMS,
-    };
+    let arena = arena_zip(args);
     let opts = WriteOptions {
         page_rows: args.page_rows,
         ..WriteOptions::default()
     };
-    std::thread::scope(|scope| {
-        let arena_bytes = &p.arena;
-        let job = scope.spawn(move || {
-            let mut out = Vec::new();
-            let codec = arena.compress(arena_bytes, &mut out);
-            (codec, out)
-        });
-        let bg = Background {
-            input: &p.arena,
-            job: std::cell::RefCell::new(Some(job)),
-            fallback: &arena,
-        };
-        encode_with(p, &opts, &pages, &bg)
-    })
+    let bg = Background {
+        input: &p.arena,
+        job: std::cell::RefCell::new(Some(pending)),
+        fallback: &arena,
+    };
+    encode_with(p, &opts, &pages, &bg)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::ops::testing::partition;
+
+    #[test]
+    fn an_arena_compressed_ahead_encodes_to_the_same_bytes() {
+        let p = partition(3, 0, u64::MAX, 40);
+        assert!(p.arena.len() > 1000);
+        let s = EncodeSettings::default();
+        let whole = encode_partition(&p, &s).unwrap();
+        let ahead = encode_partition_compressed(&p, &s, compress_arena(&p.arena, &s)).unwrap();
+        assert_eq!(whole, ahead);
+        let single = encode_with(
+            &p,
+            &WriteOptions::default(),
+            &CZstd::new(s.level),
+            &arena_zip(&s),
+        )
+        .unwrap();
+        assert_eq!(whole, single);
+    }
 }

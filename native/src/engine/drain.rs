@@ -10,9 +10,12 @@
 //! Invariants: each dispatch goes through [`Frontier::take`] (the politeness gate); a queue's
 //! host row records when it may next be fetched; a URL fetched successfully leaves the drain
 //! (its next visit is for a later one), a failing one comes back at its back-off until it is
-//! Gone; redirect targets are discovered as new rows in the same drain.
+//! Gone; redirect targets are discovered as new rows in the same drain. The arena is only
+//! ever appended to (a validator, a redirect target, a new host's name): the bytes it had when
+//! the drain started are never rewritten, so a caller may compress them meanwhile
+//! ([`drain_over`]).
 
-use super::frontier::{Frontier, Gate, Millis, Take};
+use super::frontier::{FastMap, Frontier, Gate, Millis, Take};
 use super::outcome::{self, apply, dispatched, status, Outcome};
 use meguri_core::keys::{seed_key, UrlKey};
 use meguri_core::partition::Partition;
@@ -23,6 +26,12 @@ use std::collections::HashMap;
 pub trait Fetcher {
     /// The outcome of fetching `url` (row `row`) at `at`.
     fn fetch(&mut self, url: &str, row: &UrlRecord, at: Millis) -> Outcome;
+
+    /// Whether [`Fetcher::fetch`] reads its `url` (otherwise it is given an empty one, and the
+    /// drain skips reading the arena for each dispatch).
+    fn reads_urls(&self) -> bool {
+        true
+    }
 }
 
 /// The reference's offline fetcher: every URL answers 200 with nothing to record.
@@ -38,6 +47,10 @@ impl Fetcher for Offline {
             etag: None,
             last_modified: None,
         }
+    }
+
+    fn reads_urls(&self) -> bool {
+        false
     }
 }
 
@@ -89,12 +102,30 @@ pub fn due_now(u: &UrlRecord, hour: u32) -> bool {
 /// Drains `p` with `fetcher`. Rows are updated in place; redirect targets are added (the rows
 /// are sorted again at the end, arena references kept).
 pub fn drain(p: &mut Partition, fetcher: &mut dyn Fetcher, o: &DrainOptions) -> DrainReport {
+    let base = std::mem::take(&mut p.arena);
+    let (rep, added) = drain_over(p, &base, fetcher, o);
+    p.arena = base;
+    p.arena.extend_from_slice(&added);
+    rep
+}
+
+/// As [`drain`], with `p`'s arena held apart as `arena` (read only here; `p.arena` is not
+/// used). Returns the report and the bytes the drain appends to the arena: `arena ‖ added` is
+/// the drained partition's arena, and `added` is empty when no fetch added text.
+pub fn drain_over(
+    p: &mut Partition,
+    arena: &[u8],
+    fetcher: &mut dyn Fetcher,
+    o: &DrainOptions,
+) -> (DrainReport, Vec<u8>) {
+    let mut arena = Appended::new(arena);
+    let reads_urls = fetcher.reads_urls();
     let mut rep = DrainReport {
         ran: p.urls.len() as u64,
         ..Default::default()
     };
     let hosts_before = p.hosts.len();
-    let host_index: HashMap<u64, usize> = p
+    let host_index: FastMap<u64, usize> = p
         .hosts
         .iter()
         .enumerate()
@@ -152,11 +183,11 @@ pub fn drain(p: &mut Partition, fetcher: &mut dyn Fetcher, o: &DrainOptions) -> 
         for h in &out {
             let row = h.id as usize;
             rep.dispatched += 1;
-            let outcome = {
-                let url = meguri_core::arena::Arena(&p.arena)
-                    .get(p.urls[row].url_ref)
-                    .unwrap_or_default();
+            let outcome = if reads_urls {
+                let url = arena.get(p.urls[row].url_ref);
                 fetcher.fetch(&String::from_utf8_lossy(url), &p.urls[row], now)
+            } else {
+                fetcher.fetch("", &p.urls[row], now)
             };
             if outcome.failed() {
                 rep.failed += 1;
@@ -169,10 +200,10 @@ pub fn drain(p: &mut Partition, fetcher: &mut dyn Fetcher, o: &DrainOptions) -> 
             let mut u = p.urls[row];
             let fx = apply(&mut u, &mut p.hosts[hi], &outcome, now, o.state_machine);
             if let Some(tag) = &fx.etag {
-                u.etag_ref = intern(&mut p.arena, tag);
+                u.etag_ref = arena.intern(tag);
             }
             if let Some(target) = &fx.redirect {
-                u.redirect_ref = intern(&mut p.arena, target);
+                u.redirect_ref = arena.intern(target);
                 let map = known.get_or_insert_with(|| {
                     p.urls
                         .iter()
@@ -180,7 +211,8 @@ pub fn drain(p: &mut Partition, fetcher: &mut dyn Fetcher, o: &DrainOptions) -> 
                         .map(|(i, u)| (u.key, i as u32))
                         .collect()
                 });
-                if let Some(new) = discover(p, &mut hosts, map, target, o, u.depth, now) {
+                if let Some(new) = discover(p, &mut arena, &mut hosts, map, target, o, u.depth, now)
+                {
                     let n = &p.urls[new as usize];
                     f.push(n.key.host, new, now, n.priority);
                     let q = n.key.host;
@@ -215,13 +247,59 @@ pub fn drain(p: &mut Partition, fetcher: &mut dyn Fetcher, o: &DrainOptions) -> 
         p.hosts.sort_by_key(|h| h.host_key);
     }
     rep.urls = p.urls.len() as u64;
-    rep
+    (rep, arena.into_added())
 }
 
 fn wall_now() -> Millis {
     std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
         .map_or(0, |d| d.as_millis() as Millis)
+}
+
+/// An arena the drain reads and appends to without changing its first bytes.
+struct Appended<'a> {
+    base: &'a [u8],
+    /// What was appended, after one byte that is not part of the arena: an entry's offset here
+    /// is then never 0, which the arena's read rule would take for "none".
+    added: Vec<u8>,
+}
+
+impl<'a> Appended<'a> {
+    fn new(base: &'a [u8]) -> Self {
+        Appended {
+            base,
+            added: vec![0],
+        }
+    }
+
+    /// The entry at `at` (empty for 0 or a reference that resolves nowhere: the fetcher is told
+    /// an empty URL rather than the drain stopping).
+    fn get(&self, at: u64) -> &[u8] {
+        let base = self.base.len() as u64;
+        let arena = meguri_core::arena::Arena;
+        match at.checked_sub(base) {
+            None => arena(self.base).get(at),
+            Some(rel) => arena(&self.added).get(rel + 1),
+        }
+        .unwrap_or_default()
+    }
+
+    /// As [`intern`] on the whole arena (`base` and what was appended).
+    fn intern(&mut self, s: impl AsRef<[u8]>) -> u64 {
+        if self.base.is_empty() && self.added.len() == 1 {
+            self.added.push(0);
+        }
+        let at = (self.base.len() + self.added.len() - 1) as u64;
+        meguri_core::bytes::put_uvarint(&mut self.added, s.as_ref().len() as u64);
+        self.added.extend_from_slice(s.as_ref());
+        at
+    }
+
+    /// The appended bytes.
+    fn into_added(mut self) -> Vec<u8> {
+        self.added.remove(0);
+        self.added
+    }
 }
 
 /// Appends an arena entry (`varint len ‖ bytes`) and returns its offset.
@@ -238,7 +316,7 @@ pub fn intern(arena: &mut Vec<u8>, s: impl AsRef<[u8]>) -> u64 {
 
 /// The host rows, found by key, with the delay rule.
 struct HostRows {
-    index: HashMap<u64, usize>,
+    index: FastMap<u64, usize>,
     default_delay: Millis,
 }
 
@@ -278,8 +356,10 @@ impl HostRows {
 
 /// Adds a redirect target as a new row (keyed as `seed` keys URLs) unless it is known or falls
 /// outside the partition's range; returns its row.
+#[allow(clippy::too_many_arguments)]
 fn discover(
     p: &mut Partition,
+    arena: &mut Appended<'_>,
     hosts: &mut HostRows,
     known: &mut HashMap<UrlKey, u32>,
     target: &str,
@@ -291,7 +371,7 @@ fn discover(
     if known.contains_key(&key) || key.host < p.hostkey_lo || key.host > p.hostkey_hi {
         return None;
     }
-    let url_ref = intern(&mut p.arena, target);
+    let url_ref = arena.intern(target);
     let row = p.urls.len() as u32;
     p.urls.push(UrlRecord {
         key,
@@ -308,7 +388,7 @@ fn discover(
     let h = &mut p.hosts[hi];
     if h.host_ref == 0 {
         let name = meguri_core::keys::host_of(target);
-        let r = intern(&mut p.arena, name);
+        let r = arena.intern(name);
         let h = &mut p.hosts[hi];
         h.host_ref = r;
         h.registrable_ref = r;
@@ -476,5 +556,69 @@ mod tests {
             p.urls.windows(2).all(|w| w[0].key < w[1].key),
             "rows sorted"
         );
+    }
+
+    /// Every URL text it was handed, in order.
+    struct Told(Vec<String>);
+
+    impl Fetcher for Told {
+        fn fetch(&mut self, url: &str, row: &UrlRecord, at: Millis) -> Outcome {
+            self.0.push(url.to_owned());
+            Mixed.fetch(url, row, at)
+        }
+    }
+
+    #[test]
+    fn a_drain_only_appends_to_the_arena_and_reads_back_what_it_appended() {
+        let o = DrainOptions {
+            state_machine: true,
+            ..opts(1_000 * 3_600_000)
+        };
+        // Held apart: the base is never written, the appended bytes come back.
+        let mut apart = partition(&[("a.example", 3), ("b.example", 2)]);
+        let base = std::mem::take(&mut apart.arena);
+        let mut told = Told(Vec::new());
+        let (rep, added) = drain_over(&mut apart, &base, &mut told, &o);
+        assert!(!added.is_empty(), "redirect targets were interned");
+        // The same drain in place: its arena is the base followed by exactly those bytes.
+        let mut whole = partition(&[("a.example", 3), ("b.example", 2)]);
+        assert_eq!(whole.arena, base);
+        assert_eq!(drain(&mut whole, &mut Mixed, &o), rep);
+        assert_eq!(whole.arena, [&base[..], &added[..]].concat());
+        apart.arena = whole.arena.clone();
+        assert_eq!(apart, whole);
+        // Each redirect target was fetched under its own text, read from the appended part.
+        for target in ["https://a.example/p/1/", "https://b.example/p/1/"] {
+            assert!(
+                told.0.iter().any(|u| u == target),
+                "{target} in {:?}",
+                told.0
+            );
+        }
+        let arena = meguri_core::arena::Arena(&whole.arena);
+        for u in &whole.urls {
+            let text = String::from_utf8(arena.get(u.url_ref).unwrap().to_vec()).unwrap();
+            assert!(text.starts_with("https://"), "{text}");
+        }
+        // The offline fetcher adds nothing, and is handed no text.
+        let mut p = partition(&[("a.example", 3)]);
+        let base = std::mem::take(&mut p.arena);
+        let (rep, added) = drain_over(&mut p, &base, &mut Offline, &opts(1_000 * 3_600_000));
+        assert_eq!((rep.dispatched, added.len()), (3, 0));
+    }
+
+    #[test]
+    fn text_appended_to_an_empty_arena_starts_with_its_sentinel() {
+        let mut a = Appended::new(&[]);
+        let at = a.intern("x");
+        assert_eq!(at, 1);
+        assert_eq!(a.get(at), b"x");
+        assert_eq!(a.get(0), b"");
+        let mut b = Appended::new(&[0, 1, b'y']);
+        assert_eq!(b.get(1), b"y");
+        let at = b.intern("zz");
+        assert_eq!((at, b.get(at)), (3, &b"zz"[..]));
+        assert_eq!(b.into_added(), [2, b'z', b'z']);
+        assert_eq!(a.into_added(), [0, 1, b'x']);
     }
 }

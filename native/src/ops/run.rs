@@ -8,8 +8,10 @@
 use super::seed::{read_cdx, Seeded};
 use super::{display_path, open_source, Error, IoAction, Op, Progress, Refusal, Result, SeedInput};
 use crate::atomic::write_atomic;
-use crate::encode::{encode_partition, EncodeSettings};
-use crate::engine::drain::{drain, DrainOptions, DrainReport, Offline};
+use crate::encode::{
+    compress_arena, encode_partition, encode_partition_compressed, EncodeSettings,
+};
+use crate::engine::drain::{drain_over, DrainOptions, DrainReport, Offline};
 use crate::engine::frontier::Millis;
 use crate::engine::outcome::hour_of;
 use meguri_core::partition::Partition;
@@ -199,16 +201,32 @@ pub fn run(input: RunInput, opts: &RunOptions, progress: &mut dyn Progress) -> R
             });
         }
     }
-    let mut p = load(input, opts, progress)?;
+    let mut p = load(input, progress, &opts.drain)?;
     let t_load = started.elapsed();
     let d = &opts.drain;
-    let drained = drain(&mut p, &mut Offline, &d.options());
+    // The arena is compressed on the second core while this one drains: the drain only ever
+    // appends to it, so its bytes are final unless a fetch added text (then it is compressed
+    // again, whole, with what was added).
+    let arena = std::mem::take(&mut p.arena);
+    let writes = opts.out.is_some();
+    let (drained, added, compressed) = std::thread::scope(|scope| {
+        let job = writes.then(|| scope.spawn(|| compress_arena(&arena, &opts.encoding)));
+        let (drained, added) = drain_over(&mut p, &arena, &mut Offline, &d.options());
+        let compressed = job.map(|j| j.join().expect("arena compression thread"));
+        (drained, added, compressed)
+    });
+    p.arena = arena;
+    p.arena.extend_from_slice(&added);
     let t_drain = started.elapsed();
     let mut t_encode = t_drain;
     let out = match &opts.out {
         None => None,
         Some(path) => {
-            let bytes = encode_partition(&p, &opts.encoding).map_err(|source| Error::Encode {
+            let bytes = match compressed {
+                Some(c) if added.is_empty() => encode_partition_compressed(&p, &opts.encoding, c),
+                _ => encode_partition(&p, &opts.encoding),
+            }
+            .map_err(|source| Error::Encode {
                 op: Op::Run,
                 source,
             })?;
@@ -244,11 +262,11 @@ pub fn run(input: RunInput, opts: &RunOptions, progress: &mut dyn Progress) -> R
 }
 
 /// The input's rows, whole.
-fn load(input: RunInput, opts: &RunOptions, progress: &mut dyn Progress) -> Result<Partition> {
+fn load(input: RunInput, progress: &mut dyn Progress, d: &DrainSettings) -> Result<Partition> {
     match input {
         RunInput::File(path) => {
             let src = open_source(Op::Run, &path)?;
-            let reader = Reader::open_with(&src, crate::fsource::read_options())
+            let reader = Reader::open_with(src, crate::fsource::read_options())
                 .map_err(|e| Error::format(Op::Run, &path, e))?;
             reader
                 .partition()
@@ -257,13 +275,7 @@ fn load(input: RunInput, opts: &RunOptions, progress: &mut dyn Progress) -> Resu
         RunInput::Seed(s) => {
             let Seeded {
                 partition, skipped, ..
-            } = read_cdx(
-                Op::Run,
-                s,
-                opts.drain.priority,
-                opts.drain.crawl_delay,
-                progress,
-            )?;
+            } = read_cdx(Op::Run, s, d.priority, d.crawl_delay, progress)?;
             if partition.urls.is_empty() {
                 return Err(Error::Refused {
                     op: Op::Run,
