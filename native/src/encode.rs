@@ -34,8 +34,8 @@ impl Default for EncodeSettings {
     }
 }
 
-/// The arena's compression running on another thread: its codec and bytes.
-type ArenaJob<'s> = std::thread::ScopedJoinHandle<'s, (u8, Vec<u8>)>;
+/// The arena's compression running on another thread.
+type ArenaJob<'s> = std::thread::ScopedJoinHandle<'s, CompressedArena>;
 
 /// An arena compressed ahead of its encoding ([`compress_arena`]).
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -75,13 +75,13 @@ impl Compressor for Background<'_, '_> {
     }
     fn compress(&self, input: &[u8], out: &mut Vec<u8>) -> u8 {
         if std::ptr::eq(input, self.input) {
-            let (codec, bytes) = match self.job.borrow_mut().take() {
+            let done = match self.job.borrow_mut().take() {
                 Some(Pending::Thread(job)) => job.join().expect("arena compression thread"),
-                Some(Pending::Done(c)) => (c.codec, c.bytes),
+                Some(Pending::Done(c)) => c,
                 None => return self.fallback.compress(input, out),
             };
-            out.extend_from_slice(&bytes);
-            return codec;
+            out.extend_from_slice(&done.bytes);
+            return done.codec;
         }
         self.fallback.compress(input, out)
     }
@@ -105,11 +105,7 @@ pub fn encode_partition(
     args: &EncodeSettings,
 ) -> meguri_core::error::Result<Vec<u8>> {
     std::thread::scope(|scope| {
-        let arena_bytes = &p.arena;
-        let job = scope.spawn(move || {
-            let c = compress_arena(arena_bytes, args);
-            (c.codec, c.bytes)
-        });
+        let job = scope.spawn(|| compress_arena(&p.arena, args));
         encode_tables(p, args, Pending::Thread(job))
     })
 }

@@ -37,10 +37,11 @@
 //! Memory, whatever the file's size: one batch of column pages decoded, one page per walked
 //! column, the arena's zstd window (at most [`crate::format::zstd_frame::MAX_WINDOW`]; 32 MiB in
 //! meguri's files), the reference batch (8 bytes per distinct reference, at most twice
-//! [`REF_BATCH`]), the findings (row findings are capped as [`ROW_FINDINGS_LISTED`](super::ROW_FINDINGS_LISTED) says) and,
-//! growing with the rows, what the format makes O(rows): the wheel and `next_due` (4 bytes a
-//! scheduled row each; only with a wheel), the seen-set filter (as stored), and the set of
-//! arena references that do not resolve (8 bytes each; none in a sound file).
+//! [`REF_BATCH`]), the findings (row findings are capped as
+//! [`ROW_FINDINGS_LISTED`](super::ROW_FINDINGS_LISTED) says) and, growing with the rows, what
+//! the format makes O(rows): the wheel and `next_due` (4 bytes a scheduled row each; only with
+//! a wheel), the seen-set filter (as stored), and the set of arena references that do not
+//! resolve (8 bytes each; none in a sound file).
 //!
 //! The findings come out exactly as one pass in file order would list them: each phase keeps
 //! its own list, and [`Verifier::report`] joins them in the order of the checks.

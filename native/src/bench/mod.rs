@@ -190,44 +190,55 @@ pub fn measure(p: &Partition, o: &BenchOptions, walls: Walls) -> meguri_core::Re
     })
 }
 
-/// The engine's dispatch selections per second over `p`'s rows: every URL queued on its host
-/// (one per host per round, the hosts' delays on a logical clock), then selected until none is
-/// left. Best of three passes.
+/// The engine's dispatch selections per second over `p`'s rows ([`queue_every_url`], then
+/// [`select_all`]). Best of three passes.
 pub fn selection_rate(p: &Partition) -> f64 {
     let mut best = f64::MAX;
     let mut n = 0u64;
     for _ in 0..3 {
-        let mut f: Frontier<u32> = Frontier::new(1000);
-        for (i, u) in p.urls.iter().enumerate() {
-            f.push(u.key.host, i as u32, 0, u.priority);
-        }
-        let take = Take {
-            max_queues: 0,
-            max_per_queue: 1,
-            lease: None,
-            queue: None,
-        };
-        let mut out = Vec::with_capacity(1 << 16);
+        let mut f = queue_every_url(p);
         let t = std::time::Instant::now();
-        let mut now = 0;
-        n = 0;
-        loop {
-            out.clear();
-            f.take(now, &take, &mut out);
-            n += out.len() as u64;
-            if out.is_empty() {
-                match f.next_ready() {
-                    Some(at) => now = at,
-                    None => break,
-                }
-            }
-        }
+        n = select_all(&mut f);
         best = best.min(t.elapsed().as_secs_f64());
     }
     if best > 0.0 {
         n as f64 / best
     } else {
         0.0
+    }
+}
+
+/// The selection workload: every URL of `p` queued on its host, due at 0, each host waiting
+/// one second between hand-outs.
+pub fn queue_every_url(p: &Partition) -> Frontier<u32> {
+    let mut f = Frontier::new(1000);
+    for (i, u) in p.urls.iter().enumerate() {
+        f.push(u.key.host, i as u32, 0, u.priority);
+    }
+    f
+}
+
+/// Selects from `f` until it is empty, one URL per ready host per round, jumping a logical
+/// clock when no host is ready; returns the selections.
+pub fn select_all(f: &mut Frontier<u32>) -> u64 {
+    let take = Take {
+        max_queues: 0,
+        max_per_queue: 1,
+        lease: None,
+        queue: None,
+    };
+    let mut out = Vec::with_capacity(1 << 16);
+    let (mut now, mut n) = (0, 0u64);
+    loop {
+        out.clear();
+        f.take(now, &take, &mut out);
+        n += out.len() as u64;
+        if out.is_empty() {
+            match f.next_ready() {
+                Some(at) => now = at,
+                None => return n,
+            }
+        }
     }
 }
 

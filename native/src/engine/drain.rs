@@ -259,8 +259,9 @@ fn wall_now() -> Millis {
 /// An arena the drain reads and appends to without changing its first bytes.
 struct Appended<'a> {
     base: &'a [u8],
-    /// What was appended, after one byte that is not part of the arena: an entry's offset here
-    /// is then never 0, which the arena's read rule would take for "none".
+    /// The appended entries after one 0 byte: the arena's sentinel when `base` is empty;
+    /// otherwise a byte that is not part of the arena, there so that no entry here sits at
+    /// offset 0, which the arena's read rule takes for "none".
     added: Vec<u8>,
 }
 
@@ -272,33 +273,35 @@ impl<'a> Appended<'a> {
         }
     }
 
+    /// The offset in the whole arena of `added[0]`.
+    fn start(&self) -> u64 {
+        (self.base.len() as u64).saturating_sub(1)
+    }
+
     /// The entry at `at` (empty for 0 or a reference that resolves nowhere: the fetcher is told
     /// an empty URL rather than the drain stopping).
     fn get(&self, at: u64) -> &[u8] {
-        let base = self.base.len() as u64;
         let arena = meguri_core::arena::Arena;
-        match at.checked_sub(base) {
-            None => arena(self.base).get(at),
-            Some(rel) => arena(&self.added).get(rel + 1),
+        if at < self.base.len() as u64 {
+            arena(self.base).get(at)
+        } else {
+            arena(&self.added).get(at - self.start())
         }
         .unwrap_or_default()
     }
 
     /// As [`intern`] on the whole arena (`base` and what was appended).
     fn intern(&mut self, s: impl AsRef<[u8]>) -> u64 {
-        if self.base.is_empty() && self.added.len() == 1 {
-            self.added.push(0);
-        }
-        let at = (self.base.len() + self.added.len() - 1) as u64;
-        meguri_core::bytes::put_uvarint(&mut self.added, s.as_ref().len() as u64);
-        self.added.extend_from_slice(s.as_ref());
-        at
+        self.start() + intern(&mut self.added, s)
     }
 
-    /// The appended bytes.
+    /// The bytes to append to `base` (none when nothing was interned).
     fn into_added(mut self) -> Vec<u8> {
-        self.added.remove(0);
-        self.added
+        match (self.added.len(), self.base.is_empty()) {
+            (1, _) => Vec::new(),
+            (_, true) => self.added,
+            (_, false) => self.added.split_off(1),
+        }
     }
 }
 

@@ -201,7 +201,7 @@ pub fn run(input: RunInput, opts: &RunOptions, progress: &mut dyn Progress) -> R
             });
         }
     }
-    let mut p = load(input, progress, &opts.drain)?;
+    let mut p = load(input, opts, progress)?;
     let t_load = started.elapsed();
     let d = &opts.drain;
     // The arena is compressed on the second core while this one drains: the drain only ever
@@ -209,15 +209,16 @@ pub fn run(input: RunInput, opts: &RunOptions, progress: &mut dyn Progress) -> R
     // again, whole, with what was added).
     let arena = std::mem::take(&mut p.arena);
     let writes = opts.out.is_some();
-    let (drained, added, compressed) = std::thread::scope(|scope| {
+    let (drained, added, t_drain, compressed) = std::thread::scope(|scope| {
         let job = writes.then(|| scope.spawn(|| compress_arena(&arena, &opts.encoding)));
         let (drained, added) = drain_over(&mut p, &arena, &mut Offline, &d.options());
+        // Taken before the join: a wait for the compression belongs to the encode phase.
+        let t_drain = started.elapsed();
         let compressed = job.map(|j| j.join().expect("arena compression thread"));
-        (drained, added, compressed)
+        (drained, added, t_drain, compressed)
     });
     p.arena = arena;
     p.arena.extend_from_slice(&added);
-    let t_drain = started.elapsed();
     let mut t_encode = t_drain;
     let out = match &opts.out {
         None => None,
@@ -262,11 +263,11 @@ pub fn run(input: RunInput, opts: &RunOptions, progress: &mut dyn Progress) -> R
 }
 
 /// The input's rows, whole.
-fn load(input: RunInput, progress: &mut dyn Progress, d: &DrainSettings) -> Result<Partition> {
+fn load(input: RunInput, opts: &RunOptions, progress: &mut dyn Progress) -> Result<Partition> {
     match input {
         RunInput::File(path) => {
             let src = open_source(Op::Run, &path)?;
-            let reader = Reader::open_with(src, crate::fsource::read_options())
+            let reader = Reader::open_with(&src, crate::fsource::read_options())
                 .map_err(|e| Error::format(Op::Run, &path, e))?;
             reader
                 .partition()
@@ -275,7 +276,13 @@ fn load(input: RunInput, progress: &mut dyn Progress, d: &DrainSettings) -> Resu
         RunInput::Seed(s) => {
             let Seeded {
                 partition, skipped, ..
-            } = read_cdx(Op::Run, s, d.priority, d.crawl_delay, progress)?;
+            } = read_cdx(
+                Op::Run,
+                s,
+                opts.drain.priority,
+                opts.drain.crawl_delay,
+                progress,
+            )?;
             if partition.urls.is_empty() {
                 return Err(Error::Refused {
                     op: Op::Run,
