@@ -26,6 +26,8 @@ use std::collections::hash_map::Entry;
 use std::collections::BinaryHeap;
 use std::hash::{BuildHasherDefault, Hash, Hasher};
 
+use super::lane_heap::LaneHeap;
+
 /// A fast hasher for the frontier's maps: their keys are host keys and URL keys (already
 /// hashes) or row numbers, none chosen by an adversary who could not just send more URLs, so
 /// SipHash's protection buys nothing here and costs most of a dispatch.
@@ -120,13 +122,13 @@ fn prio_key(p: f32) -> Reverse<u32> {
 /// A queue's heap entry: (due, priority, id), oldest generation skipped.
 type QueueItem<Id> = Reverse<(Millis, Reverse<u32>, Id, u32)>;
 
-/// A ready-heap entry: a queue that can hand out now, ordered by its head URL's priority
-/// first, then the time it became able to, then the queue key.
-type SchedItem = Reverse<(Reverse<u32>, Millis, u64, u32)>;
+/// A ready-schedule entry (smallest first): a queue that can hand out now, ordered by its head
+/// URL's priority first, then the time it became able to, then the queue key.
+type SchedItem = (Reverse<u32>, Millis, u64, u32);
 
-/// A waiting-heap entry: when a queue can next hand out, then the queue key; it carries the
-/// generation and head priority its ready-heap entry will have.
-type WaitItem = Reverse<(Millis, u64, u32, Reverse<u32>)>;
+/// A waiting-schedule entry (smallest first): when a queue can next hand out, then the queue
+/// key; it carries the generation and head priority its ready entry will have.
+type WaitItem = (Millis, u64, u32, Reverse<u32>);
 
 #[derive(Debug)]
 struct Queue<Id> {
@@ -231,7 +233,7 @@ impl<Id: Copy + Ord + Hash> Rebuild<'_, Id> {
         // Its queue's counts may be read by `hold` when the URL was already held.
         self.flush();
         let gen = self.hold(queue, id, due, priority, Some(until));
-        self.f.leases.push(Reverse((until, id, gen)));
+        self.f.leases.push((until, id, gen));
         self.f.queues.entry(queue).or_default().leased += 1;
         self.f.totals.leased += 1;
     }
@@ -285,10 +287,11 @@ pub struct Frontier<Id> {
     queues: FastMap<u64, Queue<Id>>,
     slots: FastMap<Id, Slot>,
     /// Every scheduled queue, by the time it can next hand out.
-    waiting: BinaryHeap<WaitItem>,
+    waiting: LaneHeap<WaitItem>,
     /// Queues whose time has come (moved here by [`Frontier::take`]), by priority.
-    ready: BinaryHeap<SchedItem>,
-    leases: BinaryHeap<Reverse<(Millis, Id, u32)>>,
+    ready: LaneHeap<SchedItem>,
+    /// Leases by their end (smallest first).
+    leases: LaneHeap<(Millis, Id, u32)>,
     default_delay: Millis,
     next_gen: u32,
     totals: Counts,
@@ -301,9 +304,9 @@ impl<Id: Copy + Ord + Hash> Frontier<Id> {
         Frontier {
             queues: FastMap::default(),
             slots: FastMap::default(),
-            waiting: BinaryHeap::new(),
-            ready: BinaryHeap::new(),
-            leases: BinaryHeap::new(),
+            waiting: LaneHeap::new(),
+            ready: LaneHeap::new(),
+            leases: LaneHeap::new(),
             default_delay,
             next_gen: 0,
             totals: Counts::default(),
@@ -430,7 +433,7 @@ impl<Id: Copy + Ord + Hash> Frontier<Id> {
                 gen,
             },
         );
-        self.leases.push(Reverse((until, id, gen)));
+        self.leases.push((until, id, gen));
         let q = self.queues.entry(queue).or_default();
         q.leased += 1;
         self.totals.leased += 1;
@@ -552,7 +555,7 @@ impl<Id: Copy + Ord + Hash> Frontier<Id> {
     /// caller keeping an account of leases, such as the hand-out log).
     pub fn expire_each(&mut self, now: Millis, mut f: impl FnMut(u64, Id, Millis)) -> usize {
         let mut n = 0;
-        while let Some(Reverse((until, id, gen))) = self.leases.peek().copied() {
+        while let Some((until, id, gen)) = self.leases.peek().copied() {
             if until > now {
                 break;
             }
@@ -574,7 +577,7 @@ impl<Id: Copy + Ord + Hash> Frontier<Id> {
 
     /// When the next lease ends, if any is out.
     pub fn next_expiry(&mut self) -> Option<Millis> {
-        while let Some(Reverse((until, id, gen))) = self.leases.peek().copied() {
+        while let Some((until, id, gen)) = self.leases.peek().copied() {
             if self.slots.get(&id).is_some_and(|s| s.gen == gen) {
                 return Some(until);
             }
@@ -587,14 +590,14 @@ impl<Id: Copy + Ord + Hash> Frontier<Id> {
     /// already ready, but full of leased URLs for the last request, answers its ready time).
     pub fn next_ready(&mut self) -> Option<Millis> {
         let mut earliest = None;
-        while let Some(&Reverse((_, at, q, gen))) = self.ready.peek() {
+        while let Some(&(_, at, q, gen)) = self.ready.peek() {
             if self.live_entry(q, gen) {
                 earliest = Some(at);
                 break;
             }
             self.ready.pop();
         }
-        while let Some(&Reverse((at, q, gen, _))) = self.waiting.peek() {
+        while let Some(&(at, q, gen, _)) = self.waiting.peek() {
             if self.live_entry(q, gen) {
                 return Some(earliest.map_or(at, |e: Millis| e.min(at)));
             }
@@ -639,7 +642,7 @@ impl<Id: Copy + Ord + Hash> Frontier<Id> {
         q.sched_gen = gen;
         q.sched_key = (prio, at);
         q.scheduled = true;
-        self.waiting.push(Reverse((at, queue, gen, prio)));
+        self.waiting.push((at, queue, gen, prio));
     }
 
     /// Whether a schedule entry of `queue` at generation `gen` is the live one.
@@ -653,12 +656,12 @@ impl<Id: Copy + Ord + Hash> Frontier<Id> {
     /// Stale entries move too: the ready heap skips them when they come up, which costs less
     /// than looking every queue up here.
     fn promote(&mut self, now: Millis) {
-        while let Some(&Reverse((at, queue, gen, prio))) = self.waiting.peek() {
+        while let Some(&(at, queue, gen, prio)) = self.waiting.peek() {
             if at > now {
                 break;
             }
             self.waiting.pop();
-            self.ready.push(Reverse((prio, at, queue, gen)));
+            self.ready.push((prio, at, queue, gen));
         }
     }
 
@@ -677,7 +680,7 @@ impl<Id: Copy + Ord + Hash> Frontier<Id> {
             let Some(item) = self.ready.pop() else {
                 break;
             };
-            let Reverse((_, _, queue, gen)) = item;
+            let (_, _, queue, gen) = item;
             let Some(q) = self
                 .queues
                 .get_mut(&queue)
@@ -746,7 +749,7 @@ impl<Id: Copy + Ord + Hash> Frontier<Id> {
                     let s = slots.get_mut(&id).expect("live");
                     s.leased_until = Some(until);
                     s.gen = gen;
-                    leases.push(Reverse((until, id, gen)));
+                    leases.push((until, id, gen));
                 }
                 None => {
                     slots.remove(&id);

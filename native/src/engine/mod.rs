@@ -5,6 +5,8 @@
 //!
 //! - [`frontier`]: per-queue URL heaps, the politeness gate and the lease table: the one place
 //!   dispatch rules live.
+//! - [`lane_heap`]: the min-queue under the frontier's schedule, for keys that mostly arrive
+//!   in order.
 //! - [`outcome`]: the state machine that folds a fetch's outcome into the rows, and the
 //!   change-rate schedule.
 //! - [`drain`]: the drain loop of `meguri run` and `meguri serve --offline`, with the offline
@@ -12,4 +14,5 @@
 
 pub mod drain;
 pub mod frontier;
+pub mod lane_heap;
 pub mod outcome;
