@@ -9,22 +9,33 @@
 //! Invariants:
 //! - A URL is in exactly one state: *queued* (in its queue's heap, waiting for its due time and
 //!   its queue's gate) or *leased* (handed out, in the lease heap until it expires or is
-//!   released). The `slots` map is the truth; heap entries carry a generation and are skipped
-//!   when stale, so updates never search a heap.
+//!   released). The slot table is the truth; heap entries carry a generation and are skipped
+//!   when stale, so updates never search a heap. Generation 0 names nothing.
 //! - A queue hands out URLs only through its gate: not blocked, its crawl limit not reached,
 //!   at least its delay since its last hand-out, and fewer leased URLs than the request allows.
 //!   A call that hands out nothing from a queue leaves its last hand-out time untouched.
-//! - Every queue with queued URLs has one live schedule entry: in the waiting heap, at the
+//! - Every queue with queued URLs has one live schedule entry: in the waiting schedule, at the
 //!   time it can next hand out (its gate and its earliest due URL), until a request at or after
-//!   that time moves it to the ready heap, where queues are served by (priority of their head
-//!   URL, ready time, queue key). A queue whose time has not come never holds back one whose
-//!   time has, whatever their priorities. The order depends on state and `now` alone, so a
-//!   frontier rebuilt from a checkpoint dispatches exactly as the one that wrote it would have.
+//!   that time moves it to the ready schedule, where queues are served by (priority of their
+//!   head URL, ready time, queue key). A queue whose time has not come never holds back one
+//!   whose time has, whatever their priorities. The order depends on state and `now` alone, so
+//!   a frontier rebuilt from a checkpoint dispatches exactly as the one that wrote it would
+//!   have.
+//! - Queues live in a dense table; a queue key maps to its index once, when a URL or a gate
+//!   first names it, and schedule entries carry the index beside the key (the key orders, the
+//!   index finds). A dropped queue's index is reused; its old entries are stale by generation.
+//!
+//! Where the time goes: a dispatch is a handful of schedule operations and slot lookups per
+//! URL. The schedules are [`LaneHeap`]s, because a round of hand-outs files queues in order;
+//! URLs named by row number (`u32`, the drain's ids) keep their slots in a dense table, so a
+//! host's URLs, stored together, are looked up together.
 
 use std::cmp::Reverse;
-use std::collections::hash_map::Entry;
 use std::collections::BinaryHeap;
+use std::fmt::Debug;
 use std::hash::{BuildHasherDefault, Hash, Hasher};
+
+use meguri_core::keys::UrlKey;
 
 use super::lane_heap::LaneHeap;
 
@@ -98,7 +109,7 @@ pub struct Handout<Id> {
     pub until: Option<Millis>,
 }
 
-/// A URL's place in the frontier.
+/// A URL's place in the frontier, as the frontier answers it.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct Slot {
     /// Its queue.
@@ -109,7 +120,133 @@ pub struct Slot {
     pub priority: f32,
     /// `Some(end)` while handed out.
     pub leased_until: Option<Millis>,
+}
+
+/// The lease end of a queued URL. A lease is clamped below it (a lease ending at the last
+/// millisecond of `u64` is a lease forever either way).
+const NOT_LEASED: Millis = Millis::MAX;
+
+/// A URL's place as the frontier keeps it: 32 bytes, found by the URL's id in a
+/// [`SlotTable`].
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Held {
+    due: Millis,
+    /// The lease end, or [`NOT_LEASED`].
+    leased_until: Millis,
+    /// Its queue's index.
+    queue: u32,
+    priority: f32,
+    /// Which heap entries are this URL's; 0 (never given out) marks a vacant dense slot.
     gen: u32,
+}
+
+impl Held {
+    const VACANT: Held = Held {
+        due: 0,
+        leased_until: NOT_LEASED,
+        queue: 0,
+        priority: 0.0,
+        gen: 0,
+    };
+
+    fn is_leased(&self) -> bool {
+        self.leased_until != NOT_LEASED
+    }
+
+    fn lease(&self) -> Option<Millis> {
+        self.is_leased().then_some(self.leased_until)
+    }
+}
+
+/// Where the frontier keeps its URLs' slots, by id.
+pub trait SlotTable<Id>: Default + Debug {
+    /// The slot of `id`, if held.
+    fn get(&self, id: Id) -> Option<&Held>;
+    /// The slot of `id`, if held, to change in place.
+    fn get_mut(&mut self, id: Id) -> Option<&mut Held>;
+    /// Holds `id` at `held`; returns the slot it had.
+    fn insert(&mut self, id: Id, held: Held) -> Option<Held>;
+    /// Lets `id` go; returns the slot it had.
+    fn remove(&mut self, id: Id) -> Option<Held>;
+    /// Makes room for `additional` more ids.
+    fn reserve(&mut self, additional: usize);
+    /// The ids of the slots of queue index `queue`.
+    fn ids_in(&self, queue: u32) -> Vec<Id>;
+}
+
+/// An id the frontier can name URLs by, with the slot table that suits it.
+pub trait FrontierId: Copy + Ord + Hash + Debug {
+    /// The slot table for ids of this type.
+    type Slots: SlotTable<Self>;
+}
+
+/// Row numbers: small, dense integers, so their slots are a vector indexed by the row. The
+/// table is as long as the largest row held, so only ids that count rows belong here.
+impl FrontierId for u32 {
+    type Slots = DenseSlots;
+}
+
+/// URL keys: hashes, so their slots are a hash map.
+impl FrontierId for UrlKey {
+    type Slots = FastMap<UrlKey, Held>;
+}
+
+/// The slot table of row numbers (see [`FrontierId`] for `u32`).
+#[derive(Debug, Default)]
+pub struct DenseSlots(Vec<Held>);
+
+impl SlotTable<u32> for DenseSlots {
+    fn get(&self, id: u32) -> Option<&Held> {
+        self.0.get(id as usize).filter(|h| h.gen != 0)
+    }
+    fn get_mut(&mut self, id: u32) -> Option<&mut Held> {
+        self.0.get_mut(id as usize).filter(|h| h.gen != 0)
+    }
+    fn insert(&mut self, id: u32, held: Held) -> Option<Held> {
+        let i = id as usize;
+        if i >= self.0.len() {
+            self.0.resize(i + 1, Held::VACANT);
+        }
+        let old = std::mem::replace(&mut self.0[i], held);
+        (old.gen != 0).then_some(old)
+    }
+    fn remove(&mut self, id: u32) -> Option<Held> {
+        let h = self.0.get_mut(id as usize)?;
+        let old = std::mem::replace(h, Held::VACANT);
+        (old.gen != 0).then_some(old)
+    }
+    fn reserve(&mut self, additional: usize) {
+        self.0.reserve(additional);
+    }
+    fn ids_in(&self, queue: u32) -> Vec<u32> {
+        (0..self.0.len() as u32)
+            .filter(|&i| self.0[i as usize].gen != 0 && self.0[i as usize].queue == queue)
+            .collect()
+    }
+}
+
+impl<Id: Copy + Eq + Hash + Debug> SlotTable<Id> for FastMap<Id, Held> {
+    fn get(&self, id: Id) -> Option<&Held> {
+        FastMap::get(self, &id)
+    }
+    fn get_mut(&mut self, id: Id) -> Option<&mut Held> {
+        FastMap::get_mut(self, &id)
+    }
+    fn insert(&mut self, id: Id, held: Held) -> Option<Held> {
+        FastMap::insert(self, id, held)
+    }
+    fn remove(&mut self, id: Id) -> Option<Held> {
+        FastMap::remove(self, &id)
+    }
+    fn reserve(&mut self, additional: usize) {
+        FastMap::reserve(self, additional);
+    }
+    fn ids_in(&self, queue: u32) -> Vec<Id> {
+        self.iter()
+            .filter(|(_, h)| h.queue == queue)
+            .map(|(id, _)| *id)
+            .collect()
+    }
 }
 
 /// A priority as a key that sorts higher priorities first (by the f32's total order).
@@ -123,15 +260,19 @@ fn prio_key(p: f32) -> Reverse<u32> {
 type QueueItem<Id> = Reverse<(Millis, Reverse<u32>, Id, u32)>;
 
 /// A ready-schedule entry (smallest first): a queue that can hand out now, ordered by its head
-/// URL's priority first, then the time it became able to, then the queue key.
-type SchedItem = (Reverse<u32>, Millis, u64, u32);
+/// URL's priority first, then the time it became able to, then the queue key; then its
+/// generation and index.
+type SchedItem = (Reverse<u32>, Millis, u64, u32, u32);
 
 /// A waiting-schedule entry (smallest first): when a queue can next hand out, then the queue
-/// key; it carries the generation and head priority its ready entry will have.
-type WaitItem = (Millis, u64, u32, Reverse<u32>);
+/// key; it carries the generation, head priority and index its ready entry will have.
+type WaitItem = (Millis, u64, u32, Reverse<u32>, u32);
 
 #[derive(Debug)]
 struct Queue<Id> {
+    key: u64,
+    /// Whether the index names a queue (false once dropped, until reused).
+    present: bool,
     heap: BinaryHeap<QueueItem<Id>>,
     queued: u64,
     leased: u32,
@@ -145,9 +286,11 @@ struct Queue<Id> {
     sched_key: (Reverse<u32>, Millis),
 }
 
-impl<Id: Ord> Default for Queue<Id> {
-    fn default() -> Self {
+impl<Id: Ord> Queue<Id> {
+    fn new(key: u64) -> Self {
         Queue {
+            key,
+            present: true,
             heap: BinaryHeap::new(),
             queued: 0,
             leased: 0,
@@ -173,14 +316,14 @@ pub struct Counts {
 
 /// A queue's earliest live URL (queued, at its current generation), dropping stale heap
 /// entries on the way.
-fn live_head<Id: Copy + Ord + Hash>(
+fn live_head<Id: FrontierId>(
     heap: &mut BinaryHeap<QueueItem<Id>>,
-    slots: &FastMap<Id, Slot>,
+    slots: &Id::Slots,
 ) -> Option<(Millis, Reverse<u32>)> {
     while let Some(&Reverse((due, prio, id, gen))) = heap.peek() {
         let live = slots
-            .get(&id)
-            .is_some_and(|s| s.gen == gen && s.leased_until.is_none());
+            .get(id)
+            .is_some_and(|s| s.gen == gen && !s.is_leased());
         if live {
             return Some((due, prio));
         }
@@ -192,59 +335,64 @@ fn live_head<Id: Copy + Ord + Hash>(
 /// A frontier being filled by [`Frontier::rebuild`]: the calls that reopen a crawl, with the
 /// scheduling left to the end. Stored rows come grouped by queue (in key order), so queued
 /// URLs are gathered per queue and their heap is built once when the next queue starts.
-pub struct Rebuild<'a, Id> {
+pub struct Rebuild<'a, Id: FrontierId> {
     f: &'a mut Frontier<Id>,
-    /// The queue being gathered and its URLs.
-    run: Option<u64>,
+    /// The queue being gathered (its index) and its URLs.
+    run: Option<u32>,
     items: Vec<QueueItem<Id>>,
     /// Whether a URL was held twice (its first heap entry is then stale).
     moved: bool,
 }
 
-impl<Id: Copy + Ord + Hash> Rebuild<'_, Id> {
+impl<Id: FrontierId> Rebuild<'_, Id> {
     /// As [`Frontier::set_gate`].
     pub fn set_gate(&mut self, queue: u64, gate: Gate) {
-        self.f.queues.entry(queue).or_default().gate = gate;
+        let ix = self.f.index_or_insert(queue);
+        self.f.queues[ix as usize].gate = gate;
     }
 
     /// Whether the queue has been met (a gate, a URL or a completed URL).
     pub fn has_queue(&self, queue: u64) -> bool {
-        self.run == Some(queue) || self.f.queues.contains_key(&queue)
+        self.f.has_queue(queue)
     }
 
     /// As [`Frontier::complete`].
     pub fn complete(&mut self, queue: u64) {
-        self.f.queues.entry(queue).or_default().completed += 1;
+        let ix = self.f.index_or_insert(queue);
+        self.f.queues[ix as usize].completed += 1;
         self.f.totals.completed += 1;
     }
 
     /// As [`Frontier::push`].
     pub fn push(&mut self, queue: u64, id: Id, due: Millis, priority: f32) {
-        let gen = self.hold(queue, id, due, priority, None);
-        if self.run != Some(queue) {
+        let ix = self.f.index_or_insert(queue);
+        let gen = self.hold(ix, id, due, priority, NOT_LEASED);
+        if self.run != Some(ix) {
             self.flush();
-            self.run = Some(queue);
+            self.run = Some(ix);
         }
         self.items.push(Reverse((due, prio_key(priority), id, gen)));
     }
 
     /// As [`Frontier::push_leased`].
     pub fn push_leased(&mut self, queue: u64, id: Id, due: Millis, priority: f32, until: Millis) {
+        let ix = self.f.index_or_insert(queue);
         // Its queue's counts may be read by `hold` when the URL was already held.
         self.flush();
-        let gen = self.hold(queue, id, due, priority, Some(until));
+        let until = until.min(NOT_LEASED - 1);
+        let gen = self.hold(ix, id, due, priority, until);
         self.f.leases.push((until, id, gen));
-        self.f.queues.entry(queue).or_default().leased += 1;
+        self.f.queues[ix as usize].leased += 1;
         self.f.totals.leased += 1;
     }
 
     /// Moves the gathered URLs into their queue's heap.
     fn flush(&mut self) {
-        let Some(queue) = self.run.take() else {
+        let Some(ix) = self.run.take() else {
             return;
         };
         let n = self.items.len() as u64;
-        let q = self.f.queues.entry(queue).or_default();
+        let q = &mut self.f.queues[ix as usize];
         if q.heap.is_empty() {
             q.heap = BinaryHeap::from(std::mem::take(&mut self.items));
         } else {
@@ -257,21 +405,21 @@ impl<Id: Copy + Ord + Hash> Rebuild<'_, Id> {
     /// Records `id`'s slot (a URL already held is moved, its old heap entries left stale).
     fn hold(
         &mut self,
-        queue: u64,
+        queue: u32,
         id: Id,
         due: Millis,
         priority: f32,
-        leased_until: Option<Millis>,
+        leased_until: Millis,
     ) -> u32 {
         let gen = self.f.gen();
-        let slot = Slot {
-            queue,
+        let held = Held {
             due,
-            priority,
             leased_until,
+            queue,
+            priority,
             gen,
         };
-        if let Some(old) = self.f.slots.insert(id, slot) {
+        if let Some(old) = self.f.slots.insert(id, held) {
             self.moved = true;
             // Counted in its queue only once flushed.
             self.flush();
@@ -283,9 +431,14 @@ impl<Id: Copy + Ord + Hash> Rebuild<'_, Id> {
 
 /// The frontier over URLs the caller names by `Id` (a row index, a URL key).
 #[derive(Debug)]
-pub struct Frontier<Id> {
-    queues: FastMap<u64, Queue<Id>>,
-    slots: FastMap<Id, Slot>,
+pub struct Frontier<Id: FrontierId> {
+    /// Queues by index.
+    queues: Vec<Queue<Id>>,
+    /// Queue key → index, for the queues present.
+    index: FastMap<u64, u32>,
+    /// Indices of dropped queues, to reuse.
+    free: Vec<u32>,
+    slots: Id::Slots,
     /// Every scheduled queue, by the time it can next hand out.
     waiting: LaneHeap<WaitItem>,
     /// Queues whose time has come (moved here by [`Frontier::take`]), by priority.
@@ -297,13 +450,15 @@ pub struct Frontier<Id> {
     totals: Counts,
 }
 
-impl<Id: Copy + Ord + Hash> Frontier<Id> {
+impl<Id: FrontierId> Frontier<Id> {
     /// An empty frontier whose queues wait `default_delay` between hand-outs unless told
     /// otherwise.
     pub fn new(default_delay: Millis) -> Self {
         Frontier {
-            queues: FastMap::default(),
-            slots: FastMap::default(),
+            queues: Vec::new(),
+            index: FastMap::default(),
+            free: Vec::new(),
+            slots: Id::Slots::default(),
             waiting: LaneHeap::new(),
             ready: LaneHeap::new(),
             leases: LaneHeap::new(),
@@ -321,55 +476,96 @@ impl<Id: Copy + Ord + Hash> Frontier<Id> {
     /// Changes the default delay (queues with their own keep theirs).
     pub fn set_default_delay(&mut self, delay: Millis) {
         self.default_delay = delay;
-        let keys: Vec<u64> = self.queues.keys().copied().collect();
-        for q in keys {
-            self.reschedule(q);
+        for ix in 0..self.queues.len() as u32 {
+            if self.queues[ix as usize].present {
+                self.reschedule(ix);
+            }
         }
     }
 
+    /// A fresh generation (never 0).
     fn gen(&mut self) -> u32 {
-        self.next_gen = self.next_gen.wrapping_add(1);
+        self.next_gen = self.next_gen.wrapping_add(1).max(1);
         self.next_gen
+    }
+
+    /// The index of a present queue.
+    fn index_of(&self, queue: u64) -> Option<u32> {
+        self.index.get(&queue).copied()
+    }
+
+    /// The index of a queue, making the queue if it is new.
+    fn index_or_insert(&mut self, queue: u64) -> u32 {
+        if let Some(&ix) = self.index.get(&queue) {
+            return ix;
+        }
+        let ix = match self.free.pop() {
+            Some(ix) => {
+                self.queues[ix as usize] = Queue::new(queue);
+                ix
+            }
+            None => {
+                self.queues.push(Queue::new(queue));
+                (self.queues.len() - 1) as u32
+            }
+        };
+        self.index.insert(queue, ix);
+        ix
+    }
+
+    /// A slot as the frontier answers it.
+    fn slot_of(&self, h: &Held) -> Slot {
+        Slot {
+            queue: self.queues[h.queue as usize].key,
+            due: h.due,
+            priority: h.priority,
+            leased_until: h.lease(),
+        }
     }
 
     /// A queue's gate (the default gate for a queue the frontier has not seen).
     pub fn gate(&self, queue: u64) -> Gate {
-        self.queues.get(&queue).map(|q| q.gate).unwrap_or_default()
+        self.index_of(queue)
+            .map(|ix| self.queues[ix as usize].gate)
+            .unwrap_or_default()
     }
 
     /// Sets a queue's gate (creating the queue if needed) and re-times it.
     pub fn set_gate(&mut self, queue: u64, gate: Gate) {
-        self.queues.entry(queue).or_default().gate = gate;
-        self.reschedule(queue);
+        let ix = self.index_or_insert(queue);
+        self.queues[ix as usize].gate = gate;
+        self.reschedule(ix);
     }
 
     /// Sets how many of a queue's URLs are completed (rebuilding a frontier from stored rows).
     pub fn set_completed(&mut self, queue: u64, completed: u64) {
-        let q = self.queues.entry(queue).or_default();
+        let ix = self.index_or_insert(queue);
+        let q = &mut self.queues[ix as usize];
         self.totals.completed = self.totals.completed - q.completed + completed;
         q.completed = completed;
-        self.reschedule(queue);
+        self.reschedule(ix);
     }
 
     /// Whether the frontier knows the queue.
     pub fn has_queue(&self, queue: u64) -> bool {
-        self.queues.contains_key(&queue)
+        self.index.contains_key(&queue)
     }
 
     /// Every queue key (in no particular order).
     pub fn queue_keys(&self) -> impl Iterator<Item = u64> + '_ {
-        self.queues.keys().copied()
+        self.index.keys().copied()
     }
 
     /// The counts of a queue.
     pub fn queue_counts(&self, queue: u64) -> Counts {
-        self.queues
-            .get(&queue)
-            .map_or_else(Counts::default, |q| Counts {
+        self.index_of(queue).map_or_else(Counts::default, |ix| {
+            let q = &self.queues[ix as usize];
+            Counts {
                 queued: q.queued,
                 leased: u64::from(q.leased),
                 completed: q.completed,
-            })
+            }
+        })
     }
 
     /// The counts of the whole frontier.
@@ -379,42 +575,47 @@ impl<Id: Copy + Ord + Hash> Frontier<Id> {
 
     /// Queues known.
     pub fn queue_count(&self) -> usize {
-        self.queues.len()
+        self.index.len()
     }
 
     /// Whether a queue holds URLs not yet completed (queued or leased) and is not blocked at
     /// `now` (URLFrontier's "active": due-ness is not considered).
     pub fn is_active(&self, queue: u64, now: Millis) -> bool {
-        self.queues
-            .get(&queue)
-            .is_some_and(|q| q.queued + u64::from(q.leased) > 0 && q.gate.blocked_until <= now)
+        self.index_of(queue).is_some_and(|ix| {
+            let q = &self.queues[ix as usize];
+            q.queued + u64::from(q.leased) > 0 && q.gate.blocked_until <= now
+        })
     }
 
     /// Where a URL is, if the frontier holds it.
-    pub fn slot(&self, id: Id) -> Option<&Slot> {
-        self.slots.get(&id)
+    pub fn slot(&self, id: Id) -> Option<Slot> {
+        self.slots.get(id).map(|h| self.slot_of(h))
     }
 
     /// Queues URL `id` in `queue`, to be handed out from `due` on. A URL already held (queued
     /// or leased) is moved: its lease, if any, ends.
     pub fn push(&mut self, queue: u64, id: Id, due: Millis, priority: f32) {
         self.remove(id);
+        let ix = self.index_or_insert(queue);
+        self.queue_url(ix, id, due, priority);
+    }
+
+    /// Queues a URL the frontier does not hold in the queue at `ix`.
+    fn queue_url(&mut self, ix: u32, id: Id, due: Millis, priority: f32) {
         let gen = self.gen();
-        self.slots.insert(
-            id,
-            Slot {
-                queue,
-                due,
-                priority,
-                leased_until: None,
-                gen,
-            },
-        );
-        let q = self.queues.entry(queue).or_default();
+        let held = Held {
+            due,
+            leased_until: NOT_LEASED,
+            queue: ix,
+            priority,
+            gen,
+        };
+        self.slots.insert(id, held);
+        let q = &mut self.queues[ix as usize];
         q.heap.push(Reverse((due, prio_key(priority), id, gen)));
         q.queued += 1;
         self.totals.queued += 1;
-        self.reschedule(queue);
+        self.reschedule(ix);
     }
 
     /// Puts URL `id` in `queue` as handed out and leased until `until` (rebuilding a frontier
@@ -422,42 +623,40 @@ impl<Id: Copy + Ord + Hash> Frontier<Id> {
     /// to its queue, due at `due`, when the lease expires. A URL already held is moved.
     pub fn push_leased(&mut self, queue: u64, id: Id, due: Millis, priority: f32, until: Millis) {
         self.remove(id);
+        let ix = self.index_or_insert(queue);
+        let until = until.min(NOT_LEASED - 1);
         let gen = self.gen();
-        self.slots.insert(
-            id,
-            Slot {
-                queue,
-                due,
-                priority,
-                leased_until: Some(until),
-                gen,
-            },
-        );
+        let held = Held {
+            due,
+            leased_until: until,
+            queue: ix,
+            priority,
+            gen,
+        };
+        self.slots.insert(id, held);
         self.leases.push((until, id, gen));
-        let q = self.queues.entry(queue).or_default();
-        q.leased += 1;
+        self.queues[ix as usize].leased += 1;
         self.totals.leased += 1;
-        self.reschedule(queue);
+        self.reschedule(ix);
     }
 
     /// Takes URL `id` out of the frontier (queued or leased); returns where it was.
     pub fn remove(&mut self, id: Id) -> Option<Slot> {
-        let slot = self.slots.remove(&id)?;
-        self.uncount(&slot);
-        self.reschedule(slot.queue);
-        Some(slot)
+        let held = self.slots.remove(id)?;
+        self.uncount(&held);
+        self.reschedule(held.queue);
+        Some(self.slot_of(&held))
     }
 
     /// Takes a slot that no longer holds its URL out of its queue's and the totals' counts.
-    fn uncount(&mut self, slot: &Slot) {
-        if let Some(q) = self.queues.get_mut(&slot.queue) {
-            if slot.leased_until.is_some() {
-                q.leased -= 1;
-                self.totals.leased -= 1;
-            } else {
-                q.queued -= 1;
-                self.totals.queued -= 1;
-            }
+    fn uncount(&mut self, held: &Held) {
+        let q = &mut self.queues[held.queue as usize];
+        if held.is_leased() {
+            q.leased -= 1;
+            self.totals.leased -= 1;
+        } else {
+            q.queued -= 1;
+            self.totals.queued -= 1;
         }
     }
 
@@ -472,6 +671,7 @@ impl<Id: Copy + Ord + Hash> Frontier<Id> {
         fill: impl FnOnce(&mut Rebuild<'_, Id>) -> T,
     ) -> T {
         self.queues.reserve(queues);
+        self.index.reserve(queues);
         self.slots.reserve(urls);
         let mut rb = Rebuild {
             f: self,
@@ -482,14 +682,17 @@ impl<Id: Copy + Ord + Hash> Frontier<Id> {
         let out = fill(&mut rb);
         rb.flush();
         let moved = rb.moved;
-        let keys: Vec<u64> = self.queues.keys().copied().collect();
-        for q in keys {
+        for ix in 0..self.queues.len() as u32 {
+            let q = &self.queues[ix as usize];
+            if !q.present {
+                continue;
+            }
             if moved {
-                self.reschedule(q);
+                self.reschedule(ix);
             } else {
                 // Nothing was held twice, so no heap entry is stale: the top is the head.
-                let head = self.queues[&q].heap.peek().map(|e| (e.0 .0, e.0 .1));
-                self.schedule(q, head);
+                let head = q.heap.peek().map(|e| (e.0 .0, e.0 .1));
+                self.schedule(ix, head);
             }
         }
         out
@@ -498,49 +701,51 @@ impl<Id: Copy + Ord + Hash> Frontier<Id> {
     /// Counts a URL of `queue` as completed (it will not be handed out again), for its crawl
     /// limit. The caller has removed it, or never queued it.
     pub fn complete(&mut self, queue: u64) {
-        let q = self.queues.entry(queue).or_default();
-        q.completed += 1;
+        let ix = self.index_or_insert(queue);
+        self.queues[ix as usize].completed += 1;
         self.totals.completed += 1;
-        self.reschedule(queue);
+        self.reschedule(ix);
     }
 
     /// Takes back a count of completed URLs of `queue` (a completed URL scheduled again, or
     /// deleted).
     pub fn uncomplete(&mut self, queue: u64) {
-        if let Some(q) = self.queues.get_mut(&queue) {
-            if q.completed > 0 {
-                q.completed -= 1;
-                self.totals.completed -= 1;
-            }
+        let Some(ix) = self.index_of(queue) else {
+            return;
+        };
+        let q = &mut self.queues[ix as usize];
+        if q.completed > 0 {
+            q.completed -= 1;
+            self.totals.completed -= 1;
         }
-        self.reschedule(queue);
+        self.reschedule(ix);
     }
 
     /// Drops a whole queue: its URLs (queued and leased) and its gate. Returns the ids it held.
     pub fn drop_queue(&mut self, queue: u64) -> Vec<Id> {
-        let Some(q) = self.queues.remove(&queue) else {
+        let Some(ix) = self.index.remove(&queue) else {
             return Vec::new();
         };
-        let ids: Vec<Id> = self
-            .slots
-            .iter()
-            .filter(|(_, s)| s.queue == queue)
-            .map(|(id, _)| *id)
-            .collect();
-        for id in &ids {
+        let ids = self.slots.ids_in(ix);
+        for &id in &ids {
             self.slots.remove(id);
         }
+        let q = &mut self.queues[ix as usize];
         self.totals.queued -= q.queued;
         self.totals.leased -= u64::from(q.leased);
         self.totals.completed -= q.completed;
+        // Its schedule entries go stale with it (`scheduled` is false); the index is reused.
+        *q = Queue::new(queue);
+        q.present = false;
+        self.free.push(ix);
         ids
     }
 
     /// Ends the lease of `id` (its URL came back): the URL leaves the frontier; the caller
     /// pushes it again if it is to be fetched again. Returns its slot as it was.
     pub fn release(&mut self, id: Id) -> Option<Slot> {
-        match self.slots.get(&id) {
-            Some(s) if s.leased_until.is_some() => self.remove(id),
+        match self.slots.get(id) {
+            Some(h) if h.is_leased() => self.remove(id),
             _ => None,
         }
     }
@@ -555,21 +760,22 @@ impl<Id: Copy + Ord + Hash> Frontier<Id> {
     /// caller keeping an account of leases, such as the hand-out log).
     pub fn expire_each(&mut self, now: Millis, mut f: impl FnMut(u64, Id, Millis)) -> usize {
         let mut n = 0;
-        while let Some((until, id, gen)) = self.leases.peek().copied() {
+        while let Some(&(until, id, gen)) = self.leases.peek() {
             if until > now {
                 break;
             }
             self.leases.pop();
-            let live = self
+            let Some(h) = self
                 .slots
-                .get(&id)
-                .is_some_and(|s| s.gen == gen && s.leased_until == Some(until));
-            if !live {
+                .get(id)
+                .copied()
+                .filter(|h| h.gen == gen && h.leased_until == until)
+            else {
                 continue;
-            }
-            let s = self.slots[&id];
-            self.push(s.queue, id, s.due, s.priority);
-            f(s.queue, id, until);
+            };
+            self.remove(id);
+            self.queue_url(h.queue, id, h.due, h.priority);
+            f(self.queues[h.queue as usize].key, id, until);
             n += 1;
         }
         n
@@ -577,8 +783,8 @@ impl<Id: Copy + Ord + Hash> Frontier<Id> {
 
     /// When the next lease ends, if any is out.
     pub fn next_expiry(&mut self) -> Option<Millis> {
-        while let Some((until, id, gen)) = self.leases.peek().copied() {
-            if self.slots.get(&id).is_some_and(|s| s.gen == gen) {
+        while let Some(&(until, id, gen)) = self.leases.peek() {
+            if self.slots.get(id).is_some_and(|h| h.gen == gen) {
                 return Some(until);
             }
             self.leases.pop();
@@ -590,15 +796,15 @@ impl<Id: Copy + Ord + Hash> Frontier<Id> {
     /// already ready, but full of leased URLs for the last request, answers its ready time).
     pub fn next_ready(&mut self) -> Option<Millis> {
         let mut earliest = None;
-        while let Some(&(_, at, q, gen)) = self.ready.peek() {
-            if self.live_entry(q, gen) {
+        while let Some(&(_, at, _, gen, ix)) = self.ready.peek() {
+            if self.live_entry(ix, gen) {
                 earliest = Some(at);
                 break;
             }
             self.ready.pop();
         }
-        while let Some(&(at, q, gen, _)) = self.waiting.peek() {
-            if self.live_entry(q, gen) {
+        while let Some(&(at, _, gen, _, ix)) = self.waiting.peek() {
+            if self.live_entry(ix, gen) {
                 return Some(earliest.map_or(at, |e: Millis| e.min(at)));
             }
             self.waiting.pop();
@@ -606,25 +812,19 @@ impl<Id: Copy + Ord + Hash> Frontier<Id> {
         earliest
     }
 
-    /// The queue's earliest live URL, dropping stale heap entries on the way.
-    fn head(&mut self, queue: u64) -> Option<(Millis, Reverse<u32>)> {
-        let q = self.queues.get_mut(&queue)?;
-        live_head(&mut q.heap, &self.slots)
-    }
-
-    /// Re-times a queue in the schedule heap after anything about it changed. An entry whose
-    /// key did not change stays as it is, so the heap holds few stale entries.
-    fn reschedule(&mut self, queue: u64) {
-        let head = self.head(queue);
-        self.schedule(queue, head);
+    /// Re-times a queue in the schedule after anything about it changed. An entry whose key
+    /// did not change stays as it is, so the schedule holds few stale entries.
+    fn reschedule(&mut self, ix: u32) {
+        let q = &mut self.queues[ix as usize];
+        let head = live_head(&mut q.heap, &self.slots);
+        self.schedule(ix, head);
     }
 
     /// [`Frontier::reschedule`] with the queue's head already known.
-    fn schedule(&mut self, queue: u64, head: Option<(Millis, Reverse<u32>)>) {
+    fn schedule(&mut self, ix: u32, head: Option<(Millis, Reverse<u32>)>) {
         let default_delay = self.default_delay;
-        let Some(q) = self.queues.get_mut(&queue) else {
-            return;
-        };
+        let gen = self.next_gen.wrapping_add(1).max(1);
+        let q = &mut self.queues[ix as usize];
         let limited = q.gate.limit.is_some_and(|l| q.completed >= l);
         let Some((due, prio)) = head.filter(|_| !limited) else {
             q.scheduled = false;
@@ -637,31 +837,29 @@ impl<Id: Copy + Ord + Hash> Frontier<Id> {
         if q.scheduled && q.sched_key == (prio, at) {
             return;
         }
-        self.next_gen = self.next_gen.wrapping_add(1);
-        let gen = self.next_gen;
+        self.next_gen = gen;
         q.sched_gen = gen;
         q.sched_key = (prio, at);
         q.scheduled = true;
-        self.waiting.push((at, queue, gen, prio));
+        self.waiting.push((at, q.key, gen, prio, ix));
     }
 
-    /// Whether a schedule entry of `queue` at generation `gen` is the live one.
-    fn live_entry(&self, queue: u64, gen: u32) -> bool {
-        self.queues
-            .get(&queue)
-            .is_some_and(|x| x.scheduled && x.sched_gen == gen)
+    /// Whether a schedule entry of the queue at `ix` with generation `gen` is the live one.
+    fn live_entry(&self, ix: u32, gen: u32) -> bool {
+        let q = &self.queues[ix as usize];
+        q.scheduled && q.sched_gen == gen
     }
 
-    /// Moves the queues whose time has come by `now` from the waiting heap to the ready heap.
-    /// Stale entries move too: the ready heap skips them when they come up, which costs less
-    /// than looking every queue up here.
+    /// Moves the queues whose time has come by `now` from the waiting schedule to the ready
+    /// one. Stale entries move too: the ready schedule skips them when they come up, which
+    /// costs less than looking every queue up here.
     fn promote(&mut self, now: Millis) {
-        while let Some(&(at, queue, gen, prio)) = self.waiting.peek() {
+        while let Some(&(at, key, gen, prio, ix)) = self.waiting.peek() {
             if at > now {
                 break;
             }
             self.waiting.pop();
-            self.ready.push((prio, at, queue, gen));
+            self.ready.push((prio, at, key, gen, ix));
         }
     }
 
@@ -669,8 +867,11 @@ impl<Id: Copy + Ord + Hash> Frontier<Id> {
     /// `out` and returns how many queues served. Queues are visited in schedule order (higher
     /// head priority first, then the longest ready, then by key).
     pub fn take(&mut self, now: Millis, take: &Take, out: &mut Vec<Handout<Id>>) -> usize {
-        if let Some(q) = take.queue {
-            return usize::from(self.serve(q, now, take, out));
+        if let Some(key) = take.queue {
+            return match self.index_of(key) {
+                Some(ix) => usize::from(self.serve(ix, now, take, out)),
+                None => 0,
+            };
         }
         let mut served = 0;
         // Queues ready in time but full of leased URLs for this request; they go back after.
@@ -680,33 +881,29 @@ impl<Id: Copy + Ord + Hash> Frontier<Id> {
             let Some(item) = self.ready.pop() else {
                 break;
             };
-            let (_, _, queue, gen) = item;
-            let Some(q) = self
-                .queues
-                .get_mut(&queue)
-                .filter(|q| q.scheduled && q.sched_gen == gen)
-            else {
+            let (_, _, _, gen, ix) = item;
+            let q = &mut self.queues[ix as usize];
+            if !(q.scheduled && q.sched_gen == gen) {
                 continue;
-            };
+            }
             if take.max_per_queue != 0 && q.leased >= take.max_per_queue {
                 full.push(item);
                 continue;
             }
-            // The live entry is out of the heap now; serving (or not) puts a new one in.
+            // The live entry is out of the schedule now; serving (or not) puts a new one in.
             q.scheduled = false;
-            if self.serve(queue, now, take, out) {
+            if self.serve(ix, now, take, out) {
                 served += 1;
             } else {
-                self.reschedule(queue);
+                self.reschedule(ix);
             }
         }
         self.ready.extend(full);
         served
     }
 
-    /// Serves one queue if its gate lets it; returns whether it handed out anything.
-    fn serve(&mut self, queue: u64, now: Millis, take: &Take, out: &mut Vec<Handout<Id>>) -> bool {
-        // One lookup of the queue for the whole turn (this is the dispatch's inner loop).
+    /// Serves the queue at `ix` if its gate lets it; returns whether it handed out anything.
+    fn serve(&mut self, ix: u32, now: Millis, take: &Take, out: &mut Vec<Handout<Id>>) -> bool {
         let default_delay = self.default_delay;
         let Frontier {
             queues,
@@ -716,9 +913,7 @@ impl<Id: Copy + Ord + Hash> Frontier<Id> {
             totals,
             ..
         } = self;
-        let Some(q) = queues.get_mut(&queue) else {
-            return false;
-        };
+        let q = &mut queues[ix as usize];
         let g = q.gate;
         let polite = g
             .last_handout
@@ -732,7 +927,9 @@ impl<Id: Copy + Ord + Hash> Frontier<Id> {
         if !polite || limited || g.blocked_until > now || room == 0 {
             return false;
         }
-        let until = take.lease.map(|l| now.saturating_add(l));
+        let until = take
+            .lease
+            .map(|l| now.saturating_add(l).min(NOT_LEASED - 1));
         let mut n = 0u32;
         while n < room {
             match live_head(&mut q.heap, slots) {
@@ -744,18 +941,22 @@ impl<Id: Copy + Ord + Hash> Frontier<Id> {
             match until {
                 Some(until) => {
                     q.leased += 1;
-                    *next_gen = next_gen.wrapping_add(1);
+                    *next_gen = next_gen.wrapping_add(1).max(1);
                     let gen = *next_gen;
-                    let s = slots.get_mut(&id).expect("live");
-                    s.leased_until = Some(until);
-                    s.gen = gen;
+                    let h = slots.get_mut(id).expect("live");
+                    h.leased_until = until;
+                    h.gen = gen;
                     leases.push((until, id, gen));
                 }
                 None => {
-                    slots.remove(&id);
+                    slots.remove(id);
                 }
             }
-            out.push(Handout { queue, id, until });
+            out.push(Handout {
+                queue: q.key,
+                id,
+                until,
+            });
             n += 1;
         }
         totals.queued -= u64::from(n);
@@ -767,32 +968,28 @@ impl<Id: Copy + Ord + Hash> Frontier<Id> {
             q.gate.last_handout = Some(now);
         }
         let head = live_head(&mut q.heap, slots);
-        self.schedule(queue, head);
+        self.schedule(ix, head);
         n > 0
     }
 
     /// Ids of the URLs of `queue` (queued and leased), in no particular order.
     pub fn ids_of(&self, queue: u64) -> Vec<Id> {
-        self.slots
-            .iter()
-            .filter(|(_, s)| s.queue == queue)
-            .map(|(id, _)| *id)
-            .collect()
+        self.index_of(queue)
+            .map_or_else(Vec::new, |ix| self.slots.ids_in(ix))
     }
 
     /// Updates a held URL's due time and priority (a leased URL keeps its lease).
     pub fn retime(&mut self, id: Id, due: Millis, priority: f32) {
-        match self.slots.entry(id) {
-            Entry::Occupied(mut e) if e.get().leased_until.is_some() => {
-                let s = e.get_mut();
-                s.due = due;
-                s.priority = priority;
-            }
-            Entry::Occupied(e) => {
-                let queue = e.get().queue;
-                self.push(queue, id, due, priority);
-            }
-            Entry::Vacant(_) => {}
+        let Some(h) = self.slots.get_mut(id) else {
+            return;
+        };
+        if h.is_leased() {
+            h.due = due;
+            h.priority = priority;
+        } else {
+            let ix = h.queue;
+            self.remove(id);
+            self.queue_url(ix, id, due, priority);
         }
     }
 }
@@ -1175,5 +1372,90 @@ mod tests {
             }
         }
         assert!(checked > 1000, "only {checked} hand-outs");
+    }
+
+    /// Row ids (dense slot table) and URL keys (hashed slot table) dispatch alike under a
+    /// random mix that moves URLs between queues, drops queues and makes them again (so
+    /// queue indices are reused), retimes, leases, releases and expires.
+    #[test]
+    fn dense_and_hashed_slot_tables_dispatch_alike() {
+        let key = |id: u32| UrlKey {
+            host: 7,
+            path: u64::from(id),
+        };
+        for seed in 1..6u64 {
+            let mut x = seed.wrapping_mul(0x9E37_79B9_7F4A_7C15) | 1;
+            let mut rnd = move |n: u64| {
+                x ^= x << 13;
+                x ^= x >> 7;
+                x ^= x << 17;
+                x % n
+            };
+            let mut dense: Frontier<u32> = Frontier::new(S);
+            let mut hashed: Frontier<UrlKey> = Frontier::new(S);
+            let (mut now, mut handed) = (0, 0);
+            let (mut a, mut b) = (Vec::new(), Vec::new());
+            for step in 0..6000 {
+                let id = rnd(400) as u32;
+                let queue = rnd(25);
+                match rnd(12) {
+                    0..=3 => {
+                        let (due, prio) = (now + rnd(4 * S), rnd(3) as f32);
+                        dense.push(queue, id, due, prio);
+                        hashed.push(queue, key(id), due, prio);
+                    }
+                    4..=6 => {
+                        let t = take(rnd(4) as usize, rnd(3) as u32);
+                        let t = Take {
+                            lease: (rnd(4) != 0).then_some(rnd(5 * S)),
+                            ..t
+                        };
+                        a.clear();
+                        b.clear();
+                        let served = dense.take(now, &t, &mut a);
+                        assert_eq!(served, hashed.take(now, &t, &mut b), "step {step}");
+                        let b: Vec<_> = b
+                            .iter()
+                            .map(|h| (h.queue, h.id.path as u32, h.until))
+                            .collect();
+                        let a: Vec<_> = a.iter().map(|h| (h.queue, h.id, h.until)).collect();
+                        assert_eq!(a, b, "seed {seed} step {step}");
+                        handed += a.len();
+                        for &(_, id, _) in a.iter().filter(|_| rnd(3) == 0) {
+                            assert_eq!(dense.release(id), hashed.release(key(id)));
+                        }
+                    }
+                    7 => assert_eq!(dense.expire(now), hashed.expire(now)),
+                    8 => {
+                        let (due, prio) = (now + rnd(2 * S), rnd(3) as f32);
+                        dense.retime(id, due, prio);
+                        hashed.retime(key(id), due, prio);
+                    }
+                    9 if rnd(8) == 0 => {
+                        let mut da = dense.drop_queue(queue);
+                        let mut db: Vec<u32> = hashed
+                            .drop_queue(queue)
+                            .iter()
+                            .map(|k| k.path as u32)
+                            .collect();
+                        da.sort_unstable();
+                        db.sort_unstable();
+                        assert_eq!(da, db);
+                    }
+                    10 => {
+                        assert_eq!(dense.remove(id), hashed.remove(key(id)));
+                        dense.complete(queue);
+                        hashed.complete(queue);
+                    }
+                    _ => now += rnd(2 * S),
+                }
+                assert_eq!(dense.counts(), hashed.counts(), "step {step}");
+                assert_eq!(dense.queue_counts(queue), hashed.queue_counts(queue));
+                assert_eq!(dense.slot(id), hashed.slot(key(id)));
+                assert_eq!(dense.queue_count(), hashed.queue_count());
+            }
+            assert_eq!(dense.next_ready(), hashed.next_ready());
+            assert!(handed > 1000, "only {handed} hand-outs");
+        }
     }
 }
