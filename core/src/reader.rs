@@ -641,6 +641,16 @@ impl<S: Source> Reader<S> {
 
     /// Decodes the whole file into a [`Partition`] value (everything needed to re-encode it).
     pub fn partition(&self) -> Result<Partition> {
+        let arena = self.arena()?;
+        Ok(Partition {
+            arena,
+            ..self.partition_without_arena()?
+        })
+    }
+
+    /// The partition with an empty arena, for a caller that takes the arena through
+    /// [`Reader::arena`] first (`meguri run` starts compressing it while the tables decode).
+    pub fn partition_without_arena(&self) -> Result<Partition> {
         let h = self.header();
         Ok(Partition {
             id: h.partition_id,
@@ -649,7 +659,7 @@ impl<S: Source> Reader<S> {
             created_hours: h.created_hours,
             urls: self.url_table()?,
             hosts: self.host_table()?,
-            arena: self.arena()?,
+            arena: Vec::new(),
             meta: self.meta().map(<[_]>::to_vec).unwrap_or_default(),
             schedule: self.shape.footer.region(REGION_SCHEDULE).is_some(),
             seen_filter: self.seen_filter_blob()?,

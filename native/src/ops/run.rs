@@ -6,7 +6,10 @@
 //! or the wall clock), so a run is reproducible from its arguments.
 
 use super::seed::{read_cdx, Seeded};
-use super::{display_path, open_source, Error, IoAction, Op, Progress, Refusal, Result, SeedInput};
+use super::{
+    display_path, open_source, Error, FileSource, IoAction, Op, Progress, Refusal, Result,
+    SeedInput,
+};
 use crate::atomic::write_atomic;
 use crate::encode::{
     compress_arena, encode_partition, encode_partition_compressed, EncodeSettings,
@@ -201,22 +204,34 @@ pub fn run(input: RunInput, opts: &RunOptions, progress: &mut dyn Progress) -> R
             });
         }
     }
-    let mut p = load(input, opts, progress)?;
-    let t_load = started.elapsed();
+    // A file's arena is decoded first and compressed on the second core while this one
+    // decodes the tables and drains: the drain only ever appends to the arena, so its bytes
+    // are final unless a fetch added text (then it is compressed again, whole, with what was
+    // added).
+    let src;
+    let mut rows = match input {
+        RunInput::File(path) => {
+            src = open_source(Op::Run, &path)?;
+            let r = Reader::open_with(&src, crate::fsource::read_options())
+                .map_err(|e| Error::format(Op::Run, &path, e))?;
+            Rows::File(Box::new(r), path)
+        }
+        RunInput::Seed(s) => Rows::Seeded(seed(s, opts, progress)?),
+    };
+    let arena = rows.take_arena()?;
     let d = &opts.drain;
-    // The arena is compressed on the second core while this one drains: the drain only ever
-    // appends to it, so its bytes are final unless a fetch added text (then it is compressed
-    // again, whole, with what was added).
-    let arena = std::mem::take(&mut p.arena);
     let writes = opts.out.is_some();
-    let (drained, added, t_drain, compressed) = std::thread::scope(|scope| {
-        let job = writes.then(|| scope.spawn(|| compress_arena(&arena, &opts.encoding)));
-        let (drained, added) = drain_over(&mut p, &arena, &mut Offline, &d.options());
-        // Taken before the join: a wait for the compression belongs to the encode phase.
-        let t_drain = started.elapsed();
-        let compressed = job.map(|j| j.join().expect("arena compression thread"));
-        (drained, added, t_drain, compressed)
-    });
+    let (mut p, drained, added, t_load, t_drain, compressed) =
+        std::thread::scope(|scope| -> Result<_> {
+            let job = writes.then(|| scope.spawn(|| compress_arena(&arena, &opts.encoding)));
+            let mut p = rows.partition()?;
+            let t_load = started.elapsed();
+            let (drained, added) = drain_over(&mut p, &arena, &mut Offline, &d.options());
+            // Taken before the join: a wait for the compression belongs to the encode phase.
+            let t_drain = started.elapsed();
+            let compressed = job.map(|j| j.join().expect("arena compression thread"));
+            Ok((p, drained, added, t_load, t_drain, compressed))
+        })?;
     p.arena = arena;
     p.arena.extend_from_slice(&added);
     let mut t_encode = t_drain;
@@ -262,37 +277,53 @@ pub fn run(input: RunInput, opts: &RunOptions, progress: &mut dyn Progress) -> R
     })
 }
 
-/// The input's rows, whole.
-fn load(input: RunInput, opts: &RunOptions, progress: &mut dyn Progress) -> Result<Partition> {
-    match input {
-        RunInput::File(path) => {
-            let src = open_source(Op::Run, &path)?;
-            let reader = Reader::open_with(&src, crate::fsource::read_options())
-                .map_err(|e| Error::format(Op::Run, &path, e))?;
-            reader
-                .partition()
-                .map_err(|e| Error::format(Op::Run, &path, e))
-        }
-        RunInput::Seed(s) => {
-            let Seeded {
-                partition, skipped, ..
-            } = read_cdx(
-                Op::Run,
-                s,
-                opts.drain.priority,
-                opts.drain.crawl_delay,
-                progress,
-            )?;
-            if partition.urls.is_empty() {
-                return Err(Error::Refused {
-                    op: Op::Run,
-                    path: None,
-                    refusal: Refusal::NoUrls { skipped },
-                });
-            }
-            Ok(partition)
+/// A run's rows, before they are decoded whole.
+enum Rows<'a> {
+    /// A partition file: the arena and the tables are decoded apart.
+    File(Box<Reader<&'a FileSource>>, PathBuf),
+    /// CDX lines already seeded.
+    Seeded(Partition),
+}
+
+impl Rows<'_> {
+    /// The string arena (the rows keep the rest).
+    fn take_arena(&mut self) -> Result<Vec<u8>> {
+        match self {
+            Rows::File(r, path) => r.arena().map_err(|e| Error::format(Op::Run, path, e)),
+            Rows::Seeded(p) => Ok(std::mem::take(&mut p.arena)),
         }
     }
+
+    /// The partition without its arena.
+    fn partition(self) -> Result<Partition> {
+        match self {
+            Rows::File(r, path) => r
+                .partition_without_arena()
+                .map_err(|e| Error::format(Op::Run, &path, e)),
+            Rows::Seeded(p) => Ok(p),
+        }
+    }
+}
+
+/// The rows of CDX lines seeded into a fresh partition.
+fn seed(s: SeedInput, opts: &RunOptions, progress: &mut dyn Progress) -> Result<Partition> {
+    let Seeded {
+        partition, skipped, ..
+    } = read_cdx(
+        Op::Run,
+        s,
+        opts.drain.priority,
+        opts.drain.crawl_delay,
+        progress,
+    )?;
+    if partition.urls.is_empty() {
+        return Err(Error::Refused {
+            op: Op::Run,
+            path: None,
+            refusal: Refusal::NoUrls { skipped },
+        });
+    }
+    Ok(partition)
 }
 
 #[cfg(test)]
