@@ -339,6 +339,19 @@ impl<'c, S: Sink> Encoder<'c, S> {
 
     /// Writes the URL table, the host table and (when planned) the schedule region.
     pub fn tables(&mut self, urls: &mut dyn TableFeed, hosts: &mut dyn TableFeed) -> Result<()> {
+        self.tables_with(urls, hosts, &mut |_, _| None)
+    }
+
+    /// [`Encoder::tables`], asking `ahead` for each column that can be encoded apart
+    /// ([`encodable_apart`]) before encoding it here: a column `ahead` answers (encoded by
+    /// [`encode_column`], on another thread, say) is placed as it is. The bytes are the same
+    /// either way.
+    pub fn tables_with(
+        &mut self,
+        urls: &mut dyn TableFeed,
+        hosts: &mut dyn TableFeed,
+        ahead: &mut dyn FnMut(Table, &ColumnSpec) -> Option<Result<EncodedColumn>>,
+    ) -> Result<()> {
         let mut wheel = self.plan.schedule_base.map(WheelBuilder::new);
         for (ti, table) in [Table::Url, Table::Host].into_iter().enumerate() {
             let (rows, region) = match table {
@@ -346,12 +359,14 @@ impl<'c, S: Sink> Encoder<'c, S> {
                 Table::Host => (self.plan.host_count, REGION_HOST_TABLE),
             };
             self.open_region(region);
-            let ext: &[ColumnSpec] = if self.plan.ext[ti] {
-                schema::ext_columns(table)
-            } else {
-                &[]
-            };
-            for spec in schema::columns(table).iter().chain(ext) {
+            for spec in self.plan.columns(table) {
+                if encodable_apart(spec) {
+                    if let Some(c) = ahead(table, spec) {
+                        let dir = self.put_encoded(table, spec, rows as usize, c?)?;
+                        self.dirs[ti].push(dir);
+                        continue;
+                    }
+                }
                 let watch = match spec.role {
                     Role::NextDue => Watch::NextDue(wheel.as_mut()),
                     Role::HostKey => Watch::HostKeys(None),
@@ -578,7 +593,7 @@ impl<'c, S: Sink> Encoder<'c, S> {
         Ok(())
     }
 
-    /// Encodes one column's pages and returns its directory entry.
+    /// Encodes one column's pages into the file and returns its directory entry.
     fn put_column(
         &mut self,
         table: Table,
@@ -588,104 +603,225 @@ impl<'c, S: Sink> Encoder<'c, S> {
         mut watch: Watch<'_>,
     ) -> Result<ColumnDir> {
         let first_page_offset = self.pos;
-        let width = spec.width as usize;
-        let page_rows = self.opts.page_rows.max(1);
-        let mut pages = Vec::new();
-        let mut crc = Crc32c::new();
-        let mut total_compressed = 0u64;
-        let mut first_encoding = RAW;
-        let mut start = 0usize;
-        let mut vals: Vec<u64> = Vec::with_capacity(page_rows.min(rows));
-        let mut ip: Vec<u8> = Vec::new();
-        let mut column_zone: Option<(u64, u64)> = None;
-        loop {
-            let end = (start + page_rows).min(rows);
-            let (page, encoding, z) = if spec.kind == ValueKind::Opaque {
-                feed.ip_bytes(start, end, &mut ip)?;
-                if ip.len() != (end - start) * width {
-                    return Err(feed_mismatch(table, spec, start, end));
+        let Encoder {
+            sink,
+            pos,
+            region,
+            opts,
+            comp,
+            plan,
+            due,
+            ..
+        } = self;
+        let mut dir = column_pages(
+            table,
+            spec,
+            rows,
+            feed,
+            opts,
+            *comp,
+            &mut |vals, start| watch.see(vals, start, plan, table, due),
+            &mut |page| {
+                sink.put(page)?;
+                *pos += page.len() as u64;
+                if let Some((_, _, crc)) = region.as_mut() {
+                    crc.update(page);
                 }
-                let mut page = Vec::new();
-                put_page(
-                    &mut page,
-                    PageMeta {
-                        kind: KIND_DATA,
-                        encoding: RAW,
-                        num_values: (end - start) as u32,
-                        first_row: start as u32,
-                        base: 0,
-                    },
-                    &ip,
-                    self.comp,
-                );
-                (page, RAW, None)
-            } else {
-                feed.values(spec, start, end, &mut vals)?;
-                if vals.len() != end - start {
-                    return Err(feed_mismatch(table, spec, start, end));
-                }
-                watch.see(&vals, start, &self.plan, table, &mut self.due)?;
-                let range = min_max(vals.iter().copied());
-                let (page, enc) = best_page(
-                    spec,
-                    &vals,
-                    range,
-                    start as u32,
-                    self.comp,
-                    self.opts.exhaustive,
-                );
-                // Zone maps only for unsigned columns: float bit patterns do not order.
-                (page, enc, range.filter(|_| spec.kind == ValueKind::Uint))
-            };
-            if start == 0 {
-                first_encoding = encoding;
-            }
-            if let Some((lo, hi)) = z {
-                column_zone = Some(column_zone.map_or((lo, hi), |(a, b)| (a.min(lo), b.max(hi))));
-            }
-            crc.update(&page);
-            total_compressed += (page.len() - PAGE_HEADER_LEN) as u64;
-            pages.push(SkipEntry {
-                first_row: start as u64,
-                num_values: (end - start) as u64,
-                byte_len: page.len() as u64,
-                encoding,
-                flags: u8::from(z.is_some()),
-                zone_min: z.map_or(0, |z| z.0),
-                zone_max: z.map_or(0, |z| z.1),
-            });
-            self.put(&page)?;
-            start = end;
-            if start >= rows {
-                break;
-            }
-        }
-        let num_pages = pages.len() as u64;
-        if num_pages == 1 {
-            pages.clear();
-        }
-        let raw = rows as u64 * width as u64;
-        Ok(ColumnDir {
-            column_id: spec.id,
-            first_page_offset,
-            total_compressed,
-            total_uncompressed: raw,
-            num_values: rows as u64,
-            num_pages,
-            width: spec.width,
-            encoding: first_encoding,
-            codec: self.comp.codec(),
-            uncompressed_size: raw,
-            column_crc: crc.finish(),
-            flags: u8::from(column_zone.is_some()),
-            zone_min: column_zone.map_or(0, |z| z.0),
-            zone_max: column_zone.map_or(0, |z| z.1),
-            pages,
-            // Known only once the footer is laid out; a writer never reads them.
-            entry_offset: 0,
-            crc_offset: 0,
-        })
+                Ok(())
+            },
+        )?;
+        dir.first_page_offset = first_page_offset;
+        Ok(dir)
     }
+
+    /// Places a column encoded apart, after checking it is the one asked for.
+    fn put_encoded(
+        &mut self,
+        table: Table,
+        spec: &ColumnSpec,
+        rows: usize,
+        c: EncodedColumn,
+    ) -> Result<ColumnDir> {
+        if c.table != table || c.dir.column_id != spec.id || c.dir.num_values != rows as u64 {
+            return Err(Error::new(
+                ErrorKind::Invalid,
+                format!(
+                    "a column encoded apart ({} column {}, {} rows) was given for {} column {} \
+                     ({rows} rows)",
+                    c.table.name(),
+                    c.dir.column_id,
+                    c.dir.num_values,
+                    table.name(),
+                    spec.id
+                ),
+            ));
+        }
+        let mut dir = c.dir;
+        dir.first_page_offset = self.pos;
+        self.put(&c.bytes)?;
+        Ok(dir)
+    }
+}
+
+/// A column's pages made apart from the file they go in, by [`encode_column`]: the bytes the
+/// [`Encoder`] would have written for it, with its directory entry.
+#[derive(Debug, Clone)]
+pub struct EncodedColumn {
+    table: Table,
+    bytes: Vec<u8>,
+    dir: ColumnDir,
+}
+
+/// Whether a column's pages can be made apart from the file: every column but the host key
+/// (whose order the encoder checks as it streams) and `next_due` (which feeds the schedule
+/// wheel and the file's due range).
+pub fn encodable_apart(spec: &ColumnSpec) -> bool {
+    !matches!(spec.role, Role::HostKey | Role::NextDue)
+}
+
+/// Encodes column `spec` of `table` of `p` as [`encode_with`] would (same options, same
+/// compressor), for [`Encoder::tables_with`] to place. Any thread can run it.
+pub fn encode_column(
+    p: &Partition,
+    table: Table,
+    spec: &ColumnSpec,
+    opts: &WriteOptions,
+    comp: &dyn Compressor,
+) -> Result<EncodedColumn> {
+    let (rows, mut urls, mut hosts) = (
+        match table {
+            Table::Url => p.urls.len(),
+            Table::Host => p.hosts.len(),
+        },
+        RowsFeed(&p.urls[..]),
+        RowsFeed(&p.hosts[..]),
+    );
+    let feed: &mut dyn TableFeed = match table {
+        Table::Url => &mut urls,
+        Table::Host => &mut hosts,
+    };
+    let mut bytes = Vec::new();
+    let dir = column_pages(
+        table,
+        spec,
+        rows,
+        feed,
+        opts,
+        comp,
+        &mut |_, _| Ok(()),
+        &mut |page| {
+            bytes.extend_from_slice(page);
+            Ok(())
+        },
+    )?;
+    Ok(EncodedColumn { table, bytes, dir })
+}
+
+/// The page loop of one column, the one place a column's pages are made: reads `rows` values
+/// from `feed` a page at a time, shows each page's values to `watch`, picks each page's
+/// encoding, hands each page to `emit`, and returns the column's directory entry (its
+/// `first_page_offset` left 0 for the caller).
+#[allow(clippy::too_many_arguments)]
+fn column_pages(
+    table: Table,
+    spec: &ColumnSpec,
+    rows: usize,
+    feed: &mut dyn TableFeed,
+    opts: &WriteOptions,
+    comp: &dyn Compressor,
+    watch: &mut dyn FnMut(&[u64], usize) -> Result<()>,
+    emit: &mut dyn FnMut(&[u8]) -> Result<()>,
+) -> Result<ColumnDir> {
+    let width = spec.width as usize;
+    let page_rows = opts.page_rows.max(1);
+    let mut pages = Vec::new();
+    let mut crc = Crc32c::new();
+    let mut total_compressed = 0u64;
+    let mut first_encoding = RAW;
+    let mut start = 0usize;
+    let mut vals: Vec<u64> = Vec::with_capacity(page_rows.min(rows));
+    let mut ip: Vec<u8> = Vec::new();
+    let mut column_zone: Option<(u64, u64)> = None;
+    loop {
+        let end = (start + page_rows).min(rows);
+        let (page, encoding, z) = if spec.kind == ValueKind::Opaque {
+            feed.ip_bytes(start, end, &mut ip)?;
+            if ip.len() != (end - start) * width {
+                return Err(feed_mismatch(table, spec, start, end));
+            }
+            let mut page = Vec::new();
+            put_page(
+                &mut page,
+                PageMeta {
+                    kind: KIND_DATA,
+                    encoding: RAW,
+                    num_values: (end - start) as u32,
+                    first_row: start as u32,
+                    base: 0,
+                },
+                &ip,
+                comp,
+            );
+            (page, RAW, None)
+        } else {
+            feed.values(spec, start, end, &mut vals)?;
+            if vals.len() != end - start {
+                return Err(feed_mismatch(table, spec, start, end));
+            }
+            watch(&vals, start)?;
+            let range = min_max(vals.iter().copied());
+            let (page, enc) = best_page(spec, &vals, range, start as u32, comp, opts.exhaustive);
+            // Zone maps only for unsigned columns: float bit patterns do not order.
+            (page, enc, range.filter(|_| spec.kind == ValueKind::Uint))
+        };
+        if start == 0 {
+            first_encoding = encoding;
+        }
+        if let Some((lo, hi)) = z {
+            column_zone = Some(column_zone.map_or((lo, hi), |(a, b)| (a.min(lo), b.max(hi))));
+        }
+        crc.update(&page);
+        total_compressed += (page.len() - PAGE_HEADER_LEN) as u64;
+        pages.push(SkipEntry {
+            first_row: start as u64,
+            num_values: (end - start) as u64,
+            byte_len: page.len() as u64,
+            encoding,
+            flags: u8::from(z.is_some()),
+            zone_min: z.map_or(0, |z| z.0),
+            zone_max: z.map_or(0, |z| z.1),
+        });
+        emit(&page)?;
+        start = end;
+        if start >= rows {
+            break;
+        }
+    }
+    let num_pages = pages.len() as u64;
+    if num_pages == 1 {
+        pages.clear();
+    }
+    let raw = rows as u64 * width as u64;
+    Ok(ColumnDir {
+        column_id: spec.id,
+        first_page_offset: 0,
+        total_compressed,
+        total_uncompressed: raw,
+        num_values: rows as u64,
+        num_pages,
+        width: spec.width,
+        encoding: first_encoding,
+        codec: comp.codec(),
+        uncompressed_size: raw,
+        column_crc: crc.finish(),
+        flags: u8::from(column_zone.is_some()),
+        zone_min: column_zone.map_or(0, |z| z.0),
+        zone_max: column_zone.map_or(0, |z| z.1),
+        pages,
+        // Known only once the footer is laid out; a writer never reads them.
+        entry_offset: 0,
+        crc_offset: 0,
+    })
 }
 
 fn feed_mismatch(table: Table, spec: &ColumnSpec, start: usize, end: usize) -> Error {
@@ -841,17 +977,24 @@ pub fn encode_with(
     comp: &dyn Compressor,
     arena_comp: &dyn Compressor,
 ) -> Result<Vec<u8>> {
+    encode_with_ahead(p, opts, comp, arena_comp, &mut |_, _| None)
+}
+
+/// [`encode_with`], asking `ahead` for columns encoded apart (see [`Encoder::tables_with`]):
+/// a caller with a second core encodes some of the columns there with [`encode_column`].
+pub fn encode_with_ahead(
+    p: &Partition,
+    opts: &WriteOptions,
+    comp: &dyn Compressor,
+    arena_comp: &dyn Compressor,
+    ahead: &mut dyn FnMut(Table, &ColumnSpec) -> Option<Result<EncodedColumn>>,
+) -> Result<Vec<u8>> {
     if let Some(i) = p.urls.windows(2).position(|w| w[1].key < w[0].key) {
         return Err(Error::new(
             ErrorKind::NotSorted,
             format!("URL rows {i} and {} are out of key order", i + 1),
         ));
     }
-    let schedule_base = if p.schedule {
-        p.urls.iter().map(|u| u.next_due).filter(|&d| d != 0).min()
-    } else {
-        None
-    };
     // A generous guess at the output size saves the copies of repeated doubling; pages never
     // written are never touched, so over-reserving costs address space, not memory.
     let out = Vec::with_capacity(
@@ -861,21 +1004,12 @@ pub fn encode_with(
             + p.seen_filter.len()
             + 16 * (p.urls.len() + p.hosts.len()),
     );
-    let plan = Plan {
-        id: p.id,
-        hostkey_lo: p.hostkey_lo,
-        hostkey_hi: p.hostkey_hi,
-        created_hours: p.created_hours,
-        url_count: p.urls.len() as u64,
-        host_count: p.hosts.len() as u64,
-        schedule_base,
-        ext: [
-            p.urls.iter().any(Record::has_ext),
-            p.hosts.iter().any(Record::has_ext),
-        ],
-    };
-    let mut e = Encoder::new(out, plan, *opts, comp)?;
-    e.tables(&mut RowsFeed(&p.urls[..]), &mut RowsFeed(&p.hosts[..]))?;
+    let mut e = Encoder::new(out, Plan::of(p), *opts, comp)?;
+    e.tables_with(
+        &mut RowsFeed(&p.urls[..]),
+        &mut RowsFeed(&p.hosts[..]),
+        ahead,
+    )?;
     if !p.seen_filter.is_empty() {
         e.seen_filter(&p.seen_filter)?;
     }
@@ -887,6 +1021,43 @@ pub fn encode_with(
     Ok(out)
 }
 
+impl Plan {
+    /// The plan of a partition held whole.
+    pub fn of(p: &Partition) -> Plan {
+        Plan {
+            id: p.id,
+            hostkey_lo: p.hostkey_lo,
+            hostkey_hi: p.hostkey_hi,
+            created_hours: p.created_hours,
+            url_count: p.urls.len() as u64,
+            host_count: p.hosts.len() as u64,
+            schedule_base: if p.schedule {
+                p.urls.iter().map(|u| u.next_due).filter(|&d| d != 0).min()
+            } else {
+                None
+            },
+            ext: [
+                p.urls.iter().any(Record::has_ext),
+                p.hosts.iter().any(Record::has_ext),
+            ],
+        }
+    }
+
+    /// The columns of `table` the file will hold, in file order.
+    pub fn columns(&self, table: Table) -> impl Iterator<Item = &'static ColumnSpec> {
+        let i = match table {
+            Table::Url => 0,
+            Table::Host => 1,
+        };
+        let ext: &[ColumnSpec] = if self.ext[i] {
+            schema::ext_columns(table)
+        } else {
+            &[]
+        };
+        schema::columns(table).iter().chain(ext)
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -895,6 +1066,46 @@ mod tests {
     use crate::reader::Reader;
     use crate::schema::{host, url, HostRecord, UrlRecord};
     use crate::testing::{file, partition, StoredZstd};
+
+    #[test]
+    fn columns_encoded_apart_are_placed_as_the_encoder_would_write_them() {
+        let p = partition(5, 9);
+        let opts = WriteOptions {
+            page_rows: 8,
+            ..WriteOptions::default()
+        };
+        let plan = Plan::of(&p);
+        for comp in [&Uncompressed as &dyn Compressor, &StoredZstd] {
+            let whole = encode(&p, &opts, comp).unwrap();
+            let mut asked = Vec::new();
+            let apart = encode_with_ahead(&p, &opts, comp, comp, &mut |t, spec| {
+                asked.push((t, spec.id));
+                Some(encode_column(&p, t, spec, &opts, comp))
+            })
+            .unwrap();
+            assert_eq!(apart, whole);
+            // Every column but the two host keys and `next_due`, in file order.
+            let expected: Vec<(Table, u64)> = [Table::Url, Table::Host]
+                .into_iter()
+                .flat_map(|t| plan.columns(t).map(move |s| (t, s)))
+                .filter(|(_, s)| !matches!(s.role, Role::HostKey | Role::NextDue))
+                .map(|(t, s)| (t, s.id))
+                .collect();
+            assert_eq!(asked, expected);
+            let all = schema::columns(Table::Url).len() + schema::columns(Table::Host).len();
+            assert_eq!(asked.len(), all - 3);
+        }
+        // A column given for another is refused, not placed.
+        let err = encode_with_ahead(&p, &opts, &Uncompressed, &Uncompressed, &mut |t, spec| {
+            let other = plan
+                .columns(t)
+                .find(|s| s.id != spec.id && encodable_apart(s))
+                .unwrap();
+            Some(encode_column(&p, t, other, &opts, &Uncompressed))
+        })
+        .unwrap_err();
+        assert!(alloc::format!("{err}").contains("encoded apart"), "{err}");
+    }
 
     #[test]
     fn the_same_partition_gives_the_same_bytes() {
