@@ -31,7 +31,6 @@
 //! host's URLs, stored together, are looked up together.
 
 use std::cmp::Reverse;
-use std::collections::BinaryHeap;
 use std::fmt::Debug;
 use std::hash::{BuildHasherDefault, Hash, Hasher};
 
@@ -256,8 +255,9 @@ fn prio_key(p: f32) -> Reverse<u32> {
     Reverse(if b >> 31 == 1 { !b } else { b | 1 << 31 })
 }
 
-/// A queue's heap entry: (due, priority, id), oldest generation skipped.
-type QueueItem<Id> = Reverse<(Millis, Reverse<u32>, Id, u32)>;
+/// A queue's entry (smallest first): (due, priority, id), oldest generation skipped. URLs
+/// queued in row order at one due time and priority arrive sorted, so they stay on the lane.
+type QueueItem<Id> = (Millis, Reverse<u32>, Id, u32);
 
 /// A ready-schedule entry (smallest first): a queue that can hand out now, ordered by its head
 /// URL's priority first, then the time it became able to, then the queue key; then its
@@ -273,7 +273,7 @@ struct Queue<Id> {
     key: u64,
     /// Whether the index names a queue (false once dropped, until reused).
     present: bool,
-    heap: BinaryHeap<QueueItem<Id>>,
+    heap: LaneHeap<QueueItem<Id>>,
     queued: u64,
     leased: u32,
     completed: u64,
@@ -291,7 +291,7 @@ impl<Id: Ord> Queue<Id> {
         Queue {
             key,
             present: true,
-            heap: BinaryHeap::new(),
+            heap: LaneHeap::new(),
             queued: 0,
             leased: 0,
             completed: 0,
@@ -317,10 +317,10 @@ pub struct Counts {
 /// A queue's earliest live URL (queued, at its current generation), dropping stale heap
 /// entries on the way.
 fn live_head<Id: FrontierId>(
-    heap: &mut BinaryHeap<QueueItem<Id>>,
+    heap: &mut LaneHeap<QueueItem<Id>>,
     slots: &Id::Slots,
 ) -> Option<(Millis, Reverse<u32>)> {
-    while let Some(&Reverse((due, prio, id, gen))) = heap.peek() {
+    while let Some(&(due, prio, id, gen)) = heap.peek() {
         let live = slots
             .get(id)
             .is_some_and(|s| s.gen == gen && !s.is_leased());
@@ -371,7 +371,7 @@ impl<Id: FrontierId> Rebuild<'_, Id> {
             self.flush();
             self.run = Some(ix);
         }
-        self.items.push(Reverse((due, prio_key(priority), id, gen)));
+        self.items.push((due, prio_key(priority), id, gen));
     }
 
     /// As [`Frontier::push_leased`].
@@ -394,7 +394,7 @@ impl<Id: FrontierId> Rebuild<'_, Id> {
         let n = self.items.len() as u64;
         let q = &mut self.f.queues[ix as usize];
         if q.heap.is_empty() {
-            q.heap = BinaryHeap::from(std::mem::take(&mut self.items));
+            q.heap = LaneHeap::from(std::mem::take(&mut self.items));
         } else {
             q.heap.extend(self.items.drain(..));
         }
@@ -612,7 +612,7 @@ impl<Id: FrontierId> Frontier<Id> {
         };
         self.slots.insert(id, held);
         let q = &mut self.queues[ix as usize];
-        q.heap.push(Reverse((due, prio_key(priority), id, gen)));
+        q.heap.push((due, prio_key(priority), id, gen));
         q.queued += 1;
         self.totals.queued += 1;
         self.reschedule(ix);
@@ -691,7 +691,7 @@ impl<Id: FrontierId> Frontier<Id> {
                 self.reschedule(ix);
             } else {
                 // Nothing was held twice, so no heap entry is stale: the top is the head.
-                let head = q.heap.peek().map(|e| (e.0 .0, e.0 .1));
+                let head = q.heap.peek().map(|e| (e.0, e.1));
                 self.schedule(ix, head);
             }
         }
@@ -936,7 +936,7 @@ impl<Id: FrontierId> Frontier<Id> {
                 Some((due, _)) if due <= now => {}
                 _ => break,
             }
-            let Reverse((_, _, id, _)) = q.heap.pop().expect("a live head");
+            let (_, _, id, _) = q.heap.pop().expect("a live head");
             q.queued -= 1;
             match until {
                 Some(until) => {

@@ -83,6 +83,23 @@ impl<T: Ord> LaneHeap<T> {
     }
 }
 
+impl<T: Ord> From<Vec<T>> for LaneHeap<T> {
+    /// Keys in ascending order become the lane as they are; any others, a heap built in O(n).
+    fn from(keys: Vec<T>) -> Self {
+        if keys.windows(2).all(|w| w[0] <= w[1]) {
+            LaneHeap {
+                lane: VecDeque::from(keys),
+                heap: BinaryHeap::new(),
+            }
+        } else {
+            LaneHeap {
+                lane: VecDeque::new(),
+                heap: keys.into_iter().map(Reverse).collect(),
+            }
+        }
+    }
+}
+
 impl<T: Ord> Extend<T> for LaneHeap<T> {
     fn extend<I: IntoIterator<Item = T>>(&mut self, keys: I) {
         for k in keys {
@@ -136,6 +153,25 @@ mod tests {
                 assert_eq!(lane.pop(), Some(k));
             }
             assert!(lane.is_empty() && lane.pop().is_none());
+        }
+    }
+
+    #[test]
+    fn a_vector_becomes_the_lane_when_sorted_and_a_heap_otherwise() {
+        for keys in [vec![1, 2, 2, 7], vec![3, 1, 2, 2, 9, 0]] {
+            let mut q = LaneHeap::from(keys.clone());
+            let mut sorted = keys.clone();
+            sorted.sort();
+            let sorted_in = keys == sorted;
+            assert_eq!(
+                (q.lane.len(), q.heap.len()),
+                if sorted_in { (4, 0) } else { (0, 6) }
+            );
+            q.push(5);
+            sorted.push(5);
+            sorted.sort();
+            let order: Vec<i32> = std::iter::from_fn(|| q.pop()).collect();
+            assert_eq!(order, sorted);
         }
     }
 
