@@ -34,6 +34,16 @@ fn drain_frontier(mut f: Frontier<u32>) -> (u64, Frontier<u32>) {
     (select_all(&mut f), f)
 }
 
+/// `p` with each URL's priority one of eight levels, scattered by a hash of its row number.
+fn mixed_priorities(p: &Partition) -> Partition {
+    let mut q = p.clone();
+    for (i, u) in q.urls.iter_mut().enumerate() {
+        let h = (i as u64).wrapping_mul(0x9E37_79B9_7F4A_7C15) >> 61;
+        u.priority = h as f32 / 8.0;
+    }
+    q
+}
+
 /// The hand-written scheduler: URLs per host in arrival order, hosts by next allowed time.
 struct ByHand {
     hosts: HashMap<u64, VecDeque<u32>>,
@@ -76,6 +86,18 @@ fn benches(c: &mut Criterion) {
     g.bench_function("meguri_frontier", |b| {
         b.iter_batched(
             || queue_every_url(&p),
+            drain_frontier,
+            BatchSize::PerIteration,
+        )
+    });
+    // The same, with each URL's priority drawn from its row number (eight levels): a host's
+    // URLs no longer arrive in dispatch order, nor do hosts, so the frontier's lane heaps fall
+    // back on their binary heaps. The hand-written loop has no priorities to honour.
+    let mixed = mixed_priorities(&p);
+    assert_eq!(drain_frontier(queue_every_url(&mixed)).0, urls);
+    g.bench_function("meguri_frontier_mixed_priorities", |b| {
+        b.iter_batched(
+            || queue_every_url(&mixed),
             drain_frontier,
             BatchSize::PerIteration,
         )
