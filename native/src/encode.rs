@@ -1,7 +1,9 @@
 //! Encoding a whole in-memory partition, the way `seed`, store checkpoints and `pack` do: column
 //! pages with C zstd, and the arena with [`ArenaZip`] on a second thread while the tables are
-//! encoded. The bytes are those of a single-threaded [`encode_with`]: determinism does not
-//! depend on the threads.
+//! encoded, the columns themselves shared between this thread and a helper. The bytes are those
+//! of a single-threaded [`encode_with`]: determinism does not depend on the threads.
+//!
+//! [`encode_with`]: meguri_core::write::encode_with
 //!
 //! A job whose arena is final before its tables are (`run`: the drain changes rows, and the
 //! arena only when a fetch adds text) compresses it early with [`compress_arena`], on a thread
@@ -101,7 +103,8 @@ fn arena_zip(settings: &EncodeSettings) -> ArenaZip {
 }
 
 /// Encodes the partition, compressing the arena on a second thread while this one encodes
-/// the tables. The bytes are the same as a single-threaded [`encode_with`].
+/// the tables. The bytes are the same as a single-threaded
+/// [`encode_with`](meguri_core::write::encode_with).
 pub fn encode_partition(
     p: &Partition,
     args: &EncodeSettings,
