@@ -94,6 +94,12 @@ impl Compressor for Background<'_, '_> {
     }
 }
 
+/// The column pages' compressor for `settings` (both threads of [`encode_tables`] make theirs
+/// here, so a column's bytes do not depend on which one encoded it).
+fn page_zip(settings: &EncodeSettings) -> CZstd {
+    CZstd::new(settings.level)
+}
+
 /// The arena's compressor for `settings`.
 fn arena_zip(settings: &EncodeSettings) -> ArenaZip {
     ArenaZip {
@@ -134,7 +140,7 @@ fn encode_tables(
     args: &EncodeSettings,
     pending: Pending<'_>,
 ) -> meguri_core::error::Result<Vec<u8>> {
-    let pages = CZstd::new(args.level);
+    let pages = page_zip(args);
     let arena = arena_zip(args);
     let opts = WriteOptions {
         page_rows: args.page_rows,
@@ -151,7 +157,8 @@ fn encode_tables(
         let (tx, rx) = std::sync::mpsc::channel();
         let todo = helper.clone();
         scope.spawn(move || {
-            let pages = CZstd::new(args.level);
+            // The same compressor as this thread's, so the bytes are the same.
+            let pages = page_zip(args);
             for (t, id) in todo {
                 let spec = plan
                     .columns(t)

@@ -26,9 +26,11 @@
 //!   index finds). A dropped queue's index is reused; its old entries are stale by generation.
 //!
 //! Where the time goes: a dispatch is a handful of schedule operations and slot lookups per
-//! URL. The schedules are [`LaneHeap`]s, because a round of hand-outs files queues in order;
-//! URLs named by row number (`u32`, the drain's ids) keep their slots in a dense table, so a
-//! host's URLs, stored together, are looked up together.
+//! URL. The schedules are [`LaneHeap`]s, because a round of hand-outs files queues in order,
+//! and so is each queue's list of URLs, because a host's rows are queued in order; URLs named
+//! by row number (`u32`, the drain's ids) keep their slots in a dense table, so a host's URLs,
+//! stored together, are looked up together. When priorities differ from URL to URL, keys stop
+//! arriving in order and the lane heaps cost what binary heaps cost (docs/engine.md).
 
 use std::cmp::Reverse;
 use std::fmt::Debug;

@@ -310,11 +310,14 @@ fn io_pressure() -> Option<f64> {
 /// something logged since), skipping rounds under high I/O pressure except past
 /// `policy.hard_bytes`. A failed checkpoint leaves the previous generation current; it is
 /// logged and counted, and tried again next round.
-async fn checkpoint_scheduler(
+///
+/// Its metrics are registered when it is called, before the returned task first runs, so the
+/// metrics page lists them from the moment the server answers.
+fn checkpoint_scheduler(
     root: Arc<DataRoot>,
     metrics: Arc<Metrics>,
     policy: CheckpointPolicy,
-) {
+) -> impl std::future::Future<Output = ()> {
     let r = metrics.registry();
     let done = r.counter(
         "meguri_checkpoints_total",
@@ -333,43 +336,45 @@ async fn checkpoint_scheduler(
         "Time a background checkpoint took.",
         &[0.01, 0.05, 0.1, 0.5, 1.0, 5.0, 10.0, 60.0],
     );
-    let mut last: std::collections::HashMap<String, Instant> = Default::default();
-    loop {
-        tokio::time::sleep(policy.tick).await;
-        let pressured = io_pressure().is_some_and(|p| p > policy.io_pressure_limit);
-        if pressured {
-            skipped.inc();
-        }
-        for c in root.crawls() {
-            let since = *last.entry(c.id().to_string()).or_insert_with(Instant::now);
-            let bytes = log_bytes(c.store().dir());
-            let due = bytes >= policy.hard_bytes
-                || (!pressured
-                    && (bytes >= policy.soft_bytes
-                        || (bytes > 0 && since.elapsed() >= policy.age)));
-            if !due {
-                continue;
+    async move {
+        let mut last: std::collections::HashMap<String, Instant> = Default::default();
+        loop {
+            tokio::time::sleep(policy.tick).await;
+            let pressured = io_pressure().is_some_and(|p| p > policy.io_pressure_limit);
+            if pressured {
+                skipped.inc();
             }
-            let t = Instant::now();
-            let c2 = c.clone();
-            match tokio::task::spawn_blocking(move || c2.checkpoint()).await {
-                Ok(Ok(gen)) => {
-                    done.inc();
-                    took.observe_duration(t.elapsed());
-                    tracing::info!(
-                        "crawl {}: checkpoint to generation {gen} ({bytes} log bytes) in {} ms",
-                        c.id(),
-                        t.elapsed().as_millis()
-                    );
-                    last.insert(c.id().to_string(), Instant::now());
+            for c in root.crawls() {
+                let since = *last.entry(c.id().to_string()).or_insert_with(Instant::now);
+                let bytes = log_bytes(c.store().dir());
+                let due = bytes >= policy.hard_bytes
+                    || (!pressured
+                        && (bytes >= policy.soft_bytes
+                            || (bytes > 0 && since.elapsed() >= policy.age)));
+                if !due {
+                    continue;
                 }
-                Ok(Err(e)) => {
-                    failed.inc();
-                    tracing::error!("background checkpoint: {e}");
-                }
-                Err(e) => {
-                    failed.inc();
-                    tracing::error!("background checkpoint: {e}");
+                let t = Instant::now();
+                let c2 = c.clone();
+                match tokio::task::spawn_blocking(move || c2.checkpoint()).await {
+                    Ok(Ok(gen)) => {
+                        done.inc();
+                        took.observe_duration(t.elapsed());
+                        tracing::info!(
+                            "crawl {}: checkpoint to generation {gen} ({bytes} log bytes) in {} ms",
+                            c.id(),
+                            t.elapsed().as_millis()
+                        );
+                        last.insert(c.id().to_string(), Instant::now());
+                    }
+                    Ok(Err(e)) => {
+                        failed.inc();
+                        tracing::error!("background checkpoint: {e}");
+                    }
+                    Err(e) => {
+                        failed.inc();
+                        tracing::error!("background checkpoint: {e}");
+                    }
                 }
             }
         }
@@ -445,22 +450,9 @@ pub fn run(args: &ServeArgs, out: &mut dyn Write) -> CmdResult {
             .await
             .map_err(err)?;
         let (grpc, metrics_addr) = (transport.grpc_addr(), transport.metrics_addr());
-        writeln!(
-            out,
-            "meguri serve: gRPC on {grpc}, metrics on http://{metrics_addr}/metrics"
-        )
-        .and_then(|_| out.flush())
-        .map_err(err)?;
-        tracing::info!("serving {} on {grpc}", args.data.display());
+        // Registered before the address line: a client that reads it finds every metric.
+        let checkpoints = checkpoint_scheduler(root.clone(), metrics.clone(), policy);
         let gauges = Gauges::new(&metrics);
-        let r = root.clone();
-        let ticker = tokio::spawn(async move {
-            loop {
-                gauges.update(&r);
-                tokio::time::sleep(Duration::from_secs(2)).await;
-            }
-        });
-        let scheduler = tokio::spawn(checkpoint_scheduler(root.clone(), metrics.clone(), policy));
         let service = FrontierService::new(
             root.clone(),
             grpc.to_string(),
@@ -468,6 +460,21 @@ pub fn run(args: &ServeArgs, out: &mut dyn Write) -> CmdResult {
             metrics.clone(),
             transport.shutdown(),
         );
+        writeln!(
+            out,
+            "meguri serve: gRPC on {grpc}, metrics on http://{metrics_addr}/metrics"
+        )
+        .and_then(|_| out.flush())
+        .map_err(err)?;
+        tracing::info!("serving {} on {grpc}", args.data.display());
+        let r = root.clone();
+        let ticker = tokio::spawn(async move {
+            loop {
+                gauges.update(&r);
+                tokio::time::sleep(Duration::from_secs(2)).await;
+            }
+        });
+        let scheduler = tokio::spawn(checkpoints);
         let r = root.clone();
         let finish = async move {
             ticker.abort();
