@@ -165,33 +165,18 @@ fn encode_tables(
                     .find(|s| s.id == id)
                     .expect("a planned column");
                 // The receiver is gone when the encoder stopped early (an error): stop too.
-                if tx
-                    .send((t, id, encode_column(p, t, spec, &opts, &pages)))
-                    .is_err()
-                {
+                if tx.send(encode_column(p, t, spec, &opts, &pages)).is_err() {
                     return;
                 }
             }
         });
-        // Columns arrive in the order they are asked for; any other order is kept aside.
-        let mut early = Vec::new();
+        // Both sides go in file order, so the next column received is the one asked for; the
+        // encoder checks that it is, and refuses the file if not.
         let mut ahead = |t: Table, spec: &ColumnSpec| {
             if !helper.contains(&(t, spec.id)) {
                 return None;
             }
-            if let Some(i) = early
-                .iter()
-                .position(|&(et, eid, _)| (et, eid) == (t, spec.id))
-            {
-                return Some(early.swap_remove(i).2);
-            }
-            for (rt, rid, c) in rx.iter() {
-                if (rt, rid) == (t, spec.id) {
-                    return Some(c);
-                }
-                early.push((rt, rid, c));
-            }
-            None
+            rx.recv().ok()
         };
         encode_with_ahead(p, &opts, &pages, &bg, &mut ahead)
     })

@@ -250,6 +250,12 @@ impl<Id: Copy + Eq + Hash + Debug> SlotTable<Id> for FastMap<Id, Held> {
     }
 }
 
+/// The generation after `gen`: the one rule for making them, which never gives 0 (a vacant
+/// dense slot's generation).
+fn after(gen: u32) -> u32 {
+    gen.wrapping_add(1).max(1)
+}
+
 /// A priority as a key that sorts higher priorities first (by the f32's total order).
 fn prio_key(p: f32) -> Reverse<u32> {
     let b = p.to_bits();
@@ -487,7 +493,7 @@ impl<Id: FrontierId> Frontier<Id> {
 
     /// A fresh generation (never 0).
     fn gen(&mut self) -> u32 {
-        self.next_gen = self.next_gen.wrapping_add(1).max(1);
+        self.next_gen = after(self.next_gen);
         self.next_gen
     }
 
@@ -825,7 +831,7 @@ impl<Id: FrontierId> Frontier<Id> {
     /// [`Frontier::reschedule`] with the queue's head already known.
     fn schedule(&mut self, ix: u32, head: Option<(Millis, Reverse<u32>)>) {
         let default_delay = self.default_delay;
-        let gen = self.next_gen.wrapping_add(1).max(1);
+        let gen = after(self.next_gen);
         let q = &mut self.queues[ix as usize];
         let limited = q.gate.limit.is_some_and(|l| q.completed >= l);
         let Some((due, prio)) = head.filter(|_| !limited) else {
@@ -943,7 +949,7 @@ impl<Id: FrontierId> Frontier<Id> {
             match until {
                 Some(until) => {
                     q.leased += 1;
-                    *next_gen = next_gen.wrapping_add(1).max(1);
+                    *next_gen = after(*next_gen);
                     let gen = *next_gen;
                     let h = slots.get_mut(id).expect("live");
                     h.leased_until = until;
