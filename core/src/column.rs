@@ -2,9 +2,10 @@
 //! skip list and the page headers in one place. The lazy reader and `verify` both walk columns
 //! through here: the reader stops at the first error finding, `verify` reports them all.
 
+use crate::error::Severity;
 use crate::error::{Error, ErrorKind, Finding, Place, Result, Table};
 use crate::format::codec::ZstdBackend;
-use crate::format::encoding::{decode_values, decode_wide, encoding_name, is_page_encoding, RAW};
+use crate::format::encoding::{encoding_name, is_page_encoding, PageValues, RAW};
 use crate::format::footer::{ColumnDir, PageSpan, RegionDesc, SkipEntry};
 use crate::format::page::{
     decode_payload, locate_page, page_at, PageHeader, KIND_BLOB, KIND_DATA, KIND_SCHEDULE,
@@ -13,6 +14,7 @@ use crate::format::page::{
 use crate::format::Limits;
 use crate::records::Values;
 use crate::schema;
+use alloc::borrow::Cow;
 use alloc::format;
 use alloc::vec::Vec;
 
@@ -244,12 +246,11 @@ fn zone_finding(
     dir: &ColumnDir,
     page: Option<u32>,
     zone: (u64, u64),
-    vals: &[u64],
+    (min, max): (u64, u64),
     at: u64,
 ) -> Option<Finding> {
-    let (min, max) = (vals.iter().min()?, vals.iter().max()?);
     let pl = place(table, dir, page);
-    if zone.0 > *min || zone.1 < *max {
+    if zone.0 > min || zone.1 < max {
         Some(Finding::error(
             Error::corrupt(format!(
                 "zone map [{}, {}] does not contain the values' range [{min}, {max}]: pruning by it would skip rows",
@@ -258,7 +259,7 @@ fn zone_finding(
             .within(pl)
             .at(at),
         ))
-    } else if zone != (*min, *max) {
+    } else if zone != (min, max) {
         Some(Finding::warning(
             Error::inconsistent(format!(
                 "zone map [{}, {}] is wider than the values' range [{min}, {max}]",
@@ -269,6 +270,189 @@ fn zone_finding(
         ))
     } else {
         None
+    }
+}
+
+/// The smallest and largest of `vals` folded into `acc`.
+fn fold_min_max(acc: Option<(u64, u64)>, vals: &[u64]) -> Option<(u64, u64)> {
+    vals.iter().fold(acc, |acc, &x| {
+        Some(match acc {
+            None => (x, x),
+            Some((a, b)) => (a.min(x), b.max(x)),
+        })
+    })
+}
+
+/// A page whose header agrees with the directory and whose payload has passed its CRC and
+/// been decompressed: its values are read through [`OpenPage::fill`], and
+/// [`OpenPage::finish`] judges what only the end can tell (leftover bytes, the zone map).
+struct OpenPage<'a> {
+    span: PageSpan,
+    header: PageHeader,
+    payload: Cow<'a, [u8]>,
+    payload_offset: u64,
+    values: PageValues,
+    /// The range of the integer values read so far.
+    min_max: Option<(u64, u64)>,
+}
+
+impl<'a> OpenPage<'a> {
+    /// Checks page `s` (its header against the directory and the skip list, its CRC, its size
+    /// against the limits) and decodes its payload. `bytes` holds the column's pages from
+    /// absolute offset `base`. Warnings go to `out`.
+    fn open(
+        table: Table,
+        dir: &ColumnDir,
+        s: &PageSpan,
+        bytes: &'a [u8],
+        base: u64,
+        ctx: &DecodeCtx,
+        out: &mut Vec<Finding>,
+    ) -> Result<Self> {
+        let multi = !dir.pages.is_empty();
+        let pl = place(table, dir, Some(s.index));
+        let rel = s
+            .offset
+            .checked_sub(base)
+            .filter(|&r| r <= bytes.len() as u64)
+            .ok_or_else(|| {
+                Error::corrupt("page lies outside the bytes read for its column").at(s.offset)
+            })? as usize;
+        let end = (rel as u64)
+            .saturating_add(s.byte_len)
+            .min(bytes.len() as u64) as usize;
+        let page = locate_page(&bytes[rel..end], s.offset)?;
+        let h = page.header;
+        if h.byte_len() != s.byte_len {
+            let says = if multi {
+                "skip list"
+            } else {
+                "directory (32 + total_compressed)"
+            };
+            return Err(Error::corrupt(format!(
+                "page is {} bytes but the {says} says {}",
+                h.byte_len(),
+                s.byte_len
+            ))
+            .at(s.offset + page_at::COMPRESSED_SIZE as u64));
+        }
+        if u64::from(h.num_values) != s.num_values {
+            return Err(Error::corrupt(format!(
+                "page header says {} values, the directory says {}",
+                h.num_values, s.num_values
+            ))
+            .at(s.offset + page_at::NUM_VALUES as u64));
+        }
+        if u64::from(h.num_values) * 8 > ctx.limits.budget(ctx.file_len) {
+            return Err(Error::new(
+                ErrorKind::Limit,
+                format!("page of {} values is over the decode limit", h.num_values),
+            )
+            .at(s.offset + page_at::NUM_VALUES as u64));
+        }
+        if multi && dir.pages[s.index as usize].encoding != h.encoding {
+            return Err(Error::corrupt(format!(
+                "page is {} but the skip list says {}",
+                encoding_name(h.encoding),
+                encoding_name(dir.pages[s.index as usize].encoding)
+            ))
+            .at(s.offset + page_at::ENCODING as u64));
+        }
+        if u64::from(h.first_row) != s.first_row & 0xffff_ffff {
+            out.push(Finding::warning(
+                Error::inconsistent(format!(
+                    "page header's first_row is {}, the page starts at row {}",
+                    h.first_row, s.first_row
+                ))
+                .within(pl)
+                .at(s.offset + page_at::FIRST_ROW as u64),
+            ));
+        }
+        if h.kind != KIND_DATA {
+            return Err(Error::corrupt(format!(
+                "column page has kind {}, expected {KIND_DATA} (data)",
+                h.kind
+            ))
+            .at(s.offset + page_at::KIND as u64));
+        }
+        let payload_offset = page.payload_offset();
+        let payload = decode_payload(&page, &ctx.limits, ctx.file_len, ctx.zstd)?;
+        let n = h.num_values as usize;
+        let values = if dir.width == 16 {
+            if h.encoding != RAW {
+                return Err(Error::corrupt(format!(
+                    "16-byte values can only be RAW, the page is {}",
+                    encoding_name(h.encoding)
+                ))
+                .at(s.offset + page_at::ENCODING as u64));
+            }
+            PageValues::wide(&payload, n)
+        } else {
+            PageValues::new(h.encoding, &payload, n, h.base, dir.width as usize)
+        }
+        .map_err(|e| e.at_if_unset(payload_offset))?;
+        Ok(OpenPage {
+            span: *s,
+            header: h,
+            payload,
+            payload_offset,
+            values,
+            min_max: None,
+        })
+    }
+
+    /// Values of the kind the page holds, with room for `n`.
+    fn empty_values(&self, n: usize) -> Values {
+        if self.values.is_wide() {
+            Values::Wide(Vec::with_capacity(n))
+        } else {
+            Values::Int(Vec::with_capacity(n))
+        }
+    }
+
+    /// Appends the next `k` values (fewer if fewer are left) to `out`.
+    fn fill(&mut self, k: usize, out: &mut Values) -> Result<()> {
+        let from = out.len();
+        self.values
+            .fill(&self.payload, k, out)
+            .map_err(|e| e.at_if_unset(self.payload_offset))?;
+        if let Values::Int(v) = out {
+            self.min_max = fold_min_max(self.min_max, &v[from..]);
+        }
+        Ok(())
+    }
+
+    /// Ends the page once its values are read: leftover bytes are an error, and the zone map
+    /// that covers this page alone (the column's, for a single page) is judged against the
+    /// values, so a reader that walks pages one by one checks them as a whole-column read does.
+    /// Returns the page's integer range.
+    fn finish(
+        self,
+        table: Table,
+        dir: &ColumnDir,
+        out: &mut Vec<Finding>,
+    ) -> Result<Option<(u64, u64)>> {
+        self.values
+            .finish(&self.payload)
+            .map_err(|e| e.at_if_unset(self.payload_offset))?;
+        let multi = !dir.pages.is_empty();
+        let zone = if multi {
+            dir.pages[self.span.index as usize].zone()
+        } else {
+            dir.zone()
+        };
+        if let (Some(zone), Some(range)) = (zone, self.min_max) {
+            let page = multi.then_some(self.span.index);
+            out.extend(zone_finding(
+                table,
+                dir,
+                page,
+                zone,
+                range,
+                dir.entry_offset,
+            ));
+        }
+        Ok(self.min_max)
     }
 }
 
@@ -283,122 +467,206 @@ pub fn decode_pages(
     ctx: &DecodeCtx,
     out: &mut Vec<Finding>,
 ) -> Vec<Option<DecodedPage>> {
-    let budget = ctx.limits.budget(ctx.file_len);
-    let multi = !dir.pages.is_empty();
     let mut pages = Vec::with_capacity(spans.len());
     for s in spans {
-        let pl = place(table, dir, Some(s.index));
         let res = (|| -> Result<DecodedPage> {
-            let rel = s
-                .offset
-                .checked_sub(base)
-                .filter(|&r| r <= bytes.len() as u64)
-                .ok_or_else(|| {
-                    Error::corrupt("page lies outside the bytes read for its column").at(s.offset)
-                })? as usize;
-            let end = (rel as u64)
-                .saturating_add(s.byte_len)
-                .min(bytes.len() as u64) as usize;
-            let page = locate_page(&bytes[rel..end], s.offset)?;
-            let h = page.header;
-            if h.byte_len() != s.byte_len {
-                let says = if multi {
-                    "skip list"
-                } else {
-                    "directory (32 + total_compressed)"
-                };
-                return Err(Error::corrupt(format!(
-                    "page is {} bytes but the {says} says {}",
-                    h.byte_len(),
-                    s.byte_len
-                ))
-                .at(s.offset + page_at::COMPRESSED_SIZE as u64));
-            }
-            if u64::from(h.num_values) != s.num_values {
-                return Err(Error::corrupt(format!(
-                    "page header says {} values, the directory says {}",
-                    h.num_values, s.num_values
-                ))
-                .at(s.offset + page_at::NUM_VALUES as u64));
-            }
-            if u64::from(h.num_values) * 8 > budget {
-                return Err(Error::new(
-                    ErrorKind::Limit,
-                    format!("page of {} values is over the decode limit", h.num_values),
-                )
-                .at(s.offset + page_at::NUM_VALUES as u64));
-            }
-            if multi && dir.pages[s.index as usize].encoding != h.encoding {
-                return Err(Error::corrupt(format!(
-                    "page is {} but the skip list says {}",
-                    encoding_name(h.encoding),
-                    encoding_name(dir.pages[s.index as usize].encoding)
-                ))
-                .at(s.offset + page_at::ENCODING as u64));
-            }
-            if u64::from(h.first_row) != s.first_row & 0xffff_ffff {
-                out.push(Finding::warning(
-                    Error::inconsistent(format!(
-                        "page header's first_row is {}, the page starts at row {}",
-                        h.first_row, s.first_row
-                    ))
-                    .within(pl)
-                    .at(s.offset + page_at::FIRST_ROW as u64),
-                ));
-            }
-            if h.kind != KIND_DATA {
-                return Err(Error::corrupt(format!(
-                    "column page has kind {}, expected {KIND_DATA} (data)",
-                    h.kind
-                ))
-                .at(s.offset + page_at::KIND as u64));
-            }
-            let payload = decode_payload(&page, &ctx.limits, ctx.file_len, ctx.zstd)?;
-            let n = h.num_values as usize;
-            let values = if dir.width == 16 {
-                if h.encoding != RAW {
-                    return Err(Error::corrupt(format!(
-                        "16-byte values can only be RAW, the page is {}",
-                        encoding_name(h.encoding)
-                    ))
-                    .at(s.offset + page_at::ENCODING as u64));
-                }
-                let mut v = Vec::new();
-                decode_wide(&payload, n, &mut v)
-                    .map_err(|e| e.at_if_unset(page.payload_offset()))?;
-                Values::Wide(v)
-            } else {
-                let mut v = Vec::new();
-                decode_values(h.encoding, &payload, n, h.base, dir.width as usize, &mut v)
-                    .map_err(|e| e.at_if_unset(page.payload_offset()))?;
-                Values::Int(v)
-            };
-            // Each page against its own zone map (the column's, for a single page), so a
-            // reader that walks pages one by one checks them as a whole-column read does.
-            let zone = if multi {
-                dir.pages[s.index as usize].zone()
-            } else {
-                dir.zone()
-            };
-            if let (Some(zone), Values::Int(v)) = (zone, &values) {
-                let page = multi.then_some(s.index);
-                out.extend(zone_finding(table, dir, page, zone, v, dir.entry_offset));
-            }
+            let mut page = OpenPage::open(table, dir, s, bytes, base, ctx, out)?;
+            let n = page.values.left();
+            let mut values = page.empty_values(n);
+            page.fill(n, &mut values)?;
+            let header = page.header;
+            page.finish(table, dir, out)?;
             Ok(DecodedPage {
                 span: *s,
-                header: h,
+                header,
                 values,
             })
         })();
         match res {
             Ok(p) => pages.push(Some(p)),
             Err(e) => {
+                let pl = place(table, dir, Some(s.index));
                 out.push(Finding::error(e.within(pl).at_if_unset(s.offset)));
                 pages.push(None);
             }
         }
     }
     pages
+}
+
+/// A whole column read a stretch of rows at a time: what [`decode_column`] checks, in the
+/// same order, without ever holding the column decoded whole. Only the page being read is
+/// held decompressed (the whole column when it is one page, as the reference writes it), so
+/// a reader building rows from every column at once holds the columns' payloads beside the
+/// rows rather than every value widened to 8 bytes.
+///
+/// A stream is strict: the first error ends it, reported as [`decode_column`]'s first error
+/// finding would be (the column CRC before anything a page says).
+pub struct ColumnStream<'a> {
+    table: Table,
+    dir: &'a ColumnDir,
+    bytes: &'a [u8],
+    ctx: DecodeCtx,
+    spans: Vec<PageSpan>,
+    /// The next span to open.
+    next: usize,
+    page: Option<OpenPage<'a>>,
+    check: ColumnCheck,
+}
+
+impl<'a> ColumnStream<'a> {
+    /// A stream over `bytes`, exactly the range [`column_range`] gives for `dir`.
+    pub fn new(
+        table: Table,
+        dir: &'a ColumnDir,
+        bytes: &'a [u8],
+        expected_rows: Option<u64>,
+        ctx: &DecodeCtx,
+    ) -> Result<Self> {
+        // The directory's own findings come first, as in a whole-column decode; its warnings
+        // cannot end a strict read.
+        let mut findings = Vec::new();
+        let usable = check_dir(table, dir, expected_rows, &mut findings);
+        if !usable || findings.iter().any(|f| f.severity == Severity::Error) {
+            return Err(first_error(findings));
+        }
+        let mut check = ColumnCheck::new(table);
+        check.bytes(bytes);
+        Ok(ColumnStream {
+            table,
+            dir,
+            bytes,
+            ctx: *ctx,
+            spans: dir.page_spans(),
+            next: 0,
+            page: None,
+            check,
+        })
+    }
+
+    /// Appends the column's next `k` values to `out` (of the column's kind), opening pages as
+    /// it goes. Fails when the column holds fewer.
+    pub fn fill(&mut self, k: usize, out: &mut Values) -> Result<()> {
+        if self.fill_upto(k, out)? < k {
+            return Err(self.fail(
+                Error::corrupt("the column holds fewer values than its table's rows")
+                    .within(place(self.table, self.dir, None)),
+            ));
+        }
+        Ok(())
+    }
+
+    /// As [`ColumnStream::fill`], stopping quietly at the column's end; returns how many
+    /// values it appended.
+    fn fill_upto(&mut self, k: usize, out: &mut Values) -> Result<usize> {
+        let mut given = 0;
+        while given < k {
+            let page = match &mut self.page {
+                Some(p) if p.values.left() > 0 => p,
+                _ => {
+                    self.end_page()?;
+                    let Some(s) = self.spans.get(self.next).copied() else {
+                        break;
+                    };
+                    self.next += 1;
+                    let opened = OpenPage::open(
+                        self.table,
+                        self.dir,
+                        &s,
+                        self.bytes,
+                        self.dir.first_page_offset,
+                        &self.ctx,
+                        &mut self.check.pages,
+                    );
+                    match opened {
+                        Ok(p) => self.page.insert(p),
+                        Err(e) => return Err(self.page_failed(e, s.index)),
+                    }
+                }
+            };
+            let m = (k - given).min(page.values.left());
+            if let Err(e) = page.fill(m, out) {
+                let index = page.span.index;
+                return Err(self.page_failed(e, index));
+            }
+            given += m;
+        }
+        Ok(given)
+    }
+
+    /// Ends the column once its table's rows are read. Values past them (a column longer
+    /// than the table says) are still decoded and judged, as a whole-column decode judges
+    /// them; then the column CRC, the encoding and the zone map the directory states.
+    pub fn finish(mut self) -> Result<()> {
+        let mut rest = match self.dir.width {
+            16 => Values::Wide(Vec::new()),
+            _ => Values::Int(Vec::new()),
+        };
+        loop {
+            rest.clear();
+            if self.fill_upto(4096, &mut rest)? == 0 {
+                break;
+            }
+        }
+        self.end_page()?;
+        let mut out = Vec::new();
+        if self.check.finish(self.dir, &mut out) {
+            match out.into_iter().find(|f| f.severity == Severity::Error) {
+                Some(f) => Err(f.error),
+                None => Ok(()),
+            }
+        } else {
+            Err(first_error(out))
+        }
+    }
+
+    /// Finishes the open page, if any, into the column's check.
+    fn end_page(&mut self) -> Result<()> {
+        let Some(p) = self.page.take() else {
+            return Ok(());
+        };
+        let (index, encoding) = (p.span.index, p.header.encoding);
+        let wide = p.values.is_wide();
+        let before = self.check.pages.len();
+        match p.finish(self.table, self.dir, &mut self.check.pages) {
+            Ok(range) => {
+                self.check.page_seen(encoding, wide, range);
+                // A zone map that would hide rows is an error the page itself survives.
+                let new = &self.check.pages[before..];
+                match new.iter().find(|f| f.severity == Severity::Error) {
+                    Some(f) => {
+                        let e = f.error.clone();
+                        Err(self.fail(e))
+                    }
+                    None => Ok(()),
+                }
+            }
+            Err(e) => Err(self.page_failed(e, index)),
+        }
+    }
+
+    fn page_failed(&mut self, e: Error, index: u32) -> Error {
+        let s = self.spans[index as usize];
+        let pl = place(self.table, self.dir, Some(index));
+        self.fail(e.within(pl).at_if_unset(s.offset))
+    }
+
+    /// The error a whole-column decode would report first, given that `e` ended the stream:
+    /// a column CRC mismatch outranks it.
+    fn fail(&mut self, e: Error) -> Error {
+        let check = core::mem::replace(&mut self.check, ColumnCheck::new(self.table));
+        match check.crc_finding(self.dir) {
+            Some(f) => f.error,
+            None => e,
+        }
+    }
+}
+
+fn first_error(findings: Vec<Finding>) -> Error {
+    findings
+        .into_iter()
+        .find(|f| f.severity == Severity::Error)
+        .map_or_else(|| Error::corrupt("did not decode"), |f| f.error)
 }
 
 /// What a column's pages add up to, fed a piece at a time: the column CRC over its page bytes,
@@ -446,18 +714,23 @@ impl ColumnCheck {
             self.failed = true;
             return;
         };
-        self.first_encoding.get_or_insert(p.header.encoding);
         match &p.values {
-            Values::Int(v) => {
-                self.ints = true;
-                for &x in v {
-                    self.min_max = Some(match self.min_max {
-                        None => (x, x),
-                        Some((a, b)) => (a.min(x), b.max(x)),
-                    });
-                }
+            Values::Int(v) => self.page_seen(p.header.encoding, false, fold_min_max(None, v)),
+            Values::Wide(_) => self.page_seen(p.header.encoding, true, None),
+        }
+    }
+
+    /// Takes the next page in row order by what it held: its encoding, whether its values were
+    /// 16 bytes wide, and the range of its integer values.
+    pub fn page_seen(&mut self, encoding: u8, wide: bool, range: Option<(u64, u64)>) {
+        self.first_encoding.get_or_insert(encoding);
+        if wide {
+            self.wide = true;
+        } else {
+            self.ints = true;
+            if let Some((lo, hi)) = range {
+                self.min_max = fold_min_max(self.min_max, &[lo, hi]);
             }
-            Values::Wide(_) => self.wide = true,
         }
     }
 
@@ -471,14 +744,11 @@ impl ColumnCheck {
         self.min_max
     }
 
-    /// Reports the column CRC, the pages' findings, the encoding the directory names and the
-    /// column's zone map against the values. Returns whether every page decoded (and at least
-    /// one did).
-    pub fn finish(self, dir: &ColumnDir, out: &mut Vec<Finding>) -> bool {
-        let pl = place(self.table, dir, None);
-        let crc = self.crc.finish();
-        if crc != dir.column_crc {
-            out.push(Finding::error(
+    /// The column CRC's finding, if the bytes fed so far do not give the directory's CRC.
+    pub fn crc_finding(&self, dir: &ColumnDir) -> Option<Finding> {
+        let crc = self.crc.clone().finish();
+        (crc != dir.column_crc).then(|| {
+            Finding::error(
                 Error::new(
                     ErrorKind::Checksum,
                     format!(
@@ -486,10 +756,18 @@ impl ColumnCheck {
                         dir.column_crc, self.bytes
                     ),
                 )
-                .within(pl)
+                .within(place(self.table, dir, None))
                 .at(dir.first_page_offset),
-            ));
-        }
+            )
+        })
+    }
+
+    /// Reports the column CRC, the pages' findings, the encoding the directory names and the
+    /// column's zone map against the values. Returns whether every page decoded (and at least
+    /// one did).
+    pub fn finish(self, dir: &ColumnDir, out: &mut Vec<Finding>) -> bool {
+        let pl = place(self.table, dir, None);
+        out.extend(self.crc_finding(dir));
         out.extend(self.pages);
         if self.failed || (self.wide && self.ints) || !(self.wide || self.ints) {
             return false;
@@ -515,7 +793,7 @@ impl ColumnCheck {
                 dir,
                 None,
                 zone,
-                &[min, max],
+                (min, max),
                 dir.entry_offset,
             ));
         }

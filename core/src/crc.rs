@@ -12,6 +12,7 @@ pub fn crc32c(bytes: &[u8]) -> u32 {
 }
 
 /// An incremental CRC32C, for checksums that cover several pieces (a column's pages).
+#[derive(Clone)]
 pub struct Crc32c(crc::Digest<'static, u32, Table<16>>);
 
 impl Crc32c {

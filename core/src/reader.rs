@@ -6,7 +6,9 @@
 //! overlap a row range, the arena, the wheel or the filter. Every offset and length that comes
 //! from the file is checked against the file and the [`Limits`] before it is used.
 
-use crate::column::{column_range, decode_column, decode_pages, decode_region_page, DecodeCtx};
+use crate::column::{
+    column_range, decode_column, decode_pages, decode_region_page, ColumnStream, DecodeCtx,
+};
 use crate::crc::crc32c;
 use crate::error::{Error, ErrorKind, Finding, Place, Result, Severity, Table};
 use crate::format::codec::ZstdBackend;
@@ -20,13 +22,17 @@ use crate::format::{
 use crate::partition::Partition;
 use crate::records::{HostRecord, UrlRecord, Values};
 use crate::schedule::Wheel;
-use crate::schema::{self, build_rows, Record};
+use crate::schema::{self, build_rows, ColumnSpec, Record};
 use crate::seenset::SeenFilter;
 use crate::source::{read_range, Source};
 use alloc::borrow::Cow;
 use alloc::format;
 use alloc::vec::Vec;
 use core::ops::Range;
+
+/// Rows a whole-table read builds at a time: enough that each column's stretch is read in one
+/// tight loop, few enough that every column's stretch together stays in cache.
+const ROWS_AT_ONCE: usize = 4096;
 
 /// Options for opening a file.
 #[derive(Debug, Clone, Copy)]
@@ -525,11 +531,14 @@ impl<S: Source> Reader<S> {
         Ok(())
     }
 
-    /// Rows `rows` of `R`'s table: each column read (whole, or only the pages holding the
-    /// rows), then the rows built from the columns.
+    /// Rows `rows` of `R`'s table. A whole table is built a stretch of rows at a time from
+    /// every column at once ([`ColumnStream`]); a part of one from the pages holding it, each
+    /// column decoded, then the rows from the columns.
     fn rows_of<R: Record>(&self, rows: Range<u64>) -> Result<Vec<R>> {
         let table = R::TABLE;
-        let whole = rows.start == 0 && rows.end == self.rows(table);
+        if rows.start == 0 && rows.end == self.rows(table) {
+            return self.all_rows();
+        }
         // Indexed by column id: the schema lists its columns in id order. An extension
         // column the file does not hold reads as no values (zeros in every row).
         let cols = R::COLUMNS
@@ -538,8 +547,6 @@ impl<S: Source> Reader<S> {
             .map(|spec| {
                 if schema::is_ext(table, spec.id) && !self.has_column(table, spec.id) {
                     Ok(Values::Int(Vec::new()))
-                } else if whole {
-                    self.read_column(table, spec.id)
                 } else {
                     self.read_column_rows(table, spec.id, rows.clone())
                 }
@@ -547,6 +554,72 @@ impl<S: Source> Reader<S> {
             .collect::<Result<Vec<Values>>>()?;
         let n = rows.end.saturating_sub(rows.start) as usize;
         build_rows(&cols, n)
+    }
+
+    /// Every row of `R`'s table, built [`ROWS_AT_ONCE`] rows at a time: each column's bytes
+    /// are read once and streamed, so what is held beside the rows is the columns' stored
+    /// bytes and their decompressed payloads, never every value widened to 8 bytes.
+    fn all_rows<R: Record>(&self) -> Result<Vec<R>> {
+        let table = R::TABLE;
+        let n = self.rows(table) as usize;
+        let specs: Vec<&ColumnSpec> = R::COLUMNS.iter().chain(R::EXT_COLUMNS).collect();
+        // Each column's stored bytes (`None`: an extension column the file does not hold).
+        let mut stored = Vec::with_capacity(specs.len());
+        for spec in &specs {
+            if schema::is_ext(table, spec.id) && !self.has_column(table, spec.id) {
+                stored.push(None);
+                continue;
+            }
+            let dir = self.column_dir(table, spec.id)?;
+            let pl = Place::Column {
+                table,
+                column: spec.id,
+                page: None,
+            };
+            let (off, len) = column_range(dir).map_err(|e| e.within(pl))?;
+            self.check_data_range(off, len, pl)?;
+            stored.push(Some((
+                dir,
+                read_range(&self.src, off, len, "column pages", pl)?,
+            )));
+        }
+        let ctx = self.ctx();
+        let mut streams = Vec::with_capacity(specs.len());
+        for (spec, s) in specs.iter().zip(&stored) {
+            streams.push(match s {
+                None => None,
+                Some((dir, bytes)) => Some(ColumnStream::new(
+                    table,
+                    dir,
+                    bytes,
+                    self.expected_rows(table, spec.id),
+                    &ctx,
+                )?),
+            });
+        }
+        let room = n.min(ROWS_AT_ONCE);
+        let mut stretch: Vec<Values> = specs
+            .iter()
+            .map(|spec| match spec.width {
+                16 => Values::Wide(Vec::with_capacity(room)),
+                _ => Values::Int(Vec::with_capacity(room)),
+            })
+            .collect();
+        let mut out = Vec::with_capacity(n);
+        while out.len() < n {
+            let k = (n - out.len()).min(ROWS_AT_ONCE);
+            for (values, stream) in stretch.iter_mut().zip(&mut streams) {
+                values.clear();
+                if let Some(stream) = stream {
+                    stream.fill(k, values)?;
+                }
+            }
+            out.extend((0..k).map(|i| R::from_columns(&stretch, i)));
+        }
+        for stream in streams.into_iter().flatten() {
+            stream.finish()?;
+        }
+        Ok(out)
     }
 
     /// Whether the file's directory lists column `id` of `table`.

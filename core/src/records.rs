@@ -143,6 +143,14 @@ impl Values {
         self.len() == 0
     }
 
+    /// Removes every value, keeping the room.
+    pub fn clear(&mut self) {
+        match self {
+            Values::Int(v) => v.clear(),
+            Values::Wide(v) => v.clear(),
+        }
+    }
+
     /// Value `i` as an integer (0 for wide columns).
     pub fn int(&self, i: usize) -> u64 {
         match self {

@@ -66,7 +66,8 @@ fn width_mask(width: usize) -> u64 {
 /// Decodes a page payload into `n` values appended to `out`.
 ///
 /// `payload` is the payload after the block codec, `base` the page header's base, `width` the
-/// directory width (1, 2, 4 or 8; 16-byte columns are RAW only, see [`decode_wide`]).
+/// directory width (1, 2, 4 or 8; 16-byte columns are RAW only, see [`decode_wide`]). This is a
+/// [`PageValues`] stream read to its end.
 pub fn decode_values(
     encoding: u8,
     payload: &[u8],
@@ -75,121 +76,428 @@ pub fn decode_values(
     width: usize,
     out: &mut Vec<u64>,
 ) -> Result<()> {
-    if !matches!(width, 1 | 2 | 4 | 8) {
-        return Err(Error::corrupt(format!(
-            "width {width} cannot carry {} values",
-            encoding_name(encoding)
-        )));
-    }
-    let start = out.len();
-    match encoding {
-        RAW => decode_raw(payload, n, width, out)?,
-        DICT => decode_dict(payload, n, width, out)?,
-        DELTA => decode_delta(payload, n, base, out)?,
-        FOR => decode_for(payload, n, base, out)?,
-        RLE => decode_rle(payload, n, width, out)?,
-        DELTA_FOR => decode_delta_for(payload, n, base, out)?,
-        FSST => {
-            return Err(Error::new(
-                ErrorKind::Unsupported,
-                "FSST (encoding 5) is not a file encoding; no v1 writer uses it in a page",
-            ))
-        }
-        other => return Err(Error::corrupt(format!("unknown encoding id {other}"))),
-    }
-    let mask = width_mask(width);
-    if mask != u64::MAX {
-        if let Some((i, v)) = out[start..]
-            .iter()
-            .enumerate()
-            .find(|(_, v)| **v & !mask != 0)
-        {
-            return Err(Error::corrupt(format!(
-                "value {i} of the page decodes to {v}, which does not fit {width} bytes"
-            )));
-        }
-    }
-    Ok(())
+    let mut s = PageValues::new(encoding, payload, n, base, width)?;
+    out.reserve(n);
+    s.fill_ints(payload, n, out)?;
+    s.finish(payload)
 }
 
 /// Decodes a RAW page of 16-byte values (the resolved-IP column).
 pub fn decode_wide(payload: &[u8], n: usize, out: &mut Vec<[u8; 16]>) -> Result<()> {
-    if payload.len() as u64 != n as u64 * 16 {
-        return Err(Error::corrupt(format!(
-            "RAW page of {n} 16-byte values holds {} bytes",
-            payload.len()
-        )));
-    }
-    out.extend(payload.chunks_exact(16).map(|c| {
-        let mut a = [0u8; 16];
-        a.copy_from_slice(c);
-        a
-    }));
-    Ok(())
+    let mut s = PageValues::wide(payload, n)?;
+    s.fill_wide(payload, n, out)?;
+    s.finish(payload)
 }
 
-fn decode_raw(payload: &[u8], n: usize, width: usize, out: &mut Vec<u64>) -> Result<()> {
-    if payload.len() as u64 != n as u64 * width as u64 {
-        return Err(Error::corrupt(format!(
-            "RAW page of {n} values of {width} bytes holds {} bytes",
-            payload.len()
-        )));
-    }
-    out.reserve(n);
-    match width {
-        1 => out.extend(payload.iter().map(|&b| u64::from(b))),
-        2 => out.extend(
-            payload
-                .chunks_exact(2)
-                .map(|c| u64::from(u16::from_le_bytes([c[0], c[1]]))),
-        ),
-        4 => out.extend(
-            payload
-                .chunks_exact(4)
-                .map(|c| u64::from(u32::from_le_bytes([c[0], c[1], c[2], c[3]]))),
-        ),
-        _ => out.extend(payload.chunks_exact(8).map(|c| get_w(c, 8))),
-    }
-    Ok(())
+/// A page payload's values, decoded a stretch at a time.
+///
+/// [`decode_values`] runs one to its end. A reader that builds rows from many columns at once
+/// pulls a few thousand values from each column in turn instead, so that no column is ever
+/// held decoded whole beside the rows. The stream keeps positions, not the payload: the caller
+/// passes the same payload to every call.
+///
+/// Every rule of the encodings lives here. What can be judged before the first value (lengths
+/// of fixed-size parts, bit widths, the dictionary, bytes left over after packed values) is
+/// judged by the constructor; runs, deltas and dictionary codes as they are read; the bytes
+/// left after the last varint by [`PageValues::finish`].
+#[derive(Debug, Clone)]
+pub struct PageValues {
+    form: Form,
+    /// Values in the page.
+    n: usize,
+    /// Values given so far.
+    done: usize,
+    /// Bits a value may use (all of them for 8-byte columns).
+    mask: u64,
 }
 
-fn trailing(c: &Cursor<'_>, what: &str) -> Result<()> {
-    if c.is_empty() {
-        Ok(())
-    } else {
-        Err(Error::corrupt(format!(
-            "{what} payload has {} bytes left over after its last value",
-            c.remaining()
-        )))
-    }
+/// Where a stream stands in its payload (offsets are into the payload).
+#[derive(Debug, Clone)]
+enum Form {
+    /// A page with no values and nothing to read.
+    Empty,
+    Raw {
+        width: usize,
+    },
+    Wide,
+    Dict {
+        dict: Vec<u64>,
+        codes: usize,
+        bits: u32,
+    },
+    Delta {
+        at: usize,
+        prev: u64,
+    },
+    For {
+        packed: usize,
+        bits: u32,
+        base: u64,
+    },
+    Rle {
+        at: usize,
+        runs_left: usize,
+        value: u64,
+        left: u64,
+        covered: u64,
+        width: usize,
+    },
+    DeltaFor {
+        packed: usize,
+        bits: u32,
+        dmin: u64,
+        prev: u64,
+    },
 }
 
-fn decode_rle(payload: &[u8], n: usize, width: usize, out: &mut Vec<u64>) -> Result<()> {
-    let mut c = Cursor::new(payload, 0);
-    let runs = c.count("RLE run count", width + 1)?;
-    let mut total: u64 = 0;
-    for _ in 0..runs {
-        let v = get_w(c.take(width, "RLE run value")?, width);
-        let len = c.uvarint("RLE run length")?;
-        total = total.saturating_add(len);
-        if total > n as u64 {
+impl PageValues {
+    /// Checks what can be checked of a `width`-byte page of `n` values before its first value.
+    pub fn new(encoding: u8, payload: &[u8], n: usize, base: u64, width: usize) -> Result<Self> {
+        if !matches!(width, 1 | 2 | 4 | 8) {
             return Err(Error::corrupt(format!(
-                "RLE runs cover more than the page's {n} values"
+                "width {width} cannot carry {} values",
+                encoding_name(encoding)
             )));
         }
-        out.extend(core::iter::repeat_n(v, len as usize));
+        let form = match encoding {
+            RAW => {
+                if payload.len() as u64 != n as u64 * width as u64 {
+                    return Err(Error::corrupt(format!(
+                        "RAW page of {n} values of {width} bytes holds {} bytes",
+                        payload.len()
+                    )));
+                }
+                Form::Raw { width }
+            }
+            DICT => open_dict(payload, n, width)?,
+            DELTA => {
+                if n == 0 {
+                    trailing(&Cursor::new(payload, 0), "DELTA")?;
+                    Form::Empty
+                } else if n - 1 > payload.len() {
+                    return Err(Error::corrupt(format!(
+                        "DELTA page of {n} values needs at least {} delta bytes, has {}",
+                        n - 1,
+                        payload.len()
+                    )));
+                } else {
+                    Form::Delta { at: 0, prev: base }
+                }
+            }
+            FOR => {
+                let mut c = Cursor::new(payload, 0);
+                if n == 0 {
+                    trailing(&c, "FOR")?;
+                    Form::Empty
+                } else {
+                    let bits = c.u8("FOR bit width")? as u32;
+                    let packed = c.position();
+                    take_packed(&mut c, n, bits, "FOR offsets")?;
+                    trailing(&c, "FOR")?;
+                    Form::For { packed, bits, base }
+                }
+            }
+            RLE => {
+                let mut c = Cursor::new(payload, 0);
+                let runs_left = c.count("RLE run count", width + 1)?;
+                Form::Rle {
+                    at: c.position(),
+                    runs_left,
+                    value: 0,
+                    left: 0,
+                    covered: 0,
+                    width,
+                }
+            }
+            DELTA_FOR => match n {
+                0 => {
+                    trailing(&Cursor::new(payload, 0), "DELTA_FOR")?;
+                    Form::Empty
+                }
+                // The reference writes `00 00` for one value and reads nothing: the value is
+                // the base.
+                1 => Form::DeltaFor {
+                    packed: 0,
+                    bits: 0,
+                    dmin: 0,
+                    prev: base,
+                },
+                _ => {
+                    let mut c = Cursor::new(payload, 0);
+                    let bits = c.u8("DELTA_FOR bit width")? as u32;
+                    let dmin = c.uvarint("DELTA_FOR minimum delta")?;
+                    let packed = c.position();
+                    take_packed(&mut c, n - 1, bits, "DELTA_FOR deltas")?;
+                    trailing(&c, "DELTA_FOR")?;
+                    Form::DeltaFor {
+                        packed,
+                        bits,
+                        dmin,
+                        prev: base,
+                    }
+                }
+            },
+            FSST => {
+                return Err(Error::new(
+                    ErrorKind::Unsupported,
+                    "FSST (encoding 5) is not a file encoding; no v1 writer uses it in a page",
+                ))
+            }
+            other => return Err(Error::corrupt(format!("unknown encoding id {other}"))),
+        };
+        Ok(PageValues {
+            form,
+            n,
+            done: 0,
+            mask: width_mask(width),
+        })
     }
-    if total != n as u64 {
-        return Err(Error::corrupt(format!(
-            "RLE runs cover {total} values but the page holds {n}"
-        )));
+
+    /// A RAW page of `n` 16-byte values.
+    pub fn wide(payload: &[u8], n: usize) -> Result<Self> {
+        if payload.len() as u64 != n as u64 * 16 {
+            return Err(Error::corrupt(format!(
+                "RAW page of {n} 16-byte values holds {} bytes",
+                payload.len()
+            )));
+        }
+        Ok(PageValues {
+            form: Form::Wide,
+            n,
+            done: 0,
+            mask: u64::MAX,
+        })
     }
-    trailing(&c, "RLE")
+
+    /// Values not yet given.
+    pub fn left(&self) -> usize {
+        self.n - self.done
+    }
+
+    /// Whether the page holds 16-byte values.
+    pub fn is_wide(&self) -> bool {
+        matches!(self.form, Form::Wide)
+    }
+
+    /// Appends the next `k` values (fewer if fewer are left) to `out`, whose kind must be the
+    /// page's ([`Values::Wide`](crate::records::Values::Wide) for a 16-byte page).
+    pub fn fill(
+        &mut self,
+        payload: &[u8],
+        k: usize,
+        out: &mut crate::records::Values,
+    ) -> Result<()> {
+        use crate::records::Values;
+        match out {
+            Values::Int(v) => self.fill_ints(payload, k, v),
+            Values::Wide(v) => self.fill_wide(payload, k, v),
+        }
+    }
+
+    /// Appends the next `k` 16-byte values (fewer if fewer are left).
+    pub fn fill_wide(&mut self, payload: &[u8], k: usize, out: &mut Vec<[u8; 16]>) -> Result<()> {
+        if !self.is_wide() {
+            return Err(Error::corrupt("an integer page was read as 16-byte values"));
+        }
+        let k = k.min(self.left());
+        let from = self.done * 16;
+        out.extend(payload[from..from + k * 16].chunks_exact(16).map(|c| {
+            let mut a = [0u8; 16];
+            a.copy_from_slice(c);
+            a
+        }));
+        self.done += k;
+        Ok(())
+    }
+
+    /// Appends the next `k` integer values (fewer if fewer are left), each checked to fit the
+    /// column's width.
+    pub fn fill_ints(&mut self, payload: &[u8], k: usize, out: &mut Vec<u64>) -> Result<()> {
+        let k = k.min(self.left());
+        let (done, n) = (self.done, self.n);
+        let start = out.len();
+        match &mut self.form {
+            Form::Empty => {}
+            Form::Wide => {
+                return Err(Error::corrupt("a 16-byte page was read as integers"));
+            }
+            Form::Raw { width } => {
+                let bytes = &payload[done * *width..(done + k) * *width];
+                match *width {
+                    1 => out.extend(bytes.iter().map(|&b| u64::from(b))),
+                    2 => out.extend(
+                        bytes
+                            .chunks_exact(2)
+                            .map(|c| u64::from(u16::from_le_bytes([c[0], c[1]]))),
+                    ),
+                    4 => out.extend(
+                        bytes
+                            .chunks_exact(4)
+                            .map(|c| u64::from(u32::from_le_bytes([c[0], c[1], c[2], c[3]]))),
+                    ),
+                    _ => out.extend(bytes.chunks_exact(8).map(|c| get_w(c, 8))),
+                }
+            }
+            Form::Dict { dict, codes, bits } => {
+                let mut bad = None;
+                unpack_each(&payload[*codes..], done, k, *bits, |i, code| {
+                    match dict.get(code as usize) {
+                        Some(&v) => out.push(v),
+                        None => {
+                            bad.get_or_insert((i, code));
+                            out.push(0);
+                        }
+                    }
+                });
+                if let Some((i, code)) = bad {
+                    return Err(Error::corrupt(format!(
+                        "dictionary code {code} of value {i} is past the {}-entry dictionary",
+                        dict.len()
+                    )));
+                }
+            }
+            Form::Delta { at, prev } => {
+                // The first value is the base; each later one is a zigzag varint away from the
+                // one before it.
+                let mut c = Cursor::new(&payload[*at..], *at as u64);
+                for i in done..done + k {
+                    if i > 0 {
+                        let d = c.uvarint("DELTA value")?;
+                        *prev = prev.wrapping_add(unzigzag(d) as u64);
+                    }
+                    out.push(*prev);
+                }
+                *at += c.position();
+            }
+            Form::For { packed, bits, base } => {
+                let base = *base;
+                unpack_each(&payload[*packed..], done, k, *bits, |_, v| {
+                    out.push(base.wrapping_add(v))
+                });
+            }
+            Form::Rle {
+                at,
+                runs_left,
+                value,
+                left,
+                covered,
+                width,
+            } => {
+                let mut c = Cursor::new(&payload[*at..], *at as u64);
+                let mut need = k as u64;
+                while need > 0 {
+                    if *left == 0 {
+                        if *runs_left == 0 {
+                            return Err(Error::corrupt(format!(
+                                "RLE runs cover {covered} values but the page holds {n}"
+                            )));
+                        }
+                        (*value, *left) = next_run(&mut c, *width, covered, n)?;
+                        *runs_left -= 1;
+                        continue;
+                    }
+                    let m = need.min(*left);
+                    out.extend(core::iter::repeat_n(*value, m as usize));
+                    *left -= m;
+                    need -= m;
+                }
+                *at += c.position();
+            }
+            Form::DeltaFor {
+                packed,
+                bits,
+                dmin,
+                prev,
+            } => {
+                // Value 0 is the base; value i > 0 is packed delta i - 1 away from value i - 1.
+                let mut from = done;
+                let mut count = k;
+                if done == 0 && k > 0 {
+                    out.push(*prev);
+                    from = 1;
+                    count -= 1;
+                }
+                if count > 0 {
+                    let dmin = *dmin;
+                    unpack_each(&payload[*packed..], from - 1, count, *bits, |_, r| {
+                        *prev = prev.wrapping_add(unzigzag(r.wrapping_add(dmin)) as u64);
+                        out.push(*prev);
+                    });
+                }
+            }
+        }
+        if self.mask != u64::MAX {
+            if let Some((i, v)) = out[start..]
+                .iter()
+                .enumerate()
+                .find(|(_, v)| **v & !self.mask != 0)
+            {
+                return Err(Error::corrupt(format!(
+                    "value {} of the page decodes to {v}, which does not fit {} bytes",
+                    done + i,
+                    self.mask.count_ones() / 8
+                )));
+            }
+        }
+        self.done += k;
+        Ok(())
+    }
+
+    /// Checks what only the end can tell: every value was read, RLE runs add up to the page,
+    /// and no byte is left over.
+    pub fn finish(mut self, payload: &[u8]) -> Result<()> {
+        if self.done != self.n {
+            return Err(Error::corrupt(format!(
+                "page read stopped after {} of its {} values",
+                self.done, self.n
+            )));
+        }
+        let n = self.n;
+        match &mut self.form {
+            Form::Delta { at, .. } => trailing(&Cursor::new(&payload[*at..], 0), "DELTA"),
+            Form::Rle {
+                at,
+                runs_left,
+                covered,
+                width,
+                ..
+            } => {
+                // Runs after the last value must be empty; they still count.
+                let mut c = Cursor::new(&payload[*at..], *at as u64);
+                while *runs_left > 0 {
+                    next_run(&mut c, *width, covered, n)?;
+                    *runs_left -= 1;
+                }
+                if *covered != n as u64 {
+                    return Err(Error::corrupt(format!(
+                        "RLE runs cover {covered} values but the page holds {n}"
+                    )));
+                }
+                trailing(&c, "RLE")
+            }
+            _ => Ok(()),
+        }
+    }
 }
 
-fn decode_dict(payload: &[u8], n: usize, width: usize, out: &mut Vec<u64>) -> Result<()> {
+/// Reads one RLE run (its value and length), counting it into `covered`, which must stay
+/// within the page's `n` values.
+fn next_run(c: &mut Cursor<'_>, width: usize, covered: &mut u64, n: usize) -> Result<(u64, u64)> {
+    let v = get_w(c.take(width, "RLE run value")?, width);
+    let len = c.uvarint("RLE run length")?;
+    *covered = covered.saturating_add(len);
+    if *covered > n as u64 {
+        return Err(Error::corrupt(format!(
+            "RLE runs cover more than the page's {n} values"
+        )));
+    }
+    Ok((v, len))
+}
+
+/// A DICT payload: its dictionary and where its codes start.
+fn open_dict(payload: &[u8], n: usize, width: usize) -> Result<Form> {
     if n == 0 {
-        return Ok(());
+        return Ok(Form::Empty);
     }
     let mut c = Cursor::new(payload, 0);
     let size = c.count("dictionary size", width)?;
@@ -203,81 +511,21 @@ fn decode_dict(payload: &[u8], n: usize, width: usize, out: &mut Vec<u64>) -> Re
         dict.push(get_w(c.take(width, "dictionary value")?, width));
     }
     let bits = c.u8("code bit width")? as u32;
-    let codes = take_packed(&mut c, n, bits, "dictionary codes")?;
-    out.reserve(n);
-    let mut bad = None;
-    unpack_each(codes, n, bits, |i, code| match dict.get(code as usize) {
-        Some(&v) => out.push(v),
-        None => {
-            bad.get_or_insert((i, code));
-            out.push(0);
-        }
-    });
-    if let Some((i, code)) = bad {
-        return Err(Error::corrupt(format!(
-            "dictionary code {code} of value {i} is past the {size}-entry dictionary"
-        )));
-    }
-    trailing(&c, "DICT")
+    let codes = c.position();
+    take_packed(&mut c, n, bits, "dictionary codes")?;
+    trailing(&c, "DICT")?;
+    Ok(Form::Dict { dict, codes, bits })
 }
 
-fn decode_delta(payload: &[u8], n: usize, base: u64, out: &mut Vec<u64>) -> Result<()> {
-    if n == 0 {
-        return trailing(&Cursor::new(payload, 0), "DELTA");
+fn trailing(c: &Cursor<'_>, what: &str) -> Result<()> {
+    if c.is_empty() {
+        Ok(())
+    } else {
+        Err(Error::corrupt(format!(
+            "{what} payload has {} bytes left over after its last value",
+            c.remaining()
+        )))
     }
-    if n - 1 > payload.len() {
-        return Err(Error::corrupt(format!(
-            "DELTA page of {n} values needs at least {} delta bytes, has {}",
-            n - 1,
-            payload.len()
-        )));
-    }
-    out.reserve(n);
-    let mut c = Cursor::new(payload, 0);
-    let mut prev = base;
-    out.push(prev);
-    for _ in 1..n {
-        let d = c.uvarint("DELTA value")?;
-        prev = prev.wrapping_add(unzigzag(d) as u64);
-        out.push(prev);
-    }
-    trailing(&c, "DELTA")
-}
-
-fn decode_for(payload: &[u8], n: usize, base: u64, out: &mut Vec<u64>) -> Result<()> {
-    let mut c = Cursor::new(payload, 0);
-    if n == 0 {
-        return trailing(&c, "FOR");
-    }
-    let bits = c.u8("FOR bit width")? as u32;
-    let packed = take_packed(&mut c, n, bits, "FOR offsets")?;
-    out.reserve(n);
-    unpack_each(packed, n, bits, |_, v| out.push(base.wrapping_add(v)));
-    trailing(&c, "FOR")
-}
-
-fn decode_delta_for(payload: &[u8], n: usize, base: u64, out: &mut Vec<u64>) -> Result<()> {
-    match n {
-        0 => return trailing(&Cursor::new(payload, 0), "DELTA_FOR"),
-        // The reference writes `00 00` for one value and reads nothing: the value is the base.
-        1 => {
-            out.push(base);
-            return Ok(());
-        }
-        _ => {}
-    }
-    let mut c = Cursor::new(payload, 0);
-    let bits = c.u8("DELTA_FOR bit width")? as u32;
-    let dmin = c.uvarint("DELTA_FOR minimum delta")?;
-    let packed = take_packed(&mut c, n - 1, bits, "DELTA_FOR deltas")?;
-    out.reserve(n);
-    let mut prev = base;
-    out.push(prev);
-    unpack_each(packed, n - 1, bits, |_, r| {
-        prev = prev.wrapping_add(unzigzag(r.wrapping_add(dmin)) as u64);
-        out.push(prev);
-    });
-    trailing(&c, "DELTA_FOR")
 }
 
 /// Bytes needed to bit-pack `n` values of `bits` bits.
@@ -301,12 +549,12 @@ fn take_packed<'a>(c: &mut Cursor<'a>, n: usize, bits: u32, what: &str) -> Resul
     c.take(need as usize, what)
 }
 
-/// Calls `f(i, value)` for each of `n` values of `bits` bits packed LSB-first in `buf` (which
-/// the caller has checked holds at least `packed_len(n, bits)` bytes).
+/// Calls `f(i, value)` for values `from..from + n` of those packed LSB-first at `bits` bits in
+/// `buf` (which the caller has checked holds at least `packed_len(from + n, bits)` bytes).
 #[inline]
-fn unpack_each(buf: &[u8], n: usize, bits: u32, mut f: impl FnMut(usize, u64)) {
+fn unpack_each(buf: &[u8], from: usize, n: usize, bits: u32, mut f: impl FnMut(usize, u64)) {
     if bits == 0 {
-        for i in 0..n {
+        for i in from..from + n {
             f(i, 0);
         }
         return;
@@ -316,8 +564,8 @@ fn unpack_each(buf: &[u8], n: usize, bits: u32, mut f: impl FnMut(usize, u64)) {
     } else {
         (1u64 << bits) - 1
     };
-    let mut bitpos: u64 = 0;
-    for i in 0..n {
+    let mut bitpos = from as u64 * u64::from(bits);
+    for i in from..from + n {
         let byte = (bitpos >> 3) as usize;
         let shift = (bitpos & 7) as u32;
         let window = if byte + 16 <= buf.len() {
@@ -376,7 +624,7 @@ pub fn bitunpack(buf: &[u8], n: usize, bits: u32) -> Result<Vec<u64>> {
     let mut c = Cursor::new(buf, 0);
     let packed = take_packed(&mut c, n, bits, "packed values")?;
     let mut out = Vec::with_capacity(n);
-    unpack_each(packed, n, bits, |_, v| out.push(v));
+    unpack_each(packed, 0, n, bits, |_, v| out.push(v));
     Ok(out)
 }
 
@@ -626,6 +874,96 @@ mod tests {
         for (enc, vals, width) in cases {
             round_trip(enc, &vals, width);
         }
+    }
+
+    /// Reads a page through [`PageValues`] in stretches of 1 to 7 values (sizes drawn from
+    /// `seed`), as the row builder does.
+    fn in_stretches(
+        enc: u8,
+        payload: &[u8],
+        n: usize,
+        base: u64,
+        width: usize,
+        mut seed: u64,
+    ) -> Result<Vec<u64>> {
+        let mut s = PageValues::new(enc, payload, n, base, width)?;
+        let mut out = Vec::new();
+        while s.left() > 0 {
+            seed = seed.wrapping_mul(6_364_136_223_846_793_005).wrapping_add(1);
+            let before = out.len();
+            s.fill_ints(payload, 1 + (seed >> 61) as usize, &mut out)?;
+            assert!(out.len() > before, "a stretch gave nothing");
+        }
+        s.finish(payload)?;
+        Ok(out)
+    }
+
+    #[test]
+    fn a_page_read_in_stretches_gives_what_one_read_gives() {
+        let cases: Vec<(u8, Vec<u64>, usize)> = vec![
+            (RLE, vec![1, 1, 1, 2, 2, 3, 3, 3, 3, 9, 9, 0], 8),
+            (RLE, vec![4; 40], 2),
+            (DICT, (0..60).map(|i| (i * 7) % 5).collect(), 1),
+            (
+                DELTA,
+                (0..70).map(|i| 480_000 + i * 3 - (i % 4)).collect(),
+                4,
+            ),
+            (FOR, (0..65).map(|i| 1000 + (i * 13) % 97).collect(), 2),
+            (DELTA_FOR, (0..66).map(|i| i * 1000 + (i % 3)).collect(), 8),
+            (DELTA_FOR, vec![5], 8),
+            (RAW, (0..33).map(|i| i * 0x0101).collect(), 2),
+        ];
+        for (enc, vals, width) in cases {
+            let e = encode_values(enc, &vals, width).unwrap();
+            for seed in 0..8 {
+                let got = in_stretches(enc, &e.payload, vals.len(), e.base, width, seed);
+                assert_eq!(got.unwrap(), vals, "{} seed {seed}", encoding_name(enc));
+            }
+            // A damaged payload fails read whole exactly when it fails read in stretches, and
+            // a page read whole and in stretches never disagree on its values.
+            let mut damaged = Vec::new();
+            for i in 0..e.payload.len() {
+                let mut p = e.payload.clone();
+                p[i] ^= 0x81;
+                damaged.push(p);
+            }
+            damaged.push(e.payload[..e.payload.len().saturating_sub(1)].to_vec());
+            damaged.push([&e.payload[..], &[0]].concat());
+            for p in damaged {
+                let mut whole = Vec::new();
+                let one = decode_values(enc, &p, vals.len(), e.base, width, &mut whole);
+                for seed in 0..3 {
+                    let got = in_stretches(enc, &p, vals.len(), e.base, width, seed);
+                    match (&one, got) {
+                        (Ok(()), Ok(v)) => assert_eq!(v, whole),
+                        (Err(_), Err(_)) => {}
+                        (a, b) => panic!("{}: whole {a:?}, stretches {b:?}", encoding_name(enc)),
+                    }
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn a_stream_stops_where_its_page_ends() {
+        let e = encode_values(DELTA, &[10, 11, 12], 4).unwrap();
+        let mut s = PageValues::new(DELTA, &e.payload, 3, e.base, 4).unwrap();
+        let mut out = Vec::new();
+        s.fill_ints(&e.payload, 2, &mut out).unwrap();
+        // Finishing early is an error, not a silent short page.
+        assert!(s.clone().finish(&e.payload).is_err());
+        s.fill_ints(&e.payload, 10, &mut out).unwrap();
+        assert_eq!((out, s.left()), (vec![10, 11, 12], 0));
+        s.finish(&e.payload).unwrap();
+        // A 16-byte page is read only as 16-byte values.
+        let wide = [7u8; 32];
+        let mut w = PageValues::wide(&wide, 2).unwrap();
+        assert!(w.fill_ints(&wide, 1, &mut Vec::new()).is_err());
+        let mut got = Vec::new();
+        w.fill_wide(&wide, 5, &mut got).unwrap();
+        assert_eq!(got, vec![[7u8; 16]; 2]);
+        assert!(PageValues::wide(&wide, 3).is_err());
     }
 
     #[test]
