@@ -977,13 +977,17 @@ pub fn encode_with(
     comp: &dyn Compressor,
     arena_comp: &dyn Compressor,
 ) -> Result<Vec<u8>> {
-    encode_with_ahead(p, opts, comp, arena_comp, &mut |_, _| None)
+    encode_with_ahead(p, &p.arena, opts, comp, arena_comp, &mut |_, _| None)
 }
 
 /// [`encode_with`], asking `ahead` for columns encoded apart (see [`Encoder::tables_with`]):
 /// a caller with a second core encodes some of the columns there with [`encode_column`].
+///
+/// The string arena is `arena`, not `p.arena` (which is not read): a caller that compresses
+/// the arena on another thread while it still changes the rows keeps the two apart.
 pub fn encode_with_ahead(
     p: &Partition,
+    arena: &[u8],
     opts: &WriteOptions,
     comp: &dyn Compressor,
     arena_comp: &dyn Compressor,
@@ -998,11 +1002,7 @@ pub fn encode_with_ahead(
     // A generous guess at the output size saves the copies of repeated doubling; pages never
     // written are never touched, so over-reserving costs address space, not memory.
     let out = Vec::with_capacity(
-        HEADER_LEN
-            + 4096
-            + p.arena.len()
-            + p.seen_filter.len()
-            + 16 * (p.urls.len() + p.hosts.len()),
+        HEADER_LEN + 4096 + arena.len() + p.seen_filter.len() + 16 * (p.urls.len() + p.hosts.len()),
     );
     let mut e = Encoder::new(out, Plan::of(p), *opts, comp)?;
     e.tables_with(
@@ -1013,8 +1013,8 @@ pub fn encode_with_ahead(
     if !p.seen_filter.is_empty() {
         e.seen_filter(&p.seen_filter)?;
     }
-    if !p.arena.is_empty() {
-        e.arena(&p.arena, arena_comp)?;
+    if !arena.is_empty() {
+        e.arena(arena, arena_comp)?;
     }
     let (mut out, header) = e.finish(&p.meta)?;
     out[..HEADER_LEN].copy_from_slice(&header);
@@ -1078,7 +1078,7 @@ mod tests {
         for comp in [&Uncompressed as &dyn Compressor, &StoredZstd] {
             let whole = encode(&p, &opts, comp).unwrap();
             let mut asked = Vec::new();
-            let apart = encode_with_ahead(&p, &opts, comp, comp, &mut |t, spec| {
+            let apart = encode_with_ahead(&p, &p.arena, &opts, comp, comp, &mut |t, spec| {
                 asked.push((t, spec.id));
                 Some(encode_column(&p, t, spec, &opts, comp))
             })
@@ -1096,13 +1096,20 @@ mod tests {
             assert_eq!(asked.len(), all - 3);
         }
         // A column given for another is refused, not placed.
-        let err = encode_with_ahead(&p, &opts, &Uncompressed, &Uncompressed, &mut |t, spec| {
-            let other = plan
-                .columns(t)
-                .find(|s| s.id != spec.id && encodable_apart(s))
-                .unwrap();
-            Some(encode_column(&p, t, other, &opts, &Uncompressed))
-        })
+        let err = encode_with_ahead(
+            &p,
+            &p.arena,
+            &opts,
+            &Uncompressed,
+            &Uncompressed,
+            &mut |t, spec| {
+                let other = plan
+                    .columns(t)
+                    .find(|s| s.id != spec.id && encodable_apart(s))
+                    .unwrap();
+                Some(encode_column(&p, t, other, &opts, &Uncompressed))
+            },
+        )
         .unwrap_err();
         assert!(alloc::format!("{err}").contains("encoded apart"), "{err}");
     }

@@ -6,15 +6,19 @@
 //! [`encode_with`]: meguri_core::write::encode_with
 //!
 //! A job whose arena is final before its tables are (`run`: the drain changes rows, and the
-//! arena only when a fetch adds text) compresses it early with [`compress_arena`], on a thread
-//! of its own, and hands the result to [`encode_partition_compressed`].
+//! arena only when a fetch adds text) starts [`compress_arena`] early, on a thread of its own,
+//! and hands the running thread to [`encode_partition_beside`].
 
 use crate::arena_zip::{ArenaZip, ARENA_LEVEL, ARENA_PARAMS};
 use meguri_core::error::Table;
 use meguri_core::format::codec::{CZstd, Compressor};
 use meguri_core::partition::Partition;
-use meguri_core::schema::{ColumnSpec, Role};
-use meguri_core::write::{encodable_apart, encode_column, encode_with_ahead, Plan, WriteOptions};
+use meguri_core::schema::ColumnSpec;
+use meguri_core::write::{
+    encodable_apart, encode_column, encode_with_ahead, EncodedColumn, Plan, WriteOptions,
+};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Condvar, Mutex};
 
 /// How a partition is encoded.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -38,8 +42,8 @@ impl Default for EncodeSettings {
     }
 }
 
-/// The arena's compression running on another thread.
-type ArenaJob<'s> = std::thread::ScopedJoinHandle<'s, CompressedArena>;
+/// The arena's compression running on another thread ([`compress_arena`]).
+pub type ArenaJob<'s> = std::thread::ScopedJoinHandle<'s, CompressedArena>;
 
 /// An arena compressed ahead of its encoding ([`compress_arena`]).
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -57,19 +61,11 @@ pub fn compress_arena(arena: &[u8], settings: &EncodeSettings) -> CompressedAren
     CompressedArena { codec, bytes }
 }
 
-/// Where the arena's compressed bytes come from.
-enum Pending<'s> {
-    /// A thread compressing it.
-    Thread(ArenaJob<'s>),
-    /// Already compressed.
-    Done(CompressedArena),
-}
-
 /// A compressor whose one job, the arena, was started before the encoder asked for it; any
 /// other input is compressed in place.
 struct Background<'a, 's> {
     input: &'a [u8],
-    job: std::cell::RefCell<Option<Pending<'s>>>,
+    job: std::cell::RefCell<Option<ArenaJob<'s>>>,
     fallback: &'a ArenaZip,
 }
 
@@ -79,13 +75,11 @@ impl Compressor for Background<'_, '_> {
     }
     fn compress(&self, input: &[u8], out: &mut Vec<u8>) -> u8 {
         if std::ptr::eq(input, self.input) {
-            let done = match self.job.borrow_mut().take() {
-                Some(Pending::Thread(job)) => job.join().expect("arena compression thread"),
-                Some(Pending::Done(c)) => c,
-                None => return self.fallback.compress(input, out),
-            };
-            out.extend_from_slice(&done.bytes);
-            return done.codec;
+            if let Some(job) = self.job.borrow_mut().take() {
+                let done = job.join().expect("arena compression thread");
+                out.extend_from_slice(&done.bytes);
+                return done.codec;
+            }
         }
         self.fallback.compress(input, out)
     }
@@ -117,119 +111,158 @@ pub fn encode_partition(
 ) -> meguri_core::error::Result<Vec<u8>> {
     std::thread::scope(|scope| {
         let job = scope.spawn(|| compress_arena(&p.arena, args));
-        encode_tables(p, args, Pending::Thread(job))
+        encode_tables(p, &p.arena, args, job)
     })
 }
 
-/// As [`encode_partition`], with `arena` the result of [`compress_arena`] on `p.arena` with
-/// the same `args` (the caller's promise; the bytes are then the same).
-pub fn encode_partition_compressed(
+/// As [`encode_partition`], for a partition whose string arena is held apart as `arena`
+/// (`p.arena` is not read) and is already being compressed by `job`: a thread running
+/// [`compress_arena`] on `arena` with the same `args` (the caller's promise; the bytes are then
+/// the same). The tables are encoded while `job` finishes.
+pub fn encode_partition_beside(
     p: &Partition,
+    arena: &[u8],
     args: &EncodeSettings,
-    arena: CompressedArena,
+    job: ArenaJob<'_>,
 ) -> meguri_core::error::Result<Vec<u8>> {
-    encode_tables(p, args, Pending::Done(arena))
+    encode_tables(p, arena, args, job)
 }
 
-/// Encodes the tables, taking the arena's bytes from `pending` when the encoder asks. Every
-/// other column that can be encoded apart is encoded on a helper thread while this one
-/// encodes the rest, and placed in file order ([`encode_with_ahead`]): a column's pages
-/// depend on its values alone, so the bytes are those of one thread.
+/// Encodes the tables, taking the arena's bytes from `job` when the encoder asks. The
+/// columns that can be encoded apart are shared with a helper thread ([`ColumnShare`]) and
+/// placed in file order ([`encode_with_ahead`]): a column's pages depend on its values alone,
+/// so the bytes are those of one thread.
 fn encode_tables(
     p: &Partition,
+    arena: &[u8],
     args: &EncodeSettings,
-    pending: Pending<'_>,
+    job: ArenaJob<'_>,
 ) -> meguri_core::error::Result<Vec<u8>> {
     let pages = page_zip(args);
-    let arena = arena_zip(args);
+    let arena_zip = arena_zip(args);
     let opts = WriteOptions {
         page_rows: args.page_rows,
         ..WriteOptions::default()
     };
     let bg = Background {
-        input: &p.arena,
-        job: std::cell::RefCell::new(Some(pending)),
-        fallback: &arena,
+        input: arena,
+        job: std::cell::RefCell::new(Some(job)),
+        fallback: &arena_zip,
     };
-    let plan = Plan::of(p);
-    let helper = helper_columns(p, &plan);
+    let share = ColumnShare::new(p, &opts, args);
     std::thread::scope(|scope| {
-        let (tx, rx) = std::sync::mpsc::channel();
-        let todo = helper.clone();
-        scope.spawn(move || {
-            // The same compressor as this thread's, so the bytes are the same.
-            let pages = page_zip(args);
-            for (t, id) in todo {
-                let spec = plan
-                    .columns(t)
-                    .find(|s| s.id == id)
-                    .expect("a planned column");
-                // The receiver is gone when the encoder stopped early (an error): stop too.
-                if tx.send(encode_column(p, t, spec, &opts, &pages)).is_err() {
-                    return;
-                }
-            }
+        scope.spawn(|| share.help());
+        let out = encode_with_ahead(p, arena, &opts, &pages, &bg, &mut |t, spec| {
+            share.take(t, spec)
         });
-        // Both sides go in file order, so the next column received is the one asked for; the
-        // encoder checks that it is, and refuses the file if not.
-        let mut ahead = |t: Table, spec: &ColumnSpec| {
-            if !helper.contains(&(t, spec.id)) {
-                return None;
-            }
-            rx.recv().ok()
-        };
-        encode_with_ahead(p, &opts, &pages, &bg, &mut ahead)
+        // On an early error the helper stops at its next column.
+        share.stop();
+        out
     })
 }
 
-/// The columns the helper thread encodes: a share of the work as even as a guess allows.
-/// Near-unique columns (keys, arena references) cost several times a plain column per row
-/// (measured on the corpus: `url_ref` 70 ms, `path_key` 53 ms, most others under 3 ms), so
-/// each column is weighed by its rows and that, and given, heaviest first, to the lighter
-/// side; this thread starts with the columns only it can encode.
-fn helper_columns(p: &Partition, plan: &Plan) -> Vec<(Table, u64)> {
-    let weight = |t: Table, s: &ColumnSpec| {
-        let rows = match t {
-            Table::Url => p.urls.len(),
-            Table::Host => p.hosts.len(),
-        };
-        let per_row = match s.role {
-            Role::HostKey | Role::PathKey | Role::ArenaRef => 8,
-            _ => 1,
-        };
-        rows * per_row
-    };
-    let mut apart = Vec::new();
-    let mut here = 0;
-    for t in [Table::Url, Table::Host] {
-        for s in plan.columns(t) {
-            if encodable_apart(s) {
-                apart.push((weight(t, s), t, s.id));
-            } else {
-                here += weight(t, s);
+/// The columns of a partition that can be encoded apart ([`encodable_apart`]), shared by the
+/// thread writing the file and one helper. The writer reaches them in file order and encodes
+/// each one nobody has claimed; the helper claims them from the other end, so the two meet
+/// wherever their speeds put them, and whichever thread is free (the writer's partner may
+/// still be compressing the arena) does the work. No split is guessed ahead.
+///
+/// Invariant: the writer claims a prefix of the list and the helper a suffix, so the helper
+/// stops at the first column it finds claimed; every column the helper claims, it delivers
+/// (an encoding error included, and a panic as an error), so the writer never waits for a
+/// column that will not come.
+struct ColumnShare<'p> {
+    p: &'p Partition,
+    plan: Plan,
+    opts: WriteOptions,
+    settings: EncodeSettings,
+    /// The apart columns, in file order.
+    order: Vec<(Table, u64)>,
+    claimed: Vec<AtomicBool>,
+    done: Mutex<Vec<Option<EncodedResult>>>,
+    delivered: Condvar,
+    stopped: AtomicBool,
+}
+
+type EncodedResult = meguri_core::error::Result<EncodedColumn>;
+
+impl<'p> ColumnShare<'p> {
+    fn new(p: &'p Partition, opts: &WriteOptions, settings: &EncodeSettings) -> Self {
+        let plan = Plan::of(p);
+        let order: Vec<(Table, u64)> = [Table::Url, Table::Host]
+            .into_iter()
+            .flat_map(|t| {
+                plan.columns(t)
+                    .filter(|s| encodable_apart(s))
+                    .map(move |s| (t, s.id))
+            })
+            .collect();
+        ColumnShare {
+            p,
+            plan,
+            opts: *opts,
+            settings: *settings,
+            claimed: order.iter().map(|_| AtomicBool::new(false)).collect(),
+            done: Mutex::new(order.iter().map(|_| None).collect()),
+            order,
+            delivered: Condvar::new(),
+            stopped: AtomicBool::new(false),
+        }
+    }
+
+    fn claim(&self, i: usize) -> bool {
+        !self.claimed[i].swap(true, Ordering::AcqRel)
+    }
+
+    /// The writer's side, for column `spec` of `t`: `None` (the encoder encodes it itself) if
+    /// it is not shared or nobody had claimed it; else the helper's result, waited for.
+    fn take(&self, t: Table, spec: &ColumnSpec) -> Option<EncodedResult> {
+        let i = self.order.iter().position(|&c| c == (t, spec.id))?;
+        if self.claim(i) {
+            return None;
+        }
+        let mut done = self.done.lock().unwrap_or_else(|e| e.into_inner());
+        loop {
+            if let Some(c) = done[i].take() {
+                return Some(c);
             }
+            done = self.delivered.wait(done).unwrap_or_else(|e| e.into_inner());
         }
     }
-    // This thread also gathers the helper's columns, places the arena and writes the footer,
-    // and the two threads slow each other down (shared caches): with the helper's share this
-    // much larger, the two finish together on `run -i full.meguri` (measured: 0%, 10%, 20%
-    // and 30% of the weight; 30% shortest).
-    let total = here + apart.iter().map(|a| a.0).sum::<usize>();
-    here += total * 3 / 10;
-    // Heaviest first; ties in file order, so the split is a function of the partition.
-    apart.sort_by_key(|&(w, t, id)| (std::cmp::Reverse(w), t, id));
-    let (mut there, mut helper) = (0, Vec::new());
-    for (w, t, id) in apart {
-        if there < here {
-            there += w;
-            helper.push((t, id));
-        } else {
-            here += w;
+
+    /// The helper's side: encodes unclaimed columns from the end of the list until it meets
+    /// the writer.
+    fn help(&self) {
+        // The same compressor as the writer's, so the bytes are the same.
+        let pages = page_zip(&self.settings);
+        for i in (0..self.order.len()).rev() {
+            if self.stopped.load(Ordering::Acquire) || !self.claim(i) {
+                return;
+            }
+            let (t, id) = self.order[i];
+            let spec = self
+                .plan
+                .columns(t)
+                .find(|s| s.id == id)
+                .expect("a planned column");
+            let encoded = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+                encode_column(self.p, t, spec, &self.opts, &pages)
+            }))
+            .unwrap_or_else(|_| {
+                Err(meguri_core::error::Error::new(
+                    meguri_core::error::ErrorKind::Invalid,
+                    "the column helper thread panicked",
+                ))
+            });
+            self.done.lock().unwrap_or_else(|e| e.into_inner())[i] = Some(encoded);
+            self.delivered.notify_all();
         }
     }
-    // The encoder asks in file order, and the helper sends in the order it is given.
-    helper.sort_unstable();
-    helper
+
+    /// Tells the helper to claim nothing more (the writer stopped early).
+    fn stop(&self) {
+        self.stopped.store(true, Ordering::Release);
+    }
 }
 
 #[cfg(test)]
@@ -244,8 +277,15 @@ mod tests {
         assert!(p.arena.len() > 1000);
         let s = EncodeSettings::default();
         let whole = encode_partition(&p, &s).unwrap();
-        let ahead = encode_partition_compressed(&p, &s, compress_arena(&p.arena, &s)).unwrap();
-        assert_eq!(whole, ahead);
+        // The arena held apart (a copy elsewhere, `p.arena` emptied) and compressed by a
+        // thread started before the encode.
+        let mut rows = p.clone();
+        let arena = std::mem::take(&mut rows.arena);
+        let beside = std::thread::scope(|scope| {
+            let job = scope.spawn(|| compress_arena(&arena, &s));
+            encode_partition_beside(&rows, &arena, &s, job).unwrap()
+        });
+        assert_eq!(whole, beside);
         let single = encode_with(
             &p,
             &WriteOptions::default(),
@@ -254,5 +294,29 @@ mod tests {
         )
         .unwrap();
         assert_eq!(whole, single);
+    }
+
+    #[test]
+    fn columns_shared_between_two_threads_come_out_as_one_thread_writes_them() {
+        // Small pages, so each column is many pages and the two threads' claims interleave
+        // differently from run to run; the bytes must not.
+        let p = partition(40, 0, u64::MAX, 25);
+        let s = EncodeSettings {
+            page_rows: 7,
+            ..EncodeSettings::default()
+        };
+        let single = encode_with(
+            &p,
+            &WriteOptions {
+                page_rows: 7,
+                ..WriteOptions::default()
+            },
+            &CZstd::new(s.level),
+            &arena_zip(&s),
+        )
+        .unwrap();
+        for _ in 0..20 {
+            assert_eq!(encode_partition(&p, &s).unwrap(), single);
+        }
     }
 }

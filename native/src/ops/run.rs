@@ -11,9 +11,7 @@ use super::{
     SeedInput,
 };
 use crate::atomic::write_atomic;
-use crate::encode::{
-    compress_arena, encode_partition, encode_partition_compressed, EncodeSettings,
-};
+use crate::encode::{compress_arena, encode_partition, encode_partition_beside, EncodeSettings};
 use crate::engine::drain::{drain_over, DrainOptions, DrainReport, Offline};
 use crate::engine::frontier::Millis;
 use crate::engine::outcome::hour_of;
@@ -220,40 +218,45 @@ pub fn run(input: RunInput, opts: &RunOptions, progress: &mut dyn Progress) -> R
     };
     let arena = rows.take_arena()?;
     let d = &opts.drain;
-    let writes = opts.out.is_some();
-    let (mut p, drained, added, t_load, t_drain, compressed) =
-        std::thread::scope(|scope| -> Result<_> {
-            let job = writes.then(|| scope.spawn(|| compress_arena(&arena, &opts.encoding)));
-            let mut p = rows.partition()?;
-            let t_load = started.elapsed();
-            let (drained, added) = drain_over(&mut p, &arena, &mut Offline, &d.options());
-            // Taken before the join: a wait for the compression belongs to the encode phase.
-            let t_drain = started.elapsed();
-            let compressed = job.map(|j| j.join().expect("arena compression thread"));
-            Ok((p, drained, added, t_load, t_drain, compressed))
-        })?;
-    p.arena = arena;
-    p.arena.extend_from_slice(&added);
-    let mut t_encode = t_drain;
-    let out = match &opts.out {
-        None => None,
-        Some(path) => {
-            let bytes = match compressed {
-                Some(c) if added.is_empty() => encode_partition_compressed(&p, &opts.encoding, c),
-                _ => encode_partition(&p, &opts.encoding),
+    let enc = &opts.encoding;
+    // The encode starts while the arena's compression may still run: the columns are shared
+    // between this thread and a helper, and the compressing thread's core is theirs once it
+    // is done.
+    let (drained, bytes, t_load, t_drain, t_encode) = std::thread::scope(|scope| -> Result<_> {
+        let job = opts
+            .out
+            .is_some()
+            .then(|| scope.spawn(|| compress_arena(&arena, enc)));
+        let mut p = rows.partition()?;
+        let t_load = started.elapsed();
+        let (drained, added) = drain_over(&mut p, &arena, &mut Offline, &d.options());
+        let t_drain = started.elapsed();
+        let bytes = match job {
+            None => None,
+            Some(job) if added.is_empty() => Some(encode_partition_beside(&p, &arena, enc, job)),
+            Some(job) => {
+                // A fetch added text: the arena compressed ahead is not the file's.
+                drop(job.join());
+                p.arena = [&arena[..], &added[..]].concat();
+                Some(encode_partition(&p, enc))
             }
-            .map_err(|source| Error::Encode {
-                op: Op::Run,
-                source,
-            })?;
-            t_encode = started.elapsed();
-            drop(p);
+        };
+        let bytes = bytes.transpose().map_err(|source| Error::Encode {
+            op: Op::Run,
+            source,
+        })?;
+        Ok((drained, bytes, t_load, t_drain, started.elapsed()))
+    })?;
+    drop(arena);
+    let out = match (&opts.out, bytes) {
+        (Some(path), Some(bytes)) => {
             write_atomic(path, &bytes).map_err(|e| Error::io(Op::Run, path, IoAction::Write, e))?;
             Some(RunOutput {
                 path: path.clone(),
                 bytes: bytes.len() as u64,
             })
         }
+        _ => None,
     };
     let t_total = started.elapsed();
     let secs = |d: Duration| (d.as_secs_f64() * 1e4).round() / 1e4;
