@@ -17,7 +17,7 @@ use meguri_core::schema::ColumnSpec;
 use meguri_core::write::{
     encodable_apart, encode_column, encode_with_ahead, EncodedColumn, Plan, WriteOptions,
 };
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU8, Ordering};
 use std::sync::{Condvar, Mutex};
 
 /// How a partition is encoded.
@@ -152,12 +152,11 @@ fn encode_tables(
     let share = ColumnShare::new(p, &opts, args);
     std::thread::scope(|scope| {
         scope.spawn(|| share.help());
-        let out = encode_with_ahead(p, arena, &opts, &pages, &bg, &mut |t, spec| {
+        // On an early error (or a panic here) the helper stops at its next column.
+        let _stop = StopHelper(&share);
+        encode_with_ahead(p, arena, &opts, &pages, &bg, &mut |t, spec| {
             share.take(t, spec)
-        });
-        // On an early error the helper stops at its next column.
-        share.stop();
-        out
+        })
     })
 }
 
@@ -169,8 +168,9 @@ fn encode_tables(
 ///
 /// Invariant: the writer claims a prefix of the list and the helper a suffix, so the helper
 /// stops at the first column it finds claimed; every column the helper claims, it delivers
-/// (an encoding error included, and a panic as an error), so the writer never waits for a
-/// column that will not come.
+/// (an encoding error included, and a panic as a panic on the writer's side too), so the
+/// writer never waits for a column that will not come. The encoder asks for each column once,
+/// in file order ([`encode_with_ahead`]).
 struct ColumnShare<'p> {
     p: &'p Partition,
     plan: Plan,
@@ -178,13 +178,24 @@ struct ColumnShare<'p> {
     settings: EncodeSettings,
     /// The apart columns, in file order.
     order: Vec<(Table, u64)>,
-    claimed: Vec<AtomicBool>,
-    done: Mutex<Vec<Option<EncodedResult>>>,
+    /// Who claimed each: [`FREE`], [`WRITER`] or [`HELPER`].
+    claimed: Vec<AtomicU8>,
+    done: Mutex<Vec<Option<Delivered>>>,
     delivered: Condvar,
     stopped: AtomicBool,
 }
 
-type EncodedResult = meguri_core::error::Result<EncodedColumn>;
+const FREE: u8 = 0;
+const WRITER: u8 = 1;
+const HELPER: u8 = 2;
+
+/// What the helper leaves for the writer in a column's place.
+enum Delivered {
+    Column(meguri_core::error::Result<EncodedColumn>),
+    /// The helper panicked while encoding it; the writer panics too, as it would have had it
+    /// encoded the column itself.
+    Panicked,
+}
 
 impl<'p> ColumnShare<'p> {
     fn new(p: &'p Partition, opts: &WriteOptions, settings: &EncodeSettings) -> Self {
@@ -202,7 +213,7 @@ impl<'p> ColumnShare<'p> {
             plan,
             opts: *opts,
             settings: *settings,
-            claimed: order.iter().map(|_| AtomicBool::new(false)).collect(),
+            claimed: order.iter().map(|_| AtomicU8::new(FREE)).collect(),
             done: Mutex::new(order.iter().map(|_| None).collect()),
             order,
             delivered: Condvar::new(),
@@ -210,23 +221,32 @@ impl<'p> ColumnShare<'p> {
         }
     }
 
-    fn claim(&self, i: usize) -> bool {
-        !self.claimed[i].swap(true, Ordering::AcqRel)
+    /// Claims column `i` for `who`; returns who holds it after the attempt.
+    fn claim(&self, i: usize, who: u8) -> u8 {
+        match self.claimed[i].compare_exchange(FREE, who, Ordering::AcqRel, Ordering::Acquire) {
+            Ok(_) => who,
+            Err(holder) => holder,
+        }
     }
 
     /// The writer's side, for column `spec` of `t`: `None` (the encoder encodes it itself) if
-    /// it is not shared or nobody had claimed it; else the helper's result, waited for.
-    fn take(&self, t: Table, spec: &ColumnSpec) -> Option<EncodedResult> {
+    /// it is not shared or the writer holds it; else the helper's result, waited for.
+    fn take(
+        &self,
+        t: Table,
+        spec: &ColumnSpec,
+    ) -> Option<meguri_core::error::Result<EncodedColumn>> {
         let i = self.order.iter().position(|&c| c == (t, spec.id))?;
-        if self.claim(i) {
+        if self.claim(i, WRITER) == WRITER {
             return None;
         }
         let mut done = self.done.lock().unwrap_or_else(|e| e.into_inner());
         loop {
-            if let Some(c) = done[i].take() {
-                return Some(c);
+            match done[i].take() {
+                Some(Delivered::Column(c)) => return Some(c),
+                Some(Delivered::Panicked) => panic!("the column helper thread panicked"),
+                None => done = self.delivered.wait(done).unwrap_or_else(|e| e.into_inner()),
             }
-            done = self.delivered.wait(done).unwrap_or_else(|e| e.into_inner());
         }
     }
 
@@ -236,32 +256,56 @@ impl<'p> ColumnShare<'p> {
         // The same compressor as the writer's, so the bytes are the same.
         let pages = page_zip(&self.settings);
         for i in (0..self.order.len()).rev() {
-            if self.stopped.load(Ordering::Acquire) || !self.claim(i) {
+            if self.stopped.load(Ordering::Acquire) || self.claim(i, HELPER) != HELPER {
                 return;
             }
+            // Whatever happens from here, column `i` is delivered: on a panic the guard
+            // leaves `Panicked` in its place as the thread unwinds.
+            let mut guard = Deliver {
+                share: self,
+                i,
+                what: Some(Delivered::Panicked),
+            };
             let (t, id) = self.order[i];
             let spec = self
                 .plan
                 .columns(t)
                 .find(|s| s.id == id)
                 .expect("a planned column");
-            let encoded = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
-                encode_column(self.p, t, spec, &self.opts, &pages)
-            }))
-            .unwrap_or_else(|_| {
-                Err(meguri_core::error::Error::new(
-                    meguri_core::error::ErrorKind::Invalid,
-                    "the column helper thread panicked",
-                ))
-            });
-            self.done.lock().unwrap_or_else(|e| e.into_inner())[i] = Some(encoded);
-            self.delivered.notify_all();
+            guard.what = Some(Delivered::Column(encode_column(
+                self.p, t, spec, &self.opts, &pages,
+            )));
         }
     }
 
     /// Tells the helper to claim nothing more (the writer stopped early).
     fn stop(&self) {
         self.stopped.store(true, Ordering::Release);
+    }
+}
+
+/// Stops the helper when the writer is done with the share, however it ends.
+struct StopHelper<'s, 'p>(&'s ColumnShare<'p>);
+
+impl Drop for StopHelper<'_, '_> {
+    fn drop(&mut self) {
+        self.0.stop();
+    }
+}
+
+/// Puts what the helper made of a column in its place when dropped, panic or not.
+struct Deliver<'s, 'p> {
+    share: &'s ColumnShare<'p>,
+    i: usize,
+    what: Option<Delivered>,
+}
+
+impl Drop for Deliver<'_, '_> {
+    fn drop(&mut self) {
+        let mut done = self.share.done.lock().unwrap_or_else(|e| e.into_inner());
+        done[self.i] = self.what.take();
+        drop(done);
+        self.share.delivered.notify_all();
     }
 }
 

@@ -77,7 +77,6 @@ pub fn decode_values(
     out: &mut Vec<u64>,
 ) -> Result<()> {
     let mut s = PageValues::new(encoding, payload, n, base, width)?;
-    out.reserve(n);
     s.fill_ints(payload, n, out)?;
     s.finish(payload)
 }
@@ -109,6 +108,12 @@ pub struct PageValues {
     done: usize,
     /// Bits a value may use (all of them for 8-byte columns).
     mask: u64,
+    /// Length of the payload the stream was opened over (every call must pass that payload).
+    len: usize,
+    /// Whether the end of the payload has been judged.
+    ended: bool,
+    /// Whether a call failed: the stream's place is then unknown, and it gives nothing more.
+    failed: bool,
 }
 
 /// Where a stream stands in its payload (offsets are into the payload).
@@ -120,9 +125,11 @@ enum Form {
         width: usize,
     },
     Wide,
+    /// `end`: where the packed codes end (the payload must end there too).
     Dict {
         dict: Vec<u64>,
         codes: usize,
+        end: usize,
         bits: u32,
     },
     Delta {
@@ -250,6 +257,9 @@ impl PageValues {
             n,
             done: 0,
             mask: width_mask(width),
+            len: payload.len(),
+            ended: false,
+            failed: false,
         })
     }
 
@@ -266,6 +276,9 @@ impl PageValues {
             n,
             done: 0,
             mask: u64::MAX,
+            len: payload.len(),
+            ended: false,
+            failed: false,
         })
     }
 
@@ -296,7 +309,9 @@ impl PageValues {
 
     /// Appends the next `k` 16-byte values (fewer if fewer are left).
     pub fn fill_wide(&mut self, payload: &[u8], k: usize, out: &mut Vec<[u8; 16]>) -> Result<()> {
+        self.usable(payload)?;
         if !self.is_wide() {
+            self.failed = true;
             return Err(Error::corrupt("an integer page was read as 16-byte values"));
         }
         let k = k.min(self.left());
@@ -307,15 +322,47 @@ impl PageValues {
             a
         }));
         self.done += k;
+        self.ended = self.done == self.n;
         Ok(())
     }
 
     /// Appends the next `k` integer values (fewer if fewer are left), each checked to fit the
-    /// column's width.
+    /// column's width. The stretch that reaches the page's last value also judges the
+    /// payload's end ([`PageValues::finish`]'s checks), before the widths, in the order a
+    /// whole-page decode has always reported them.
     pub fn fill_ints(&mut self, payload: &[u8], k: usize, out: &mut Vec<u64>) -> Result<()> {
+        self.usable(payload)?;
+        let got = self.read_ints(payload, k, out);
+        if got.is_err() {
+            self.failed = true;
+        }
+        got
+    }
+
+    /// A call may go on: no earlier call failed, and `payload` is the stream's.
+    fn usable(&self, payload: &[u8]) -> Result<()> {
+        if self.failed {
+            return Err(Error::corrupt(
+                "the page's values were read on after they failed to decode",
+            ));
+        }
+        if payload.len() != self.len {
+            return Err(Error::corrupt(format!(
+                "a page stream over {} payload bytes was handed {}",
+                self.len,
+                payload.len()
+            )));
+        }
+        Ok(())
+    }
+
+    fn read_ints(&mut self, payload: &[u8], k: usize, out: &mut Vec<u64>) -> Result<()> {
         let k = k.min(self.left());
         let (done, n) = (self.done, self.n);
         let start = out.len();
+        // Room for what the payload can hold at most, never what a count read from it claims
+        // (an RLE run may claim billions of values in a few bytes).
+        out.reserve(k.min(payload.len().saturating_mul(8).saturating_add(64)));
         match &mut self.form {
             Form::Empty => {}
             Form::Wide => {
@@ -338,17 +385,23 @@ impl PageValues {
                     _ => out.extend(bytes.chunks_exact(8).map(|c| get_w(c, 8))),
                 }
             }
-            Form::Dict { dict, codes, bits } => {
+            Form::Dict {
+                dict, codes, bits, ..
+            } => {
                 let mut bad = None;
-                unpack_each(&payload[*codes..], done, k, *bits, |i, code| {
-                    match dict.get(code as usize) {
+                unpack_each(
+                    &payload[*codes..],
+                    done,
+                    k,
+                    *bits,
+                    |i, code| match usize::try_from(code).ok().and_then(|c| dict.get(c)) {
                         Some(&v) => out.push(v),
                         None => {
                             bad.get_or_insert((i, code));
                             out.push(0);
                         }
-                    }
-                });
+                    },
+                );
                 if let Some((i, code)) = bad {
                     return Err(Error::corrupt(format!(
                         "dictionary code {code} of value {i} is past the {}-entry dictionary",
@@ -426,6 +479,10 @@ impl PageValues {
                 }
             }
         }
+        self.done += k;
+        if self.done == self.n {
+            self.end(payload)?;
+        }
         if self.mask != u64::MAX {
             if let Some((i, v)) = out[start..]
                 .iter()
@@ -439,22 +496,33 @@ impl PageValues {
                 )));
             }
         }
-        self.done += k;
         Ok(())
     }
 
-    /// Checks what only the end can tell: every value was read, RLE runs add up to the page,
-    /// and no byte is left over.
+    /// Checks that every value was read and judges the payload's end, if the last stretch
+    /// has not already (a page of no values is never filled).
     pub fn finish(mut self, payload: &[u8]) -> Result<()> {
+        self.usable(payload)?;
         if self.done != self.n {
             return Err(Error::corrupt(format!(
                 "page read stopped after {} of its {} values",
                 self.done, self.n
             )));
         }
+        if self.ended {
+            return Ok(());
+        }
+        self.end(payload)
+    }
+
+    /// What only the end can tell: RLE runs add up to the page (runs after its last value
+    /// must be empty; they still count), and no byte is left over.
+    fn end(&mut self, payload: &[u8]) -> Result<()> {
+        self.ended = true;
         let n = self.n;
         match &mut self.form {
             Form::Delta { at, .. } => trailing(&Cursor::new(&payload[*at..], 0), "DELTA"),
+            Form::Dict { end, .. } => trailing(&Cursor::new(&payload[*end..], 0), "DICT"),
             Form::Rle {
                 at,
                 runs_left,
@@ -462,12 +530,12 @@ impl PageValues {
                 width,
                 ..
             } => {
-                // Runs after the last value must be empty; they still count.
                 let mut c = Cursor::new(&payload[*at..], *at as u64);
                 while *runs_left > 0 {
                     next_run(&mut c, *width, covered, n)?;
                     *runs_left -= 1;
                 }
+                *at += c.position();
                 if *covered != n as u64 {
                     return Err(Error::corrupt(format!(
                         "RLE runs cover {covered} values but the page holds {n}"
@@ -513,8 +581,13 @@ fn open_dict(payload: &[u8], n: usize, width: usize) -> Result<Form> {
     let bits = c.u8("code bit width")? as u32;
     let codes = c.position();
     take_packed(&mut c, n, bits, "dictionary codes")?;
-    trailing(&c, "DICT")?;
-    Ok(Form::Dict { dict, codes, bits })
+    // Bytes after the codes are judged at the end, after the codes themselves.
+    Ok(Form::Dict {
+        dict,
+        codes,
+        end: c.position(),
+        bits,
+    })
 }
 
 fn trailing(c: &Cursor<'_>, what: &str) -> Result<()> {
@@ -945,6 +1018,304 @@ mod tests {
         }
     }
 
+    /// The whole-page decoders as they were before a page could be read in stretches (commit
+    /// e79ff43), kept as the reference the stream must match: the same values, or the same
+    /// error, for any payload.
+    mod before {
+        use super::super::*;
+        use crate::bytes::{unzigzag, Cursor};
+
+        pub(super) fn decode_values(
+            encoding: u8,
+            payload: &[u8],
+            n: usize,
+            base: u64,
+            width: usize,
+            out: &mut Vec<u64>,
+        ) -> Result<()> {
+            if !matches!(width, 1 | 2 | 4 | 8) {
+                return Err(Error::corrupt(format!(
+                    "width {width} cannot carry {} values",
+                    encoding_name(encoding)
+                )));
+            }
+            let start = out.len();
+            match encoding {
+                RAW => decode_raw(payload, n, width, out)?,
+                DICT => decode_dict(payload, n, width, out)?,
+                DELTA => decode_delta(payload, n, base, out)?,
+                FOR => decode_for(payload, n, base, out)?,
+                RLE => decode_rle(payload, n, width, out)?,
+                DELTA_FOR => decode_delta_for(payload, n, base, out)?,
+                FSST => {
+                    return Err(Error::new(
+                        ErrorKind::Unsupported,
+                        "FSST (encoding 5) is not a file encoding; no v1 writer uses it in a page",
+                    ))
+                }
+                other => return Err(Error::corrupt(format!("unknown encoding id {other}"))),
+            }
+            let mask = width_mask(width);
+            if mask != u64::MAX {
+                if let Some((i, v)) = out[start..]
+                    .iter()
+                    .enumerate()
+                    .find(|(_, v)| **v & !mask != 0)
+                {
+                    return Err(Error::corrupt(format!(
+                        "value {i} of the page decodes to {v}, which does not fit {width} bytes"
+                    )));
+                }
+            }
+            Ok(())
+        }
+
+        fn decode_raw(payload: &[u8], n: usize, width: usize, out: &mut Vec<u64>) -> Result<()> {
+            if payload.len() as u64 != n as u64 * width as u64 {
+                return Err(Error::corrupt(format!(
+                    "RAW page of {n} values of {width} bytes holds {} bytes",
+                    payload.len()
+                )));
+            }
+            out.reserve(n);
+            match width {
+                1 => out.extend(payload.iter().map(|&b| u64::from(b))),
+                2 => out.extend(
+                    payload
+                        .chunks_exact(2)
+                        .map(|c| u64::from(u16::from_le_bytes([c[0], c[1]]))),
+                ),
+                4 => out.extend(
+                    payload
+                        .chunks_exact(4)
+                        .map(|c| u64::from(u32::from_le_bytes([c[0], c[1], c[2], c[3]]))),
+                ),
+                _ => out.extend(payload.chunks_exact(8).map(|c| get_w(c, 8))),
+            }
+            Ok(())
+        }
+
+        fn trailing(c: &Cursor<'_>, what: &str) -> Result<()> {
+            if c.is_empty() {
+                Ok(())
+            } else {
+                Err(Error::corrupt(format!(
+                    "{what} payload has {} bytes left over after its last value",
+                    c.remaining()
+                )))
+            }
+        }
+
+        fn decode_rle(payload: &[u8], n: usize, width: usize, out: &mut Vec<u64>) -> Result<()> {
+            let mut c = Cursor::new(payload, 0);
+            let runs = c.count("RLE run count", width + 1)?;
+            let mut total: u64 = 0;
+            for _ in 0..runs {
+                let v = get_w(c.take(width, "RLE run value")?, width);
+                let len = c.uvarint("RLE run length")?;
+                total = total.saturating_add(len);
+                if total > n as u64 {
+                    return Err(Error::corrupt(format!(
+                        "RLE runs cover more than the page's {n} values"
+                    )));
+                }
+                out.extend(core::iter::repeat_n(v, len as usize));
+            }
+            if total != n as u64 {
+                return Err(Error::corrupt(format!(
+                    "RLE runs cover {total} values but the page holds {n}"
+                )));
+            }
+            trailing(&c, "RLE")
+        }
+
+        fn decode_dict(payload: &[u8], n: usize, width: usize, out: &mut Vec<u64>) -> Result<()> {
+            if n == 0 {
+                return Ok(());
+            }
+            let mut c = Cursor::new(payload, 0);
+            let size = c.count("dictionary size", width)?;
+            if size == 0 {
+                return Err(Error::corrupt(format!(
+                    "empty dictionary for a page of {n} values"
+                )));
+            }
+            let mut dict = Vec::with_capacity(size);
+            for _ in 0..size {
+                dict.push(get_w(c.take(width, "dictionary value")?, width));
+            }
+            let bits = c.u8("code bit width")? as u32;
+            let codes = take_packed(&mut c, n, bits, "dictionary codes")?;
+            out.reserve(n);
+            let mut bad = None;
+            unpack_each(codes, n, bits, |i, code| match dict.get(code as usize) {
+                Some(&v) => out.push(v),
+                None => {
+                    bad.get_or_insert((i, code));
+                    out.push(0);
+                }
+            });
+            if let Some((i, code)) = bad {
+                return Err(Error::corrupt(format!(
+                    "dictionary code {code} of value {i} is past the {size}-entry dictionary"
+                )));
+            }
+            trailing(&c, "DICT")
+        }
+
+        fn decode_delta(payload: &[u8], n: usize, base: u64, out: &mut Vec<u64>) -> Result<()> {
+            if n == 0 {
+                return trailing(&Cursor::new(payload, 0), "DELTA");
+            }
+            if n - 1 > payload.len() {
+                return Err(Error::corrupt(format!(
+                    "DELTA page of {n} values needs at least {} delta bytes, has {}",
+                    n - 1,
+                    payload.len()
+                )));
+            }
+            out.reserve(n);
+            let mut c = Cursor::new(payload, 0);
+            let mut prev = base;
+            out.push(prev);
+            for _ in 1..n {
+                let d = c.uvarint("DELTA value")?;
+                prev = prev.wrapping_add(unzigzag(d) as u64);
+                out.push(prev);
+            }
+            trailing(&c, "DELTA")
+        }
+
+        fn decode_for(payload: &[u8], n: usize, base: u64, out: &mut Vec<u64>) -> Result<()> {
+            let mut c = Cursor::new(payload, 0);
+            if n == 0 {
+                return trailing(&c, "FOR");
+            }
+            let bits = c.u8("FOR bit width")? as u32;
+            let packed = take_packed(&mut c, n, bits, "FOR offsets")?;
+            out.reserve(n);
+            unpack_each(packed, n, bits, |_, v| out.push(base.wrapping_add(v)));
+            trailing(&c, "FOR")
+        }
+
+        fn decode_delta_for(payload: &[u8], n: usize, base: u64, out: &mut Vec<u64>) -> Result<()> {
+            match n {
+                0 => return trailing(&Cursor::new(payload, 0), "DELTA_FOR"),
+                // The reference writes `00 00` for one value and reads nothing: the value is the base.
+                1 => {
+                    out.push(base);
+                    return Ok(());
+                }
+                _ => {}
+            }
+            let mut c = Cursor::new(payload, 0);
+            let bits = c.u8("DELTA_FOR bit width")? as u32;
+            let dmin = c.uvarint("DELTA_FOR minimum delta")?;
+            let packed = take_packed(&mut c, n - 1, bits, "DELTA_FOR deltas")?;
+            out.reserve(n);
+            let mut prev = base;
+            out.push(prev);
+            unpack_each(packed, n - 1, bits, |_, r| {
+                prev = prev.wrapping_add(unzigzag(r.wrapping_add(dmin)) as u64);
+                out.push(prev);
+            });
+            trailing(&c, "DELTA_FOR")
+        }
+
+        /// Calls `f(i, value)` for each of `n` values of `bits` bits packed LSB-first in `buf` (which
+        /// the caller has checked holds at least `packed_len(n, bits)` bytes).
+        #[inline]
+        fn unpack_each(buf: &[u8], n: usize, bits: u32, mut f: impl FnMut(usize, u64)) {
+            if bits == 0 {
+                for i in 0..n {
+                    f(i, 0);
+                }
+                return;
+            }
+            let mask = if bits == 64 {
+                u64::MAX
+            } else {
+                (1u64 << bits) - 1
+            };
+            let mut bitpos: u64 = 0;
+            for i in 0..n {
+                let byte = (bitpos >> 3) as usize;
+                let shift = (bitpos & 7) as u32;
+                let window = if byte + 16 <= buf.len() {
+                    u128::from_le_bytes(buf[byte..byte + 16].try_into().expect("16 bytes"))
+                } else {
+                    let mut a = [0u8; 16];
+                    let tail = &buf[byte.min(buf.len())..];
+                    a[..tail.len()].copy_from_slice(tail);
+                    u128::from_le_bytes(a)
+                };
+                f(i, ((window >> shift) as u64) & mask);
+                bitpos += u64::from(bits);
+            }
+        }
+    }
+
+    #[test]
+    fn the_stream_reports_what_the_whole_page_decoders_reported() {
+        let lists: Vec<Vec<u64>> = vec![
+            vec![],
+            vec![7],
+            vec![300, 300, 300, 2, 2, 70_000, 70_000, 0, 9, 9, 9, 9],
+            (0..40).map(|i| (i * 37) % 11).collect(),
+            (0..33).map(|i| 1_000 + i * 3 - (i % 4)).collect(),
+            (0..20)
+                .map(|i| (i as u64).wrapping_mul(0x9E37_79B9_7F4A_7C15))
+                .collect(),
+        ];
+        let mut payloads: Vec<(u8, Vec<u8>, u64, usize)> = Vec::new();
+        for enc in [RAW, DICT, DELTA, FOR, RLE, DELTA_FOR] {
+            for vals in &lists {
+                let e = encode_values(enc, vals, 8).unwrap();
+                payloads.push((enc, e.payload, e.base, vals.len()));
+            }
+        }
+        // RLE runs of length zero, before, between and after the values.
+        payloads.push((RLE, vec![3, 5, 0, 7, 2, 9, 0], 0, 2));
+        let mut cases = 0;
+        for (enc, payload, base, n) in payloads {
+            let mut damaged = vec![payload.clone()];
+            for i in 0..payload.len() {
+                for bit in [0x01, 0x80] {
+                    let mut p = payload.clone();
+                    p[i] ^= bit;
+                    damaged.push(p);
+                }
+                damaged.push(payload[..i].to_vec());
+            }
+            damaged.push([&payload[..], &[0]].concat());
+            damaged.push([&payload[..], &[0xff]].concat());
+            for p in &damaged {
+                for n in [n, n.saturating_sub(1), n + 1] {
+                    for width in [1, 2, 4, 8] {
+                        let (mut a, mut b) = (Vec::new(), Vec::new());
+                        let now = decode_values(enc, p, n, base, width, &mut a);
+                        let then = before::decode_values(enc, p, n, base, width, &mut b);
+                        match (now, then) {
+                            (Ok(()), Ok(())) => assert_eq!(a, b),
+                            (Err(x), Err(y)) => assert_eq!(
+                                (x.kind, x.message, x.offset),
+                                (y.kind, y.message, y.offset),
+                                "{} width {width} n {n} payload {p:?}",
+                                encoding_name(enc)
+                            ),
+                            (x, y) => panic!(
+                                "{} width {width} n {n} payload {p:?}: now {x:?}, before {y:?}",
+                                encoding_name(enc)
+                            ),
+                        }
+                        cases += 1;
+                    }
+                }
+            }
+        }
+        assert!(cases > 50_000, "{cases} cases");
+    }
+
     #[test]
     fn a_stream_stops_where_its_page_ends() {
         let e = encode_values(DELTA, &[10, 11, 12], 4).unwrap();
@@ -959,11 +1330,17 @@ mod tests {
         // A 16-byte page is read only as 16-byte values.
         let wide = [7u8; 32];
         let mut w = PageValues::wide(&wide, 2).unwrap();
-        assert!(w.fill_ints(&wide, 1, &mut Vec::new()).is_err());
         let mut got = Vec::new();
         w.fill_wide(&wide, 5, &mut got).unwrap();
         assert_eq!(got, vec![[7u8; 16]; 2]);
         assert!(PageValues::wide(&wide, 3).is_err());
+        let mut w = PageValues::wide(&wide, 2).unwrap();
+        assert!(w.fill_ints(&wide, 1, &mut Vec::new()).is_err());
+        // A stream that failed gives nothing more, right kind or not.
+        assert!(w.fill_wide(&wide, 1, &mut got).is_err());
+        // A payload other than the stream's is refused, not sliced.
+        let mut s = PageValues::new(RAW, &[1, 2, 3, 4], 2, 0, 2).unwrap();
+        assert!(s.fill_ints(&[1, 2], 2, &mut Vec::new()).is_err());
     }
 
     #[test]

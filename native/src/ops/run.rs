@@ -222,7 +222,7 @@ pub fn run(input: RunInput, opts: &RunOptions, progress: &mut dyn Progress) -> R
     // The encode starts while the arena's compression may still run: the columns are shared
     // between this thread and a helper, and the compressing thread's core is theirs once it
     // is done.
-    let (drained, bytes, t_load, t_drain, t_encode) = std::thread::scope(|scope| -> Result<_> {
+    let (drained, encoded, t_load, t_drain) = std::thread::scope(|scope| -> Result<_> {
         let job = opts
             .out
             .is_some()
@@ -231,23 +231,34 @@ pub fn run(input: RunInput, opts: &RunOptions, progress: &mut dyn Progress) -> R
         let t_load = started.elapsed();
         let (drained, added) = drain_over(&mut p, &arena, &mut Offline, &d.options());
         let t_drain = started.elapsed();
-        let bytes = match job {
-            None => None,
-            Some(job) if added.is_empty() => Some(encode_partition_beside(&p, &arena, enc, job)),
+        let encoded = match job {
+            None => Encoded::NotAsked,
+            Some(job) if added.is_empty() => {
+                Encoded::Bytes(encode_partition_beside(&p, &arena, enc, job))
+            }
             Some(job) => {
-                // A fetch added text: the arena compressed ahead is not the file's.
                 drop(job.join());
-                p.arena = [&arena[..], &added[..]].concat();
-                Some(encode_partition(&p, enc))
+                Encoded::Again(p, added)
             }
         };
-        let bytes = bytes.transpose().map_err(|source| Error::Encode {
-            op: Op::Run,
-            source,
-        })?;
-        Ok((drained, bytes, t_load, t_drain, started.elapsed()))
+        Ok((drained, encoded, t_load, t_drain))
     })?;
-    drop(arena);
+    let bytes = match encoded {
+        Encoded::NotAsked => None,
+        Encoded::Bytes(bytes) => Some(bytes),
+        Encoded::Again(mut p, added) => {
+            // A fetch added text: the arena compressed ahead is not the file's. The arena is
+            // free to move now that its compressing thread is done.
+            p.arena = arena;
+            p.arena.extend_from_slice(&added);
+            Some(encode_partition(&p, enc))
+        }
+    };
+    let bytes = bytes.transpose().map_err(|source| Error::Encode {
+        op: Op::Run,
+        source,
+    })?;
+    let t_encode = started.elapsed();
     let out = match (&opts.out, bytes) {
         (Some(path), Some(bytes)) => {
             write_atomic(path, &bytes).map_err(|e| Error::io(Op::Run, path, IoAction::Write, e))?;
@@ -278,6 +289,17 @@ pub fn run(input: RunInput, opts: &RunOptions, progress: &mut dyn Progress) -> R
             total: secs(t_total),
         },
     })
+}
+
+/// What the thread scope of [`run`] leaves of the encode.
+enum Encoded {
+    /// No output was asked for.
+    NotAsked,
+    /// The file's bytes.
+    Bytes(meguri_core::error::Result<Vec<u8>>),
+    /// A fetch added text to the arena: the drained partition and that text, to encode once
+    /// the arena can be moved.
+    Again(Partition, Vec<u8>),
 }
 
 /// A run's rows, before they are decoded whole.
