@@ -805,6 +805,86 @@ mod tests {
         );
     }
 
+    /// A partition of `hosts` hosts with extension values on some rows, so both tables carry
+    /// their extension columns.
+    fn with_extension(hosts: u64, per_host: u64) -> Partition {
+        let mut p = partition(hosts, per_host);
+        for (i, u) in p.urls.iter_mut().enumerate().step_by(5) {
+            u.refetch_at = 1_795_240_232 + i as u32;
+            u.lease_until = i as u32;
+        }
+        p.hosts[0].blocked_until = 7;
+        p
+    }
+
+    #[test]
+    fn whole_tables_stream_across_pages_and_stretches() {
+        // 4,510 URL rows: the streamed read crosses its 4,096-row stretch inside a page, and
+        // pages of 1, 7 and 1,000 rows cross stretches and each other differently per column.
+        let big = with_extension(410, 11);
+        for (p, page_rows) in [
+            (partition(6, 7), 1),
+            (with_extension(37, 11), 7),
+            (with_extension(37, 11), 16_384),
+            (big.clone(), 1_000),
+            (big, 4_096),
+        ] {
+            let opts = WriteOptions {
+                page_rows,
+                ..WriteOptions::default()
+            };
+            let bytes = encode(&p, &opts, &StoredZstd).unwrap();
+            let r = Reader::open(&bytes[..]).unwrap();
+            assert_eq!(r.url_table().unwrap(), p.urls, "{page_rows} rows a page");
+            assert_eq!(r.host_table().unwrap(), p.hosts, "{page_rows} rows a page");
+            // The same rows as the page-range reader gives them, piece by piece.
+            let n = p.urls.len() as u64;
+            let cut = n / 3;
+            let pieces = [
+                r.url_rows(0..cut).unwrap(),
+                r.url_rows(cut..n - 1).unwrap(),
+                r.url_rows(n - 1..n).unwrap(),
+            ]
+            .concat();
+            assert_eq!(pieces, p.urls);
+        }
+    }
+
+    #[test]
+    fn one_damage_in_a_table_reads_as_its_column_read_alone_reports_it() {
+        let p = with_extension(6, 7);
+        let opts = WriteOptions {
+            page_rows: 8,
+            ..WriteOptions::default()
+        };
+        let good = encode(&p, &opts, &StoredZstd).unwrap();
+        let region = *Reader::open(&good[..])
+            .unwrap()
+            .footer()
+            .region(crate::format::REGION_URL_TABLE)
+            .unwrap();
+        let mut failed = 0;
+        for at in region.offset..region.offset + region.length {
+            let mut bad = good.clone();
+            bad[at as usize] ^= 0x10;
+            let r = Reader::open(&bad[..]).unwrap();
+            // What a column-by-column read reports: the first column, in id order, that fails.
+            let alone = UrlRecord::COLUMNS
+                .iter()
+                .chain(UrlRecord::EXT_COLUMNS)
+                .find_map(|c| r.read_column(Table::Url, c.id).err());
+            match (r.url_table(), alone) {
+                (Ok(rows), None) => assert_eq!(rows, p.urls, "byte {at}"),
+                (Err(streamed), Some(alone)) => {
+                    failed += 1;
+                    assert_eq!(streamed, alone, "byte {at}");
+                }
+                (streamed, alone) => panic!("byte {at}: streamed {streamed:?}, alone {alone:?}"),
+            }
+        }
+        assert!(failed as u64 > region.length / 2, "{failed} damaged reads");
+    }
+
     #[test]
     fn a_row_range_decodes_only_the_pages_that_hold_it() {
         let p = partition(8, 10);
