@@ -5,7 +5,7 @@
 use crate::error::Severity;
 use crate::error::{Error, ErrorKind, Finding, Place, Result, Table};
 use crate::format::codec::ZstdBackend;
-use crate::format::encoding::{encoding_name, is_page_encoding, PageValues, RAW};
+use crate::format::encoding::{encoding_name, is_page_encoding, min_max, PageValues, RAW};
 use crate::format::footer::{ColumnDir, PageSpan, RegionDesc, SkipEntry};
 use crate::format::page::{
     decode_payload, locate_page, page_at, PageHeader, KIND_BLOB, KIND_DATA, KIND_SCHEDULE,
@@ -273,16 +273,6 @@ fn zone_finding(
     }
 }
 
-/// The smallest and largest of `vals` folded into `acc`.
-fn fold_min_max(acc: Option<(u64, u64)>, vals: &[u64]) -> Option<(u64, u64)> {
-    vals.iter().fold(acc, |acc, &x| {
-        Some(match acc {
-            None => (x, x),
-            Some((a, b)) => (a.min(x), b.max(x)),
-        })
-    })
-}
-
 /// A page whose header agrees with the directory and whose payload has passed its CRC and
 /// been decompressed: its values are read through [`OpenPage::fill`], and
 /// [`OpenPage::finish`] judges what only the end can tell (leftover bytes, the zone map).
@@ -401,15 +391,6 @@ impl<'a> OpenPage<'a> {
         })
     }
 
-    /// Values of the kind the page holds, with room for `n`.
-    fn empty_values(&self, n: usize) -> Values {
-        if self.values.is_wide() {
-            Values::Wide(Vec::with_capacity(n))
-        } else {
-            Values::Int(Vec::with_capacity(n))
-        }
-    }
-
     /// Appends the next `k` values (fewer if fewer are left) to `out`.
     fn fill(&mut self, k: usize, out: &mut Values) -> Result<()> {
         let from = out.len();
@@ -417,7 +398,8 @@ impl<'a> OpenPage<'a> {
             .fill(&self.payload, k, out)
             .map_err(|e| e.at_if_unset(self.payload_offset))?;
         if let Values::Int(v) = out {
-            self.min_max = fold_min_max(self.min_max, &v[from..]);
+            let seen = self.min_max.into_iter().flat_map(|(lo, hi)| [lo, hi]);
+            self.min_max = min_max(seen.chain(v[from..].iter().copied()));
         }
         Ok(())
     }
@@ -472,7 +454,7 @@ pub fn decode_pages(
         let res = (|| -> Result<DecodedPage> {
             let mut page = OpenPage::open(table, dir, s, bytes, base, ctx, out)?;
             let n = page.values.left();
-            let mut values = page.empty_values(n);
+            let mut values = Values::for_width(dir.width, n);
             page.fill(n, &mut values)?;
             let header = page.header;
             page.finish(table, dir, out)?;
@@ -527,9 +509,7 @@ impl<'a> ColumnStream<'a> {
         // cannot end a strict read.
         let mut findings = Vec::new();
         let usable = check_dir(table, dir, expected_rows, &mut findings);
-        if !usable || findings.iter().any(|f| f.severity == Severity::Error) {
-            return Err(first_error(findings));
-        }
+        strict(findings, usable.then_some(()))?;
         let mut check = ColumnCheck::new(table);
         check.bytes(bytes);
         Ok(ColumnStream {
@@ -598,10 +578,7 @@ impl<'a> ColumnStream<'a> {
     /// than the table says) are still decoded and judged, as a whole-column decode judges
     /// them; then the column CRC, the encoding and the zone map the directory states.
     pub fn finish(mut self) -> Result<()> {
-        let mut rest = match self.dir.width {
-            16 => Values::Wide(Vec::new()),
-            _ => Values::Int(Vec::new()),
-        };
+        let mut rest = Values::for_width(self.dir.width, 0);
         loop {
             rest.clear();
             if self.fill_upto(4096, &mut rest)? == 0 {
@@ -610,14 +587,8 @@ impl<'a> ColumnStream<'a> {
         }
         self.end_page()?;
         let mut out = Vec::new();
-        if self.check.finish(self.dir, &mut out) {
-            match out.into_iter().find(|f| f.severity == Severity::Error) {
-                Some(f) => Err(f.error),
-                None => Ok(()),
-            }
-        } else {
-            Err(first_error(out))
-        }
+        let decoded = self.check.finish(self.dir, &mut out);
+        strict(out, decoded.then_some(()))
     }
 
     /// Finishes the open page, if any, into the column's check.
@@ -662,11 +633,13 @@ impl<'a> ColumnStream<'a> {
     }
 }
 
-fn first_error(findings: Vec<Finding>) -> Error {
-    findings
-        .into_iter()
-        .find(|f| f.severity == Severity::Error)
-        .map_or_else(|| Error::corrupt("did not decode"), |f| f.error)
+/// The strict reading of a decode's findings: its first error, else `value` (`None`: the
+/// thing did not decode, for a reason a finding should have given).
+pub fn strict<T>(findings: Vec<Finding>, value: Option<T>) -> Result<T> {
+    if let Some(f) = findings.into_iter().find(|f| f.severity == Severity::Error) {
+        return Err(f.error);
+    }
+    value.ok_or_else(|| Error::corrupt("did not decode"))
 }
 
 /// What a column's pages add up to, fed a piece at a time: the column CRC over its page bytes,
@@ -715,7 +688,7 @@ impl ColumnCheck {
             return;
         };
         match &p.values {
-            Values::Int(v) => self.page_seen(p.header.encoding, false, fold_min_max(None, v)),
+            Values::Int(v) => self.page_seen(p.header.encoding, false, min_max(v.iter().copied())),
             Values::Wide(_) => self.page_seen(p.header.encoding, true, None),
         }
     }
@@ -728,9 +701,8 @@ impl ColumnCheck {
             self.wide = true;
         } else {
             self.ints = true;
-            if let Some((lo, hi)) = range {
-                self.min_max = fold_min_max(self.min_max, &[lo, hi]);
-            }
+            let ranges = self.min_max.into_iter().chain(range);
+            self.min_max = min_max(ranges.flat_map(|(lo, hi)| [lo, hi]));
         }
     }
 

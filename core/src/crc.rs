@@ -16,14 +16,9 @@ const CASTAGNOLI: Crc<u32, Table<16>> = Crc::<u32, Table<16>>::new(&CRC_32_ISCSI
 
 /// CRC32C of `bytes` (0 for an empty slice).
 pub fn crc32c(bytes: &[u8]) -> u32 {
-    #[cfg(feature = "hw-crc")]
-    {
-        crc32c::crc32c(bytes)
-    }
-    #[cfg(not(feature = "hw-crc"))]
-    {
-        CASTAGNOLI.checksum(bytes)
-    }
+    let mut d = Crc32c::new();
+    d.update(bytes);
+    d.finish()
 }
 
 /// An incremental CRC32C, for checksums that cover several pieces (a column's pages).

@@ -7,7 +7,7 @@
 //! from the file is checked against the file and the [`Limits`] before it is used.
 
 use crate::column::{
-    column_range, decode_column, decode_pages, decode_region_page, ColumnStream, DecodeCtx,
+    column_range, decode_column, decode_pages, decode_region_page, strict, ColumnStream, DecodeCtx,
 };
 use crate::crc::crc32c;
 use crate::error::{Error, ErrorKind, Finding, Place, Result, Severity, Table};
@@ -369,34 +369,13 @@ impl<S: Source> Reader<S> {
             .ok_or_else(|| missing_column(table, id))
     }
 
-    fn strict<T>(findings: Vec<Finding>, value: Option<T>) -> Result<T> {
-        if let Some(f) = findings.into_iter().find(|f| f.severity == Severity::Error) {
-            return Err(f.error);
-        }
-        value.ok_or_else(|| Error::corrupt("did not decode"))
-    }
-
     fn expected_rows(&self, table: Table, id: u64) -> Option<u64> {
         schema::spec(table, id).map(|_| self.rows(table))
     }
 
     /// Decodes a whole column (one read of its pages; column and page CRCs checked).
     pub fn read_column(&self, table: Table, id: u64) -> Result<Values> {
-        let dir = self.column_dir(table, id)?;
-        let (off, len) = column_range(dir).map_err(|e| {
-            e.within(Place::Column {
-                table,
-                column: id,
-                page: None,
-            })
-        })?;
-        let pl = Place::Column {
-            table,
-            column: id,
-            page: None,
-        };
-        self.check_data_range(off, len, pl)?;
-        let bytes = read_range(&self.src, off, len, "column pages", pl)?;
+        let (dir, bytes) = self.column_bytes(table, id)?;
         let mut findings = Vec::new();
         let v = decode_column(
             table,
@@ -406,7 +385,21 @@ impl<S: Source> Reader<S> {
             &self.ctx(),
             &mut findings,
         );
-        Self::strict(findings, v)
+        strict(findings, v)
+    }
+
+    /// A column's directory entry and the bytes of all its pages (one read), checked to lie
+    /// in the data area.
+    fn column_bytes(&self, table: Table, id: u64) -> Result<(&ColumnDir, Cow<'_, [u8]>)> {
+        let dir = self.column_dir(table, id)?;
+        let pl = Place::Column {
+            table,
+            column: id,
+            page: None,
+        };
+        let (off, len) = column_range(dir).map_err(|e| e.within(pl))?;
+        self.check_data_range(off, len, pl)?;
+        Ok((dir, read_range(&self.src, off, len, "column pages", pl)?))
     }
 
     /// Rows `rows` of one column, decoding only the pages that overlap them.
@@ -426,7 +419,7 @@ impl<S: Source> Reader<S> {
         }
         let mut findings = Vec::new();
         if !crate::column::check_dir(table, dir, self.expected_rows(table, id), &mut findings) {
-            return Self::strict(findings, None);
+            return strict(findings, None);
         }
         let spans: Vec<_> = dir
             .page_spans()
@@ -437,10 +430,7 @@ impl<S: Source> Reader<S> {
             })
             .collect();
         let (Some(first), Some(last)) = (spans.first(), spans.last()) else {
-            return Ok(match dir.width {
-                16 => Values::Wide(Vec::new()),
-                _ => Values::Int(Vec::new()),
-            });
+            return Ok(Values::for_width(dir.width, 0));
         };
         let off = first.offset;
         let len = last
@@ -463,7 +453,7 @@ impl<S: Source> Reader<S> {
                 _ => {}
             }
         }
-        Self::strict(findings, out)
+        strict(findings, out)
     }
 
     /// Decodes page `page` of a column alone (one read, page CRC checked).
@@ -514,7 +504,7 @@ impl<S: Source> Reader<S> {
         )
         .pop()
         .flatten();
-        Self::strict(findings, p)
+        strict(findings, p)
     }
 
     fn check_data_range(&self, off: u64, len: u64, pl: Place) -> Result<()> {
@@ -566,22 +556,13 @@ impl<S: Source> Reader<S> {
         // Each column's stored bytes (`None`: an extension column the file does not hold).
         let mut stored = Vec::with_capacity(specs.len());
         for spec in &specs {
-            if schema::is_ext(table, spec.id) && !self.has_column(table, spec.id) {
-                stored.push(None);
-                continue;
-            }
-            let dir = self.column_dir(table, spec.id)?;
-            let pl = Place::Column {
-                table,
-                column: spec.id,
-                page: None,
-            };
-            let (off, len) = column_range(dir).map_err(|e| e.within(pl))?;
-            self.check_data_range(off, len, pl)?;
-            stored.push(Some((
-                dir,
-                read_range(&self.src, off, len, "column pages", pl)?,
-            )));
+            stored.push(
+                if schema::is_ext(table, spec.id) && !self.has_column(table, spec.id) {
+                    None
+                } else {
+                    Some(self.column_bytes(table, spec.id)?)
+                },
+            );
         }
         let ctx = self.ctx();
         let mut streams = Vec::with_capacity(specs.len());
@@ -600,10 +581,7 @@ impl<S: Source> Reader<S> {
         let room = n.min(ROWS_AT_ONCE);
         let mut stretch: Vec<Values> = specs
             .iter()
-            .map(|spec| match spec.width {
-                16 => Values::Wide(Vec::with_capacity(room)),
-                _ => Values::Int(Vec::with_capacity(room)),
-            })
+            .map(|spec| Values::for_width(spec.width, room))
             .collect();
         let mut out = Vec::with_capacity(n);
         while out.len() < n {
@@ -678,7 +656,7 @@ impl<S: Source> Reader<S> {
         let bytes = self.region_bytes(&desc)?;
         let mut findings = Vec::new();
         let page = decode_region_page(&bytes, &desc, kind, &self.ctx(), &mut findings);
-        Self::strict(findings, page).map(Some)
+        strict(findings, page).map(Some)
     }
 
     /// The decompressed string arena (empty when the file has no blob region).

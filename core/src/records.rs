@@ -143,6 +143,15 @@ impl Values {
         self.len() == 0
     }
 
+    /// No values yet, of the kind a `width`-byte column holds (16: [`Values::Wide`]), with room
+    /// for `capacity`.
+    pub fn for_width(width: u8, capacity: usize) -> Self {
+        match width {
+            16 => Values::Wide(alloc::vec::Vec::with_capacity(capacity)),
+            _ => Values::Int(alloc::vec::Vec::with_capacity(capacity)),
+        }
+    }
+
     /// Removes every value, keeping the room.
     pub fn clear(&mut self) {
         match self {

@@ -88,7 +88,7 @@ impl Compressor for Background<'_, '_> {
     }
 }
 
-/// The column pages' compressor for `settings` (both threads of [`encode_tables`] make theirs
+/// The column pages' compressor for `settings` (both threads of [`encode_partition_beside`] make theirs
 /// here, so a column's bytes do not depend on which one encoded it).
 fn page_zip(settings: &EncodeSettings) -> CZstd {
     CZstd::new(settings.level)
@@ -111,28 +111,18 @@ pub fn encode_partition(
 ) -> meguri_core::error::Result<Vec<u8>> {
     std::thread::scope(|scope| {
         let job = scope.spawn(|| compress_arena(&p.arena, args));
-        encode_tables(p, &p.arena, args, job)
+        encode_partition_beside(p, &p.arena, args, job)
     })
 }
 
 /// As [`encode_partition`], for a partition whose string arena is held apart as `arena`
 /// (`p.arena` is not read) and is already being compressed by `job`: a thread running
 /// [`compress_arena`] on `arena` with the same `args` (the caller's promise; the bytes are then
-/// the same). The tables are encoded while `job` finishes.
+/// the same). The tables are encoded while `job` finishes, and the arena's bytes are taken
+/// from it when the encoder asks. The columns that can be encoded apart are shared with a
+/// helper thread ([`ColumnShare`]) and placed in file order ([`encode_with_ahead`]): a
+/// column's pages depend on its values alone, so the bytes are those of one thread.
 pub fn encode_partition_beside(
-    p: &Partition,
-    arena: &[u8],
-    args: &EncodeSettings,
-    job: ArenaJob<'_>,
-) -> meguri_core::error::Result<Vec<u8>> {
-    encode_tables(p, arena, args, job)
-}
-
-/// Encodes the tables, taking the arena's bytes from `job` when the encoder asks. The
-/// columns that can be encoded apart are shared with a helper thread ([`ColumnShare`]) and
-/// placed in file order ([`encode_with_ahead`]): a column's pages depend on its values alone,
-/// so the bytes are those of one thread.
-fn encode_tables(
     p: &Partition,
     arena: &[u8],
     args: &EncodeSettings,

@@ -96,9 +96,11 @@ pub fn decode_wide(payload: &[u8], n: usize, out: &mut Vec<[u8; 16]>) -> Result<
 /// passes the same payload to every call.
 ///
 /// Every rule of the encodings lives here. What can be judged before the first value (lengths
-/// of fixed-size parts, bit widths, the dictionary, bytes left over after packed values) is
-/// judged by the constructor; runs, deltas and dictionary codes as they are read; the bytes
-/// left after the last varint by [`PageValues::finish`].
+/// of fixed-size parts, bit widths, the dictionary, bytes left over after FOR's and
+/// DELTA_FOR's packed values) is judged by the constructor; runs, deltas and dictionary codes
+/// as they are read; what only the end can tell (RLE's total, bytes left over after DELTA's
+/// varints, DICT's codes and RLE's runs) by the stretch that reads the last value, before its
+/// values' widths, in the order whole-page decoding has always reported them.
 #[derive(Debug, Clone)]
 pub struct PageValues {
     form: Form,
@@ -106,8 +108,8 @@ pub struct PageValues {
     n: usize,
     /// Values given so far.
     done: usize,
-    /// Bits a value may use (all of them for 8-byte columns).
-    mask: u64,
+    /// Bytes a value may use: the column's width (16 for a wide page).
+    width: usize,
     /// Length of the payload the stream was opened over (every call must pass that payload).
     len: usize,
     /// Whether the end of the payload has been judged.
@@ -121,9 +123,7 @@ pub struct PageValues {
 enum Form {
     /// A page with no values and nothing to read.
     Empty,
-    Raw {
-        width: usize,
-    },
+    Raw,
     Wide,
     /// `end`: where the packed codes end (the payload must end there too).
     Dict {
@@ -147,7 +147,6 @@ enum Form {
         value: u64,
         left: u64,
         covered: u64,
-        width: usize,
     },
     DeltaFor {
         packed: usize,
@@ -174,7 +173,7 @@ impl PageValues {
                         payload.len()
                     )));
                 }
-                Form::Raw { width }
+                Form::Raw
             }
             DICT => open_dict(payload, n, width)?,
             DELTA => {
@@ -213,7 +212,6 @@ impl PageValues {
                     value: 0,
                     left: 0,
                     covered: 0,
-                    width,
                 }
             }
             DELTA_FOR => match n {
@@ -256,7 +254,7 @@ impl PageValues {
             form,
             n,
             done: 0,
-            mask: width_mask(width),
+            width,
             len: payload.len(),
             ended: false,
             failed: false,
@@ -275,7 +273,7 @@ impl PageValues {
             form: Form::Wide,
             n,
             done: 0,
-            mask: u64::MAX,
+            width: 16,
             len: payload.len(),
             ended: false,
             failed: false,
@@ -358,7 +356,7 @@ impl PageValues {
 
     fn read_ints(&mut self, payload: &[u8], k: usize, out: &mut Vec<u64>) -> Result<()> {
         let k = k.min(self.left());
-        let (done, n) = (self.done, self.n);
+        let (done, n, width) = (self.done, self.n, self.width);
         let start = out.len();
         // Room for what the payload can hold at most, never what a count read from it claims
         // (an RLE run may claim billions of values in a few bytes).
@@ -368,9 +366,9 @@ impl PageValues {
             Form::Wide => {
                 return Err(Error::corrupt("a 16-byte page was read as integers"));
             }
-            Form::Raw { width } => {
-                let bytes = &payload[done * *width..(done + k) * *width];
-                match *width {
+            Form::Raw => {
+                let bytes = &payload[done * width..(done + k) * width];
+                match width {
                     1 => out.extend(bytes.iter().map(|&b| u64::from(b))),
                     2 => out.extend(
                         bytes
@@ -434,7 +432,6 @@ impl PageValues {
                 value,
                 left,
                 covered,
-                width,
             } => {
                 let mut c = Cursor::new(&payload[*at..], *at as u64);
                 let mut need = k as u64;
@@ -445,7 +442,7 @@ impl PageValues {
                                 "RLE runs cover {covered} values but the page holds {n}"
                             )));
                         }
-                        (*value, *left) = next_run(&mut c, *width, covered, n)?;
+                        (*value, *left) = next_run(&mut c, width, covered, n)?;
                         *runs_left -= 1;
                         continue;
                     }
@@ -483,16 +480,16 @@ impl PageValues {
         if self.done == self.n {
             self.end(payload)?;
         }
-        if self.mask != u64::MAX {
+        let mask = width_mask(width);
+        if mask != u64::MAX {
             if let Some((i, v)) = out[start..]
                 .iter()
                 .enumerate()
-                .find(|(_, v)| **v & !self.mask != 0)
+                .find(|(_, v)| **v & !mask != 0)
             {
                 return Err(Error::corrupt(format!(
-                    "value {} of the page decodes to {v}, which does not fit {} bytes",
-                    done + i,
-                    self.mask.count_ones() / 8
+                    "value {} of the page decodes to {v}, which does not fit {width} bytes",
+                    done + i
                 )));
             }
         }
@@ -519,7 +516,7 @@ impl PageValues {
     /// must be empty; they still count), and no byte is left over.
     fn end(&mut self, payload: &[u8]) -> Result<()> {
         self.ended = true;
-        let n = self.n;
+        let (n, width) = (self.n, self.width);
         match &mut self.form {
             Form::Delta { at, .. } => trailing(&Cursor::new(&payload[*at..], 0), "DELTA"),
             Form::Dict { end, .. } => trailing(&Cursor::new(&payload[*end..], 0), "DICT"),
@@ -527,12 +524,11 @@ impl PageValues {
                 at,
                 runs_left,
                 covered,
-                width,
                 ..
             } => {
                 let mut c = Cursor::new(&payload[*at..], *at as u64);
                 while *runs_left > 0 {
-                    next_run(&mut c, *width, covered, n)?;
+                    next_run(&mut c, width, covered, n)?;
                     *runs_left -= 1;
                 }
                 *at += c.position();

@@ -243,9 +243,16 @@ pub fn run(input: RunInput, opts: &RunOptions, progress: &mut dyn Progress) -> R
         };
         Ok((drained, encoded, t_load, t_drain))
     })?;
+    // The arena is dropped (or moved into the partition) before the file is written.
     let bytes = match encoded {
-        Encoded::NotAsked => None,
-        Encoded::Bytes(bytes) => Some(bytes),
+        Encoded::NotAsked => {
+            drop(arena);
+            None
+        }
+        Encoded::Bytes(bytes) => {
+            drop(arena);
+            Some(bytes)
+        }
         Encoded::Again(mut p, added) => {
             // A fetch added text: the arena compressed ahead is not the file's. The arena is
             // free to move now that its compressing thread is done.
