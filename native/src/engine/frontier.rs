@@ -27,10 +27,12 @@
 //!
 //! Where the time goes: a dispatch is a handful of schedule operations and slot lookups per
 //! URL. The schedules are [`LaneHeap`]s, because a round of hand-outs files queues in order,
-//! and so is each queue's list of URLs, because a host's rows are queued in order; URLs named
-//! by row number (`u32`, the drain's ids) keep their slots in a dense table, so a host's URLs,
-//! stored together, are looked up together. When priorities differ from URL to URL, keys stop
-//! arriving in order and the lane heaps cost what binary heaps cost (docs/engine.md).
+//! and so is each queue's list of URLs, because a host's rows are queued in order; the ready
+//! schedule is a [`BandHeap`], a lane heap per priority level, since queues are promoted to it
+//! in time order but served by priority first. URLs named by row number (`u32`, the drain's
+//! ids) keep their slots in a dense table, so a host's URLs, stored together, are looked up
+//! together. When priorities differ from URL to URL, a queue's URLs stop arriving in order and
+//! its lane heap costs what a binary heap costs (docs/engine.md).
 
 use std::cmp::Reverse;
 use std::fmt::Debug;
@@ -38,7 +40,7 @@ use std::hash::{BuildHasherDefault, Hash, Hasher};
 
 use meguri_core::keys::UrlKey;
 
-use super::lane_heap::LaneHeap;
+use super::lane_heap::{BandHeap, LaneHeap};
 
 /// A fast hasher for the frontier's maps: their keys are host keys and URL keys (already
 /// hashes) or row numbers, none chosen by an adversary who could not just send more URLs, so
@@ -268,9 +270,9 @@ fn prio_key(p: f32) -> Reverse<u32> {
 type QueueItem<Id> = (Millis, Reverse<u32>, Id, u32);
 
 /// A ready-schedule entry (smallest first): a queue that can hand out now, ordered by its head
-/// URL's priority first, then the time it became able to, then the queue key; then its
-/// generation and index.
-type SchedItem = (Reverse<u32>, Millis, u64, u32, u32);
+/// URL's priority first (the band), then the time it became able to, then the queue key; then
+/// its generation and index.
+type SchedItem = (Reverse<u32>, (Millis, u64, u32, u32));
 
 /// A waiting-schedule entry (smallest first): when a queue can next hand out, then the queue
 /// key; it carries the generation, head priority and index its ready entry will have.
@@ -450,7 +452,7 @@ pub struct Frontier<Id: FrontierId> {
     /// Every scheduled queue, by the time it can next hand out.
     waiting: LaneHeap<WaitItem>,
     /// Queues whose time has come (moved here by [`Frontier::take`]), by priority.
-    ready: LaneHeap<SchedItem>,
+    ready: BandHeap<Reverse<u32>, (Millis, u64, u32, u32)>,
     /// Leases by their end (smallest first).
     leases: LaneHeap<(Millis, Id, u32)>,
     default_delay: Millis,
@@ -468,7 +470,7 @@ impl<Id: FrontierId> Frontier<Id> {
             free: Vec::new(),
             slots: Id::Slots::default(),
             waiting: LaneHeap::new(),
-            ready: LaneHeap::new(),
+            ready: BandHeap::new(),
             leases: LaneHeap::new(),
             default_delay,
             next_gen: 0,
@@ -804,7 +806,7 @@ impl<Id: FrontierId> Frontier<Id> {
     /// already ready, but full of leased URLs for the last request, answers its ready time).
     pub fn next_ready(&mut self) -> Option<Millis> {
         let mut earliest = None;
-        while let Some(&(_, at, _, gen, ix)) = self.ready.peek() {
+        while let Some((_, (at, _, gen, ix))) = self.ready.peek() {
             if self.live_entry(ix, gen) {
                 earliest = Some(at);
                 break;
@@ -867,7 +869,7 @@ impl<Id: FrontierId> Frontier<Id> {
                 break;
             }
             self.waiting.pop();
-            self.ready.push((prio, at, key, gen, ix));
+            self.ready.push(prio, (at, key, gen, ix));
         }
     }
 
@@ -889,7 +891,7 @@ impl<Id: FrontierId> Frontier<Id> {
             let Some(item) = self.ready.pop() else {
                 break;
             };
-            let (_, _, _, gen, ix) = item;
+            let (_, (_, _, gen, ix)) = item;
             let q = &mut self.queues[ix as usize];
             if !(q.scheduled && q.sched_gen == gen) {
                 continue;
@@ -906,7 +908,9 @@ impl<Id: FrontierId> Frontier<Id> {
                 self.reschedule(ix);
             }
         }
-        self.ready.extend(full);
+        for (prio, rest) in full {
+            self.ready.push(prio, rest);
+        }
         served
     }
 

@@ -12,6 +12,10 @@
 //! top is its minimum, and the smaller of the two is the minimum of all: pops come out in
 //! exactly the order one binary heap of every key would give (equal keys are equal values).
 //! Keys that arrive in no order at all cost what a heap costs, plus one comparison.
+//!
+//! A [`BandHeap`] orders pairs `(band, key)` for bands of few values (priority levels) with
+//! one lane heap per band, so that keys in order within their band stay cheap when the bands
+//! of successive pushes are scattered.
 
 use std::cmp::Reverse;
 use std::collections::{BinaryHeap, VecDeque};
@@ -108,6 +112,105 @@ impl<T: Ord> Extend<T> for LaneHeap<T> {
     }
 }
 
+/// Bands a [`BandHeap`] keeps apart before it files further ones together in one heap.
+pub const MAX_BANDS: usize = 32;
+
+/// A min-queue of `(band, key)` pairs for bands that take few values: a [`LaneHeap`] of keys
+/// per band, so that keys arriving in order *within* their band stay on a lane even when the
+/// bands of successive pushes jump about.
+///
+/// The frontier's ready schedule is such a queue: queues are promoted to it in time order, but
+/// ordered by their head URL's priority first. With a few priority levels scattered over the
+/// URLs, a single [`LaneHeap`] sees the priorities jump at every push and falls back on its
+/// binary heap; one lane per priority keeps every push in order.
+///
+/// Invariant: `bands` is sorted by band, each band at most once, and holds at most
+/// [`MAX_BANDS`] bands; a pair whose band has no place there (all taken) goes to `spill`. So
+/// the minimum of all pairs is the smaller of the first non-empty band's minimum and
+/// `spill`'s, and pops come out in exactly the order one binary heap of the pairs would give.
+#[derive(Debug, Clone)]
+pub struct BandHeap<B, T> {
+    bands: Vec<(B, LaneHeap<T>)>,
+    spill: LaneHeap<(B, T)>,
+    len: usize,
+}
+
+impl<B: Ord + Copy, T: Ord + Copy> Default for BandHeap<B, T> {
+    fn default() -> Self {
+        BandHeap {
+            bands: Vec::new(),
+            spill: LaneHeap::new(),
+            len: 0,
+        }
+    }
+}
+
+impl<B: Ord + Copy, T: Ord + Copy> BandHeap<B, T> {
+    /// An empty queue.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Pairs held.
+    pub fn len(&self) -> usize {
+        self.len
+    }
+
+    /// Whether no pair is held.
+    pub fn is_empty(&self) -> bool {
+        self.len == 0
+    }
+
+    /// Adds a pair.
+    pub fn push(&mut self, band: B, key: T) {
+        self.len += 1;
+        match self.bands.binary_search_by(|(b, _)| b.cmp(&band)) {
+            Ok(i) => self.bands[i].1.push(key),
+            Err(i) if self.bands.len() < MAX_BANDS => {
+                let mut lane = LaneHeap::new();
+                lane.push(key);
+                self.bands.insert(i, (band, lane));
+            }
+            Err(_) => self.spill.push((band, key)),
+        }
+    }
+
+    /// The first non-empty band and its smallest key.
+    fn band_min(&self) -> Option<(usize, B, T)> {
+        self.bands
+            .iter()
+            .enumerate()
+            .find_map(|(i, (b, lane))| lane.peek().map(|k| (i, *b, *k)))
+    }
+
+    /// The smallest pair.
+    pub fn peek(&self) -> Option<(B, T)> {
+        let banded = self.band_min().map(|(_, b, k)| (b, k));
+        match (banded, self.spill.peek().copied()) {
+            (Some(a), Some(s)) => Some(a.min(s)),
+            (a, s) => a.or(s),
+        }
+    }
+
+    /// Takes the smallest pair out.
+    pub fn pop(&mut self) -> Option<(B, T)> {
+        let banded = self.band_min();
+        let from_spill = match (banded, self.spill.peek()) {
+            (Some((_, b, k)), Some(s)) => *s < (b, k),
+            (None, Some(_)) => true,
+            (_, None) => false,
+        };
+        let pair = if from_spill {
+            self.spill.pop()
+        } else {
+            let (i, b, _) = banded?;
+            self.bands[i].1.pop().map(|k| (b, k))
+        };
+        self.len -= usize::from(pair.is_some());
+        pair
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -154,6 +257,53 @@ mod tests {
             }
             assert!(lane.is_empty() && lane.pop().is_none());
         }
+    }
+
+    #[test]
+    fn band_heap_pops_come_out_as_one_binary_heap_would_give_them() {
+        // Few bands (each on its own lane), then more bands than it keeps apart (the rest
+        // spill to one heap), keys in order within a band and strays, pops interleaved.
+        for (bands, seed) in (1..40u64).flat_map(|s| [(3, s), (8, s), (MAX_BANDS as u64 + 9, s)]) {
+            let mut next = rng(seed * 97 + bands);
+            let (mut banded, mut heap) = (BandHeap::new(), BinaryHeap::new());
+            let mut base = 0u64;
+            for _ in 0..3000 {
+                match next() % 8 {
+                    0..=3 => {
+                        base += next() % 3;
+                        let b = next() % bands;
+                        banded.push(b, base);
+                        heap.push(Reverse((b, base)));
+                    }
+                    4 => {
+                        let (b, k) = (next() % bands, next() % (base + 10));
+                        banded.push(b, k);
+                        heap.push(Reverse((b, k)));
+                    }
+                    _ => {
+                        assert_eq!(banded.peek(), heap.peek().map(|r| r.0));
+                        assert_eq!(banded.pop(), heap.pop().map(|r| r.0), "seed {seed}");
+                    }
+                }
+                assert_eq!(banded.len(), heap.len());
+            }
+            while let Some(Reverse(pair)) = heap.pop() {
+                assert_eq!(banded.pop(), Some(pair));
+            }
+            assert!(banded.is_empty() && banded.pop().is_none() && banded.peek().is_none());
+        }
+    }
+
+    #[test]
+    fn keys_in_order_within_their_band_stay_on_its_lane() {
+        let mut q = BandHeap::new();
+        for (b, k) in [(2, 1), (0, 1), (2, 2), (1, 5), (0, 3), (2, 2)] {
+            q.push(b, k);
+        }
+        assert!(q.bands.iter().all(|(_, lane)| lane.heap.is_empty()));
+        assert_eq!(q.bands.len(), 3);
+        let order: Vec<(i32, i32)> = std::iter::from_fn(|| q.pop()).collect();
+        assert_eq!(order, [(0, 1), (0, 3), (1, 5), (2, 1), (2, 2), (2, 2)]);
     }
 
     #[test]
