@@ -404,7 +404,10 @@ impl<Id: FrontierId> Rebuild<'_, Id> {
         let n = self.items.len() as u64;
         let q = &mut self.f.queues[ix as usize];
         if q.heap.is_empty() {
-            q.heap = LaneHeap::from(std::mem::take(&mut self.items));
+            // A copy sized to the run, so a queue holds no spare room (most hosts have one
+            // or two URLs; a vector grown by pushes has room for four), and the gathering
+            // vector keeps its buffer for the next run.
+            q.heap = LaneHeap::from(self.items.drain(..).collect::<Vec<_>>());
         } else {
             q.heap.extend(self.items.drain(..));
         }
