@@ -5,7 +5,7 @@
 use crate::error::Severity;
 use crate::error::{Error, ErrorKind, Finding, Place, Result, Table};
 use crate::format::codec::ZstdBackend;
-use crate::format::encoding::{encoding_name, is_page_encoding, min_max, PageValues, RAW};
+use crate::format::encoding::{encoding_name, is_page_encoding, min_max, union, PageValues, RAW};
 use crate::format::footer::{ColumnDir, PageSpan, RegionDesc, SkipEntry};
 use crate::format::page::{
     decode_payload, locate_page, page_at, PageHeader, KIND_BLOB, KIND_DATA, KIND_SCHEDULE,
@@ -398,8 +398,7 @@ impl<'a> OpenPage<'a> {
             .fill(&self.payload, k, out)
             .map_err(|e| e.at_if_unset(self.payload_offset))?;
         if let Values::Int(v) = out {
-            let seen = self.min_max.into_iter().flat_map(|(lo, hi)| [lo, hi]);
-            self.min_max = min_max(seen.chain(v[from..].iter().copied()));
+            self.min_max = union(self.min_max, min_max(v[from..].iter().copied()));
         }
         Ok(())
     }
@@ -701,8 +700,7 @@ impl ColumnCheck {
             self.wide = true;
         } else {
             self.ints = true;
-            let ranges = self.min_max.into_iter().chain(range);
-            self.min_max = min_max(ranges.flat_map(|(lo, hi)| [lo, hi]));
+            self.min_max = union(self.min_max, range);
         }
     }
 

@@ -14,7 +14,8 @@ use crate::crc::{crc32c, Crc32c};
 use crate::error::{Error, ErrorKind, Result, Table};
 use crate::format::codec::Compressor;
 use crate::format::encoding::{
-    constant_payload_len, encode_values, min_max, Encoded, DELTA, DELTA_FOR, DICT, FOR, RAW, RLE,
+    constant_payload_len, encode_values, min_max, union, Encoded, DELTA, DELTA_FOR, DICT, FOR, RAW,
+    RLE,
 };
 use crate::format::footer::{
     encode_meta, encode_regions, encode_section, ColumnDir, RegionDesc, SkipEntry, Stats,
@@ -777,9 +778,7 @@ fn column_pages(
         if start == 0 {
             first_encoding = encoding;
         }
-        if let Some((lo, hi)) = z {
-            column_zone = Some(column_zone.map_or((lo, hi), |(a, b)| (a.min(lo), b.max(hi))));
-        }
+        column_zone = union(column_zone, z);
         crc.update(&page);
         total_compressed += (page.len() - PAGE_HEADER_LEN) as u64;
         pages.push(SkipEntry {

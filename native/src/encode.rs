@@ -88,8 +88,8 @@ impl Compressor for Background<'_, '_> {
     }
 }
 
-/// The column pages' compressor for `settings` (both threads of [`encode_partition_beside`] make theirs
-/// here, so a column's bytes do not depend on which one encoded it).
+/// The column pages' compressor for `settings` (both threads of [`encode_partition_beside`]
+/// make theirs here, so a column's bytes do not depend on which one encoded it).
 fn page_zip(settings: &EncodeSettings) -> CZstd {
     CZstd::new(settings.level)
 }

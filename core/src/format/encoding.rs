@@ -845,6 +845,14 @@ pub(crate) fn min_max(mut vals: impl Iterator<Item = u64>) -> Option<(u64, u64)>
     Some(vals.fold((first, first), |(lo, hi), v| (lo.min(v), hi.max(v))))
 }
 
+/// The smallest range holding both `a` and `b` (either may be `None`: no values).
+pub(crate) fn union(a: Option<(u64, u64)>, b: Option<(u64, u64)>) -> Option<(u64, u64)> {
+    match (a, b) {
+        (Some((a0, a1)), Some((b0, b1))) => Some((a0.min(b0), a1.max(b1))),
+        (a, b) => a.or(b),
+    }
+}
+
 /// The distinct values of `vals` in order of first appearance, and each value's index among
 /// them. An open-addressing table keyed by value: the output depends only on the input order,
 /// never on hashing, so it stays deterministic.

@@ -270,9 +270,12 @@ fn prio_key(p: f32) -> Reverse<u32> {
 type QueueItem<Id> = (Millis, Reverse<u32>, Id, u32);
 
 /// A ready-schedule entry (smallest first): a queue that can hand out now, ordered by its head
-/// URL's priority first (the band), then the time it became able to, then the queue key; then
-/// its generation and index.
-type SchedItem = (Reverse<u32>, (Millis, u64, u32, u32));
+/// URL's priority first (the band), then by its [`ReadyKey`].
+type SchedItem = (Reverse<u32>, ReadyKey);
+
+/// A ready queue within its priority: the time it became able to hand out, then the queue key;
+/// then its generation and index.
+type ReadyKey = (Millis, u64, u32, u32);
 
 /// A waiting-schedule entry (smallest first): when a queue can next hand out, then the queue
 /// key; it carries the generation, head priority and index its ready entry will have.
@@ -455,7 +458,7 @@ pub struct Frontier<Id: FrontierId> {
     /// Every scheduled queue, by the time it can next hand out.
     waiting: LaneHeap<WaitItem>,
     /// Queues whose time has come (moved here by [`Frontier::take`]), by priority.
-    ready: BandHeap<Reverse<u32>, (Millis, u64, u32, u32)>,
+    ready: BandHeap<Reverse<u32>, ReadyKey>,
     /// Leases by their end (smallest first).
     leases: LaneHeap<(Millis, Id, u32)>,
     default_delay: Millis,
@@ -911,9 +914,7 @@ impl<Id: FrontierId> Frontier<Id> {
                 self.reschedule(ix);
             }
         }
-        for (prio, rest) in full {
-            self.ready.push(prio, rest);
-        }
+        self.ready.extend(full);
         served
     }
 

@@ -132,7 +132,6 @@ pub const MAX_BANDS: usize = 32;
 pub struct BandHeap<B, T> {
     bands: Vec<(B, LaneHeap<T>)>,
     spill: LaneHeap<(B, T)>,
-    len: usize,
 }
 
 impl<B: Ord + Copy, T: Ord + Copy> Default for BandHeap<B, T> {
@@ -140,7 +139,6 @@ impl<B: Ord + Copy, T: Ord + Copy> Default for BandHeap<B, T> {
         BandHeap {
             bands: Vec::new(),
             spill: LaneHeap::new(),
-            len: 0,
         }
     }
 }
@@ -153,17 +151,16 @@ impl<B: Ord + Copy, T: Ord + Copy> BandHeap<B, T> {
 
     /// Pairs held.
     pub fn len(&self) -> usize {
-        self.len
+        self.bands.iter().map(|(_, lane)| lane.len()).sum::<usize>() + self.spill.len()
     }
 
     /// Whether no pair is held.
     pub fn is_empty(&self) -> bool {
-        self.len == 0
+        self.spill.is_empty() && self.bands.iter().all(|(_, lane)| lane.is_empty())
     }
 
     /// Adds a pair.
     pub fn push(&mut self, band: B, key: T) {
-        self.len += 1;
         match self.bands.binary_search_by(|(b, _)| b.cmp(&band)) {
             Ok(i) => self.bands[i].1.push(key),
             Err(i) if self.bands.len() < MAX_BANDS => {
@@ -175,39 +172,40 @@ impl<B: Ord + Copy, T: Ord + Copy> BandHeap<B, T> {
         }
     }
 
-    /// The first non-empty band and its smallest key.
-    fn band_min(&self) -> Option<(usize, B, T)> {
-        self.bands
+    /// The smallest pair and where it is: `Some(i)` in band `i`, `None` in the spill. The
+    /// first non-empty band holds the smallest banded pair; the spill may hold a smaller one.
+    fn smallest(&self) -> Option<(Option<usize>, (B, T))> {
+        let banded = self
+            .bands
             .iter()
             .enumerate()
-            .find_map(|(i, (b, lane))| lane.peek().map(|k| (i, *b, *k)))
-    }
-
-    /// The smallest pair.
-    pub fn peek(&self) -> Option<(B, T)> {
-        let banded = self.band_min().map(|(_, b, k)| (b, k));
-        match (banded, self.spill.peek().copied()) {
-            (Some(a), Some(s)) => Some(a.min(s)),
+            .find_map(|(i, (b, lane))| lane.peek().map(|k| (Some(i), (*b, *k))));
+        let spilled = self.spill.peek().map(|&pair| (None, pair));
+        match (banded, spilled) {
+            (Some(a), Some(s)) => Some(if s.1 < a.1 { s } else { a }),
             (a, s) => a.or(s),
         }
     }
 
+    /// The smallest pair.
+    pub fn peek(&self) -> Option<(B, T)> {
+        self.smallest().map(|(_, pair)| pair)
+    }
+
     /// Takes the smallest pair out.
     pub fn pop(&mut self) -> Option<(B, T)> {
-        let banded = self.band_min();
-        let from_spill = match (banded, self.spill.peek()) {
-            (Some((_, b, k)), Some(s)) => *s < (b, k),
-            (None, Some(_)) => true,
-            (_, None) => false,
-        };
-        let pair = if from_spill {
-            self.spill.pop()
-        } else {
-            let (i, b, _) = banded?;
-            self.bands[i].1.pop().map(|k| (b, k))
-        };
-        self.len -= usize::from(pair.is_some());
-        pair
+        match self.smallest()? {
+            (Some(i), (band, _)) => self.bands[i].1.pop().map(|k| (band, k)),
+            (None, _) => self.spill.pop(),
+        }
+    }
+}
+
+impl<B: Ord + Copy, T: Ord + Copy> Extend<(B, T)> for BandHeap<B, T> {
+    fn extend<I: IntoIterator<Item = (B, T)>>(&mut self, pairs: I) {
+        for (band, key) in pairs {
+            self.push(band, key);
+        }
     }
 }
 
