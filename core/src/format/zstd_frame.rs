@@ -26,7 +26,8 @@ pub const FRAME_MAGIC: [u8; 4] = [0x28, 0xb5, 0x2f, 0xfd];
 
 /// The largest window a frame may ask for unless its window is its own content size (a
 /// single-segment frame, whose size the page bounds): 128 MiB, the C library's default limit
-/// for streaming decoders. The reference writes windows of at most 8 MiB, meguri 32 MiB.
+/// for streaming decoders. The reference writes windows of at most 8 MiB, as meguri does now
+/// (its arenas had 32 MiB windows until 2026-12).
 pub const MAX_WINDOW: u64 = 1 << 27;
 
 /// Largest block content, by the zstd specification.
