@@ -976,7 +976,30 @@ pub fn encode_with(
     comp: &dyn Compressor,
     arena_comp: &dyn Compressor,
 ) -> Result<Vec<u8>> {
-    encode_with_ahead(p, &p.arena, opts, comp, arena_comp, &mut |_, _| None)
+    encode_with_ahead(
+        p,
+        ArenaInput::Raw(&p.arena),
+        opts,
+        comp,
+        arena_comp,
+        &mut |_, _| None,
+    )
+}
+
+/// The string arena as [`encode_with_ahead`] takes it.
+pub enum ArenaInput<'a> {
+    /// The raw arena, compressed with the arena compressor (nothing is written when empty).
+    Raw(&'a [u8]),
+    /// An arena put by the caller when the encoder reaches it, after the tables (so its
+    /// compression may still be running while they encode): `put` writes the region through
+    /// [`Encoder::arena`] or [`Encoder::begin_arena`], or nothing for an empty arena.
+    /// `raw_len`, its raw length, only sizes the output buffer.
+    Put {
+        /// The raw arena's length.
+        raw_len: u64,
+        /// Writes the arena region.
+        put: &'a mut dyn FnMut(&mut Encoder<'_, Vec<u8>>) -> Result<()>,
+    },
 }
 
 /// [`encode_with`], asking `ahead` for columns encoded apart (see [`Encoder::tables_with`]):
@@ -986,7 +1009,7 @@ pub fn encode_with(
 /// the arena on another thread while it still changes the rows keeps the two apart.
 pub fn encode_with_ahead(
     p: &Partition,
-    arena: &[u8],
+    arena: ArenaInput<'_>,
     opts: &WriteOptions,
     comp: &dyn Compressor,
     arena_comp: &dyn Compressor,
@@ -1000,8 +1023,12 @@ pub fn encode_with_ahead(
     }
     // A generous guess at the output size saves the copies of repeated doubling; pages never
     // written are never touched, so over-reserving costs address space, not memory.
+    let arena_len = match &arena {
+        ArenaInput::Raw(a) => a.len(),
+        ArenaInput::Put { raw_len, .. } => usize::try_from(*raw_len).unwrap_or(0),
+    };
     let out = Vec::with_capacity(
-        HEADER_LEN + 4096 + arena.len() + p.seen_filter.len() + 16 * (p.urls.len() + p.hosts.len()),
+        HEADER_LEN + 4096 + arena_len + p.seen_filter.len() + 16 * (p.urls.len() + p.hosts.len()),
     );
     let mut e = Encoder::new(out, Plan::of(p), *opts, comp)?;
     e.tables_with(
@@ -1012,8 +1039,10 @@ pub fn encode_with_ahead(
     if !p.seen_filter.is_empty() {
         e.seen_filter(&p.seen_filter)?;
     }
-    if !arena.is_empty() {
-        e.arena(arena, arena_comp)?;
+    match arena {
+        ArenaInput::Raw([]) => {}
+        ArenaInput::Raw(a) => e.arena(a, arena_comp)?,
+        ArenaInput::Put { put, .. } => put(&mut e)?,
     }
     let (mut out, header) = e.finish(&p.meta)?;
     out[..HEADER_LEN].copy_from_slice(&header);
@@ -1077,10 +1106,17 @@ mod tests {
         for comp in [&Uncompressed as &dyn Compressor, &StoredZstd] {
             let whole = encode(&p, &opts, comp).unwrap();
             let mut asked = Vec::new();
-            let apart = encode_with_ahead(&p, &p.arena, &opts, comp, comp, &mut |t, spec| {
-                asked.push((t, spec.id));
-                Some(encode_column(&p, t, spec, &opts, comp))
-            })
+            let apart = encode_with_ahead(
+                &p,
+                ArenaInput::Raw(&p.arena),
+                &opts,
+                comp,
+                comp,
+                &mut |t, spec| {
+                    asked.push((t, spec.id));
+                    Some(encode_column(&p, t, spec, &opts, comp))
+                },
+            )
             .unwrap();
             assert_eq!(apart, whole);
             // Every column but the two host keys and `next_due`, in file order.
@@ -1097,7 +1133,7 @@ mod tests {
         // A column given for another is refused, not placed.
         let err = encode_with_ahead(
             &p,
-            &p.arena,
+            ArenaInput::Raw(&p.arena),
             &opts,
             &Uncompressed,
             &Uncompressed,

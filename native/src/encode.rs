@@ -15,7 +15,8 @@ use meguri_core::format::codec::{CZstd, Compressor};
 use meguri_core::partition::Partition;
 use meguri_core::schema::ColumnSpec;
 use meguri_core::write::{
-    encodable_apart, encode_column, encode_with_ahead, EncodedColumn, Plan, WriteOptions,
+    encodable_apart, encode_column, encode_with_ahead, ArenaInput, EncodedColumn, Encoder, Plan,
+    WriteOptions,
 };
 use std::sync::atomic::{AtomicBool, AtomicU8, Ordering};
 use std::sync::{Condvar, Mutex};
@@ -95,7 +96,7 @@ fn page_zip(settings: &EncodeSettings) -> CZstd {
 }
 
 /// The arena's compressor for `settings`.
-fn arena_zip(settings: &EncodeSettings) -> ArenaZip {
+pub(crate) fn arena_zip(settings: &EncodeSettings) -> ArenaZip {
     ArenaZip {
         level: settings.arena_level,
         params: ARENA_PARAMS,
@@ -128,23 +129,47 @@ pub fn encode_partition_beside(
     args: &EncodeSettings,
     job: ArenaJob<'_>,
 ) -> meguri_core::error::Result<Vec<u8>> {
-    let pages = page_zip(args);
     let arena_zip = arena_zip(args);
-    let opts = WriteOptions {
-        page_rows: args.page_rows,
-        ..WriteOptions::default()
-    };
     let bg = Background {
         input: arena,
         job: std::cell::RefCell::new(Some(job)),
         fallback: &arena_zip,
+    };
+    encode_shared(p, ArenaInput::Raw(arena), &bg, args)
+}
+
+/// As [`encode_partition_beside`], for an arena the caller puts itself when the encoder
+/// reaches it, after the tables ([`ArenaInput::Put`]): `run` recompresses its input's arena
+/// straight from the file, never holding it raw, and puts the compressed body. The caller
+/// puts the bytes [`compress_arena`] would give for the same settings.
+pub fn encode_partition_put(
+    p: &Partition,
+    raw_len: u64,
+    put: &mut dyn FnMut(&mut Encoder<'_, Vec<u8>>) -> meguri_core::error::Result<()>,
+    args: &EncodeSettings,
+) -> meguri_core::error::Result<Vec<u8>> {
+    encode_shared(p, ArenaInput::Put { raw_len, put }, &arena_zip(args), args)
+}
+
+/// The encode both share: the columns that can be encoded apart are shared with a helper
+/// thread ([`ColumnShare`]), the arena compressed with `arena_comp` when it is raw.
+fn encode_shared(
+    p: &Partition,
+    arena: ArenaInput<'_>,
+    arena_comp: &dyn Compressor,
+    args: &EncodeSettings,
+) -> meguri_core::error::Result<Vec<u8>> {
+    let pages = page_zip(args);
+    let opts = WriteOptions {
+        page_rows: args.page_rows,
+        ..WriteOptions::default()
     };
     let share = ColumnShare::new(p, &opts, args);
     std::thread::scope(|scope| {
         scope.spawn(|| share.help());
         // On an early error (or a panic here) the helper stops at its next column.
         let _stop = StopHelper(&share);
-        encode_with_ahead(p, arena, &opts, &pages, &bg, &mut |t, spec| {
+        encode_with_ahead(p, arena, &opts, &pages, arena_comp, &mut |t, spec| {
             share.take(t, spec)
         })
     })

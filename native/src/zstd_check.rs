@@ -37,11 +37,32 @@ struct CStreamCheck {
     base: u64,
 }
 
-/// Why the C check stopped: a frame rule (already in the core's words), or the C decoder's
-/// refusal, which the pure check then judges.
+/// Why the C check stopped: a frame rule (already in the core's words), the C decoder's
+/// refusal, which the pure check then judges, or the sink's failure.
 enum Stop {
     Rule(Error),
     Decoder,
+    Sink(io::Error),
+}
+
+/// Where a checked payload's decoded bytes go, as they pass the checks. A payload is only
+/// accepted at its end (the content size and checksum come last), so a sink holds bytes that
+/// may still be refused; and when the C decoder refuses a frame the pure one then reads, the
+/// payload is decoded again from its start.
+pub trait Decoded {
+    /// The next decoded bytes.
+    fn bytes(&mut self, b: &[u8]) -> io::Result<()>;
+    /// Forget every byte so far: the payload is decoded again from its start.
+    fn restart(&mut self) -> io::Result<()>;
+}
+
+impl Decoded for io::Sink {
+    fn bytes(&mut self, _: &[u8]) -> io::Result<()> {
+        Ok(())
+    }
+    fn restart(&mut self) -> io::Result<()> {
+        Ok(())
+    }
 }
 
 impl CStreamCheck {
@@ -60,7 +81,7 @@ impl CStreamCheck {
         })
     }
 
-    fn feed(&mut self, compressed: &[u8]) -> Result<(), Stop> {
+    fn feed(&mut self, compressed: &[u8], sink: &mut dyn Decoded) -> Result<(), Stop> {
         self.walker.feed(compressed).map_err(Stop::Rule)?;
         let mut input = InBuffer::around(compressed);
         loop {
@@ -77,6 +98,7 @@ impl CStreamCheck {
                 ));
             }
             self.check.update(&self.out[..n]);
+            sink.bytes(&self.out[..n]).map_err(Stop::Sink)?;
             if hint == 0 {
                 self.frame_done = true;
             }
@@ -86,8 +108,8 @@ impl CStreamCheck {
         }
     }
 
-    fn finish(mut self) -> Result<(), Stop> {
-        self.feed(&[])?;
+    fn finish(mut self, sink: &mut dyn Decoded) -> Result<(), Stop> {
+        self.feed(&[], sink)?;
         self.walker.finish().map_err(Stop::Rule)?;
         if !self.frame_done {
             return Err(Stop::Decoder);
@@ -102,9 +124,20 @@ impl CStreamCheck {
 /// offset `base`, decoding to `expected` bytes, and says which decoder reads it. The payload is
 /// read once, or twice when the C decoder refuses it.
 pub fn check_payload<R: Read>(
+    open: impl FnMut() -> io::Result<R>,
+    base: u64,
+    expected: u64,
+) -> Result<Reads, CheckError> {
+    check_payload_into(open, base, expected, &mut io::sink())
+}
+
+/// [`check_payload`], handing the decoded bytes to `sink` as they are checked (and restarting it
+/// when the pure decoder reads the payload again).
+pub fn check_payload_into<R: Read>(
     mut open: impl FnMut() -> io::Result<R>,
     base: u64,
     expected: u64,
+    sink: &mut dyn Decoded,
 ) -> Result<Reads, CheckError> {
     let mut c = CStreamCheck::new(base, expected)?;
     let mut src = open()?;
@@ -112,27 +145,36 @@ pub fn check_payload<R: Read>(
     let stop = loop {
         let n = read_some(&mut src, &mut buf)?;
         let step = if n == 0 {
-            match c.finish() {
+            match c.finish(sink) {
                 Ok(()) => return Ok(Reads::C),
                 Err(s) => s,
             }
         } else {
-            match c.feed(&buf[..n]) {
+            match c.feed(&buf[..n], sink) {
                 Ok(()) => continue,
                 Err(s) => s,
             }
         };
         break step;
     };
-    if let Stop::Rule(e) = stop {
-        return Err(CheckError::Format(e));
+    match stop {
+        Stop::Rule(e) => return Err(CheckError::Format(e)),
+        Stop::Sink(e) => return Err(CheckError::Io(e)),
+        Stop::Decoder => {}
     }
+    sink.restart()?;
     let mut pure = PureRead::new(open()?, base, expected);
-    io::copy(&mut pure, &mut io::sink()).map_err(|e| match pure.take_error() {
-        Some(f) => CheckError::Format(f),
-        None => CheckError::Io(e),
-    })?;
-    Ok(Reads::Pure)
+    let mut buf = vec![0u8; STEP];
+    loop {
+        let n = read_some(&mut pure, &mut buf).map_err(|e| match pure.take_error() {
+            Some(f) => CheckError::Format(f),
+            None => CheckError::Io(e),
+        })?;
+        if n == 0 {
+            return Ok(Reads::Pure);
+        }
+        sink.bytes(&buf[..n])?;
+    }
 }
 
 fn read_some(src: &mut impl Read, buf: &mut [u8]) -> io::Result<usize> {

@@ -103,23 +103,41 @@ pub fn due_now(u: &UrlRecord, hour: u32) -> bool {
 /// are sorted again at the end, arena references kept).
 pub fn drain(p: &mut Partition, fetcher: &mut dyn Fetcher, o: &DrainOptions) -> DrainReport {
     let base = std::mem::take(&mut p.arena);
-    let (rep, added) = drain_over(p, &base, fetcher, o);
+    let (rep, added) = drain_over(p, Base::Held(&base), fetcher, o);
     p.arena = base;
     p.arena.extend_from_slice(&added);
     rep
 }
 
+/// The arena a drain starts from ([`drain_over`]).
+#[derive(Debug, Clone, Copy)]
+pub enum Base<'a> {
+    /// Its bytes.
+    Held(&'a [u8]),
+    /// Only its length, for a fetcher that reads no URL ([`Fetcher::reads_urls`]): the drain
+    /// itself only appends, so `run` recompresses a file's arena from the file meanwhile and
+    /// never holds it.
+    Unread(u64),
+}
+
 /// As [`drain`], with `p`'s arena held apart as `arena` (read only here; `p.arena` is not
 /// used). Returns the report and the bytes the drain appends to the arena: `arena ‖ added` is
 /// the drained partition's arena, and `added` is empty when no fetch added text.
+///
+/// # Panics
+/// When `arena` is [`Base::Unread`] and the fetcher reads URLs.
 pub fn drain_over(
     p: &mut Partition,
-    arena: &[u8],
+    arena: Base<'_>,
     fetcher: &mut dyn Fetcher,
     o: &DrainOptions,
 ) -> (DrainReport, Vec<u8>) {
-    let mut arena = Appended::new(arena);
     let reads_urls = fetcher.reads_urls();
+    assert!(
+        !reads_urls || matches!(arena, Base::Held(_)),
+        "a fetcher that reads URLs needs the arena's bytes"
+    );
+    let mut arena = Appended::new(arena);
     let mut rep = DrainReport {
         ran: p.urls.len() as u64,
         ..Default::default()
@@ -258,7 +276,10 @@ fn wall_now() -> Millis {
 
 /// An arena the drain reads and appends to without changing its first bytes.
 struct Appended<'a> {
+    /// The first bytes, when held (empty otherwise).
     base: &'a [u8],
+    /// Their length.
+    base_len: u64,
     /// The appended entries after one 0 byte: the arena's sentinel when `base` is empty;
     /// otherwise a byte that is not part of the arena, there so that no entry here sits at
     /// offset 0, which the arena's read rule takes for "none".
@@ -266,23 +287,28 @@ struct Appended<'a> {
 }
 
 impl<'a> Appended<'a> {
-    fn new(base: &'a [u8]) -> Self {
+    fn new(base: Base<'a>) -> Self {
+        let (base, base_len) = match base {
+            Base::Held(b) => (b, b.len() as u64),
+            Base::Unread(n) => (&[][..], n),
+        };
         Appended {
             base,
+            base_len,
             added: vec![0],
         }
     }
 
     /// The offset in the whole arena of `added[0]`.
     fn start(&self) -> u64 {
-        (self.base.len() as u64).saturating_sub(1)
+        self.base_len.saturating_sub(1)
     }
 
     /// The entry at `at` (empty for 0 or a reference that resolves nowhere: the fetcher is told
     /// an empty URL rather than the drain stopping).
     fn get(&self, at: u64) -> &[u8] {
         let arena = meguri_core::arena::Arena;
-        if at < self.base.len() as u64 {
+        if at < self.base_len {
             arena(self.base).get(at)
         } else {
             arena(&self.added).get(at - self.start())
@@ -297,7 +323,7 @@ impl<'a> Appended<'a> {
 
     /// The bytes to append to `base` (none when nothing was interned).
     fn into_added(mut self) -> Vec<u8> {
-        match (self.added.len(), self.base.is_empty()) {
+        match (self.added.len(), self.base_len == 0) {
             (1, _) => Vec::new(),
             (_, true) => self.added,
             (_, false) => self.added.split_off(1),
@@ -581,7 +607,7 @@ mod tests {
         let mut apart = partition(&[("a.example", 3), ("b.example", 2)]);
         let base = std::mem::take(&mut apart.arena);
         let mut told = Told(Vec::new());
-        let (rep, added) = drain_over(&mut apart, &base, &mut told, &o);
+        let (rep, added) = drain_over(&mut apart, Base::Held(&base), &mut told, &o);
         assert!(!added.is_empty(), "redirect targets were interned");
         // The same drain in place: its arena is the base followed by exactly those bytes.
         let mut whole = partition(&[("a.example", 3), ("b.example", 2)]);
@@ -606,22 +632,51 @@ mod tests {
         // The offline fetcher adds nothing, and is handed no text.
         let mut p = partition(&[("a.example", 3)]);
         let base = std::mem::take(&mut p.arena);
-        let (rep, added) = drain_over(&mut p, &base, &mut Offline, &opts(1_000 * 3_600_000));
+        let (rep, added) = drain_over(
+            &mut p,
+            Base::Held(&base),
+            &mut Offline,
+            &opts(1_000 * 3_600_000),
+        );
         assert_eq!((rep.dispatched, added.len()), (3, 0));
     }
 
     #[test]
     fn text_appended_to_an_empty_arena_starts_with_its_sentinel() {
-        let mut a = Appended::new(&[]);
+        let mut a = Appended::new(Base::Held(&[]));
         let at = a.intern("x");
         assert_eq!(at, 1);
         assert_eq!(a.get(at), b"x");
         assert_eq!(a.get(0), b"");
-        let mut b = Appended::new(&[0, 1, b'y']);
+        let mut b = Appended::new(Base::Held(&[0, 1, b'y']));
         assert_eq!(b.get(1), b"y");
         let at = b.intern("zz");
         assert_eq!((at, b.get(at)), (3, &b"zz"[..]));
+        // An arena known by its length only places appended text where the held one does.
+        let mut c = Appended::new(Base::Unread(3));
+        assert_eq!(c.get(1), b"", "unread text resolves to nothing");
+        assert_eq!(c.intern("zz"), at);
+        assert_eq!(c.get(at), b"zz");
+        assert_eq!(c.into_added(), [2, b'z', b'z']);
         assert_eq!(b.into_added(), [2, b'z', b'z']);
         assert_eq!(a.into_added(), [0, 1, b'x']);
+    }
+
+    #[test]
+    #[should_panic(expected = "needs the arena's bytes")]
+    fn a_fetcher_that_reads_urls_is_refused_an_unread_arena() {
+        struct Reads;
+        impl Fetcher for Reads {
+            fn fetch(&mut self, _: &str, _: &UrlRecord, _: Millis) -> Outcome {
+                Outcome::NotModified
+            }
+        }
+        let mut p = Partition::default();
+        drain_over(
+            &mut p,
+            Base::Unread(1),
+            &mut Reads,
+            &opts(1_000 * 3_600_000),
+        );
     }
 }

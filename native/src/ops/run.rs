@@ -11,12 +11,21 @@ use super::{
     SeedInput,
 };
 use crate::atomic::write_atomic;
-use crate::encode::{compress_arena, encode_partition, encode_partition_beside, EncodeSettings};
-use crate::engine::drain::{drain_over, DrainOptions, DrainReport, Offline};
+use crate::encode::{
+    arena_zip, compress_arena, encode_partition, encode_partition_beside, encode_partition_put,
+    EncodeSettings,
+};
+use crate::engine::drain::{drain_over, Base, DrainOptions, DrainReport, Offline};
 use crate::engine::frontier::Millis;
 use crate::engine::outcome::hour_of;
+use crate::reshape::{
+    self,
+    arena_in::{recompress, ArenaPage},
+};
+use meguri_core::format::codec::compression_pays;
 use meguri_core::partition::Partition;
 use meguri_core::reader::Reader;
+use meguri_core::write::Encoder;
 use serde::Serialize;
 use std::fmt;
 use std::path::{Path, PathBuf};
@@ -202,63 +211,17 @@ pub fn run(input: RunInput, opts: &RunOptions, progress: &mut dyn Progress) -> R
             });
         }
     }
-    // A file's arena is decoded first and compressed on the second core while this one
-    // decodes the tables and drains: the drain only ever appends to the arena, so its bytes
-    // are final unless a fetch added text (then it is compressed again, whole, with what was
-    // added).
-    let src;
-    let mut rows = match input {
+    let d = &opts.drain;
+    let (drained, bytes, t_load, t_drain) = match input {
         RunInput::File(path) => {
-            src = open_source(Op::Run, &path)?;
+            let src = open_source(Op::Run, &path)?;
             let r = Reader::open_with(&src, crate::fsource::read_options())
                 .map_err(|e| Error::format(Op::Run, &path, e))?;
-            Rows::File(Box::new(r), path)
+            run_file(&r, &path, opts, started)?
         }
-        RunInput::Seed(s) => Rows::Seeded(seed(s, opts, progress)?),
-    };
-    let arena = rows.take_arena()?;
-    let d = &opts.drain;
-    let enc = &opts.encoding;
-    // The encode starts while the arena's compression may still run: the columns are shared
-    // between this thread and a helper, and the compressing thread's core is theirs once it
-    // is done.
-    let (drained, encoded, t_load, t_drain) = std::thread::scope(|scope| -> Result<_> {
-        let job = opts
-            .out
-            .is_some()
-            .then(|| scope.spawn(|| compress_arena(&arena, enc)));
-        let mut p = rows.partition()?;
-        let t_load = started.elapsed();
-        let (drained, added) = drain_over(&mut p, &arena, &mut Offline, &d.options());
-        let t_drain = started.elapsed();
-        let encoded = match job {
-            None => Encoded::NotAsked,
-            Some(job) if added.is_empty() => {
-                Encoded::Bytes(encode_partition_beside(&p, &arena, enc, job))
-            }
-            Some(job) => {
-                drop(job.join());
-                Encoded::Again(p, added)
-            }
-        };
-        Ok((drained, encoded, t_load, t_drain))
-    })?;
-    // The arena is dropped (or moved into the partition) before the file is written.
-    let bytes = match encoded {
-        Encoded::NotAsked => {
-            drop(arena);
-            None
-        }
-        Encoded::Bytes(bytes) => {
-            drop(arena);
-            Some(bytes)
-        }
-        Encoded::Again(mut p, added) => {
-            // A fetch added text: the arena compressed ahead is not the file's. The arena is
-            // free to move now that its compressing thread is done.
-            p.arena = arena;
-            p.arena.extend_from_slice(&added);
-            Some(encode_partition(&p, enc))
+        RunInput::Seed(s) => {
+            let p = seed(s, opts, progress)?;
+            run_seeded(p, opts, started)
         }
     };
     let bytes = bytes.transpose().map_err(|source| Error::Encode {
@@ -298,43 +261,161 @@ pub fn run(input: RunInput, opts: &RunOptions, progress: &mut dyn Progress) -> R
     })
 }
 
-/// What the thread scope of [`run`] leaves of the encode.
-enum Encoded {
-    /// No output was asked for.
-    NotAsked,
-    /// The file's bytes.
-    Bytes(meguri_core::error::Result<Vec<u8>>),
-    /// A fetch added text to the arena: the drained partition and that text, to encode once
-    /// the arena can be moved.
-    Again(Partition, Vec<u8>),
+/// What a run's load, drain and encode leave: the tally, the file's bytes (when asked for),
+/// and when the load and the drain ended.
+type Drained = (
+    DrainReport,
+    Option<meguri_core::error::Result<Vec<u8>>>,
+    Duration,
+    Duration,
+);
+
+/// Joins a scoped thread, passing its panic on.
+fn join<T>(job: std::thread::ScopedJoinHandle<'_, T>) -> T {
+    job.join().unwrap_or_else(|e| std::panic::resume_unwind(e))
 }
 
-/// A run's rows, before they are decoded whole.
-enum Rows<'a> {
-    /// A partition file: the arena and the tables are decoded apart.
-    File(Box<Reader<&'a FileSource>>, PathBuf),
-    /// CDX lines already seeded.
-    Seeded(Partition),
+/// The error `run` reports when its input's arena could not be streamed: the core's, as
+/// decoding the arena whole words it (as every other command does), or the stream's own when
+/// the whole decode passes (a read that failed once).
+fn arena_error(r: &Reader<&FileSource>, path: &Path, streamed: reshape::Error) -> Error {
+    match r.arena() {
+        Err(e) => Error::format(Op::Run, path, e),
+        Ok(_) => Error::Reshape {
+            op: Op::Run,
+            source: Box::new(streamed),
+        },
+    }
 }
 
-impl Rows<'_> {
-    /// The string arena (the rows keep the rest).
-    fn take_arena(&mut self) -> Result<Vec<u8>> {
-        match self {
-            Rows::File(r, path) => r.arena().map_err(|e| Error::format(Op::Run, path, e)),
-            Rows::Seeded(p) => Ok(std::mem::take(&mut p.arena)),
+/// A run of a partition file. Its arena is never held raw: a second thread decodes it from
+/// the file under every check a whole read makes and compresses it again as it goes (or only
+/// checks it, when no output is asked for), while this one decodes the tables and drains
+/// (the offline fetcher reads no URL, and the drain only appends to the arena). The encode
+/// starts while that thread may still run, and takes the compressed body when it reaches the
+/// arena; the bytes are those of compressing the raw arena in memory.
+fn run_file(
+    r: &Reader<&FileSource>,
+    path: &Path,
+    opts: &RunOptions,
+    started: Instant,
+) -> Result<Drained> {
+    let page = ArenaPage::locate(r, path).map_err(|e| arena_error(r, path, e))?;
+    let raw_len = page.as_ref().map_or(0, ArenaPage::raw_len);
+    let zip = arena_zip(&opts.encoding);
+    let write = opts.out.is_some();
+    std::thread::scope(|scope| -> Result<Drained> {
+        let mut job = page.as_ref().map(|page| {
+            let zip = &zip;
+            scope.spawn(move || match write {
+                true => recompress(page, zip).map(Some),
+                false => page.check(&mut std::io::sink()).map(|_| None),
+            })
+        });
+        // A damaged arena is reported before damaged tables, as a whole read would.
+        let mut p = match r.partition_without_arena() {
+            Ok(p) => p,
+            Err(e) => {
+                if let Some(Err(x)) = job.map(join) {
+                    return Err(arena_error(r, path, x));
+                }
+                return Err(Error::format(Op::Run, path, e));
+            }
+        };
+        let t_load = started.elapsed();
+        let (drained, added) = drain_over(
+            &mut p,
+            Base::Unread(raw_len),
+            &mut Offline,
+            &opts.drain.options(),
+        );
+        let t_drain = started.elapsed();
+        if !write || !added.is_empty() {
+            if let Some(Err(x)) = job.take().map(join) {
+                return Err(arena_error(r, path, x));
+            }
         }
-    }
+        if !write {
+            return Ok((drained, None, t_load, t_drain));
+        }
+        if !added.is_empty() {
+            // A fetch added text (the offline fetcher never does): the arena is read whole.
+            let mut arena = r.arena().map_err(|e| Error::format(Op::Run, path, e))?;
+            arena.extend_from_slice(&added);
+            p.arena = arena;
+            return Ok((
+                drained,
+                Some(encode_partition(&p, &opts.encoding)),
+                t_load,
+                t_drain,
+            ));
+        }
+        let mut failed = None;
+        let mut put = |e: &mut Encoder<'_, Vec<u8>>| -> meguri_core::error::Result<()> {
+            let Some(job) = job.take() else {
+                return Ok(());
+            };
+            match join(job) {
+                Err(x) => {
+                    failed = Some(x);
+                    Err(meguri_core::Error::new(
+                        meguri_core::ErrorKind::Invalid,
+                        "the input's arena could not be read",
+                    ))
+                }
+                Ok(_) if raw_len == 0 => Ok(()),
+                Ok(Some(c)) if compression_pays(raw_len, c.body.len) => {
+                    e.begin_arena(c.body)?;
+                    e.arena_body(&c.bytes)?;
+                    e.end_arena()
+                }
+                // Stored as it is, as a compression in memory would leave it.
+                Ok(_) => e.arena(&r.arena()?, &zip),
+            }
+        };
+        let bytes = encode_partition_put(&p, raw_len, &mut put, &opts.encoding);
+        if let Some(x) = failed {
+            return Err(arena_error(r, path, x));
+        }
+        Ok((drained, Some(bytes), t_load, t_drain))
+    })
+}
 
-    /// The partition without its arena.
-    fn partition(self) -> Result<Partition> {
-        match self {
-            Rows::File(r, path) => r
-                .partition_without_arena()
-                .map_err(|e| Error::format(Op::Run, &path, e)),
-            Rows::Seeded(p) => Ok(p),
-        }
+/// A run of CDX lines seeded into `p`: the arena is compressed on a second thread while this
+/// one drains, and again, whole, if a fetch added text.
+fn run_seeded(mut p: Partition, opts: &RunOptions, started: Instant) -> Drained {
+    let arena = std::mem::take(&mut p.arena);
+    let enc = &opts.encoding;
+    let t_load = started.elapsed();
+    let (drained, bytes, added, t_drain) = std::thread::scope(|scope| {
+        let job = opts
+            .out
+            .is_some()
+            .then(|| scope.spawn(|| compress_arena(&arena, enc)));
+        let (drained, added) = drain_over(
+            &mut p,
+            Base::Held(&arena),
+            &mut Offline,
+            &opts.drain.options(),
+        );
+        let t_drain = started.elapsed();
+        let bytes = match job {
+            Some(job) if added.is_empty() => Some(encode_partition_beside(&p, &arena, enc, job)),
+            Some(job) => {
+                drop(join(job));
+                None
+            }
+            None => None,
+        };
+        (drained, bytes, added, t_drain)
+    });
+    if opts.out.is_none() || bytes.is_some() {
+        return (drained, bytes, t_load, t_drain);
     }
+    // A fetch added text: the arena compressed ahead is not the file's.
+    p.arena = arena;
+    p.arena.extend_from_slice(&added);
+    (drained, Some(encode_partition(&p, enc)), t_load, t_drain)
 }
 
 /// The rows of CDX lines seeded into a fresh partition.
@@ -429,6 +510,74 @@ mod tests {
         let v = serde_json::to_value(&r).unwrap();
         assert_eq!(v["out"]["bytes"], bytes);
         assert_eq!(v["now_hour"], 500_000);
+    }
+
+    /// A file whose arena frame another compressor wrote (level 1, one shot, a content size in
+    /// its header): `run` recompresses it from the file, and the output is byte for byte what
+    /// encoding the drained partition in memory gives.
+    #[test]
+    fn a_streamed_arena_encodes_as_the_arena_held_in_memory() {
+        let d = Scratch::new("ops-run-stream");
+        let p = partition(3, 0, u64::MAX, 60);
+        assert!(p.arena.len() > 4_000);
+        let other = meguri_core::format::codec::CZstd::new(1);
+        let bytes =
+            meguri_core::write::encode(&p, &meguri_core::write::WriteOptions::default(), &other)
+                .unwrap();
+        let f = d.join("in.meguri");
+        std::fs::write(&f, &bytes).unwrap();
+        let out = d.join("out.meguri");
+        let o = opts(Some(out.clone()));
+        let r = run(RunInput::File(f.clone()), &o, &mut Silent).unwrap();
+        let mut q = Reader::open(&bytes[..]).unwrap().partition().unwrap();
+        let drained = crate::engine::drain::drain(&mut q, &mut Offline, &o.drain.options());
+        assert_eq!(r.drain.dispatched, drained.dispatched);
+        assert!(drained.dispatched > 0);
+        let expected = encode_partition(&q, &o.encoding).unwrap();
+        assert_eq!(std::fs::read(&out).unwrap(), expected);
+    }
+
+    /// Damage anywhere in the arena's page is refused with the words a whole read of the arena
+    /// gives, with or without an output, and nothing is written.
+    #[test]
+    fn a_damaged_arena_is_refused_as_a_whole_read_refuses_it() {
+        let d = Scratch::new("ops-run-arena");
+        let f = write_partition(&d.0, "in.meguri", &partition(3, 0, u64::MAX, 30));
+        let good = std::fs::read(&f).unwrap();
+        let region = Reader::open(&good[..])
+            .unwrap()
+            .footer()
+            .region(meguri_core::format::REGION_STRING_BLOB)
+            .copied()
+            .unwrap();
+        let (start, len) = (region.offset as usize, region.length as usize);
+        let out = d.join("out.meguri");
+        let bad = d.join("bad.meguri");
+        let mut refused = 0;
+        // The page header (codec, sizes, CRC), the frame's header, its body and its checksum.
+        for at in [
+            start + 2,
+            start + 12,
+            start + 33,
+            start + len / 2,
+            start + len - 2,
+        ] {
+            let mut b = good.clone();
+            b[at] ^= 0x5a;
+            std::fs::write(&bad, &b).unwrap();
+            let whole = Reader::open(&b[..]).and_then(|r| r.arena());
+            let Err(e) = whole else {
+                continue;
+            };
+            let want = Error::format(Op::Run, &bad, e).to_string();
+            for o in [Some(out.clone()), None] {
+                let got = run(RunInput::File(bad.clone()), &opts(o), &mut Silent).unwrap_err();
+                assert_eq!(got.to_string(), want, "byte {at}");
+                assert!(!out.exists());
+            }
+            refused += 1;
+        }
+        assert_eq!(refused, 5, "every damaged byte is refused");
     }
 
     #[test]

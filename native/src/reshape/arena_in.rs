@@ -21,14 +21,18 @@ use meguri_core::format::codec::{CODEC_NONE, CODEC_ZSTD};
 use meguri_core::format::page::{KIND_BLOB, PAGE_HEADER_LEN};
 use meguri_core::format::REGION_STRING_BLOB;
 use meguri_core::reader::Reader;
+use meguri_core::source::Source;
 use std::fs::File;
 use std::io::{BufReader, Read, Seek, SeekFrom};
 use std::path::Path;
 
 use super::{ArenaProblem, Error, Result};
+use crate::arena_zip::{ArenaEncoder, ArenaZip};
 use crate::fsource::FileSource;
-use crate::zstd_check::{check_payload, CheckError, PureRead, Reads};
+use crate::zstd_check::{check_payload_into, CheckError, Decoded, PureRead, Reads};
+use meguri_core::write::StoredBody;
 use meguri_core::Place;
+use std::io::Write;
 
 /// Streaming cursors an arena may open before it is decompressed whole instead.
 pub const MAX_CURSORS: usize = 3;
@@ -102,10 +106,27 @@ fn err(name: &str, problem: impl Into<ArenaProblem>) -> Error {
     }
 }
 
-impl ArenaIn {
-    /// Opens the arena of `reader`'s file at `path`; `None` when the file has none. Checks the
-    /// page and region CRCs first.
-    pub fn open(reader: &Reader<FileSource>, path: &Path) -> Result<Option<ArenaIn>> {
+/// A file's arena page, located and its header checked (region bounds, codec, sizes, the
+/// decoded-size budget), its bytes not yet read: what [`ArenaIn::open`] and [`recompress`]
+/// start from. It holds its own handle of the file, so it may be read on another thread.
+pub struct ArenaPage {
+    name: String,
+    file: File,
+    /// The region's offset (its page header's) and its CRC.
+    offset: u64,
+    region_crc: u32,
+    head: [u8; PAGE_HEADER_LEN],
+    page_crc: u32,
+    body_offset: u64,
+    body_len: u64,
+    codec: u8,
+    /// The declared raw length (0 for an empty body).
+    raw_len: u64,
+}
+
+impl ArenaPage {
+    /// Locates the arena of `reader`'s file at `path`; `None` when the file has none.
+    pub fn locate<S: Source>(reader: &Reader<S>, path: &Path) -> Result<Option<ArenaPage>> {
         let name = path.display().to_string();
         let Some(desc) = reader.footer().region(REGION_STRING_BLOB).copied() else {
             return Ok(None);
@@ -158,77 +179,193 @@ impl ArenaIn {
                 },
             ));
         }
-        // One pass over the compressed bytes checks both checksums.
-        let (mut page_crc, mut region_crc) = (Crc32c::new(), Crc32c::new());
-        region_crc.update(&head);
-        let mut chunk = vec![0u8; STEP];
-        let mut left = body_len;
-        while left > 0 {
-            let n = (STEP as u64).min(left) as usize;
-            file.read_exact(&mut chunk[..n])
-                .map_err(|e| err(&name, e))?;
-            page_crc.update(&chunk[..n]);
-            region_crc.update(&chunk[..n]);
-            left -= n as u64;
-        }
-        let (pc, rc) = (page_crc.finish(), region_crc.finish());
-        if pc != h.crc {
-            return Err(err(
-                &name,
-                ArenaProblem::PageCrc {
-                    want: h.crc,
-                    got: pc,
-                    at: desc.offset,
-                },
-            ));
-        }
-        if rc != desc.crc {
-            return Err(err(
-                &name,
-                ArenaProblem::RegionCrc {
-                    want: desc.crc,
-                    got: rc,
-                    at: desc.offset,
-                },
-            ));
-        }
-        let body_offset = desc.offset + PAGE_HEADER_LEN as u64;
-        let mut reads = Reads::C;
-        if h.codec == CODEC_ZSTD && body_len > 0 {
-            // The frame is decoded through once, in bounded memory, before any entry is served:
-            // its content size and checksum are the only checks that see damage inside it, and
-            // the cursors below may never reach its end.
-            let open = || {
-                Ok(RangeReader {
-                    file: file.try_clone()?,
-                    pos: body_offset,
-                    end: body_offset + body_len,
-                })
-            };
-            reads =
-                check_payload(open, body_offset, u64::from(h.uncompressed_size)).map_err(|e| {
-                    match e {
-                        CheckError::Format(e) => Error::Format {
-                            file: name.clone(),
-                            source: e.within(Place::Arena),
-                        },
-                        CheckError::Io(e) => err(&name, e),
-                    }
-                })?;
-        }
-        Ok(Some(ArenaIn {
+        Ok(Some(ArenaPage {
             name,
             file,
-            body_offset,
+            offset: desc.offset,
+            region_crc: desc.crc,
+            head,
+            page_crc: h.crc,
+            body_offset: desc.offset + PAGE_HEADER_LEN as u64,
             body_len,
             codec: h.codec,
-            reads,
             // An empty zstd body means an empty arena.
             raw_len: if body_len == 0 {
                 0
             } else {
                 u64::from(h.uncompressed_size)
             },
+        }))
+    }
+
+    /// The declared raw length: references at or past it resolve to nothing.
+    pub fn raw_len(&self) -> u64 {
+        self.raw_len
+    }
+
+    /// The compressed body, read with `pread` from its start.
+    fn body(&self) -> std::io::Result<RangeReader> {
+        Ok(RangeReader {
+            file: self.file.try_clone()?,
+            pos: self.body_offset,
+            end: self.body_offset + self.body_len,
+        })
+    }
+
+    /// Checks the page's and the region's CRC in one pass over the compressed bytes.
+    fn check_crcs(&self) -> Result<()> {
+        let (mut page_crc, mut region_crc) = (Crc32c::new(), Crc32c::new());
+        region_crc.update(&self.head);
+        let mut body = self.body().map_err(|e| err(&self.name, e))?;
+        let mut chunk = vec![0u8; STEP];
+        let mut left = self.body_len;
+        while left > 0 {
+            let n = (STEP as u64).min(left) as usize;
+            body.read_exact(&mut chunk[..n])
+                .map_err(|e| err(&self.name, e))?;
+            page_crc.update(&chunk[..n]);
+            region_crc.update(&chunk[..n]);
+            left -= n as u64;
+        }
+        let (pc, rc) = (page_crc.finish(), region_crc.finish());
+        if pc != self.page_crc {
+            return Err(err(
+                &self.name,
+                ArenaProblem::PageCrc {
+                    want: self.page_crc,
+                    got: pc,
+                    at: self.offset,
+                },
+            ));
+        }
+        if rc != self.region_crc {
+            return Err(err(
+                &self.name,
+                ArenaProblem::RegionCrc {
+                    want: self.region_crc,
+                    got: rc,
+                    at: self.offset,
+                },
+            ));
+        }
+        Ok(())
+    }
+
+    /// Checks both CRCs, then decodes the body through once under the core's frame rules
+    /// (content size, checksum), handing the decoded bytes to `sink` as they pass; says which
+    /// decoder reads the frame. A stored body goes to `sink` as it is.
+    pub fn check(&self, sink: &mut dyn Decoded) -> Result<Reads> {
+        self.check_crcs()?;
+        if self.body_len == 0 {
+            return Ok(Reads::C);
+        }
+        if self.codec != CODEC_ZSTD {
+            let mut body = self.body().map_err(|e| err(&self.name, e))?;
+            let mut chunk = vec![0u8; STEP];
+            loop {
+                let n = body.read(&mut chunk).map_err(|e| err(&self.name, e))?;
+                if n == 0 {
+                    return Ok(Reads::C);
+                }
+                sink.bytes(&chunk[..n]).map_err(|e| err(&self.name, e))?;
+            }
+        }
+        check_payload_into(|| self.body(), self.body_offset, self.raw_len, sink).map_err(
+            |e| match e {
+                CheckError::Format(e) => Error::Format {
+                    file: self.name.clone(),
+                    source: e.within(Place::Arena),
+                },
+                CheckError::Io(e) => err(&self.name, e),
+            },
+        )
+    }
+}
+
+/// An arena recompressed straight from a file's page ([`recompress`]).
+#[derive(Debug)]
+pub struct Recompressed {
+    /// The new body's codec, sizes and CRC, for [`meguri_core::write::Encoder::begin_arena`].
+    pub body: StoredBody,
+    /// The new body.
+    pub bytes: Vec<u8>,
+}
+
+/// Feeds checked arena bytes to a fresh [`ArenaEncoder`] (a new one when the payload is read
+/// again from its start).
+struct Recompressing<'z> {
+    zip: &'z ArenaZip,
+    hint: u64,
+    enc: Option<ArenaEncoder<Vec<u8>>>,
+}
+
+impl Decoded for Recompressing<'_> {
+    fn bytes(&mut self, b: &[u8]) -> std::io::Result<()> {
+        match self.enc.as_mut() {
+            Some(enc) => enc.write_all(b),
+            None => Ok(()),
+        }
+    }
+    fn restart(&mut self) -> std::io::Result<()> {
+        self.enc = Some(self.zip.encoder(self.hint, Vec::new())?);
+        Ok(())
+    }
+}
+
+/// Decodes `page` under every check [`ArenaIn::open`] makes and compresses it again with
+/// `zip`, never holding the raw arena: in the decoder's window and the compressor's, not in
+/// a buffer of its own. The bytes are those of [`ArenaZip`]'s in-memory compression of the raw
+/// arena, whose length is the page's declared raw length; whether storing the raw arena would
+/// be shorter is the caller's to decide (`compression_pays`). An empty arena gives an empty
+/// body.
+pub fn recompress(page: &ArenaPage, zip: &ArenaZip) -> Result<Recompressed> {
+    let mut sink = Recompressing {
+        zip,
+        hint: page.raw_len,
+        enc: None,
+    };
+    sink.restart().map_err(|e| err(&page.name, e))?;
+    page.check(&mut sink)?;
+    let enc = sink.enc.take().expect("made by restart");
+    let (bytes, c) = enc.finish().map_err(|e| err(&page.name, e))?;
+    Ok(Recompressed {
+        body: StoredBody {
+            codec: CODEC_ZSTD,
+            raw_len: c.raw_len,
+            len: c.len,
+            crc: c.crc,
+        },
+        bytes,
+    })
+}
+
+impl ArenaIn {
+    /// Opens the arena of `reader`'s file at `path`; `None` when the file has none. Checks the
+    /// page and region CRCs and decodes the frame through once (its content size and checksum
+    /// are the only checks that see damage inside it, and the cursors below may never reach
+    /// its end), in bounded memory, before any entry is served.
+    pub fn open(reader: &Reader<FileSource>, path: &Path) -> Result<Option<ArenaIn>> {
+        let Some(page) = ArenaPage::locate(reader, path)? else {
+            return Ok(None);
+        };
+        let reads = page.check(&mut std::io::sink())?;
+        let ArenaPage {
+            name,
+            file,
+            body_offset,
+            body_len,
+            codec,
+            raw_len,
+            ..
+        } = page;
+        Ok(Some(ArenaIn {
+            name,
+            file,
+            body_offset,
+            body_len,
+            codec,
+            reads,
+            raw_len,
             cursors: Vec::new(),
             opened: 0,
             whole: None,
