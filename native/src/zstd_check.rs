@@ -323,4 +323,71 @@ mod tests {
             );
         }
     }
+
+    /// Collects what a check hands on, starting over when told to.
+    #[derive(Default)]
+    struct Collect {
+        bytes: Vec<u8>,
+        restarts: usize,
+    }
+
+    impl Decoded for Collect {
+        fn bytes(&mut self, b: &[u8]) -> io::Result<()> {
+            self.bytes.extend_from_slice(b);
+            Ok(())
+        }
+        fn restart(&mut self) -> io::Result<()> {
+            self.bytes.clear();
+            self.restarts += 1;
+            Ok(())
+        }
+    }
+
+    #[test]
+    fn a_sink_receives_exactly_the_bytes_of_every_payload_accepted() {
+        let data: Vec<u8> = (0..300_000u32)
+            .map(|i| b"https://a.example/x/"[(i.wrapping_mul(2_654_435_761) >> 27) as usize % 20])
+            .collect();
+        let f = frame(&data);
+        let n = data.len() as u64;
+        let mut c = Collect::default();
+        assert_eq!(
+            check_payload_into(|| Ok(&f[..]), 0, n, &mut c).unwrap(),
+            Reads::C
+        );
+        assert!(c.bytes == data && c.restarts == 0);
+        // Damaged frames: the verdict is check_payload's, and a frame accepted all the same (by
+        // either decoder) reaches the sink whole, once.
+        for i in (0..f.len()).step_by(331) {
+            let mut bad = f.clone();
+            bad[i] ^= 0x10;
+            let mut c = Collect::default();
+            let got = check_payload_into(|| Ok(&bad[..]), 0, n, &mut c);
+            let plain = check_payload(|| Ok(&bad[..]), 0, n);
+            assert_eq!(
+                got.as_ref().map_err(|e| e.to_string()).ok(),
+                plain.as_ref().map_err(|e| e.to_string()).ok(),
+                "byte {i}"
+            );
+            if let Ok(reads) = got {
+                assert!(c.bytes == data, "byte {i}");
+                assert_eq!(c.restarts, usize::from(reads == Reads::Pure), "byte {i}");
+            }
+        }
+        // A sink that fails stops the check with its error.
+        struct Full;
+        impl Decoded for Full {
+            fn bytes(&mut self, _: &[u8]) -> io::Result<()> {
+                Err(io::Error::other("disk full"))
+            }
+            fn restart(&mut self) -> io::Result<()> {
+                Ok(())
+            }
+        }
+        let e = check_payload_into(|| Ok(&f[..]), 0, n, &mut Full).unwrap_err();
+        assert!(
+            matches!(e, CheckError::Io(_)) && e.to_string() == "disk full",
+            "{e}"
+        );
+    }
 }
