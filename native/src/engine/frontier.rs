@@ -28,7 +28,8 @@
 //!
 //! Where the time goes: a dispatch is a handful of schedule operations and slot lookups per
 //! URL. The schedules are [`LaneHeap`]s, because a round of hand-outs files queues in order,
-//! and so is each queue's list of URLs, because a host's rows are queued in order; the ready
+//! and so is each queue's list of URLs pushed one by one; a rebuild files a host's stored URLs,
+//! which come in order, as a run in one shared vector instead (`Frontier::runs`); the ready
 //! schedule is a [`BandHeap`], a lane heap per priority level, since queues are promoted to it
 //! in time order but served by priority first. URLs named by row number (`u32`, the drain's
 //! ids) keep their slots in a dense table, so a host's URLs, stored together, are looked up
