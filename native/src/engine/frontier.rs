@@ -951,17 +951,11 @@ impl<Id: FrontierId> Frontier<Id> {
     /// Re-times a queue in the schedule after anything about it changed. An entry whose key
     /// did not change stays as it is, so the schedule holds few stale entries.
     fn reschedule(&mut self, ix: u32) {
-        let q = &mut self.queues[ix as usize];
-        let head = live_head(q, &self.runs, &self.slots, ix).map(|((due, prio, _), _)| (due, prio));
-        self.schedule(ix, head);
-    }
-
-    /// [`Frontier::reschedule`] with the queue's head already known.
-    fn schedule(&mut self, ix: u32, head: Option<(Millis, Reverse<u32>)>) {
         let default_delay = self.default_delay;
         let gen = after(self.next_gen);
         let q = &mut self.queues[ix as usize];
-        let Some((due, prio)) = head.filter(|_| !q.limited()) else {
+        let head = live_head(q, &self.runs, &self.slots, ix);
+        let Some(((due, prio, _), _)) = head.filter(|_| !q.limited()) else {
             q.mark(SCHEDULED, false);
             return;
         };
@@ -1100,8 +1094,7 @@ impl<Id: FrontierId> Frontier<Id> {
             q.last_handout = now;
             q.mark(HAS_LAST, true);
         }
-        let head = live_head(q, runs, slots, ix).map(|((due, prio, _), _)| (due, prio));
-        self.schedule(ix, head);
+        self.reschedule(ix);
         n > 0
     }
 
@@ -1131,6 +1124,17 @@ impl<Id: FrontierId> Frontier<Id> {
 mod tests {
     use super::*;
 
+    /// A xorshift generator from `seed` (nonzero): each call gives a number below `n`.
+    fn xorshift(seed: u64) -> impl FnMut(u64) -> u64 {
+        let mut x = seed;
+        move |n| {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            x % n
+        }
+    }
+
     /// Random pushes, moves, re-times, removals, hand-outs with and without leases, expiries and
     /// releases, checked against a plain map of what is held: every URL handed out is queued in
     /// that queue at that moment, due, and its queue's smallest (due, priority, id); the counts
@@ -1139,13 +1143,7 @@ mod tests {
     #[test]
     fn hand_outs_follow_what_is_held_through_moves_and_retimes() {
         use std::collections::HashMap;
-        let mut x = 0x2545_f491_4f6c_dd1du64;
-        let mut rnd = move |n: u64| {
-            x ^= x << 13;
-            x ^= x >> 7;
-            x ^= x << 17;
-            x % n
-        };
+        let mut rnd = xorshift(0x2545_f491_4f6c_dd1d);
         let mut f: Frontier<u32> = Frontier::new(0);
         // id -> (queue, due, priority, lease end)
         let mut held: HashMap<u32, (u64, Millis, f32, Option<Millis>)> = HashMap::new();
@@ -1278,13 +1276,7 @@ mod tests {
             Leased(u64, u32, Millis, f32, Millis),
             Complete(u64),
         }
-        let mut x = 0x9e37_79b9_7f4a_7c15u64;
-        let mut rnd = move |n: u64| {
-            x ^= x << 13;
-            x ^= x >> 7;
-            x ^= x << 17;
-            x % n
-        };
+        let mut rnd = xorshift(0x9e37_79b9_7f4a_7c15);
         for round in 0..20 {
             let mut ops = Vec::new();
             for q in 0..8u64 {
@@ -1576,13 +1568,7 @@ mod tests {
     /// hands out twice within its delay, and never more in flight than a request allows.
     #[test]
     fn politeness_holds_under_a_random_mix() {
-        let mut x = 0x1234_5678_9abc_def0u64;
-        let mut rnd = move |n: u64| {
-            x ^= x << 13;
-            x ^= x >> 7;
-            x ^= x << 17;
-            x % n
-        };
+        let mut rnd = xorshift(0x1234_5678_9abc_def0);
         let mut f: Frontier<u32> = Frontier::new(2 * S);
         let mut last: std::collections::HashMap<u64, Millis> = Default::default();
         let mut next_id = 0u32;
@@ -1637,13 +1623,7 @@ mod tests {
             path: u64::from(id),
         };
         for seed in 1..6u64 {
-            let mut x = seed.wrapping_mul(0x9E37_79B9_7F4A_7C15) | 1;
-            let mut rnd = move |n: u64| {
-                x ^= x << 13;
-                x ^= x >> 7;
-                x ^= x << 17;
-                x % n
-            };
+            let mut rnd = xorshift(seed.wrapping_mul(0x9E37_79B9_7F4A_7C15) | 1);
             let mut dense: Frontier<u32> = Frontier::new(S);
             let mut hashed: Frontier<UrlKey> = Frontier::new(S);
             let (mut now, mut handed) = (0, 0);

@@ -513,28 +513,30 @@ mod tests {
     }
 
     /// A file whose arena frame another compressor wrote (level 1, one shot, a content size in
-    /// its header): `run` recompresses it from the file, and the output is byte for byte what
-    /// encoding the drained partition in memory gives.
+    /// its header), or whose arena is stored as it is: `run` recompresses it from the file, and
+    /// the output is byte for byte what encoding the drained partition in memory gives.
     #[test]
     fn a_streamed_arena_encodes_as_the_arena_held_in_memory() {
+        use meguri_core::format::codec::{CZstd, Compressor, Uncompressed};
         let d = Scratch::new("ops-run-stream");
         let p = partition(3, 0, u64::MAX, 60);
         assert!(p.arena.len() > 4_000);
-        let other = meguri_core::format::codec::CZstd::new(1);
-        let bytes =
-            meguri_core::write::encode(&p, &meguri_core::write::WriteOptions::default(), &other)
-                .unwrap();
-        let f = d.join("in.meguri");
-        std::fs::write(&f, &bytes).unwrap();
-        let out = d.join("out.meguri");
-        let o = opts(Some(out.clone()));
-        let r = run(RunInput::File(f.clone()), &o, &mut Silent).unwrap();
-        let mut q = Reader::open(&bytes[..]).unwrap().partition().unwrap();
-        let drained = crate::engine::drain::drain(&mut q, &mut Offline, &o.drain.options());
-        assert_eq!(r.drain.dispatched, drained.dispatched);
-        assert!(drained.dispatched > 0);
-        let expected = encode_partition(&q, &o.encoding).unwrap();
-        assert_eq!(std::fs::read(&out).unwrap(), expected);
+        for other in [&CZstd::new(1) as &dyn Compressor, &Uncompressed] {
+            let bytes =
+                meguri_core::write::encode(&p, &meguri_core::write::WriteOptions::default(), other)
+                    .unwrap();
+            let f = d.join("in.meguri");
+            std::fs::write(&f, &bytes).unwrap();
+            let out = d.join("out.meguri");
+            let o = opts(Some(out.clone()));
+            let r = run(RunInput::File(f.clone()), &o, &mut Silent).unwrap();
+            let mut q = Reader::open(&bytes[..]).unwrap().partition().unwrap();
+            let drained = crate::engine::drain::drain(&mut q, &mut Offline, &o.drain.options());
+            assert_eq!(r.drain.dispatched, drained.dispatched);
+            assert!(drained.dispatched > 0);
+            let expected = encode_partition(&q, &o.encoding).unwrap();
+            assert_eq!(std::fs::read(&out).unwrap(), expected);
+        }
     }
 
     /// Damage anywhere in the arena's page is refused with the words a whole read of the arena

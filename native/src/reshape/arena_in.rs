@@ -86,14 +86,9 @@ impl Cursor {
 
 /// One input's arena, read by offset.
 pub struct ArenaIn {
-    name: String,
-    file: File,
-    body_offset: u64,
-    body_len: u64,
-    codec: u8,
+    page: ArenaPage,
     /// Which decoder reads the frame (the C one unless it refused a frame the rules accept).
     reads: Reads,
-    raw_len: u64,
     cursors: Vec<Cursor>,
     opened: usize,
     whole: Option<Vec<u8>>,
@@ -212,8 +207,10 @@ impl ArenaPage {
         })
     }
 
-    /// Checks the page's and the region's CRC in one pass over the compressed bytes.
-    fn check_crcs(&self) -> Result<()> {
+    /// Checks the page's and the region's CRC in one pass over the body, handing it to `sink`
+    /// on the way when it is stored as it is (then the body is the raw arena).
+    fn check_crcs(&self, sink: &mut dyn Decoded) -> Result<()> {
+        let stored = self.codec != CODEC_ZSTD;
         let (mut page_crc, mut region_crc) = (Crc32c::new(), Crc32c::new());
         region_crc.update(&self.head);
         let mut body = self.body().map_err(|e| err(&self.name, e))?;
@@ -225,6 +222,9 @@ impl ArenaPage {
                 .map_err(|e| err(&self.name, e))?;
             page_crc.update(&chunk[..n]);
             region_crc.update(&chunk[..n]);
+            if stored {
+                sink.bytes(&chunk[..n]).map_err(|e| err(&self.name, e))?;
+            }
             left -= n as u64;
         }
         let (pc, rc) = (page_crc.finish(), region_crc.finish());
@@ -255,20 +255,9 @@ impl ArenaPage {
     /// (content size, checksum), handing the decoded bytes to `sink` as they pass; says which
     /// decoder reads the frame. A stored body goes to `sink` as it is.
     pub fn check(&self, sink: &mut dyn Decoded) -> Result<Reads> {
-        self.check_crcs()?;
-        if self.body_len == 0 {
+        self.check_crcs(sink)?;
+        if self.body_len == 0 || self.codec != CODEC_ZSTD {
             return Ok(Reads::C);
-        }
-        if self.codec != CODEC_ZSTD {
-            let mut body = self.body().map_err(|e| err(&self.name, e))?;
-            let mut chunk = vec![0u8; STEP];
-            loop {
-                let n = body.read(&mut chunk).map_err(|e| err(&self.name, e))?;
-                if n == 0 {
-                    return Ok(Reads::C);
-                }
-                sink.bytes(&chunk[..n]).map_err(|e| err(&self.name, e))?;
-            }
         }
         check_payload_into(|| self.body(), self.body_offset, self.raw_len, sink).map_err(
             |e| match e {
@@ -291,23 +280,20 @@ pub struct Recompressed {
     pub bytes: Vec<u8>,
 }
 
-/// Feeds checked arena bytes to a fresh [`ArenaEncoder`] (a new one when the payload is read
+/// Feeds checked arena bytes to an [`ArenaEncoder`] (a fresh one when the payload is read
 /// again from its start).
 struct Recompressing<'z> {
     zip: &'z ArenaZip,
     hint: u64,
-    enc: Option<ArenaEncoder<Vec<u8>>>,
+    enc: ArenaEncoder<Vec<u8>>,
 }
 
 impl Decoded for Recompressing<'_> {
     fn bytes(&mut self, b: &[u8]) -> std::io::Result<()> {
-        match self.enc.as_mut() {
-            Some(enc) => enc.write_all(b),
-            None => Ok(()),
-        }
+        self.enc.write_all(b)
     }
     fn restart(&mut self) -> std::io::Result<()> {
-        self.enc = Some(self.zip.encoder(self.hint, Vec::new())?);
+        self.enc = self.zip.encoder(self.hint, Vec::new())?;
         Ok(())
     }
 }
@@ -319,15 +305,16 @@ impl Decoded for Recompressing<'_> {
 /// be shorter is the caller's to decide (`compression_pays`). An empty arena gives an empty
 /// body.
 pub fn recompress(page: &ArenaPage, zip: &ArenaZip) -> Result<Recompressed> {
+    let enc = zip
+        .encoder(page.raw_len, Vec::new())
+        .map_err(|e| err(&page.name, e))?;
     let mut sink = Recompressing {
         zip,
         hint: page.raw_len,
-        enc: None,
+        enc,
     };
-    sink.restart().map_err(|e| err(&page.name, e))?;
     page.check(&mut sink)?;
-    let enc = sink.enc.take().expect("made by restart");
-    let (bytes, c) = enc.finish().map_err(|e| err(&page.name, e))?;
+    let (bytes, c) = sink.enc.finish().map_err(|e| err(&page.name, e))?;
     Ok(Recompressed {
         body: StoredBody {
             codec: CODEC_ZSTD,
@@ -349,23 +336,9 @@ impl ArenaIn {
             return Ok(None);
         };
         let reads = page.check(&mut std::io::sink())?;
-        let ArenaPage {
-            name,
-            file,
-            body_offset,
-            body_len,
-            codec,
-            raw_len,
-            ..
-        } = page;
         Ok(Some(ArenaIn {
-            name,
-            file,
-            body_offset,
-            body_len,
-            codec,
+            page,
             reads,
-            raw_len,
             cursors: Vec::new(),
             opened: 0,
             whole: None,
@@ -382,24 +355,17 @@ impl ArenaIn {
     }
 
     fn body_reader(&self) -> Result<Box<dyn Read + Send>> {
+        let page = &self.page;
         // Positioned reads: cursors share the file but never its offset.
-        let f = self.file.try_clone().map_err(|e| err(&self.name, e))?;
-        let body = BufReader::with_capacity(
-            STEP,
-            RangeReader {
-                file: f,
-                pos: self.body_offset,
-                end: self.body_offset + self.body_len,
-            },
-        );
-        Ok(match (self.codec, self.reads) {
+        let body = BufReader::with_capacity(STEP, page.body().map_err(|e| err(&page.name, e))?);
+        Ok(match (page.codec, self.reads) {
             (CODEC_ZSTD, Reads::C) => Box::new(
                 zstd::stream::read::Decoder::with_buffer(body)
-                    .map_err(|e| err(&self.name, e))?
+                    .map_err(|e| err(&page.name, e))?
                     .single_frame(),
             ),
             (CODEC_ZSTD, Reads::Pure) => {
-                Box::new(PureRead::new(body, self.body_offset, self.raw_len))
+                Box::new(PureRead::new(body, page.body_offset, page.raw_len))
             }
             _ => Box::new(body),
         })
@@ -412,15 +378,15 @@ impl ArenaIn {
         // byte past the declared length, to tell a frame that runs long.
         let mut all = Vec::new();
         (&mut src)
-            .take(self.raw_len + 1)
+            .take(self.page.raw_len + 1)
             .read_to_end(&mut all)
-            .map_err(|e| err(&self.name, e))?;
-        if all.len() as u64 != self.raw_len {
+            .map_err(|e| err(&self.page.name, e))?;
+        if all.len() as u64 != self.page.raw_len {
             return Err(err(
-                &self.name,
+                &self.page.name,
                 ArenaProblem::Shorter {
                     got: all.len() as u64,
-                    declared: self.raw_len,
+                    declared: self.page.raw_len,
                 },
             ));
         }
@@ -431,17 +397,17 @@ impl ArenaIn {
 
     /// The arena's decompressed length: references at or past it resolve to nothing.
     pub fn raw_len(&self) -> u64 {
-        self.raw_len
+        self.page.raw_len
     }
 
     /// The bytes of the entry at `r` (a nonzero reference).
     pub fn entry(&mut self, r: u64) -> Result<&[u8]> {
-        if r == 0 || r >= self.raw_len {
+        if r == 0 || r >= self.page.raw_len {
             return Err(err(
-                &self.name,
+                &self.page.name,
                 ArenaProblem::RefOutside {
                     reference: r,
-                    len: self.raw_len,
+                    len: self.page.raw_len,
                 },
             ));
         }
@@ -474,21 +440,24 @@ impl ArenaIn {
         }
         let all = self.whole.as_deref().unwrap_or_default();
         let (len, n) = read_uvarint(&all[r as usize..])
-            .map_err(|_| err(&self.name, ArenaProblem::BrokenLength(r)))?;
+            .map_err(|_| err(&self.page.name, ArenaProblem::BrokenLength(r)))?;
         let body = r as usize + n;
         match usize::try_from(len).ok().and_then(|l| body.checked_add(l)) {
             Some(end) if end <= all.len() => Ok(&all[body..end]),
-            _ => Err(err(&self.name, ArenaProblem::PastEnd { reference: r, len })),
+            _ => Err(err(
+                &self.page.name,
+                ArenaProblem::PastEnd { reference: r, len },
+            )),
         }
     }
 
     /// Fills cursor `i` up to arena offset `end` (clamped to the arena's length).
     fn fill(&mut self, i: usize, end: u64) -> Result<()> {
-        let end = end.min(self.raw_len);
+        let end = end.min(self.page.raw_len);
         let c = &mut self.cursors[i];
         while c.end() < end {
             // One step at a time: the buffer only grows by what the decoder delivers.
-            let want = STEP.min((self.raw_len - c.end()) as usize);
+            let want = STEP.min((self.page.raw_len - c.end()) as usize);
             let at = c.buf.len();
             c.buf.resize(at + want, 0);
             let mut got = 0;
@@ -497,28 +466,28 @@ impl ArenaIn {
                     Ok(0) => break,
                     Ok(n) => got += n,
                     Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
-                    Err(e) => return Err(err(&self.name, e)),
+                    Err(e) => return Err(err(&self.page.name, e)),
                 }
             }
             c.buf.truncate(at + got);
-            if c.end() == self.raw_len {
+            if c.end() == self.page.raw_len {
                 // The declared end: the frame must end here too.
                 let mut probe = [0u8; 1];
                 if matches!(c.src.read(&mut probe), Ok(n) if n > 0) {
                     return Err(err(
-                        &self.name,
+                        &self.page.name,
                         ArenaProblem::Longer {
-                            declared: self.raw_len,
+                            declared: self.page.raw_len,
                         },
                     ));
                 }
             }
             if got == 0 {
                 return Err(err(
-                    &self.name,
+                    &self.page.name,
                     ArenaProblem::Shorter {
                         got: c.end(),
-                        declared: self.raw_len,
+                        declared: self.page.raw_len,
                     },
                 ));
             }
@@ -539,7 +508,7 @@ impl ArenaIn {
                 // Skip ahead without keeping what lies between.
                 let skip = r - c.end();
                 std::io::copy(&mut (&mut c.src).take(skip), &mut std::io::sink())
-                    .map_err(|e| err(&self.name, e))?;
+                    .map_err(|e| err(&self.page.name, e))?;
                 c.buf.clear();
                 c.start = r;
             }
@@ -549,13 +518,13 @@ impl ArenaIn {
             let c = &self.cursors[i];
             let at = (r - c.start) as usize;
             let (len, n) = read_uvarint(&c.buf[at..])
-                .map_err(|_| err(&self.name, ArenaProblem::BrokenLength(r)))?;
+                .map_err(|_| err(&self.page.name, ArenaProblem::BrokenLength(r)))?;
             (c.start, r + n as u64, len)
         };
         let end = body
             .checked_add(len)
-            .filter(|&e| e <= self.raw_len)
-            .ok_or_else(|| err(&self.name, ArenaProblem::PastEnd { reference: r, len }))?;
+            .filter(|&e| e <= self.page.raw_len)
+            .ok_or_else(|| err(&self.page.name, ArenaProblem::PastEnd { reference: r, len }))?;
         self.fill(i, end)?;
         let c = &self.cursors[i];
         debug_assert_eq!(c.start, start);
