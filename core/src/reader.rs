@@ -600,6 +600,32 @@ impl<S: Source> Reader<S> {
         Ok(out)
     }
 
+    /// Hands column `id` of `table` to `each` in row order, [`ROWS_AT_ONCE`] values at a time
+    /// with the row of the first, checked as [`Reader::read_column`] checks it: for a caller
+    /// that keeps the values in a form of its own and has no use for the whole column widened
+    /// to 8 bytes.
+    pub fn stream_column(
+        &self,
+        table: Table,
+        id: u64,
+        each: &mut dyn FnMut(usize, &Values) -> Result<()>,
+    ) -> Result<()> {
+        let (dir, bytes) = self.column_bytes(table, id)?;
+        let rows = self.expected_rows(table, id);
+        let mut stream = ColumnStream::new(table, dir, &bytes, rows, &self.ctx())?;
+        let n = self.rows(table) as usize;
+        let mut values = Values::for_width(dir.width, n.min(ROWS_AT_ONCE));
+        let mut done = 0;
+        while done < n {
+            let k = (n - done).min(ROWS_AT_ONCE);
+            values.clear();
+            stream.fill(k, &mut values)?;
+            each(done, &values)?;
+            done += k;
+        }
+        stream.finish()
+    }
+
     /// Whether the file's directory lists column `id` of `table`.
     pub fn has_column(&self, table: Table, id: u64) -> bool {
         self.shape

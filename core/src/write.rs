@@ -31,7 +31,7 @@ use crate::format::{
 };
 use crate::partition::Partition;
 use crate::schedule::WheelBuilder;
-use crate::schema::{self, ColumnSpec, Record, Role, Value, ValueKind};
+use crate::schema::{self, ColumnSpec, Record, Role, UrlRecord, Value, ValueKind};
 use alloc::format;
 use alloc::vec::Vec;
 
@@ -689,18 +689,37 @@ pub fn encode_column(
     opts: &WriteOptions,
     comp: &dyn Compressor,
 ) -> Result<EncodedColumn> {
-    let (rows, mut urls, mut hosts) = (
-        match table {
-            Table::Url => p.urls.len(),
-            Table::Host => p.hosts.len(),
-        },
-        RowsFeed(&p.urls[..]),
-        RowsFeed(&p.hosts[..]),
-    );
-    let feed: &mut dyn TableFeed = match table {
-        Table::Url => &mut urls,
-        Table::Host => &mut hosts,
-    };
+    match table {
+        Table::Url => encode_column_from(
+            table,
+            spec,
+            p.urls.len(),
+            &mut RowsFeed(&p.urls),
+            opts,
+            comp,
+        ),
+        Table::Host => encode_column_from(
+            table,
+            spec,
+            p.hosts.len(),
+            &mut RowsFeed(&p.hosts),
+            opts,
+            comp,
+        ),
+    }
+}
+
+/// [`encode_column`] for a table of `rows` rows that `feed` gives: the pages are those the
+/// [`Encoder`] would write for the same values, wherever they come from (rows held whole, or a
+/// column read back from a file).
+pub fn encode_column_from(
+    table: Table,
+    spec: &ColumnSpec,
+    rows: usize,
+    feed: &mut dyn TableFeed,
+    opts: &WriteOptions,
+    comp: &dyn Compressor,
+) -> Result<EncodedColumn> {
     let mut bytes = Vec::new();
     let dir = column_pages(
         table,
@@ -901,8 +920,8 @@ impl Watch<'_> {
     }
 }
 
-/// A partition's rows of one table as a [`TableFeed`].
-struct RowsFeed<'a, R>(&'a [R]);
+/// Rows of one table held whole, as a [`TableFeed`].
+pub struct RowsFeed<'a, R>(pub &'a [R]);
 
 impl<R: Record> RowsFeed<'_, R> {
     fn rows(&self, start: usize, end: usize) -> Result<&[R]> {
@@ -1015,36 +1034,75 @@ pub fn encode_with_ahead(
     arena_comp: &dyn Compressor,
     ahead: &mut dyn FnMut(Table, &ColumnSpec) -> Option<Result<EncodedColumn>>,
 ) -> Result<Vec<u8>> {
-    if let Some(i) = p.urls.windows(2).position(|w| w[1].key < w[0].key) {
-        return Err(Error::new(
+    check_key_order(&p.urls)?;
+    let feeds = Feeds {
+        plan: Plan::of(p),
+        urls: &mut RowsFeed(&p.urls[..]),
+        hosts: &mut RowsFeed(&p.hosts[..]),
+        seen_filter: &p.seen_filter,
+        meta: &p.meta,
+    };
+    encode_feeds(feeds, arena, opts, comp, arena_comp, ahead)
+}
+
+/// Refuses URL rows out of key order: the encoder checks host keys as they stream past, the
+/// full key order is the caller's (see [`Encoder`]).
+pub fn check_key_order(urls: &[UrlRecord]) -> Result<()> {
+    match urls.windows(2).position(|w| w[1].key < w[0].key) {
+        Some(i) => Err(Error::new(
             ErrorKind::NotSorted,
             format!("URL rows {i} and {} are out of key order", i + 1),
-        ));
+        )),
+        None => Ok(()),
     }
+}
+
+/// Everything a file is made of besides its arena, for [`encode_feeds`]: the plan, the two
+/// tables' values, the seen-set filter and the metadata.
+pub struct Feeds<'a> {
+    /// What the header and the stats say.
+    pub plan: Plan,
+    /// The URL table's values (sorted by key: the caller's to ensure).
+    pub urls: &'a mut dyn TableFeed,
+    /// The host table's values.
+    pub hosts: &'a mut dyn TableFeed,
+    /// The seen-set filter blob (empty: no region).
+    pub seen_filter: &'a [u8],
+    /// The key-value metadata.
+    pub meta: &'a [(Vec<u8>, Vec<u8>)],
+}
+
+/// [`encode_with_ahead`] from feeds instead of a partition held whole: a caller that holds
+/// only some columns as rows gives the others through `ahead`, encoded apart.
+pub fn encode_feeds(
+    f: Feeds<'_>,
+    arena: ArenaInput<'_>,
+    opts: &WriteOptions,
+    comp: &dyn Compressor,
+    arena_comp: &dyn Compressor,
+    ahead: &mut dyn FnMut(Table, &ColumnSpec) -> Option<Result<EncodedColumn>>,
+) -> Result<Vec<u8>> {
     // A generous guess at the output size saves the copies of repeated doubling; pages never
     // written are never touched, so over-reserving costs address space, not memory.
     let arena_len = match &arena {
         ArenaInput::Raw(a) => a.len(),
         ArenaInput::Put { raw_len, .. } => usize::try_from(*raw_len).unwrap_or(0),
     };
+    let rows = usize::try_from(f.plan.url_count + f.plan.host_count).unwrap_or(0);
     let out = Vec::with_capacity(
-        HEADER_LEN + 4096 + arena_len + p.seen_filter.len() + 16 * (p.urls.len() + p.hosts.len()),
+        HEADER_LEN + 4096 + arena_len + f.seen_filter.len() + 16usize.saturating_mul(rows),
     );
-    let mut e = Encoder::new(out, Plan::of(p), *opts, comp)?;
-    e.tables_with(
-        &mut RowsFeed(&p.urls[..]),
-        &mut RowsFeed(&p.hosts[..]),
-        ahead,
-    )?;
-    if !p.seen_filter.is_empty() {
-        e.seen_filter(&p.seen_filter)?;
+    let mut e = Encoder::new(out, f.plan, *opts, comp)?;
+    e.tables_with(f.urls, f.hosts, ahead)?;
+    if !f.seen_filter.is_empty() {
+        e.seen_filter(f.seen_filter)?;
     }
     match arena {
         ArenaInput::Raw([]) => {}
         ArenaInput::Raw(a) => e.arena(a, arena_comp)?,
         ArenaInput::Put { put, .. } => put(&mut e)?,
     }
-    let (mut out, header) = e.finish(&p.meta)?;
+    let (mut out, header) = e.finish(f.meta)?;
     out[..HEADER_LEN].copy_from_slice(&header);
     Ok(out)
 }

@@ -10,13 +10,14 @@
 //! and hands the running thread to [`encode_partition_beside`].
 
 use crate::arena_zip::{ArenaZip, ARENA_LEVEL, ARENA_PARAMS};
-use meguri_core::error::Table;
+use meguri_core::error::{Error, ErrorKind, Table};
 use meguri_core::format::codec::{CZstd, Compressor};
 use meguri_core::partition::Partition;
+use meguri_core::records::Values;
 use meguri_core::schema::ColumnSpec;
 use meguri_core::write::{
-    encodable_apart, encode_column, encode_with_ahead, ArenaInput, EncodedColumn, Encoder, Plan,
-    WriteOptions,
+    check_key_order, encodable_apart, encode_column_from, encode_feeds, ArenaInput, EncodedColumn,
+    Encoder, Feeds, Plan, RowsFeed, TableFeed, WriteOptions,
 };
 use std::sync::atomic::{AtomicBool, AtomicU8, Ordering};
 use std::sync::{Condvar, Mutex};
@@ -151,10 +152,80 @@ pub fn encode_partition_put(
     encode_shared(p, ArenaInput::Put { raw_len, put }, &arena_zip(args), args)
 }
 
-/// The encode both share: the columns that can be encoded apart are shared with a helper
-/// thread ([`ColumnShare`]), the arena compressed with `arena_comp` when it is raw.
+/// Rows an encode reads, a table at a time: a partition held whole, or a drain's slim rows
+/// (`engine::rows`) with the columns they do not hold read back from the input file (`run`).
+/// Each thread of the encode makes its own feeds.
+pub trait EncodeRows: Sync {
+    /// Rows of `table`.
+    fn count(&self, table: Table) -> usize;
+    /// A feed of `table`'s values.
+    fn feed(&self, table: Table) -> Box<dyn TableFeed + '_>;
+}
+
+impl EncodeRows for Partition {
+    fn count(&self, table: Table) -> usize {
+        match table {
+            Table::Url => self.urls.len(),
+            Table::Host => self.hosts.len(),
+        }
+    }
+    fn feed(&self, table: Table) -> Box<dyn TableFeed + '_> {
+        match table {
+            Table::Url => Box::new(RowsFeed(&self.urls[..])),
+            Table::Host => Box::new(RowsFeed(&self.hosts[..])),
+        }
+    }
+}
+
+/// What an encode from [`EncodeRows`] writes besides the rows.
+pub struct EncodeParts<'a> {
+    /// The file's plan (row counts, schedule base, extension columns).
+    pub plan: Plan,
+    /// The seen-set filter blob (empty: none).
+    pub seen_filter: &'a [u8],
+    /// Key-value metadata.
+    pub meta: &'a [(Vec<u8>, Vec<u8>)],
+}
+
+/// Encodes `rows` with `parts` as [`encode_partition_put`] does a partition.
+pub fn encode_rows_put(
+    rows: &dyn EncodeRows,
+    parts: EncodeParts<'_>,
+    raw_len: u64,
+    put: &mut dyn FnMut(&mut Encoder<'_, Vec<u8>>) -> meguri_core::error::Result<()>,
+    args: &EncodeSettings,
+) -> meguri_core::error::Result<Vec<u8>> {
+    encode_from(
+        rows,
+        parts,
+        ArenaInput::Put { raw_len, put },
+        &arena_zip(args),
+        args,
+    )
+}
+
+/// The encode of a partition held whole: its rows checked for key order, then
+/// [`encode_from`].
 fn encode_shared(
     p: &Partition,
+    arena: ArenaInput<'_>,
+    arena_comp: &dyn Compressor,
+    args: &EncodeSettings,
+) -> meguri_core::error::Result<Vec<u8>> {
+    check_key_order(&p.urls)?;
+    let parts = EncodeParts {
+        plan: Plan::of(p),
+        seen_filter: &p.seen_filter,
+        meta: &p.meta,
+    };
+    encode_from(p, parts, arena, arena_comp, args)
+}
+
+/// The encode every entry shares: the columns that can be encoded apart are shared with a
+/// helper thread ([`ColumnShare`]), the arena compressed with `arena_comp` when it is raw.
+fn encode_from(
+    rows: &dyn EncodeRows,
+    parts: EncodeParts<'_>,
     arena: ArenaInput<'_>,
     arena_comp: &dyn Compressor,
     args: &EncodeSettings,
@@ -164,15 +235,84 @@ fn encode_shared(
         page_rows: args.page_rows,
         ..WriteOptions::default()
     };
-    let share = ColumnShare::new(p, &opts, args);
+    let share = ColumnShare::new(rows, parts.plan, &opts, args);
     std::thread::scope(|scope| {
         scope.spawn(|| share.help());
         // On an early error (or a panic here) the helper stops at its next column.
         let _stop = StopHelper(&share);
-        encode_with_ahead(p, arena, &opts, &pages, arena_comp, &mut |t, spec| {
+        let feeds = Feeds {
+            plan: parts.plan,
+            urls: &mut *rows.feed(Table::Url),
+            hosts: &mut *rows.feed(Table::Host),
+            seen_filter: parts.seen_filter,
+            meta: parts.meta,
+        };
+        encode_feeds(feeds, arena, &opts, &pages, arena_comp, &mut |t, spec| {
             share.take(t, spec)
         })
     })
+}
+
+/// One column's values as a [`TableFeed`] (whichever column is asked for: the caller asks for
+/// the one these are).
+pub struct ValuesFeed<'a>(pub &'a Values);
+
+impl ValuesFeed<'_> {
+    fn range<T>(v: &[T], start: usize, end: usize) -> meguri_core::error::Result<&[T]> {
+        v.get(start..end).ok_or_else(|| {
+            Error::new(
+                ErrorKind::Invalid,
+                format!(
+                    "rows {start}..{end} asked of a column of {} values",
+                    v.len()
+                ),
+            )
+        })
+    }
+}
+
+impl TableFeed for ValuesFeed<'_> {
+    fn values(
+        &mut self,
+        spec: &ColumnSpec,
+        start: usize,
+        end: usize,
+        out: &mut Vec<u64>,
+    ) -> meguri_core::error::Result<()> {
+        out.clear();
+        match self.0 {
+            Values::Int(v) => out.extend_from_slice(Self::range(v, start, end)?),
+            Values::Wide(_) => {
+                return Err(Error::new(
+                    ErrorKind::Invalid,
+                    format!(
+                        "column {} ({}) was given 16-byte values",
+                        spec.id, spec.name
+                    ),
+                ))
+            }
+        }
+        Ok(())
+    }
+
+    fn ip_bytes(
+        &mut self,
+        start: usize,
+        end: usize,
+        out: &mut Vec<u8>,
+    ) -> meguri_core::error::Result<()> {
+        out.clear();
+        match self.0 {
+            Values::Wide(v) => out.extend(Self::range(v, start, end)?.iter().flatten()),
+            Values::Int(_) => {
+                return Err(Error::new(
+                    ErrorKind::Invalid,
+                    "the IP column was given integer values",
+                ))
+            }
+        }
+        Ok(())
+    }
 }
 
 /// The columns of a partition that can be encoded apart ([`encodable_apart`]), shared by the
@@ -187,8 +327,7 @@ fn encode_shared(
 /// writer never waits for a column that will not come. The encoder asks for each column once,
 /// in file order ([`encode_with_ahead`]).
 struct ColumnShare<'p> {
-    p: &'p Partition,
-    plan: Plan,
+    rows: &'p dyn EncodeRows,
     opts: WriteOptions,
     settings: EncodeSettings,
     /// The apart columns, in file order.
@@ -213,8 +352,13 @@ enum Delivered {
 }
 
 impl<'p> ColumnShare<'p> {
-    fn new(p: &'p Partition, opts: &WriteOptions, settings: &EncodeSettings) -> Self {
-        let plan = Plan::of(p);
+    /// The share of the columns of `plan` that can be encoded apart.
+    fn new(
+        rows: &'p dyn EncodeRows,
+        plan: Plan,
+        opts: &WriteOptions,
+        settings: &EncodeSettings,
+    ) -> Self {
         let order: Vec<(Table, u64)> = [Table::Url, Table::Host]
             .into_iter()
             .flat_map(|t| {
@@ -224,8 +368,7 @@ impl<'p> ColumnShare<'p> {
             })
             .collect();
         ColumnShare {
-            p,
-            plan,
+            rows,
             opts: *opts,
             settings: *settings,
             claimed: order.iter().map(|_| AtomicU8::new(FREE)).collect(),
@@ -282,13 +425,14 @@ impl<'p> ColumnShare<'p> {
                 what: Some(Delivered::Panicked),
             };
             let (t, id) = self.order[i];
-            let spec = self
-                .plan
-                .columns(t)
-                .find(|s| s.id == id)
-                .expect("a planned column");
-            guard.what = Some(Delivered::Column(encode_column(
-                self.p, t, spec, &self.opts, &pages,
+            let spec = meguri_core::schema::spec(t, id).expect("a planned column");
+            guard.what = Some(Delivered::Column(encode_column_from(
+                t,
+                spec,
+                self.rows.count(t),
+                &mut *self.rows.feed(t),
+                &self.opts,
+                &pages,
             )));
         }
     }

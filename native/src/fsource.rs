@@ -4,10 +4,10 @@
 use meguri_core::source::Source;
 use meguri_core::{Error, ErrorKind};
 use std::borrow::Cow;
-use std::cell::Cell;
 use std::fs::File;
 use std::os::unix::fs::FileExt;
 use std::path::Path;
+use std::sync::atomic::{AtomicU64, Ordering};
 
 /// Opens a file for reading and returns it with its length; a directory is an error here
 /// rather than a confusing read failure later.
@@ -21,11 +21,12 @@ fn open_file(path: &Path) -> std::io::Result<(File, u64)> {
 }
 
 /// A file read with `pread`, counting reads and bytes so callers can report what a job cost.
+/// Threads may share one (`run` encodes columns read back from its input on two).
 pub struct FileSource {
     file: File,
     len: u64,
-    reads: Cell<u64>,
-    bytes: Cell<u64>,
+    reads: AtomicU64,
+    bytes: AtomicU64,
 }
 
 impl FileSource {
@@ -35,19 +36,19 @@ impl FileSource {
         Ok(FileSource {
             file,
             len,
-            reads: Cell::new(0),
-            bytes: Cell::new(0),
+            reads: AtomicU64::new(0),
+            bytes: AtomicU64::new(0),
         })
     }
 
     /// Reads issued so far.
     pub fn reads(&self) -> u64 {
-        self.reads.get()
+        self.reads.load(Ordering::Relaxed)
     }
 
     /// Bytes read so far.
     pub fn bytes_read(&self) -> u64 {
-        self.bytes.get()
+        self.bytes.load(Ordering::Relaxed)
     }
 }
 
@@ -65,8 +66,8 @@ impl Source for FileSource {
             )
             .at(offset)
         })?;
-        self.reads.set(self.reads.get() + 1);
-        self.bytes.set(self.bytes.get() + len as u64);
+        self.reads.fetch_add(1, Ordering::Relaxed);
+        self.bytes.fetch_add(len as u64, Ordering::Relaxed);
         Ok(Cow::Owned(buf))
     }
 }

@@ -17,6 +17,7 @@
 
 use super::frontier::{FastMap, Frontier, Gate, Millis, Take};
 use super::outcome::{self, apply, dispatched, status, Outcome};
+use super::rows::DrainRows;
 use meguri_core::keys::{seed_key, UrlKey};
 use meguri_core::partition::Partition;
 use meguri_core::records::{HostRecord, UrlRecord};
@@ -126,8 +127,8 @@ pub enum Base<'a> {
 ///
 /// # Panics
 /// When `arena` is [`Base::Unread`] and the fetcher reads URLs.
-pub fn drain_over(
-    p: &mut Partition,
+pub fn drain_over<R: DrainRows + ?Sized>(
+    p: &mut R,
     arena: Base<'_>,
     fetcher: &mut dyn Fetcher,
     o: &DrainOptions,
@@ -139,18 +140,19 @@ pub fn drain_over(
     );
     let mut arena = Appended::new(arena);
     let mut rep = DrainReport {
-        ran: p.urls.len() as u64,
+        ran: p.url_count() as u64,
         ..Default::default()
     };
-    let hosts_before = p.hosts.len();
+    let (urls_before, hosts_before) = (p.url_count(), p.host_count());
     let mut hosts = HostRows::new(p, o.default_delay);
     let mut f: Frontier<u32> = Frontier::new(o.default_delay);
     let start_hour = outcome::hour_of(o.start);
-    f.rebuild(p.hosts.len(), p.urls.len(), |fr| {
+    f.rebuild(p.host_count(), p.url_count(), |fr| {
         // Rows are in key order, so each host's URLs come together.
         let mut last = None;
-        for (i, u) in p.urls.iter().enumerate() {
-            if due_now(u, start_hour) {
+        for i in 0..p.url_count() {
+            let u = p.url(i);
+            if due_now(&u, start_hour) {
                 let q = u.key.host;
                 if last != Some(q) && !fr.has_queue(q) {
                     fr.set_gate(q, hosts.gate(p, q));
@@ -162,7 +164,8 @@ pub fn drain_over(
     });
     let mut known: Option<HashMap<UrlKey, u32>> = None;
     let mut now = o.start;
-    let mut out = Vec::new();
+    // A round hands out at most one URL per queue, and there is about a queue per host row.
+    let mut out = Vec::with_capacity(p.host_count());
     let take = Take {
         max_queues: o.max_active,
         max_per_queue: 1,
@@ -192,11 +195,12 @@ pub fn drain_over(
         for h in &out {
             let row = h.id as usize;
             rep.dispatched += 1;
+            let mut u = p.url(row);
             let outcome = if reads_urls {
-                let url = arena.get(p.urls[row].url_ref);
-                fetcher.fetch(&String::from_utf8_lossy(url), &p.urls[row], now)
+                let url = arena.get(u.url_ref);
+                fetcher.fetch(&String::from_utf8_lossy(url), &u, now)
             } else {
-                fetcher.fetch("", &p.urls[row], now)
+                fetcher.fetch("", &u, now)
             };
             if outcome.failed() {
                 rep.failed += 1;
@@ -204,25 +208,25 @@ pub fn drain_over(
                 rep.fetched += 1;
             }
             let hi = hosts.row(p, h.queue);
-            let delay = hosts.delay(&p.hosts[hi]);
-            dispatched(&mut p.hosts[hi], now, delay);
-            let mut u = p.urls[row];
-            let fx = apply(&mut u, &mut p.hosts[hi], &outcome, now, o.state_machine);
+            let mut host = p.host(hi);
+            let delay = hosts.delay(&host);
+            dispatched(&mut host, now, delay);
+            let fx = apply(&mut u, &mut host, &outcome, now, o.state_machine);
+            // Before a redirect's discovery, which may update the same host row.
+            p.set_host(hi, &host);
             if let Some(tag) = &fx.etag {
                 u.etag_ref = arena.intern(tag);
             }
             if let Some(target) = &fx.redirect {
                 u.redirect_ref = arena.intern(target);
                 let map = known.get_or_insert_with(|| {
-                    p.urls
-                        .iter()
-                        .enumerate()
-                        .map(|(i, u)| (u.key, i as u32))
+                    (0..p.url_count())
+                        .map(|i| (p.url(i).key, i as u32))
                         .collect()
                 });
                 if let Some(new) = discover(p, &mut arena, &mut hosts, map, target, o, u.depth, now)
                 {
-                    let n = &p.urls[new as usize];
+                    let n = p.url(new as usize);
                     f.push(n.key.host, new, now, n.priority);
                     let q = n.key.host;
                     if f.gate(q).delay.is_none() {
@@ -230,7 +234,7 @@ pub fn drain_over(
                     }
                 }
             }
-            p.urls[row] = u;
+            p.set_url(row, &u);
             if let Some(at) = fx.retry_at {
                 f.push(h.queue, h.id, at, u.priority);
             }
@@ -239,23 +243,18 @@ pub fn drain_over(
                 g.blocked_until = g.blocked_until.max(until);
                 f.set_gate(h.queue, g);
                 let hi = hosts.row(p, h.queue);
-                p.hosts[hi].host_next_eligible = p.hosts[hi]
-                    .host_next_eligible
-                    .max(outcome::secs_ceil(until));
+                let mut host = p.host(hi);
+                host.host_next_eligible = host.host_next_eligible.max(outcome::secs_ceil(until));
+                p.set_host(hi, &host);
             }
         }
     }
     rep.pending = f.counts().queued;
     rep.span_ms = now - o.start;
-    if known.is_some() {
-        p.urls.sort_by_key(|u| u.key);
-    }
     // Host rows are made for redirect targets and for queues whose host had none: either way
     // they were appended, and the table must stay in key order.
-    if p.hosts.len() != hosts_before {
-        p.hosts.sort_by_key(|h| h.host_key);
-    }
-    rep.urls = p.urls.len() as u64;
+    p.sort(p.url_count() != urls_before, p.host_count() != hosts_before);
+    rep.urls = p.url_count() as u64;
     (rep, arena.into_added())
 }
 
@@ -350,8 +349,8 @@ struct HostRows {
 }
 
 impl HostRows {
-    fn new(p: &Partition, default_delay: Millis) -> Self {
-        let keys: Vec<u64> = p.hosts.iter().map(|h| h.host_key).collect();
+    fn new<R: DrainRows + ?Sized>(p: &R, default_delay: Millis) -> Self {
+        let keys: Vec<u64> = (0..p.host_count()).map(|i| p.host(i).host_key).collect();
         let (keys, added) = if keys.windows(2).all(|w| w[0] < w[1]) {
             (keys, FastMap::default())
         } else {
@@ -390,27 +389,30 @@ impl HostRows {
     }
 
     /// The gate a host's row implies: its delay, and its next eligible second as a block.
-    fn gate(&mut self, p: &Partition, host: u64) -> Gate {
+    fn gate<R: DrainRows + ?Sized>(&mut self, p: &R, host: u64) -> Gate {
         match self.find(host) {
-            Some(i) => Gate {
-                delay: Some(self.delay(&p.hosts[i])),
-                blocked_until: u64::from(p.hosts[i].host_next_eligible) * 1000,
-                ..Gate::default()
-            },
+            Some(i) => {
+                let h = p.host(i);
+                Gate {
+                    delay: Some(self.delay(&h)),
+                    blocked_until: u64::from(h.host_next_eligible) * 1000,
+                    ..Gate::default()
+                }
+            }
             None => Gate::default(),
         }
     }
 
     /// The row of a host, made when missing (a URL whose host has no row).
-    fn row(&mut self, p: &mut Partition, host: u64) -> usize {
+    fn row<R: DrainRows + ?Sized>(&mut self, p: &mut R, host: u64) -> usize {
         if let Some(i) = self.find(host) {
             return i;
         }
-        p.hosts.push(HostRecord {
+        p.push_host(HostRecord {
             host_key: host,
             ..Default::default()
         });
-        let i = p.hosts.len() - 1;
+        let i = p.host_count() - 1;
         self.added.insert(host, i);
         i
     }
@@ -419,8 +421,8 @@ impl HostRows {
 /// Adds a redirect target as a new row (keyed as `seed` keys URLs) unless it is known or falls
 /// outside the partition's range; returns its row.
 #[allow(clippy::too_many_arguments)]
-fn discover(
-    p: &mut Partition,
+fn discover<R: DrainRows + ?Sized>(
+    p: &mut R,
     arena: &mut Appended<'_>,
     hosts: &mut HostRows,
     known: &mut HashMap<UrlKey, u32>,
@@ -430,12 +432,13 @@ fn discover(
     now: Millis,
 ) -> Option<u32> {
     let key = seed_key(target, "");
-    if known.contains_key(&key) || key.host < p.hostkey_lo || key.host > p.hostkey_hi {
+    let (lo, hi) = p.hostkey_range();
+    if known.contains_key(&key) || key.host < lo || key.host > hi {
         return None;
     }
     let url_ref = arena.intern(target);
-    let row = p.urls.len() as u32;
-    p.urls.push(UrlRecord {
+    let row = p.url_count() as u32;
+    p.push_url(UrlRecord {
         key,
         status: status::SCHEDULED,
         priority: o.priority,
@@ -447,17 +450,16 @@ fn discover(
     });
     known.insert(key, row);
     let hi = hosts.row(p, key.host);
-    let h = &mut p.hosts[hi];
+    let mut h = p.host(hi);
     if h.host_ref == 0 {
         let name = meguri_core::keys::host_of(target);
         let r = arena.intern(name);
-        let h = &mut p.hosts[hi];
         h.host_ref = r;
         h.registrable_ref = r;
         h.crawl_delay = (o.default_delay / 100).min(u64::from(u16::MAX)) as u16;
     }
-    let h = &mut p.hosts[hi];
     h.url_count = h.url_count.saturating_add(1);
+    p.set_host(hi, &h);
     Some(row)
 }
 

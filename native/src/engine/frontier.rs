@@ -819,6 +819,8 @@ impl<Id: FrontierId> Frontier<Id> {
         self.index.reserve(queues);
         self.slots.reserve(urls);
         self.runs.reserve(urls);
+        // Every queue is scheduled at the end, in index order: all on the waiting lane.
+        self.waiting.reserve(queues);
         let mut rb = Rebuild {
             f: self,
             run: None,

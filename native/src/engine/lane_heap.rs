@@ -62,6 +62,12 @@ impl<T: Ord> LaneHeap<T> {
         self.len() == 0
     }
 
+    /// Makes room on the lane for `additional` more keys: for a caller that knows how many
+    /// keys come in order, so the lane does not grow by doubling past them.
+    pub fn reserve(&mut self, additional: usize) {
+        self.lane.reserve_exact(additional);
+    }
+
     /// Adds a key.
     pub fn push(&mut self, key: T) {
         match self.lane.back() {

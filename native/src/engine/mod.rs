@@ -9,6 +9,8 @@
 //!   in order.
 //! - [`outcome`]: the state machine that folds a fetch's outcome into the rows, and the
 //!   change-rate schedule.
+//! - [`rows`]: the rows a drain folds outcomes into: a partition held whole, or only the
+//!   columns a drain reads and writes (`meguri run`).
 //! - [`drain`]: the drain loop of `meguri run` and `meguri serve --offline`, with the offline
 //!   fetcher.
 
@@ -16,3 +18,4 @@ pub mod drain;
 pub mod frontier;
 pub mod lane_heap;
 pub mod outcome;
+pub mod rows;

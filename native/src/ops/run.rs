@@ -13,19 +13,25 @@ use super::{
 use crate::atomic::write_atomic;
 use crate::encode::{
     arena_zip, compress_arena, encode_partition, encode_partition_beside, encode_partition_put,
-    EncodeSettings,
+    encode_rows_put, EncodeParts, EncodeRows, EncodeSettings, ValuesFeed,
 };
 use crate::engine::drain::{drain_over, Base, DrainOptions, DrainReport, Offline};
 use crate::engine::frontier::Millis;
 use crate::engine::outcome::hour_of;
+use crate::engine::rows::{slim_holds, DrainRows, SlimFeed, SlimRows};
 use crate::reshape::{
     self,
     arena_in::{recompress, ArenaPage},
 };
+use meguri_core::error::Table;
 use meguri_core::format::codec::compression_pays;
+use meguri_core::format::header::Header;
+use meguri_core::format::REGION_SCHEDULE;
 use meguri_core::partition::Partition;
 use meguri_core::reader::Reader;
-use meguri_core::write::Encoder;
+use meguri_core::records::Values;
+use meguri_core::schema::{self, url, ColumnSpec};
+use meguri_core::write::{Encoder, Plan, TableFeed};
 use serde::Serialize;
 use std::fmt;
 use std::path::{Path, PathBuf};
@@ -294,6 +300,10 @@ fn arena_error(r: &Reader<&FileSource>, path: &Path, streamed: reshape::Error) -
 /// (the offline fetcher reads no URL, and the drain only appends to the arena). The encode
 /// starts while that thread may still run, and takes the compressed body when it reaches the
 /// arena; the bytes are those of compressing the raw arena in memory.
+///
+/// Nor are the tables held whole, as a rule: the drain works on slim rows (only the columns
+/// it reads or writes, `engine::rows`), and the columns it never changes are encoded from the
+/// file before it starts ([`load`]).
 fn run_file(
     r: &Reader<&FileSource>,
     path: &Path,
@@ -313,8 +323,8 @@ fn run_file(
             })
         });
         // A damaged arena is reported before damaged tables, as a whole read would.
-        let mut p = match r.partition_without_arena() {
-            Ok(p) => p,
+        let mut loaded = match load(r, write) {
+            Ok(l) => l,
             Err(e) => {
                 if let Some(Err(x)) = job.map(join) {
                     return Err(arena_error(r, path, x));
@@ -323,12 +333,11 @@ fn run_file(
             }
         };
         let t_load = started.elapsed();
-        let (drained, added) = drain_over(
-            &mut p,
-            Base::Unread(raw_len),
-            &mut Offline,
-            &opts.drain.options(),
-        );
+        let unread = Base::Unread(raw_len);
+        let (drained, added) = match &mut loaded {
+            Loaded::Slim(s) => drain_over(&mut s.rows, unread, &mut Offline, &opts.drain.options()),
+            Loaded::Whole(p) => drain_over(p, unread, &mut Offline, &opts.drain.options()),
+        };
         let t_drain = started.elapsed();
         if !write || !added.is_empty() {
             if let Some(Err(x)) = job.take().map(join) {
@@ -339,7 +348,11 @@ fn run_file(
             return Ok((drained, None, t_load, t_drain));
         }
         if !added.is_empty() {
-            // A fetch added text (the offline fetcher never does): the arena is read whole.
+            // A fetch added text (the offline fetcher never does, nor do slim rows let it): the
+            // arena is read whole.
+            let Loaded::Whole(mut p) = loaded else {
+                unreachable!("a drain over slim rows adds no text");
+            };
             let mut arena = r.arena().map_err(|e| Error::format(Op::Run, path, e))?;
             arena.extend_from_slice(&added);
             p.arena = arena;
@@ -373,12 +386,193 @@ fn run_file(
                 Ok(_) => e.arena(&r.arena()?, &zip),
             }
         };
-        let bytes = encode_partition_put(&p, raw_len, &mut put, &opts.encoding);
+        let bytes = match loaded {
+            Loaded::Slim(s) => {
+                let rows = SlimAndFile { rows: &s.rows, r };
+                encode_rows_put(&rows, s.parts(), raw_len, &mut put, &opts.encoding)
+            }
+            Loaded::Whole(p) => encode_partition_put(&p, raw_len, &mut put, &opts.encoding),
+        };
         if let Some(x) = failed {
             return Err(arena_error(r, path, x));
         }
         Ok((drained, Some(bytes), t_load, t_drain))
     })
+}
+
+/// A file's tables as `run` drains them.
+enum Loaded {
+    /// Slim rows; the other columns stay in the file.
+    Slim(Box<SlimLoad>),
+    /// Rows held whole: when some URL's host has no row (the drain makes one) or the URL rows
+    /// are out of key order (the encode refuses them, in the words it always has).
+    Whole(Partition),
+}
+
+/// Slim rows and what the file they came from says besides.
+struct SlimLoad {
+    rows: SlimRows,
+    /// Whether each table has extension columns worth writing.
+    ext: [bool; 2],
+    header: Header,
+    schedule: bool,
+    seen_filter: Vec<u8>,
+    meta: Vec<(Vec<u8>, Vec<u8>)>,
+}
+
+impl SlimLoad {
+    /// The encode's parts, once the drain is over (the schedule's base depends on it).
+    fn parts(&self) -> EncodeParts<'_> {
+        let h = &self.header;
+        EncodeParts {
+            plan: Plan {
+                id: h.partition_id,
+                hostkey_lo: h.hostkey_lo,
+                hostkey_hi: h.hostkey_hi,
+                created_hours: h.created_hours,
+                url_count: self.rows.url_count() as u64,
+                host_count: self.rows.host_count() as u64,
+                schedule_base: if self.schedule {
+                    self.rows.schedule_base()
+                } else {
+                    None
+                },
+                ext: self.ext,
+            },
+            seen_filter: &self.seen_filter,
+            meta: &self.meta,
+        }
+    }
+}
+
+/// Decodes `r`'s tables for a drain, column by column in the file's order (URL table, host
+/// table, then the seen-set filter) with every check a whole read makes: the columns a drain
+/// holds into slim rows, the others only checked (the encode reads them again,
+/// [`SlimAndFile`]). What is held beside the rows is one decoded column. Rows held whole
+/// when slim ones cannot be drained or encoded ([`Loaded::Whole`]).
+fn load(r: &Reader<&FileSource>, write: bool) -> meguri_core::Result<Loaded> {
+    let h = *r.header();
+    let mut slim = SlimLoad {
+        rows: SlimRows::zeroed(
+            h.hostkey_lo,
+            h.hostkey_hi,
+            r.rows(Table::Url) as usize,
+            r.rows(Table::Host) as usize,
+        ),
+        ext: [false; 2],
+        header: h,
+        schedule: r.footer().region(REGION_SCHEDULE).is_some(),
+        seen_filter: Vec::new(),
+        meta: r.meta().map(<[_]>::to_vec).unwrap_or_default(),
+    };
+    let mut in_order = true;
+    for (ti, table) in [Table::Url, Table::Host].into_iter().enumerate() {
+        for spec in schema::columns(table)
+            .iter()
+            .chain(schema::ext_columns(table))
+        {
+            let ext = schema::is_ext(table, spec.id);
+            if ext && !r.has_column(table, spec.id) {
+                // Zeros in every row.
+                continue;
+            }
+            let held = slim_holds(table, spec.id);
+            let path_key = (table, spec.id) == (Table::Url, url::PATH_KEY) && write;
+            let mut last_path = None;
+            let rows = &mut slim.rows;
+            let ext_values = &mut slim.ext[ti];
+            r.stream_column(table, spec.id, &mut |first, values| {
+                if held {
+                    rows.set_column(table, spec.id, first, values)?;
+                } else if path_key {
+                    in_order &= rows.keys_in_order(first, values, &mut last_path);
+                } else if ext {
+                    // Extension columns are written when some row holds a value there; a
+                    // drain never changes them, so the file decides.
+                    *ext_values |= match values {
+                        Values::Int(v) => v.iter().any(|&x| x != 0),
+                        Values::Wide(v) => v.iter().any(|x| x != &[0; 16]),
+                    };
+                }
+                Ok(())
+            })?;
+        }
+    }
+    slim.seen_filter = r.seen_filter_blob()?;
+    if !in_order || !slim.rows.hosts_complete() {
+        return r.partition_without_arena().map(Loaded::Whole);
+    }
+    Ok(Loaded::Slim(Box::new(slim)))
+}
+
+/// Slim rows with the columns they do not hold read back from the file they came from, a
+/// column at a time, as the encode asks for them: those columns are the file's, since a
+/// drain never changes them.
+struct SlimAndFile<'a> {
+    rows: &'a SlimRows,
+    r: &'a Reader<&'a FileSource>,
+}
+
+impl EncodeRows for SlimAndFile<'_> {
+    fn count(&self, table: Table) -> usize {
+        self.rows.count(table)
+    }
+
+    fn feed(&self, table: Table) -> Box<dyn TableFeed + '_> {
+        Box::new(SlimAndFileFeed {
+            slim: self.rows.feed(table),
+            r: self.r,
+            table,
+            column: None,
+        })
+    }
+}
+
+/// A table of [`SlimAndFile`] as a [`TableFeed`].
+struct SlimAndFileFeed<'a> {
+    slim: SlimFeed<'a>,
+    r: &'a Reader<&'a FileSource>,
+    table: Table,
+    /// The file's column being fed (an extension column the file lacks as zeros).
+    column: Option<(u64, Values)>,
+}
+
+impl SlimAndFileFeed<'_> {
+    fn file_column(&mut self, spec: &ColumnSpec) -> meguri_core::Result<ValuesFeed<'_>> {
+        if self.column.as_ref().map(|c| c.0) != Some(spec.id) {
+            self.column = None;
+            let values = if self.r.has_column(self.table, spec.id) {
+                self.r.read_column(self.table, spec.id)?
+            } else {
+                Values::Int(vec![0; self.r.rows(self.table) as usize])
+            };
+            self.column = Some((spec.id, values));
+        }
+        Ok(ValuesFeed(&self.column.as_ref().expect("just set").1))
+    }
+}
+
+impl TableFeed for SlimAndFileFeed<'_> {
+    fn values(
+        &mut self,
+        spec: &ColumnSpec,
+        start: usize,
+        end: usize,
+        out: &mut Vec<u64>,
+    ) -> meguri_core::Result<()> {
+        if slim_holds(self.table, spec.id) {
+            self.slim.values(spec, start, end, out)
+        } else {
+            self.file_column(spec)?.values(spec, start, end, out)
+        }
+    }
+
+    fn ip_bytes(&mut self, start: usize, end: usize, out: &mut Vec<u8>) -> meguri_core::Result<()> {
+        let spec = schema::spec(Table::Host, schema::host::RESOLVED_IP).ok_or_else(|| {
+            meguri_core::Error::new(meguri_core::ErrorKind::Invalid, "no IP column")
+        })?;
+        self.file_column(spec)?.ip_bytes(start, end, out)
+    }
 }
 
 /// A run of CDX lines seeded into `p`: the arena is compressed on a second thread while this
@@ -536,6 +730,68 @@ mod tests {
             assert!(drained.dispatched > 0);
             let expected = encode_partition(&q, &o.encoding).unwrap();
             assert_eq!(std::fs::read(&out).unwrap(), expected);
+        }
+    }
+
+    /// `run` drains slim rows and encodes the columns a drain never changes from its input:
+    /// the output is the one a drain over rows held whole writes, with extension columns in
+    /// either table, columns of many pages, the state machine on or off; and rows that slim
+    /// ones cannot stand for (a URL without a host row: the drain makes one) are held whole.
+    #[test]
+    fn slim_rows_write_what_rows_held_whole_write() {
+        let d = Scratch::new("ops-run-slim");
+        let base = partition(6, 0, u64::MAX, 20);
+        let mut with_ext = base.clone();
+        for (i, u) in with_ext
+            .urls
+            .iter_mut()
+            .enumerate()
+            .filter(|(i, _)| i % 7 == 0)
+        {
+            u.refetch_at = 1_800_000_000 + i as u32;
+            u.lease_until = 5;
+        }
+        with_ext.hosts[1].queue_delay = 2_501;
+        with_ext.hosts[4].last_handout = 1_795_000_000_123;
+        let mut hostless = base.clone();
+        hostless.hosts.remove(2);
+        let cases = [
+            ("plain", base, true),
+            ("ext", with_ext, true),
+            ("hostless", hostless, false),
+        ];
+        for (name, p, slim) in cases {
+            for (page_rows, state_machine) in [(65_536, false), (7, true)] {
+                let bytes = meguri_core::write::encode(
+                    &p,
+                    &meguri_core::write::WriteOptions {
+                        page_rows,
+                        ..Default::default()
+                    },
+                    &meguri_core::format::codec::CZstd::new(3),
+                )
+                .unwrap();
+                let f = d.join("in.meguri");
+                std::fs::write(&f, &bytes).unwrap();
+                let src = crate::fsource::FileSource::open(&f).unwrap();
+                let r = Reader::open(&src).unwrap();
+                let loaded = load(&r, true).unwrap();
+                assert_eq!(matches!(loaded, Loaded::Slim(_)), slim, "{name}");
+                let out = d.join("out.meguri");
+                let _ = std::fs::remove_file(&out);
+                let mut o = opts(Some(out.clone()));
+                o.drain.state_machine = state_machine;
+                let ran = run(RunInput::File(f.clone()), &o, &mut Silent).unwrap();
+                let mut q = Reader::open(&bytes[..]).unwrap().partition().unwrap();
+                let drained = crate::engine::drain::drain(&mut q, &mut Offline, &o.drain.options());
+                assert!(drained.dispatched > 0, "{name}");
+                assert_eq!(ran.drain, drained, "{name}");
+                let expected = encode_partition(&q, &o.encoding).unwrap();
+                assert!(
+                    std::fs::read(&out).unwrap() == expected,
+                    "{name} {page_rows}"
+                );
+            }
         }
     }
 
