@@ -6,16 +6,16 @@
 //! bookkeeping read and write a fixed set of columns; the others (path key, depth, discovery
 //! source, URL reference, the extension columns; most of a host row) pass through a drain
 //! unchanged. `meguri run` encodes those straight from its input file and drains rows of the
-//! rest: 88 bytes a URL, 24 a host.
+//! rest: 80 bytes a URL (its host key is its host row's, found by index), 24 a host.
 //!
 //! Invariants:
 //! - [`SLIM_URL_COLUMNS`] and [`SLIM_HOST_COLUMNS`] name every column a drain reads or
 //!   writes; the tests apply every kind of outcome to random rows and fail if one outside them
 //!   changes. A slim row read back as a record has zeros in the other columns.
 //! - Slim rows never grow: a drain over them may not discover a URL or make a host row
-//!   ([`SlimRows::new`] refuses a table with a URL whose host has no row; a redirect panics).
-//!   Rows stay in the order they were read, so the columns encoded from the input file line up
-//!   with them.
+//!   ([`SlimRows::link_hosts`] refuses a table with a URL whose host has no row; a redirect
+//!   panics). Rows stay in the order they were read, so the columns read back from the input
+//!   file line up with them.
 
 use meguri_core::error::{Error, ErrorKind, Result, Table};
 use meguri_core::keys::UrlKey;
@@ -128,10 +128,12 @@ pub fn slim_holds(table: Table, id: u64) -> bool {
     }
 }
 
-/// A URL row's [`SLIM_URL_COLUMNS`]: 88 bytes where a record takes 128.
+/// A URL row's [`SLIM_URL_COLUMNS`]: 80 bytes where a record takes 128 (the host key is
+/// its host row's, found by index).
 #[derive(Debug, Clone, Copy, PartialEq, Default)]
 pub struct SlimUrl {
-    host_key: u64,
+    /// The index of its host row.
+    host: u32,
     etag_ref: u64,
     content_fp: u64,
     simhash: u64,
@@ -153,9 +155,9 @@ pub struct SlimUrl {
 }
 
 impl SlimUrl {
-    fn of(u: &UrlRecord) -> Self {
+    fn of(u: &UrlRecord, host: u32) -> Self {
         SlimUrl {
-            host_key: u.key.host,
+            host,
             etag_ref: u.etag_ref,
             content_fp: u.content_fp,
             simhash: u.simhash,
@@ -177,10 +179,10 @@ impl SlimUrl {
         }
     }
 
-    fn record(&self) -> UrlRecord {
+    fn record(&self, hosts: &[SlimHost]) -> UrlRecord {
         UrlRecord {
             key: UrlKey {
-                host: self.host_key,
+                host: hosts[self.host as usize].host_key,
                 path: 0,
             },
             status: self.status,
@@ -248,28 +250,36 @@ pub struct SlimRows {
     pub hostkey_hi: u64,
     urls: Vec<SlimUrl>,
     hosts: Vec<SlimHost>,
+    /// The URL rows' host keys while the rows are filled, until [`SlimRows::link_hosts`]
+    /// finds each one's host row.
+    url_host_keys: Vec<u64>,
 }
 
 impl SlimRows {
     /// `urls` URL rows and `hosts` host rows of zeros, of a partition owning
-    /// `hostkey_lo..=hostkey_hi`; [`SlimRows::set_column`] fills them a column at a time.
+    /// `hostkey_lo..=hostkey_hi`; [`SlimRows::set_column`] fills them a column at a time,
+    /// then [`SlimRows::link_hosts`] makes them ready for a drain.
     pub fn zeroed(hostkey_lo: u64, hostkey_hi: u64, urls: usize, hosts: usize) -> Self {
         SlimRows {
             hostkey_lo,
             hostkey_hi,
             urls: vec![SlimUrl::default(); urls],
             hosts: vec![SlimHost::default(); hosts],
+            url_host_keys: vec![0; urls],
         }
     }
 
-    /// Rows narrowed from whole ones.
-    pub fn of(p: &Partition) -> Self {
-        SlimRows {
+    /// Rows narrowed from whole ones; `None` when a drain could not run over them
+    /// ([`SlimRows::link_hosts`]).
+    pub fn of(p: &Partition) -> Option<Self> {
+        let mut rows = SlimRows {
             hostkey_lo: p.hostkey_lo,
             hostkey_hi: p.hostkey_hi,
-            urls: p.urls.iter().map(SlimUrl::of).collect(),
+            urls: p.urls.iter().map(|u| SlimUrl::of(u, 0)).collect(),
             hosts: p.hosts.iter().map(SlimHost::of).collect(),
-        }
+            url_host_keys: p.urls.iter().map(|u| u.key.host).collect(),
+        };
+        rows.link_hosts().then_some(rows)
     }
 
     /// Sets held column `id` of `table` from decoded values of rows `first..`, each converted
@@ -310,7 +320,7 @@ impl SlimRows {
             Table::Url => {
                 let u = &mut self.urls[first..end];
                 match id {
-                    url::HOST_KEY => fill(u, v, |r| &mut r.host_key),
+                    url::HOST_KEY => fill(&mut self.url_host_keys[first..end], v, |k| k),
                     url::STATUS => fill(u, v, |r| &mut r.status),
                     url::PRIORITY => fill(u, v, |r| &mut r.priority),
                     url::FIRST_SEEN => fill(u, v, |r| &mut r.first_seen),
@@ -347,38 +357,42 @@ impl SlimRows {
         Ok(())
     }
 
-    /// Whether every URL's host has a row, so a drain makes none; `false` also when the host
-    /// rows are out of key order. Only then may a drain run over these rows.
-    pub fn hosts_complete(&self) -> bool {
-        if !self.hosts.windows(2).all(|w| w[0].host_key < w[1].host_key) {
+    /// Finds each URL's host row, once every column is filled. `false` when some URL's host
+    /// has no row (a drain would make one) or the host rows are out of key order: a drain may
+    /// run over these rows only after a `true`.
+    pub fn link_hosts(&mut self) -> bool {
+        if !self.hosts.windows(2).all(|w| w[0].host_key < w[1].host_key)
+            || self.hosts.len() > u32::MAX as usize
+        {
             return false;
         }
-        let mut last = None;
-        self.urls.iter().all(|u| {
-            last == Some(u.host_key) || {
-                last = Some(u.host_key);
-                self.hosts
-                    .binary_search_by_key(&u.host_key, |h| h.host_key)
-                    .is_ok()
-            }
-        })
+        let mut last: Option<(u64, u32)> = None;
+        for (u, &key) in self.urls.iter_mut().zip(&self.url_host_keys) {
+            u.host = match last {
+                Some((k, i)) if k == key => i,
+                _ => match self.hosts.binary_search_by_key(&key, |h| h.host_key) {
+                    Ok(i) => i as u32,
+                    Err(_) => return false,
+                },
+            };
+            last = Some((key, u.host));
+        }
+        self.url_host_keys = Vec::new();
+        true
     }
 
     /// Whether URL rows `first..` are in key order with path keys `paths` (their host keys
-    /// are held), given the key of the row before them in `last` (`None` at row 0), which is
-    /// left at the last row's key.
+    /// are filled, and not yet linked), given the key of the row before them in `last`
+    /// (`None` at row 0), which is left at the last row's key.
     pub fn keys_in_order(&self, first: usize, paths: &Values, last: &mut Option<UrlKey>) -> bool {
         let Values::Int(paths) = paths else {
             return false;
         };
-        let Some(rows) = self.urls.get(first..first + paths.len()) else {
+        let Some(hosts) = self.url_host_keys.get(first..first + paths.len()) else {
             return false;
         };
-        rows.iter().zip(paths).all(|(u, &path)| {
-            let key = UrlKey {
-                host: u.host_key,
-                path,
-            };
+        hosts.iter().zip(paths).all(|(&host, &path)| {
+            let key = UrlKey { host, path };
             let ok = last.is_none_or(|l| l <= key);
             *last = Some(key);
             ok
@@ -420,10 +434,11 @@ impl DrainRows for SlimRows {
         self.urls.len()
     }
     fn url(&self, i: usize) -> UrlRecord {
-        self.urls[i].record()
+        self.urls[i].record(&self.hosts)
     }
     fn set_url(&mut self, i: usize, u: &UrlRecord) {
-        self.urls[i] = SlimUrl::of(u);
+        // A drain never moves a URL to another host.
+        self.urls[i] = SlimUrl::of(u, self.urls[i].host);
     }
     fn host_count(&self) -> usize {
         self.hosts.len()
@@ -524,7 +539,17 @@ impl TableFeed for SlimFeed<'_> {
             return Err(self.not_held(spec));
         }
         match self.table {
-            Table::Url => extend_from(&self.rows.urls, start, end, spec.id, SlimUrl::record, out),
+            Table::Url => {
+                let hosts = &self.rows.hosts;
+                extend_from(
+                    &self.rows.urls,
+                    start,
+                    end,
+                    spec.id,
+                    |u| u.record(hosts),
+                    out,
+                )
+            }
             Table::Host => {
                 extend_from(&self.rows.hosts, start, end, spec.id, SlimHost::record, out)
             }
@@ -673,6 +698,10 @@ mod tests {
     #[test]
     fn slim_rows_hold_exactly_their_columns() {
         let (mut urls, mut hosts) = random_rows(1000, 5);
+        // Three URLs a host.
+        for (i, u) in urls.iter_mut().enumerate() {
+            u.key.host = hosts[i / 3].host_key;
+        }
         urls.sort_by_key(|u| u.key);
         hosts.sort_by_key(|h| h.host_key);
         let mut slim = SlimRows::zeroed(0, u64::MAX, urls.len(), hosts.len());
@@ -700,6 +729,7 @@ mod tests {
                 .set_column(table, held.id, n - 1, &Values::Int(vec![0; 2]))
                 .is_err());
         }
+        assert!(slim.link_hosts());
         for (i, u) in urls.iter().enumerate() {
             let got = slim.url(i);
             for c in UrlRecord::COLUMNS.iter().chain(UrlRecord::EXT_COLUMNS) {
@@ -743,7 +773,8 @@ mod tests {
             urls: (0..urls.len()).map(|i| slim.url(i)).collect(),
             hosts: (0..hosts.len()).map(|i| slim.host(i)).collect(),
             ..Partition::default()
-        });
+        })
+        .unwrap();
         let records: Vec<UrlRecord> = (0..urls.len()).map(|i| whole.url(i)).collect();
         for c in UrlRecord::COLUMNS {
             let (mut a, mut b) = (Vec::new(), Vec::new());
@@ -759,6 +790,12 @@ mod tests {
     }
 
     #[test]
+    fn a_slim_row_stays_small() {
+        assert_eq!(std::mem::size_of::<SlimUrl>(), 80);
+        assert_eq!(std::mem::size_of::<SlimHost>(), 24);
+    }
+
+    #[test]
     fn slim_rows_need_a_host_row_for_every_url() {
         let (mut urls, mut hosts) = random_rows(50, 3);
         for (u, h) in urls.iter_mut().zip(&hosts) {
@@ -771,12 +808,15 @@ mod tests {
             hosts,
             ..Partition::default()
         };
-        assert!(SlimRows::of(&p).hosts_complete());
+        let slim = SlimRows::of(&p).unwrap();
+        for (i, u) in p.urls.iter().enumerate() {
+            assert_eq!(slim.url(i).key.host, u.key.host);
+        }
         let mut fewer = p.clone();
         fewer.hosts.remove(7);
-        assert!(!SlimRows::of(&fewer).hosts_complete());
+        assert!(SlimRows::of(&fewer).is_none());
         let mut unsorted = p;
         unsorted.hosts.swap(1, 2);
-        assert!(!SlimRows::of(&unsorted).hosts_complete());
+        assert!(SlimRows::of(&unsorted).is_none());
     }
 }

@@ -499,7 +499,7 @@ fn load(r: &Reader<&FileSource>, write: bool) -> meguri_core::Result<Loaded> {
         }
     }
     slim.seen_filter = r.seen_filter_blob()?;
-    if !in_order || !slim.rows.hosts_complete() {
+    if !in_order || !slim.rows.link_hosts() {
         return r.partition_without_arena().map(Loaded::Whole);
     }
     Ok(Loaded::Slim(Box::new(slim)))
