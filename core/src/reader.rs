@@ -600,7 +600,7 @@ impl<S: Source> Reader<S> {
         Ok(out)
     }
 
-    /// Hands column `id` of `table` to `each` in row order, [`ROWS_AT_ONCE`] values at a time
+    /// Hands column `id` of `table` to `each` in row order, 4,096 values at a time
     /// with the row of the first, checked as [`Reader::read_column`] checks it: for a caller
     /// that keeps the values in a form of its own and has no use for the whole column widened
     /// to 8 bytes.

@@ -122,8 +122,9 @@ pub fn encode_partition(
 /// [`compress_arena`] on `arena` with the same `args` (the caller's promise; the bytes are then
 /// the same). The tables are encoded while `job` finishes, and the arena's bytes are taken
 /// from it when the encoder asks. The columns that can be encoded apart are shared with a
-/// helper thread (the private `ColumnShare`) and placed in file order ([`encode_with_ahead`]): a
-/// column's pages depend on its values alone, so the bytes are those of one thread.
+/// helper thread (the private `ColumnShare`) and placed in file order
+/// ([`encode_with_ahead`](meguri_core::write::encode_with_ahead)): a column's pages depend on
+/// its values alone, so the bytes are those of one thread.
 pub fn encode_partition_beside(
     p: &Partition,
     arena: &[u8],
