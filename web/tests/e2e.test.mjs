@@ -165,6 +165,9 @@ test('tiling of parts/gap.manifest, parts/overlap.manifest and the parts themsel
   await shot('8-tiling-overlap');
 
   await drop(...['part-0', 'part-1', 'part-2'].map((p) => path.join(golden, `parts/${p}.meguri`)));
+  // The page selects the first dropped file (in its summary) once all three are open and tiled;
+  // a click on Tiling before that would be undone by the selection, as on a slow CI machine.
+  await page.waitForFunction(() => document.querySelector('#files button.current')?.textContent.includes('part-0.meguri'));
   await view('tiling');
   await page.waitForFunction(() => /tile 0/.test(document.querySelector('[data-testid="tiling-verdict"]')?.textContent ?? ''));
   await page.fill('[data-testid="route-input"]', 'https://example.com/index.html');
