@@ -664,12 +664,7 @@ impl Crawl {
         r.meta_ref = meta_ref;
         r.lease_until = 0;
         let was_completed = old.is_some_and(|o| standing(&o) == Standing::Completed);
-        if trail.on()
-            && st
-                .frontier
-                .slot(ukey)
-                .is_some_and(|s| s.leased_until.is_some())
-        {
+        if trail.on() && st.frontier.slot(ukey).is_some_and(|s| s.leased) {
             trail.push(|| Event::Release {
                 queue: key.to_string(),
                 url: it.url.clone(),
@@ -1127,7 +1122,7 @@ impl Crawl {
             let mut trail = Trail::new(&self.log);
             for r in &old {
                 match st.frontier.remove(r.key) {
-                    Some(s) if s.leased_until.is_some() => trail.push(|| Event::Release {
+                    Some(s) if s.leased => trail.push(|| Event::Release {
                         queue: st
                             .queues
                             .get(&s.queue)
