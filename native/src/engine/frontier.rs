@@ -145,16 +145,16 @@ pub struct Held {
 }
 
 impl Held {
-    const VACANT: Held = Held {
-        due: 0,
-        queue: 0,
-        priority: 0.0,
-        gen: 0,
-        leased: false,
-    };
+    const VACANT: Held = Held::new(0, 0, 0.0, 0, false);
 
-    fn is_leased(&self) -> bool {
-        self.leased
+    const fn new(queue: u32, due: Millis, priority: f32, gen: u32, leased: bool) -> Held {
+        Held {
+            due,
+            queue,
+            priority,
+            gen,
+            leased,
+        }
     }
 }
 
@@ -428,7 +428,7 @@ fn live_head<Id: FrontierId>(
     while q.run.0 < q.run.1 {
         let (id, gen) = runs[q.run.0 as usize];
         match slots.get(id) {
-            Some(s) if s.gen == gen && !s.is_leased() => {
+            Some(s) if s.gen == gen && !s.leased => {
                 from_run = Some((s.due, prio_key(s.priority), id));
                 break;
             }
@@ -438,7 +438,7 @@ fn live_head<Id: FrontierId>(
     let mut from_heap = None;
     while let Some(&(due, prio, id)) = q.heap.peek() {
         let live = slots.get(id).is_some_and(|s| {
-            s.queue == ix && !s.is_leased() && s.due == due && prio_key(s.priority) == prio
+            s.queue == ix && !s.leased && s.due == due && prio_key(s.priority) == prio
         });
         if live {
             from_heap = Some((due, prio, id));
@@ -508,9 +508,7 @@ impl<Id: FrontierId> Rebuild<'_, Id> {
         // Its queue's counts may be read by `hold` when the URL was already held.
         self.flush();
         let gen = self.hold(ix, id, due, priority, true);
-        self.f.leases.push((until, id, gen));
-        self.f.queues[ix as usize].leased += 1;
-        self.f.totals.leased += 1;
+        self.f.count_lease(ix, id, gen, until);
     }
 
     /// Moves the gathered URLs into their queue: as its run when they are its first and come
@@ -539,13 +537,7 @@ impl<Id: FrontierId> Rebuild<'_, Id> {
     /// Records `id`'s slot (a URL already held is moved, its old heap entries left stale).
     fn hold(&mut self, queue: u32, id: Id, due: Millis, priority: f32, leased: bool) -> u32 {
         let gen = self.f.gen();
-        let held = Held {
-            due,
-            queue,
-            priority,
-            gen,
-            leased,
-        };
+        let held = Held::new(queue, due, priority, gen, leased);
         if let Some(old) = self.f.slots.insert(id, held) {
             // Counted in its queue only once flushed.
             self.flush();
@@ -651,7 +643,7 @@ impl<Id: FrontierId> Frontier<Id> {
             queue: self.queues[h.queue as usize].key,
             due: h.due,
             priority: h.priority,
-            leased: h.is_leased(),
+            leased: h.leased,
         }
     }
 
@@ -735,13 +727,7 @@ impl<Id: FrontierId> Frontier<Id> {
     /// Queues a URL the frontier does not hold in the queue at `ix`.
     fn queue_url(&mut self, ix: u32, id: Id, due: Millis, priority: f32) {
         let gen = self.gen();
-        let held = Held {
-            due,
-            queue: ix,
-            priority,
-            gen,
-            leased: false,
-        };
+        let held = Held::new(ix, due, priority, gen, false);
         self.slots.insert(id, held);
         let q = &mut self.queues[ix as usize];
         q.heap.push((due, prio_key(priority), id));
@@ -757,18 +743,18 @@ impl<Id: FrontierId> Frontier<Id> {
         self.remove(id);
         let ix = self.index_or_insert(queue);
         let gen = self.gen();
-        let held = Held {
-            due,
-            queue: ix,
-            priority,
-            gen,
-            leased: true,
-        };
+        let held = Held::new(ix, due, priority, gen, true);
         self.slots.insert(id, held);
+        self.count_lease(ix, id, gen, until);
+        self.reschedule(ix);
+    }
+
+    /// Files the lease of a URL just held as leased under `gen` in the queue at `ix`, and
+    /// counts it in flight.
+    fn count_lease(&mut self, ix: u32, id: Id, gen: u32, until: Millis) {
         self.leases.push((until, id, gen));
         self.queues[ix as usize].leased += 1;
         self.totals.leased += 1;
-        self.reschedule(ix);
     }
 
     /// Takes URL `id` out of the frontier (queued or leased); returns where it was.
@@ -782,7 +768,7 @@ impl<Id: FrontierId> Frontier<Id> {
     /// Takes a slot that no longer holds its URL out of its queue's and the totals' counts.
     fn uncount(&mut self, held: &Held) {
         let q = &mut self.queues[held.queue as usize];
-        if held.is_leased() {
+        if held.leased {
             q.leased -= 1;
             self.totals.leased -= 1;
         } else {
@@ -869,7 +855,7 @@ impl<Id: FrontierId> Frontier<Id> {
     /// pushes it again if it is to be fetched again. Returns its slot as it was.
     pub fn release(&mut self, id: Id) -> Option<Slot> {
         match self.slots.get(id) {
-            Some(h) if h.is_leased() => self.remove(id),
+            Some(h) if h.leased => self.remove(id),
             _ => None,
         }
     }
@@ -889,12 +875,7 @@ impl<Id: FrontierId> Frontier<Id> {
                 break;
             }
             self.leases.pop();
-            let Some(h) = self
-                .slots
-                .get(id)
-                .copied()
-                .filter(|h| h.gen == gen && h.is_leased())
-            else {
+            let Some(h) = self.live_lease(id, gen) else {
                 continue;
             };
             self.remove(id);
@@ -908,16 +889,21 @@ impl<Id: FrontierId> Frontier<Id> {
     /// When the next lease ends, if any is out.
     pub fn next_expiry(&mut self) -> Option<Millis> {
         while let Some(&(until, id, gen)) = self.leases.peek() {
-            if self
-                .slots
-                .get(id)
-                .is_some_and(|h| h.gen == gen && h.is_leased())
-            {
+            if self.live_lease(id, gen).is_some() {
                 return Some(until);
             }
             self.leases.pop();
         }
         None
+    }
+
+    /// The slot a lease entry of `id` under `gen` names, while that lease still runs: every
+    /// lease takes a fresh generation, so only the lease that pushed the entry matches.
+    fn live_lease(&self, id: Id, gen: u32) -> Option<Held> {
+        self.slots
+            .get(id)
+            .copied()
+            .filter(|h| h.gen == gen && h.leased)
     }
 
     /// The earliest time a queue can hand out a URL, if any URL is queued at all (a queue
@@ -1099,7 +1085,7 @@ impl<Id: FrontierId> Frontier<Id> {
         let Some(h) = self.slots.get_mut(id) else {
             return;
         };
-        if h.is_leased() {
+        if h.leased {
             h.due = due;
             h.priority = priority;
         } else {
