@@ -182,6 +182,67 @@ fn meguri_run_refuses_bad_input_without_leaving_output() {
     assert_eq!(o.status.code(), Some(2));
 }
 
+/// The other bad inputs the engine's commands must refuse cleanly: an output whose directory
+/// does not exist, and a seed line over the reader's 16 MiB limit. One error line naming what
+/// failed, exit 1, no output, the inputs as they were.
+#[test]
+fn meguri_run_refuses_an_unwritable_output_and_an_overlong_seed_line() {
+    let dir = Scratch::new("engine-run-bad-out");
+    let seed = dir.join("seed.jsonl");
+    let line = "{\"url\":\"https://a.example/x\",\"host\":\"a.example\"}\n";
+    std::fs::write(&seed, line).unwrap();
+    let nowhere = dir.join("missing").join("out.meguri");
+    let o = run_bin(
+        env!("CARGO_BIN_EXE_meguri"),
+        &[
+            "run",
+            "--seed",
+            seed.to_str().unwrap(),
+            "-o",
+            nowhere.to_str().unwrap(),
+        ],
+    );
+    assert_eq!(o.status.code(), Some(1));
+    let err = text(&o.stderr);
+    assert!(
+        err.starts_with(&format!("error: run {}: ", nowhere.display())) && err.lines().count() == 1,
+        "{err}"
+    );
+    assert!(!dir.join("missing").exists());
+    assert_eq!(std::fs::read_to_string(&seed).unwrap(), line);
+
+    let long = dir.join("long.jsonl");
+    let mut text_in = line.to_string();
+    text_in.push_str(&format!(
+        "{{\"url\":\"https://a.example/{}\"}}\n",
+        "z".repeat((16 << 20) + 10)
+    ));
+    std::fs::write(&long, &text_in).unwrap();
+    let out = dir.join("out.meguri");
+    let o = run_bin(
+        env!("CARGO_BIN_EXE_meguri"),
+        &[
+            "run",
+            "--seed",
+            long.to_str().unwrap(),
+            "-o",
+            out.to_str().unwrap(),
+        ],
+    );
+    assert_eq!(o.status.code(), Some(1));
+    let err = text(&o.stderr);
+    assert!(
+        err.contains("line 2 is longer than 16 MiB") && err.lines().count() == 1,
+        "{err}"
+    );
+    assert!(!out.exists());
+    let names: Vec<_> = std::fs::read_dir(&dir.0)
+        .unwrap()
+        .map(|e| e.unwrap().file_name())
+        .collect();
+    assert_eq!(names.len(), 2, "only the two seed files: {names:?}");
+}
+
 /// `meguri run --seed`: a fresh partition from CDX lines, drained under the state machine.
 #[test]
 fn meguri_run_seeds_and_drains() {
